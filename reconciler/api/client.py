@@ -1,0 +1,259 @@
+"""Typed client for the 10 Elastic Deployment operations (DESIGN §1).
+
+The boundary where httpx exceptions and API envelopes become :mod:`reconciler.errors`.
+Constructing a client costs no network activity; pass ``http=`` to inject an ``httpx.Client``
+(tests use real HTTP against the emulator or ``httpx.MockTransport``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from reconciler import __version__
+from reconciler.api import facts
+from reconciler.api.models import (
+    CreateRequest,
+    Deployment,
+    LogEntry,
+    LogPage,
+    ScaleRequest,
+    UpdateRequest,
+    Worker,
+)
+from reconciler.api.retry import RetryPolicy, run_with_retries
+from reconciler.errors import ApiError, OutcomeUnknown, Unavailable, UsageError
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_endpoint(url: str | None, *, allow_insecure: bool = False) -> str:
+    """The base URL to use; plain http is refused unless loopback or explicitly allowed."""
+    base = (url or os.environ.get("YOTTA_API_URL") or facts.DEFAULT_BASE_URL).rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"invalid API endpoint {base!r}",
+            hint="use a URL such as https://api.yottalabs.ai or http://127.0.0.1:8787",
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure:
+        raise UsageError(
+            f"refusing plain http:// to non-loopback host {parts.hostname!r}: the API key "
+            "would travel unencrypted",
+            hint="use https://, or set YOTTACTL_ALLOW_INSECURE=1 if you really mean it",
+        )
+    return base
+
+
+class YottaClient:
+    """All 10 operations. Every method raises a subclass of :class:`ApiError` on failure."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        http: httpx.Client | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        allow_insecure: bool | None = None,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("YOTTA_API_KEY", "")
+        if not key:
+            raise UsageError(
+                "no API key", hint="set YOTTA_API_KEY or pass --api-key (the emulator accepts any)"
+            )
+        insecure = (
+            allow_insecure
+            if allow_insecure is not None
+            else os.environ.get("YOTTACTL_ALLOW_INSECURE") == "1"
+        )
+        self.base_url = resolve_endpoint(base_url, allow_insecure=insecure)
+        self._headers = {
+            facts.AUTH_HEADER: key,
+            "User-Agent": f"yottactl/{__version__}",
+            "Accept": "application/json",
+        }
+        self._http = http
+        self._owns_http = http is None
+        self._timeout = timeout
+        self.retry = retry or RetryPolicy()
+
+    def __repr__(self) -> str:  # never show the key
+        return f"YottaClient(base_url={self.base_url!r})"
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:  # lazily: constructing the client costs no network activity
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+            self._http = httpx.Client(timeout=self._timeout, limits=limits)
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None and self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> YottaClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport --------------------------------------------------------------------------
+
+    def _call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Any = None,
+        deployment: str | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        url = f"{self.base_url}{facts.API_PREFIX}{path}"
+
+        def attempt() -> Any:
+            try:
+                response = self.http.request(
+                    method, url, json=json, params=params, headers=self._headers
+                )
+            except httpx.ConnectError as exc:  # never reached the server: always safe to retry
+                raise Unavailable(
+                    f"cannot connect to {self.base_url}", operation=operation, deployment=deployment
+                ) from exc
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                kind = type(exc).__name__
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        f"response lost ({kind}); the request may have been applied",
+                        operation=operation,
+                        deployment=deployment,
+                    ) from exc
+                raise Unavailable(
+                    f"connection failed ({kind})", operation=operation, deployment=deployment
+                ) from exc
+            return facts.unwrap(response, operation=operation, deployment=deployment)
+
+        return run_with_retries(attempt, self.retry, idempotent=idempotent)
+
+    # -- the 10 operations ------------------------------------------------------------------
+
+    def create(self, request: CreateRequest) -> Deployment:
+        """Create. Never blindly retried: a lost response raises :class:`OutcomeUnknown`."""
+        data = self._call(
+            "create", "POST", "/create", json=request.to_wire(), deployment=request.name,
+            idempotent=False,
+        )
+        return Deployment.model_validate(data)
+
+    def update(self, deployment_id: str, request: UpdateRequest) -> Deployment | None:
+        data = self._call(
+            "update", "POST", f"/{int(deployment_id)}/update", json=request.to_wire(),
+            deployment=deployment_id,
+        )
+        return Deployment.model_validate(data) if isinstance(data, dict) else None
+
+    def stop(self, deployment_id: str) -> None:
+        self._call("stop", "POST", f"/{int(deployment_id)}/stop", deployment=deployment_id)
+
+    def start(self, deployment_id: str) -> None:
+        self._call("start", "POST", f"/{int(deployment_id)}/start", deployment=deployment_id)
+
+    def scale(self, deployment_id: str, workers: int) -> None:
+        body = ScaleRequest(workers=workers).to_wire()
+        self._call(
+            "scale", "POST", f"/{int(deployment_id)}/workers", json=body, deployment=deployment_id
+        )
+
+    def delete(self, deployment_id: str) -> None:
+        self._call("delete", "DELETE", f"/{int(deployment_id)}", deployment=deployment_id)
+
+    def detail(self, deployment_id: str) -> Deployment:
+        data = self._call("detail", "GET", f"/{int(deployment_id)}", deployment=deployment_id)
+        return Deployment.model_validate(data)
+
+    def list(self, status: Sequence[str] = ()) -> list[Deployment]:
+        params = [("statusList", s) for s in status] or None
+        data = self._call("list", "GET", "/list", params=params)
+        return [Deployment.model_validate(d) for d in (data or [])]
+
+    def workers(self, deployment_id: str, status: Sequence[str] = ()) -> list[Worker]:
+        params = [("statusList", s) for s in status] or None
+        data = self._call(
+            "workers", "GET", f"/{int(deployment_id)}/workers", params=params,
+            deployment=deployment_id,
+        )
+        return [Worker.model_validate(w) for w in (data or [])]
+
+    def logs(
+        self,
+        deployment_id: str,
+        worker_id: str,
+        *,
+        page_size: int | None = None,
+        keyword: str | None = None,
+        start_time: str | int | None = None,
+        end_time: str | int | None = None,
+        search_after_time: str | None = None,
+        search_after_offset: str | int | None = None,
+        direction: str | None = None,
+    ) -> LogPage:
+        """One page of a worker's logs (``queryWorkerLogs``)."""
+        raw = {
+            "pageSize": page_size,
+            "keyword": keyword,
+            "startTime": start_time,
+            "endTime": end_time,
+            "searchAfterTime": search_after_time,
+            "searchAfterOffset": search_after_offset,
+            "direction": direction,
+        }
+        params = {k: str(v) for k, v in raw.items() if v is not None}
+        data = self._call(
+            "logs", "GET", f"/{int(deployment_id)}/workers/{int(worker_id)}/logs", params=params,
+            deployment=deployment_id,
+        )
+        return LogPage.model_validate(data or {})
+
+    def iter_logs(
+        self,
+        deployment_id: str,
+        worker_id: str,
+        *,
+        direction: str = facts.LOG_FORWARD,
+        page_size: int | None = None,
+        keyword: str | None = None,
+        start_time: str | int | None = None,
+        end_time: str | int | None = None,
+        search_after_time: str | None = None,
+        search_after_offset: str | int | None = None,
+    ) -> Iterator[LogEntry]:
+        """Every log line, following the cursor until ``hasMore`` is false (DESIGN §1)."""
+        cursor_time, cursor_offset = search_after_time, search_after_offset
+        while True:
+            page = self.logs(
+                deployment_id, worker_id, page_size=page_size, keyword=keyword,
+                start_time=start_time, end_time=end_time, search_after_time=cursor_time,
+                search_after_offset=cursor_offset, direction=direction,
+            )
+            yield from page.logs
+            if not page.hasMore or page.nextSearchAfterTime is None:
+                return
+            cursor_time, cursor_offset = page.nextSearchAfterTime, page.nextSearchAfterOffset
+
+
+__all__ = ["ApiError", "YottaClient", "resolve_endpoint"]

@@ -1,0 +1,177 @@
+"""Pydantic models of every request and response schema of the Elastic Deployment API.
+
+Field names mirror the wire format (camelCase) on purpose: these models *are* the wire contract,
+and keeping the API's spelling makes a mismatch with the OpenAPI document easy to spot.
+Unknown response fields are kept (``extra="allow"``) and unknown statuses parse as plain strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Request(BaseModel):
+    # the spec's name pattern uses a look-ahead, which pydantic's default engine lacks
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class KeyValuePair(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(min_length=1)
+    value: str = Field(min_length=1)
+
+    def __repr__(self) -> str:  # values may be secrets: never in reprs or tracebacks
+        return f"KeyValuePair(key={self.key!r}, value=<hidden>)"
+
+
+class Resource(_Request):
+    region: str = Field(min_length=1)
+    gpuType: str = Field(min_length=1)
+    gpuCount: int
+
+
+class ExposePort(_Request):
+    port: int = Field(ge=1, le=65535)
+    protocol: str | None = None
+
+
+NAME_PATTERN = r"^(?=[A-Za-z])[A-Za-z0-9@._-]{1,50}$"
+
+
+def _credential_to_str(value: Any) -> Any:
+    # credentialId is a string in requests but an integer in responses: accept both
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class UpdateRequest(_Request):
+    name: str = Field(min_length=1, pattern=NAME_PATTERN)
+    resources: tuple[Resource, ...] = Field(min_length=1)
+    minSingleCardVramInGb: int | None = None
+    minSingleCardVcpu: int | None = None
+    minSingleCardRamInGb: int | None = None
+    workers: int = Field(ge=1)
+    credentialId: str | None = None
+    containerVolumeInGb: int = Field(ge=20)
+    initializationCommand: str | None = None
+    environmentVars: tuple[KeyValuePair, ...] | None = None
+    expose: ExposePort | None = None
+    webhookUrl: str | None = None
+
+    _cred = field_validator("credentialId", mode="before")(_credential_to_str)
+
+
+class CreateRequest(UpdateRequest):
+    imageRegistry: str | None = None
+    image: str = Field(min_length=1, max_length=255)
+    serviceMode: str = Field(min_length=1)
+    minSingleCardVramInGb: int | None = Field(default=None, ge=0, le=1536)
+    minSingleCardRamInGb: int | None = Field(default=None, ge=0, le=1536)
+
+
+class ScaleRequest(_Request):
+    workers: int
+
+
+class ResourceResponse(_Response):
+    region: str | None = None
+    regionDisplayName: str | None = None
+    gpuType: str | None = None
+    gpuDisplayName: str | None = None
+    gpuCount: int | None = None
+    singleCardVramInGb: int | None = None
+    singleCardVcpu: int | None = None
+    singleCardRamInGb: int | None = None
+
+
+class ExposePortResponse(_Response):
+    port: int | None = None
+    protocol: str | None = None
+
+
+class Deployment(_Response):
+    """``OpenapiElasticDetailResponse``: what detail and list return."""
+
+    id: str
+    name: str | None = None
+    creator: str | None = None
+    domain: str | None = None
+    imageRegistry: str | None = None
+    image: str | None = None
+    resources: tuple[ResourceResponse, ...] = ()
+    minSingleCardVramInGb: int | None = None
+    minSingleCardVcpu: int | None = None
+    minSingleCardRamInGb: int | None = None
+    credentialId: str | None = None
+    containerVolumeInGb: int | None = None
+    initializationCommand: str | None = None
+    environmentVars: tuple[KeyValuePair, ...] = ()
+    expose: ExposePortResponse | None = None
+    totalWorkers: int | None = None
+    runningWorkers: int | None = None
+    cost: float | None = None
+    perSecondPrice: float | None = None
+    perHourPrice: float | None = None
+    serviceMode: str | None = None
+    webhookUrl: str | None = None
+    status: str | None = None
+
+    _cred = field_validator("credentialId", mode="before")(_credential_to_str)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_str(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("environmentVars", "resources", mode="before")
+    @classmethod
+    def _null_as_empty(cls, value: Any) -> Any:
+        return () if value is None else value
+
+
+class Worker(_Response):
+    """``OpenapiElasticWorkerResponse``."""
+
+    id: str
+    region: str | None = None
+    regionDisplayName: str | None = None
+    gpuType: str | None = None
+    gpuDisplayName: str | None = None
+    gpuCount: int | None = None
+    singleCardVramInGb: int | None = None
+    singleCardVcpu: int | None = None
+    singleCardRamInGb: int | None = None
+    uptime: int | None = None
+    cost: float | None = None
+    status: str | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_str(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class LogEntry(_Response):
+    timestamp: str | None = None
+    log: str | None = None
+    offset: int | None = None
+
+
+class LogPage(_Response):
+    logs: tuple[LogEntry, ...] = ()
+    hasMore: bool = False
+    nextSearchAfterTime: str | None = None
+    nextSearchAfterOffset: str | None = None
+
+    @field_validator("logs", mode="before")
+    @classmethod
+    def _null_as_empty(cls, value: Any) -> Any:
+        return () if value is None else value

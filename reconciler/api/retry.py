@@ -1,0 +1,79 @@
+"""Retry policy: exponential backoff with full jitter, honouring Retry-After (tenacity does the loop).
+
+Retried: connection failures, 429, 502/503/504 (and 500 for reads and idempotent mutations, which
+are safe to repeat). A non-idempotent call (create) is retried only when the request provably did
+not take effect (connect error, 429); any other failure becomes :class:`OutcomeUnknown`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import tenacity
+
+from reconciler.errors import ApiError, OutcomeUnknown, RateLimited, ServerError, Unavailable
+
+T = TypeVar("T")
+_RETRY_STATUS = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    total_seconds: float = 60.0
+    base_seconds: float = 0.5
+    max_backoff_seconds: float = 10.0
+
+
+def _retryable(exc: BaseException, idempotent: bool) -> bool:
+    if isinstance(exc, RateLimited):
+        return True
+    if isinstance(exc, Unavailable):
+        # a connect error never reached the server; other Unavailable only arise when idempotent
+        return True
+    return idempotent and isinstance(exc, ServerError) and exc.http_status in _RETRY_STATUS
+
+
+def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
+    jitter = tenacity.wait_random_exponential(
+        multiplier=policy.base_seconds, max=policy.max_backoff_seconds
+    )
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hinted = getattr(exc, "retry_after", None)
+        if hinted is not None:
+            return float(min(hinted, policy.max_backoff_seconds))
+        return float(jitter(state))
+
+    return wait
+
+
+def run_with_retries(fn: Callable[[], T], policy: RetryPolicy, *, idempotent: bool) -> T:
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(policy.attempts)
+        | tenacity.stop_after_delay(policy.total_seconds),
+        wait=_wait(policy),
+        retry=tenacity.retry_if_exception(lambda e: _retryable(e, idempotent)),
+        reraise=True,
+    )
+    try:
+        return retrying(fn)
+    except ServerError as exc:
+        if idempotent:
+            raise
+        # a 5xx on create may or may not have committed: let the caller look it up by name
+        raise _unknown(exc) from exc
+
+
+def _unknown(exc: ApiError) -> OutcomeUnknown:
+    err = OutcomeUnknown(
+        f"{exc.api_message}; the request may have been applied",
+        operation=exc.operation, deployment=exc.deployment, http_status=exc.http_status,
+        code=exc.code,
+    )
+    return err
+
+

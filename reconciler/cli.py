@@ -1,0 +1,59 @@
+"""The command line: arguments -> core -> render -> exit code. The only module that talks to users."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="yottactl")
+def main() -> None:
+    """Declarative reconciler for Yotta Labs Elastic Deployments (serverless GPU endpoints).
+
+    Keep deployments as YAML manifests in Git; `plan` shows the API calls that would make the
+    live fleet match them, `apply` runs them after confirmation and records every outcome.
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8787, show_default=True, type=int)
+@click.option("--data", "data_file", type=click.Path(dir_okay=False),
+              help="Keep the world in this JSON file so separate runs see the same deployments.")
+@click.option("--api-key", "api_key", default=None,
+              help="Require this key in X-Api-Key (default: accept any non-empty key).")
+@click.option("--transition-seconds", default=3.0, show_default=True, type=float,
+              help="Duration of INITIALIZING/STOPPING and worker transitions.")
+@click.option("--log-interval", default=2.0, show_default=True, type=float,
+              help="Seconds between request log lines of a running worker.")
+@click.option("--latency-ms", default=0.0, show_default=True, type=float)
+@click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of API calls answered with 500/503/429 or a dropped connection.")
+@click.option("--retry-after", default=1.0, show_default=True, type=float,
+              help="Retry-After seconds sent with injected 429s.")
+@click.option("--seed", default=None, type=int, help="Seed for ids and faults (reproducible).")
+@click.option("--verbose", is_flag=True, help="Log every request.")
+def emulator(host: str, port: int, data_file: str | None, api_key: str | None,
+             transition_seconds: float, log_interval: float, latency_ms: float,
+             fault_rate: float, retry_after: float, seed: int | None, verbose: bool) -> None:
+    """Run a local Yotta API emulator (all 10 operations, lifecycle, logs, faults)."""
+    from reconciler.emulator.server import EmulatorServer, build
+
+    emu = build(transition_seconds=transition_seconds, log_interval_seconds=log_interval,
+                data_file=data_file, api_key=api_key, latency_ms=latency_ms,
+                fault_rate=fault_rate, retry_after=retry_after, seed=seed)
+    try:
+        server = EmulatorServer(emu, host=host, port=port, verbose=verbose)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    click.echo(f"yottactl emulator listening on {server.url}  (Ctrl-C to stop)", err=True)
+    click.echo(f"  export YOTTA_API_URL={server.url} YOTTA_API_KEY=any-key", err=True)
+    sys.stderr.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()

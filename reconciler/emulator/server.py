@@ -1,0 +1,292 @@
+"""HTTP front of the emulator: routing, auth, envelope, fault injection, control endpoints.
+
+Standard library ``ThreadingHTTPServer`` (HTTP/1.1 keep-alive), so the emulator adds no
+dependency and serves concurrent requests; the world is guarded by one lock.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from reconciler.emulator import logs as logbook
+from reconciler.emulator import spec
+from reconciler.emulator.world import INVALID, NOT_ALLOWED, ApiFailure, Timings, World
+
+MUTATING = frozenset(
+    {"endpointCreate", "endpointUpdate", "endpointStop", "endpointStart", "endpointScale",
+     "endpointDelete_2"}
+)
+
+
+@dataclass
+class Faults:
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    retry_after: float = 1.0
+    kinds: tuple[str, ...] = ("500", "503", "429", "drop")
+    seed: int | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+
+class Emulator:
+    """The world plus request dispatch; independent of the HTTP plumbing."""
+
+    def __init__(self, world: World, api_key: str | None = None, faults: Faults | None = None):
+        self.world = world
+        self.api_key = api_key
+        self.faults = faults or Faults()
+        self.calls: Counter[str] = Counter()
+        self._fault_lock = threading.Lock()
+
+    def pick_fault(self) -> str | None:
+        with self._fault_lock:
+            if self.faults.fault_rate and self.faults.rng.random() < self.faults.fault_rate:
+                return self.faults.rng.choice(self.faults.kinds)
+        return None
+
+    def dispatch(self, op: str, params: dict[str, Any], body: Any) -> Any:
+        world = self.world
+        with world.lock:
+            if op == "endpointList_1":
+                return [world.detail_view(d) for d in world.list(params.get("statusList"))]
+            if op == "endpointDetail":
+                return world.detail_view(world.get(params["id"]))
+            if op == "endpointWorkers":
+                dep = world.get(params["id"])
+                wanted = params.get("statusList")
+                views = [world.worker_view(dep, w) for w in dep["workers"]]
+                return [v for v in views if not wanted or v["status"] in wanted]
+            if op == "queryWorkerLogs":
+                dep = world.get(params["id"])
+                worker = next((w for w in dep["workers"] if w["id"] == str(params["workerId"])),
+                              None)
+                if worker is None:
+                    raise ApiFailure(10007, f"record not found: worker {params['workerId']}")
+                lines = logbook.worker_lines(worker, dep, world.clock(),
+                                             world.timings.log_interval_seconds)
+                try:
+                    return logbook.query(lines, params)
+                except ValueError as exc:
+                    raise ApiFailure(INVALID, str(exc), 400) from exc
+            result: Any = None
+            if op == "endpointCreate":
+                result = world.detail_view(world.create(body))
+            elif op == "endpointUpdate":
+                result = world.detail_view(world.update(params["id"], body))
+            elif op == "endpointStop":
+                world.stop(params["id"])
+            elif op == "endpointStart":
+                world.start(params["id"])
+            elif op == "endpointScale":
+                world.scale(params["id"], body["workers"])
+            elif op == "endpointDelete_2":
+                world.delete(params["id"])
+            world.save()
+            return result
+
+    def seed(self, payload: dict[str, Any]) -> list[str]:
+        """Bulk-create deployments (benchmarks, tests); each body is a create request."""
+        route = next(r for r in spec.routes() if r.operation_id == "endpointCreate")
+        ids = []
+        with self.world.lock:
+            for body in payload.get("deployments", []):
+                spec.validate_body(route, body)
+                dep = self.world.create(body)
+                if payload.get("status", "RUNNING") == "RUNNING":
+                    dep["status"], dep["phase_next"] = "RUNNING", None
+                    for w in dep["workers"]:
+                        w["status"], w["ready"] = "RUNNING", w["created"]
+                ids.append(dep["id"])
+            self.world.save()
+        return ids
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _envelope(self, status: int, code: int, message: str, data: Any = None,
+                  headers: dict[str, str] | None = None) -> None:
+        self._send(status, {"code": code, "message": message, "data": data}, headers)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _read_body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return None
+        return json.loads(raw)
+
+    def _control(self, method: str, path: str) -> None:
+        emu = self.server.emulator
+        if method == "GET" and path == "/_emulator/stats":
+            self._send(200, {"calls": dict(emu.calls)})
+        elif method == "POST" and path == "/_emulator/reset":
+            emu.world.reset()
+            emu.calls.clear()
+            self._send(200, {"ok": True})
+        elif method == "POST" and path == "/_emulator/seed":
+            try:
+                ids = emu.seed(self._read_body() or {})
+            except (spec.RequestInvalid, ApiFailure, ValueError) as exc:
+                self._send(400, {"error": str(exc)})
+                return
+            self._send(200, {"ids": ids})
+        else:
+            self._send(404, {"error": "unknown control endpoint"})
+
+    def _handle(self, method: str) -> None:
+        emu = self.server.emulator
+        url = urlsplit(self.path)
+        if url.path.startswith("/_emulator/"):
+            self._control(method, url.path)
+            return
+        found = spec.match(method, url.path)
+        if found is None:
+            status = 405 if spec.path_exists(url.path) else 404
+            self._read_body_quietly()
+            self._envelope(status, 14000, f"endpoint not found: {method} {url.path}")
+            return
+        route, path_values = found
+        key = self.headers.get("X-Api-Key")
+        if not key or (emu.api_key is not None and key != emu.api_key):
+            self._read_body_quietly()
+            self._envelope(401, 401, "unauthorized: missing or invalid X-Api-Key")
+            return
+        emu.calls[route.operation_id] += 1
+        if emu.faults.latency_ms:
+            time.sleep(emu.faults.latency_ms / 1000)
+        fault = emu.pick_fault()
+        try:
+            body = self._read_body()
+            params = spec.parse_params(route, path_values, parse_qs(url.query))
+            spec.validate_body(route, body if route.body_schema else None)
+        except (spec.RequestInvalid, ValueError) as exc:
+            self._envelope(400, INVALID, f"invalid parameters: {exc}")
+            return
+        if fault in ("500", "503", "429"):
+            headers = {"Retry-After": f"{emu.faults.retry_after:g}"} if fault == "429" else None
+            if fault == "503":  # proxies answer with HTML, not the envelope
+                data = b"<html><body><h1>503 Service Unavailable</h1></body></html>"
+                self.send_response(503)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            message = "system error" if fault == "500" else "too many requests"
+            self._envelope(int(fault), 10002 if fault == "500" else 429, message, None, headers)
+            return
+        try:
+            data = emu.dispatch(route.operation_id, params, body)
+        except ApiFailure as exc:
+            if fault == "drop":
+                self._drop()
+                return
+            self._envelope(exc.http_status, exc.code, exc.message)
+            return
+        if fault == "drop" and route.operation_id in MUTATING:
+            self._drop()  # the change is committed, but the client never hears so
+            return
+        self._envelope(200, 10000, "success", data)
+
+    def _read_body_quietly(self) -> None:
+        try:
+            self._read_body()
+        except ValueError:
+            pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    allow_reuse_address = True
+    emulator: Emulator
+    verbose: bool = False
+
+
+class EmulatorServer:
+    """Run an emulator on a loopback port in a background thread (tests, demos)."""
+
+    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0,
+                 verbose: bool = False) -> None:
+        self.emulator = emulator
+        self.httpd = _Server((host, port), _Handler)
+        self.httpd.emulator = emulator
+        self.httpd.verbose = verbose
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> EmulatorServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def build(
+    *, transition_seconds: float = 3.0, log_interval_seconds: float = 2.0,
+    data_file: str | None = None, api_key: str | None = None, latency_ms: float = 0.0,
+    fault_rate: float = 0.0, retry_after: float = 1.0, seed: int | None = None,
+) -> Emulator:
+    world = World(Timings(transition_seconds, log_interval_seconds), data_file, seed or 0)
+    faults = Faults(latency_ms=latency_ms, fault_rate=fault_rate, retry_after=retry_after,
+                    seed=seed)
+    return Emulator(world, api_key=api_key, faults=faults)
+
+
+__all__ = ["NOT_ALLOWED", "Emulator", "EmulatorServer", "build"]

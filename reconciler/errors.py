@@ -1,0 +1,170 @@
+"""The one exception tree of yottactl.
+
+Every error a user can see derives from :class:`YottactlError` and carries three parts:
+``summary`` (one line: what went wrong), ``detail`` (where / which object / what the API said)
+and ``hint`` (how to fix it). ``cli.py`` prints those parts and maps the class to an exit code;
+no other exception should ever reach the user as a traceback.
+
+    YottactlError
+    ├── UsageError              bad flags, missing API key, refused plain-HTTP endpoint
+    ├── ManifestError           one or more manifest problems (carries ManifestIssue list)
+    ├── PlanError               the planner refuses (preventDestroy, ambiguous names, mass delete)
+    ├── StalePlanError          a saved plan no longer matches the live objects it touches
+    ├── StateError              corrupt / foreign / future-format state; lock held
+    │   └── LockHeld
+    ├── ApplyError              one or more changes failed during apply (others may have succeeded)
+    └── ApiError                any failed call to the Yotta API
+        ├── NotFound            10007, 14000, 24001, HTTP 404
+        ├── ActionNotAllowed    24002: the deployment's status does not allow the operation
+        ├── InvalidRequest      10001, HTTP 400
+        ├── AuthError           HTTP 401 / 403
+        ├── RateLimited         HTTP 429
+        ├── ServerError         HTTP 5xx, 10002
+        ├── Unavailable         connect / read failures, timeouts
+        └── OutcomeUnknown      a mutating call whose response was lost: it may have happened
+
+Secrets: no exception built here ever receives the API key; API messages are stored verbatim,
+which is safe because our requests never echo the key back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class YottactlError(Exception):
+    """Base class. ``str(err)`` is the summary; ``detail`` and ``hint`` are optional."""
+
+    exit_code = 1
+
+    def __init__(self, summary: str, *, detail: str = "", hint: str = "") -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.detail = detail
+        self.hint = hint
+
+
+class UsageError(YottactlError):
+    """The command line or environment is wrong (e.g. no API key)."""
+
+
+@dataclass(frozen=True, order=True)
+class ManifestIssue:
+    """One problem in one manifest, with its position (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    hint: str = ""
+
+    def format(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return f"{text}\n    hint: {self.hint}" if self.hint else text
+
+
+class ManifestError(YottactlError):
+    """Invalid manifests: every issue found in every file, sorted by position."""
+
+    def __init__(self, issues: list[ManifestIssue]) -> None:
+        self.issues = sorted(issues)
+        n = len(self.issues)
+        super().__init__(
+            f"{n} manifest error{'s' if n != 1 else ''}",
+            detail="\n".join(i.format() for i in self.issues),
+            hint="fix the manifests above and run `yottactl validate` again",
+        )
+
+
+class PlanError(YottactlError):
+    """The planner refuses to produce a plan for some deployments."""
+
+
+class StalePlanError(YottactlError):
+    """A saved plan was made against objects that have changed since."""
+
+
+class StateError(YottactlError):
+    """The state file cannot be used as it is."""
+
+
+class LockHeld(StateError):
+    """Another yottactl process holds the state lock."""
+
+
+class ApplyError(YottactlError):
+    """Some changes failed during apply; the state records those that succeeded."""
+
+
+class ApiError(YottactlError):
+    """A failed call to the Yotta API. Names the operation, deployment, HTTP status, code, message."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        deployment: str | None = None,
+        http_status: int | None = None,
+        code: int | None = None,
+        hint: str = "",
+    ) -> None:
+        self.operation = operation
+        self.deployment = deployment
+        self.http_status = http_status
+        self.code = code
+        self.api_message = message
+        target = f" {deployment}" if deployment else ""
+        bits = [f"HTTP {http_status}" if http_status else "", f"code {code}" if code else ""]
+        status = ", ".join(b for b in bits if b)
+        summary = f"{operation}{target} failed: {message}" + (f" ({status})" if status else "")
+        super().__init__(summary, hint=hint or self.default_hint)
+
+    default_hint = ""
+
+    def with_deployment(self, deployment: str) -> ApiError:
+        """The same error, naming the deployment (the client knows ids, callers know names)."""
+        clone = type(self)(
+            self.api_message,
+            operation=self.operation,
+            deployment=deployment,
+            http_status=self.http_status,
+            code=self.code,
+            hint=self.hint,
+        )
+        clone.__cause__ = self.__cause__
+        return clone
+
+
+class NotFound(ApiError):
+    default_hint = "the deployment may have been deleted; run `yottactl get` to see what exists"
+
+
+class ActionNotAllowed(ApiError):
+    default_hint = "the deployment's current status does not allow this operation; check `yottactl get NAME`"
+
+
+class InvalidRequest(ApiError):
+    default_hint = "the API rejected the request; check the manifest values it names"
+
+
+class AuthError(ApiError):
+    default_hint = "check YOTTA_API_KEY (or --api-key) and the endpoint (YOTTA_API_URL / --endpoint)"
+
+
+class RateLimited(ApiError):
+    default_hint = "the API is rate limiting; retry later or lower --parallelism"
+
+
+class ServerError(ApiError):
+    default_hint = "the API had an internal error; retry later"
+
+
+class Unavailable(ApiError):
+    default_hint = "check the endpoint URL and your network; `yottactl emulator` runs a local API"
+
+
+class OutcomeUnknown(ApiError):
+    default_hint = "the request may have succeeded; the next plan/apply looks the deployment up before acting"
