@@ -34,4 +34,4 @@ def hourly_price(gpu_type: str, gpu_count: int, volume_gb: int, workers: int) ->
     if gpu is None:
         return None
     per_worker = gpu["pricePerHour"] * gpu_count + catalog()["storagePricePerGbHour"] * volume_gb
-    return round(workers * per_worker, 6)
+    return round(float(workers * per_worker), 6)

@@ -7,6 +7,7 @@ Constructing a client costs no network activity; pass ``http=`` to inject an ``h
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -186,12 +187,12 @@ class YottaClient:
         data = self._call("detail", "GET", f"/{int(deployment_id)}", deployment=deployment_id)
         return Deployment.model_validate(data)
 
-    def list(self, status: Sequence[str] = ()) -> list[Deployment]:
+    def list(self, status: Sequence[str] = ()) -> builtins.list[Deployment]:
         params = [("statusList", s) for s in status] or None
         data = self._call("list", "GET", "/list", params=params)
         return [Deployment.model_validate(d) for d in (data or [])]
 
-    def workers(self, deployment_id: str, status: Sequence[str] = ()) -> list[Worker]:
+    def workers(self, deployment_id: str, status: Sequence[str] = ()) -> builtins.list[Worker]:
         params = [("statusList", s) for s in status] or None
         data = self._call(
             "workers", "GET", f"/{int(deployment_id)}/workers", params=params,

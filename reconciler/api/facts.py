@@ -82,8 +82,8 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
     from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
 
     try:
         when = parsedate_to_datetime(value)

@@ -80,7 +80,7 @@ def worker_lines(
     ready_ms = int(worker["ready"] * 1000)
     end = worker["ended"] if worker.get("ended") is not None else now
     end_ms = int(min(end, now) * 1000)
-    lines = []
+    lines: list[dict[str, Any]] = []
     for i in range(len(STARTUP)):
         ts = min(start_ms + i * STARTUP_SPACING_MS, ready_ms + i)
         if ts > end_ms:
@@ -88,10 +88,13 @@ def worker_lines(
         lines.append({"timestamp": ts, "offset": i, "log": _line(worker, dep, i)})
     step_ms = max(1, int(interval * 1000))
     count = max(0, (end_ms - ready_ms) // step_ms) if worker["status"] != "INITIALIZE" else 0
+    last: int = lines[-1]["timestamp"]
     for k in range(min(count, 100_000)):
         i = len(STARTUP) + k
-        lines.append({"timestamp": ready_ms + (k + 1) * step_ms, "offset": i,
-                      "log": _line(worker, dep, i)})
+        last = max(last + 1, ready_ms + (k + 1) * step_ms)  # strictly increasing timestamps
+        if last > end_ms:
+            break
+        lines.append({"timestamp": last, "offset": i, "log": _line(worker, dep, i)})
     return lines
 
 

@@ -117,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
 
@@ -129,11 +129,16 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def _envelope(self, status: int, code: int, message: str, data: Any = None,
                   headers: dict[str, str] | None = None) -> None:
-        self._send(status, {"code": code, "message": message, "data": data}, headers)
+        payload: dict[str, Any] = {"code": code, "message": message, "data": data}
+        if data is None and status == 200 and code != 10000:
+            # business errors ride on HTTP 200, whose schema types `data` as an object: omit it
+            del payload["data"]
+        self._send(status, payload, headers)
 
     def _drop(self) -> None:
         self.close_connection = True
@@ -228,17 +233,12 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             pass
 
-    def do_GET(self) -> None:  # noqa: N802
-        self._handle("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._handle("POST")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._handle("DELETE")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._handle("PUT")
+    def __getattr__(self, name: str) -> Any:
+        # every HTTP method (GET, POST, ..., TRACE, QUERY) goes through the router: unknown
+        # method/path pairs get the API's 404/405 envelope instead of http.server's HTML 501
+        if name.startswith("do_"):
+            return lambda: self._handle(name[3:])
+        raise AttributeError(name)
 
 
 class _Server(ThreadingHTTPServer):

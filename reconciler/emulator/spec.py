@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
 SPEC_URI = "urn:yotta-elastic-v1"
@@ -42,7 +42,7 @@ def spec() -> dict[str, Any]:
 
 
 @cache
-def _registry() -> Registry:  # type: ignore[type-arg]
+def _registry() -> Any:
     resource = Resource.from_contents(spec(), default_specification=_draft())
     return Registry().with_resource(SPEC_URI, resource)
 
@@ -53,9 +53,24 @@ def _draft() -> Any:
     return DRAFT202012
 
 
+_FORMATS = FormatChecker()
+
+
+@_FORMATS.checks("int32")  # type: ignore[untyped-decorator]
+def _int32(value: object) -> bool:
+    return not isinstance(value, int) or -(2**31) <= value < 2**31
+
+
+@_FORMATS.checks("int64")  # type: ignore[untyped-decorator]
+def _int64(value: object) -> bool:
+    return not isinstance(value, int) or -(2**63) <= value < 2**63
+
+
 @cache
 def _validator(ref: str) -> Draft202012Validator:
-    return Draft202012Validator({"$ref": f"{SPEC_URI}{ref}"}, registry=_registry())
+    return Draft202012Validator(
+        {"$ref": f"{SPEC_URI}{ref}"}, registry=_registry(), format_checker=_FORMATS
+    )
 
 
 @cache

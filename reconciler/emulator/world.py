@@ -20,6 +20,7 @@ from typing import Any
 from reconciler.catalog import catalog, gpu_types, regions
 
 INVALID, SYSTEM, NOT_FOUND, NOT_ALLOWED = 10001, 10002, 10007, 24002
+MAX_WORKERS, MAX_GPUS = 100, 8  # platform quotas: an emulator must not allocate 2**31 workers
 
 
 class ApiFailure(Exception):
@@ -141,6 +142,8 @@ class World:
 
     @staticmethod
     def check_rules(body: dict[str, Any], creating: bool) -> None:
+        if not 1 <= body["workers"] <= MAX_WORKERS:
+            raise ApiFailure(INVALID, f"workers: must be between 1 and {MAX_WORKERS}", 400)
         counts = {r["gpuCount"] for r in body["resources"]}
         if len(counts) > 1:
             raise ApiFailure(INVALID, "resources: every entry must share the same gpuCount", 400)
@@ -149,8 +152,8 @@ class World:
                 raise ApiFailure(INVALID, f"gpu type [{r['gpuType']}] not supported", 400)
             if r["region"] not in regions():
                 raise ApiFailure(INVALID, f"region [{r['region']}] not supported", 400)
-            if r["gpuCount"] < 1:
-                raise ApiFailure(INVALID, "resources.gpuCount: must be at least 1", 400)
+            if not 1 <= r["gpuCount"] <= MAX_GPUS:
+                raise ApiFailure(INVALID, f"resources.gpuCount: must be 1..{MAX_GPUS}", 400)
         cred = body.get("credentialId")
         if cred not in (None, "") and not str(cred).isdigit():
             raise ApiFailure(INVALID, f"credentialId: {cred!r} is not a numeric id", 400)
@@ -227,8 +230,8 @@ class World:
 
     def scale(self, dep_id: int, workers: int) -> None:
         dep = self.get(dep_id)
-        if workers < 1:
-            raise ApiFailure(INVALID, "workers: must be at least 1", 400)
+        if not 1 <= workers <= MAX_WORKERS:
+            raise ApiFailure(INVALID, f"workers: must be between 1 and {MAX_WORKERS}", 400)
         if dep["status"] not in ("RUNNING", "STOPPED"):
             raise ApiFailure(NOT_ALLOWED, f"elastic action not allowed: cannot scale a "
                                           f"{dep['status']} deployment")
