@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from typing import Any
 
 import click
 
 from reconciler import __version__
+from reconciler.errors import YottactlError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def use_color(no_color: bool = False, stream: Any = None) -> bool:
+    """Colour only on a TTY, never with --no-color or NO_COLOR (https://no-color.org)."""
+    import os
+
+    stream = stream or sys.stdout
+    return not no_color and not os.environ.get("NO_COLOR") and stream.isatty()
+
+
+def report_error(err: YottactlError, color: bool) -> None:
+    red = (lambda t: click.style(t, fg="red", bold=True)) if color else (lambda t: t)
+    click.echo(f"{red('Error:')} {err.summary}", err=True)
+    if err.detail:
+        click.echo(err.detail, err=True)
+    if err.hint:
+        click.echo(f"hint: {err.hint}", err=True)
+
+
+class _Group(click.Group):
+    """Turns every YottactlError into a clean message and exit code: never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except YottactlError as err:
+            report_error(err, use_color(stream=sys.stderr))
+            ctx.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="yottactl")
 def main() -> None:
     """Declarative reconciler for Yotta Labs Elastic Deployments (serverless GPU endpoints).
@@ -57,3 +92,38 @@ def emulator(host: str, port: int, data_file: str | None, api_key: str | None,
         server.serve_forever()
     except KeyboardInterrupt:
         server.stop()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--skip-env", is_flag=True,
+              help="Do not require ${env:...} variables to be set (pre-commit, PR checks).")
+def validate(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
+    """Validate manifests offline (no API key needed). Exit 0 valid, 1 invalid."""
+    from reconciler.errors import ManifestError
+    from reconciler.manifest.loader import load
+
+    try:
+        loaded = load(list(paths) or ["."], require_env=not skip_env)
+    except ManifestError as err:
+        if output == "json":
+            click.echo(json.dumps([
+                {"file": i.file, "line": i.line, "column": i.column, "path": i.path,
+                 "message": i.message, "hint": i.hint} for i in err.issues], indent=2))
+            sys.exit(1)
+        raise
+    if output == "json":
+        click.echo("[]")
+    else:
+        n = len(loaded)
+        click.echo(f"{n} deployment{'s' if n != 1 else ''} valid")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the manifest format (for editors)."""
+    from reconciler.manifest.schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))

@@ -1,0 +1,39 @@
+"""Shared generator of realistic manifests for the benchmarks."""
+
+from __future__ import annotations
+
+GPUS = ["NVIDIA_H100_80G", "NVIDIA_RTX_4090_24G", "NVIDIA_L4_24G", "NVIDIA_A100_80G"]
+REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-central-2"]
+
+
+def manifest_text(i: int) -> str:
+    mode = ("ALB", "QUEUE", "CUSTOM")[i % 3]
+    expose = "  expose: {port: 8000, protocol: HTTP}\n" if mode != "QUEUE" else ""
+    return (
+        "apiVersion: yottactl/v1\nkind: ElasticDeployment\n"
+        f"metadata:\n  name: svc-{i:05d}\n"
+        "spec:\n"
+        f"  image: vllm/vllm-openai:v0.6.{i % 7}\n"
+        "  resources:\n"
+        f"    - {{region: {REGIONS[i % 4]}, gpuType: {GPUS[i % 4]}, gpuCount: 1}}\n"
+        f"  workers: {1 + i % 4}\n"
+        f"  containerVolumeInGb: {20 + i % 200}\n"
+        f"  serviceMode: {mode}\n{expose}"
+        "  environmentVars:\n"
+        f"    MODEL: org/model-{i}\n    MAX_TOKENS: \"{1024 + i}\"\n    HF_TOKEN: ${{env:HF_TOKEN}}\n"
+    )
+
+
+def create_body(i: int) -> dict[str, object]:
+    mode = ("ALB", "QUEUE", "CUSTOM")[i % 3]
+    body: dict[str, object] = {
+        "name": f"svc-{i:05d}", "image": f"vllm/vllm-openai:v0.6.{i % 7}",
+        "resources": [{"region": REGIONS[i % 4], "gpuType": GPUS[i % 4], "gpuCount": 1}],
+        "workers": 1 + i % 4, "containerVolumeInGb": 20 + i % 200, "serviceMode": mode,
+        "environmentVars": [{"key": "MODEL", "value": f"org/model-{i}"},
+                            {"key": "MAX_TOKENS", "value": str(1024 + i)},
+                            {"key": "HF_TOKEN", "value": "bench-secret"}],
+    }
+    if mode != "QUEUE":
+        body["expose"] = {"port": 8000, "protocol": "HTTP"}
+    return body

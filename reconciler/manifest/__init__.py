@@ -1,0 +1,1 @@
+"""Manifests: format (schema), loading with positions (loader), ${env:...} interpolation."""

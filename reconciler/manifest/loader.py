@@ -1,0 +1,238 @@
+"""Load manifests from files and directories into validated, immutable models.
+
+Fast path: ruamel.yaml's C-backed safe loader. Only when something is wrong do we re-read a
+file with the round-trip loader, whose nodes carry line/column, to point at the exact spot.
+All problems in all files are collected and raised together as one :class:`ManifestError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from reconciler.errors import ManifestError, ManifestIssue, UsageError
+from reconciler.manifest import fastyaml
+from reconciler.manifest.interpolate import MAX_DEPTH, DocumentTooComplex, interpolate
+from reconciler.manifest.positions import Locator, describe_validation_error
+from reconciler.manifest.schema import Manifest
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class DesiredDeployment:
+    """One validated manifest, where it came from, and which spec paths hold secrets."""
+
+    manifest: Manifest
+    file: str
+    index: int  # document number in its file
+    sensitive: frozenset[str]  # spec-relative paths, e.g. "environmentVars.HF_TOKEN"
+
+    @property
+    def name(self) -> str:
+        return self.manifest.metadata.name
+
+
+def discover(paths: Sequence[str]) -> list[Path]:
+    """Files to read, in a deterministic order: given files as-is, directories recursively."""
+    found: list[Path] = []
+    for raw in paths or ["."]:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(Path(root) / f for f in sorted(files) if f.endswith(SUFFIXES))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise UsageError(f"no such file or directory: {raw}",
+                             hint="pass manifest files or directories (default: .)")
+    unique = list(dict.fromkeys(found))
+    return unique
+
+
+def _decode(path: str, data: bytes) -> tuple[str | None, ManifestIssue | None]:
+    if b"\x00" in data[:8192]:
+        return None, ManifestIssue(path, 1, 1, "", "binary file, not YAML",
+                                   "only pass YAML manifests (*.yaml, *.yml)")
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        return None, ManifestIssue(path, line, col, "", f"invalid UTF-8 byte 0x{data[exc.start]:02x}",
+                                   "save the file as UTF-8")
+
+
+def _yaml_issue(path: str, source: str, exc: Exception) -> ManifestIssue:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    text = f"{context}, {problem}" if context and context not in problem else str(problem)
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    lines = source.splitlines()
+    at = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
+    if at == "\t" or "\\t" in text:
+        hint = "YAML forbids tabs for indentation: indent with spaces"
+    elif "duplicate key" in text:
+        hint = "each key may appear once per mapping: remove or rename the repeated one"
+    else:
+        hint = "check quoting and indentation near this position"
+    return ManifestIssue(path, line, col, "", f"YAML syntax error: {text}", hint)
+
+
+class _FileLoader:
+    """Everything about one file: parse, per-document checks, validation, positions."""
+
+    def __init__(self, path: str, text: str, environ: Mapping[str, str], require_env: bool) -> None:
+        self.path, self.text, self.environ = path, text, environ
+        self.require_env = require_env
+        self.issues: list[ManifestIssue] = []
+        self.locator = Locator(path, text)
+
+    def load(self) -> list[DesiredDeployment]:
+        try:
+            documents = fastyaml.load_all(self.text, MAX_DEPTH)
+        except fastyaml.YamlStructureError as exc:
+            self.issues.append(ManifestIssue(self.path, exc.line, exc.column, "", str(exc), exc.hint))
+            return []
+        except Exception as exc:  # ruamel's error classes: translated here, at the boundary
+            self.issues.append(_yaml_issue(self.path, self.text, exc))
+            return []
+        out = []
+        for index, document in enumerate(documents):
+            if document is None:
+                continue  # empty documents (a stray ---) are ignored
+            loaded = self._document(index, document)
+            if loaded is not None:
+                out.append(loaded)
+        return out
+
+    def _issue(self, index: int, loc: tuple[Any, ...], message: str, hint: str = "",
+               key: bool = False) -> None:
+        line, col = self.locator.position(index, loc, key=key)
+        path = _dotted(loc)
+        self.issues.append(ManifestIssue(self.path, line, col, path, message, hint))
+
+    def _document(self, index: int, document: Any) -> DesiredDeployment | None:
+        if not isinstance(document, dict):
+            kind = "list" if isinstance(document, list) else "scalar"
+            self._issue(index, (), f"document is a {kind}; expected a mapping",
+                        "a manifest has apiVersion, kind, metadata and spec keys")
+            return None
+        try:
+            result = interpolate(document, self.environ)
+        except DocumentTooComplex as exc:
+            self._issue(index, exc.path, str(exc), "remove YAML anchors/aliases and deep nesting")
+            return None
+        if not self.require_env:
+            result.missing.clear()
+        for loc, name in result.missing:
+            self._issue(index, loc, f"environment variable {name!r} is not set",
+                        f"export {name}=... before running (secrets come from the environment); "
+                        "write $${ for a literal ${")
+        try:
+            manifest = Manifest.model_validate(result.value)
+        except ValidationError as exc:
+            errors = exc.errors()
+            deeper = [tuple(e["loc"]) for e in errors]
+            for error in errors:
+                here = tuple(error["loc"])
+                if error["type"] == "too_short" and any(
+                    d[: len(here)] == here and d != here for d in deeper
+                ):
+                    continue  # "0 items after validation" only echoes the item errors
+                loc, message, hint, at_key = describe_validation_error(error, result.value)
+                self._issue(index, loc, message, hint, key=at_key)
+            return None
+        if result.missing:
+            return None
+        return DesiredDeployment(manifest, self.path, index,
+                                 _sensitive_paths(result.sensitive, result.value))
+
+
+def _dotted(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _sensitive_paths(paths: set[tuple[Any, ...]], document: dict[str, Any]) -> frozenset[str]:
+    out = set()
+    for path in paths:
+        if len(path) < 2 or path[0] != "spec":
+            continue
+        rest = path[1:]
+        if rest[0] == "environmentVars":
+            env = document["spec"]["environmentVars"]
+            key = env[rest[1]]["key"] if isinstance(env, list) else rest[1]
+            out.add(f"environmentVars.{key}")
+        else:
+            out.add(".".join(str(p) for p in rest))
+    return frozenset(out)
+
+
+def load(
+    paths: Sequence[str], environ: Mapping[str, str] | None = None, *, require_env: bool = True
+) -> list[DesiredDeployment]:
+    """Every deployment in ``paths``; raises :class:`ManifestError` listing all problems.
+
+    ``require_env=False`` accepts unset ``${env:...}`` variables (structure-only checks).
+    """
+    env = os.environ if environ is None else environ
+    issues: list[ManifestIssue] = []
+    loaded: list[DesiredDeployment] = []
+    locators: dict[str, Locator] = {}
+    for file in discover(paths):
+        name = str(file)
+        try:
+            if file.stat().st_size > MAX_FILE_BYTES:
+                issues.append(ManifestIssue(name, 1, 1, "", "file is larger than 10 MiB",
+                                            "split the manifests into smaller files"))
+                continue
+            data = file.read_bytes()
+        except OSError as exc:
+            issues.append(ManifestIssue(name, 1, 1, "", f"cannot read file: {exc.strerror}"))
+            continue
+        text, problem = _decode(name, data)
+        if problem is not None or text is None:
+            issues.append(problem)  # type: ignore[arg-type]
+            continue
+        one = _FileLoader(name, text, env, require_env)
+        loaded.extend(one.load())
+        issues.extend(one.issues)
+        locators[name] = one.locator
+    issues.extend(_duplicate_names(loaded, locators))
+    if issues:
+        raise ManifestError(issues)
+    return loaded
+
+
+def _duplicate_names(
+    loaded: list[DesiredDeployment], locators: dict[str, Locator]
+) -> list[ManifestIssue]:
+    by_name: dict[str, list[DesiredDeployment]] = {}
+    for d in loaded:
+        by_name.setdefault(d.name, []).append(d)
+    issues = []
+    for name, group in by_name.items():
+        if len(group) < 2:
+            continue
+        where = []
+        for d in group:
+            line, col = locators[d.file].position(d.index, ("metadata", "name"))
+            where.append((d.file, line, col))
+        for file, line, col in where:
+            others = ", ".join(f"{f}:{ln}:{c}" for f, ln, c in where if (f, ln, c) != (file, line, col))
+            issues.append(ManifestIssue(file, line, col, "metadata.name",
+                                        f"name {name!r} is used twice (also at {others})",
+                                        "deployment names are identities: make each unique"))
+    return issues
