@@ -43,6 +43,33 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
+F = Any  # a click-decorated command function
+
+
+def api_options(func: F) -> F:
+    """--endpoint / --api-key / --state (+ env fallbacks) for every command that needs them."""
+    func = click.option("--state", "state_path", envvar="YOTTACTL_STATE", metavar="FILE",
+                        help="State file [env YOTTACTL_STATE; default state/yottactl.state.json]."
+                        )(func)
+    func = click.option("--api-key", envvar="YOTTA_API_KEY", metavar="KEY",
+                        help="Yotta API key [env YOTTA_API_KEY].")(func)
+    func = click.option("--endpoint", envvar="YOTTA_API_URL", metavar="URL",
+                        help="API base URL [env YOTTA_API_URL; default https://api.yottalabs.ai]."
+                        )(func)
+    return func
+
+
+def color_option(func: F) -> F:
+    return click.option("--no-color", is_flag=True, envvar="NO_COLOR",
+                        help="No ANSI colours [env NO_COLOR].")(func)
+
+
+def settings(endpoint: str | None, api_key: str | None, state_path: str | None) -> Any:
+    from reconciler.workflow import Settings
+
+    return Settings(endpoint=endpoint, api_key=api_key, state_path=state_path)
+
+
 @click.group(cls=_Group,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="yottactl")
@@ -127,3 +154,57 @@ def schema() -> None:
     from reconciler.manifest.schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              help="Save the plan for `yottactl apply --plan FILE`.")
+@click.option("--output", "-o", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when there are changes (0 none, 1 error).")
+@click.option("--target", "targets", multiple=True, metavar="NAME",
+              help="Only plan these deployments (repeatable).")
+@click.option("--allow-mass-delete", is_flag=True,
+              help="Allow plans that delete or re-create most managed deployments.")
+@api_options
+@color_option
+def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exitcode: bool,
+         targets: tuple[str, ...], allow_mass_delete: bool, endpoint: str | None,
+         api_key: str | None, state_path: str | None, no_color: bool) -> None:
+    """Show the API calls that would make live deployments match the manifests.
+
+    Reads manifests, the state and ONE list call; changes nothing anywhere.
+    """
+    from reconciler.workflow import build_plan
+
+    run = build_plan(settings(endpoint, api_key, state_path), paths, targets=targets,
+                     allow_mass_delete=allow_mass_delete)
+    render_plan(run.plan, output, use_color(no_color))
+    if run.plan.errors:
+        sys.exit(1)
+    if out_file:
+        from pathlib import Path
+
+        from reconciler.state.backend import atomic_write
+
+        atomic_write(Path(out_file), run.plan.to_json())
+        if output == "text":
+            click.echo(f"\nSaved the plan to {out_file}; run `yottactl apply --plan {out_file}`.")
+    sys.exit(2 if detailed_exitcode and run.plan.has_changes else 0)
+
+
+def render_plan(the_plan: Any, output: str, color: bool) -> None:
+    stream = sys.stdout
+    if output == "json":
+        stream.write(the_plan.to_json())
+    elif output == "markdown":
+        from reconciler.render.plan_markdown import render_markdown
+
+        render_markdown(the_plan, stream)
+    else:
+        from reconciler.render.plan_text import render_text
+
+        render_text(the_plan, stream, color=color)
+    stream.flush()

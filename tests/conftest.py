@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.api import RetryPolicy, YottaClient
+from reconciler.api.client import YottaClient
+from reconciler.api.retry import RetryPolicy
 from reconciler.emulator.server import EmulatorServer, build
 
 FAST_RETRY = RetryPolicy(attempts=8, total_seconds=20, base_seconds=0.01, max_backoff_seconds=0.05)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from reconciler.api import YottaClient
+from reconciler.api.client import YottaClient
 from reconciler.api.models import CreateRequest, UpdateRequest
 from reconciler.errors import (
     ActionNotAllowed,

@@ -1,6 +1,5 @@
-"""Typed client for the Yotta Elastic Deployment API."""
+"""Typed client for the Yotta Elastic Deployment API.
 
-from reconciler.api.client import YottaClient, resolve_endpoint
-from reconciler.api.retry import RetryPolicy
-
-__all__ = ["RetryPolicy", "YottaClient", "resolve_endpoint"]
+Import from the submodules (``reconciler.api.client``, ``reconciler.api.models``) so that pure
+modules can use the models without importing httpx.
+"""

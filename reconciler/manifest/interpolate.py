@@ -30,6 +30,7 @@ class DocumentTooComplex(Exception):
 class Interpolated:
     value: Any
     sensitive: set[Path] = field(default_factory=set)
+    templates: dict[Path, str] = field(default_factory=dict)  # sensitive path -> raw text
     missing: list[tuple[Path, str]] = field(default_factory=list)
 
 
@@ -57,6 +58,7 @@ def interpolate(document: Any, environ: Mapping[str, str]) -> Interpolated:
         out = _TOKEN.sub(replace, text)
         if used:
             result.sensitive.add(path)
+            result.templates[path] = text
         return out
 
     def walk(node: Any, path: Path, depth: int) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +18,10 @@ from reconciler.errors import ManifestError, ManifestIssue, UsageError
 from reconciler.manifest import fastyaml
 from reconciler.manifest.interpolate import MAX_DEPTH, DocumentTooComplex, interpolate
 from reconciler.manifest.positions import Locator, describe_validation_error
-from reconciler.manifest.schema import Manifest
+from reconciler.manifest.schema import DesiredDeployment, Manifest
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True)
-class DesiredDeployment:
-    """One validated manifest, where it came from, and which spec paths hold secrets."""
-
-    manifest: Manifest
-    file: str
-    index: int  # document number in its file
-    sensitive: frozenset[str]  # spec-relative paths, e.g. "environmentVars.HF_TOKEN"
-
-    @property
-    def name(self) -> str:
-        return self.manifest.metadata.name
 
 
 def discover(paths: Sequence[str]) -> list[Path]:
@@ -154,8 +139,12 @@ class _FileLoader:
             return None
         if result.missing:
             return None
-        return DesiredDeployment(manifest, self.path, index,
-                                 _sensitive_paths(result.sensitive, result.value))
+        names = {p: _spec_path(p, result.value) for p in result.sensitive}
+        return DesiredDeployment(
+            manifest, self.path, index,
+            frozenset(n for n in names.values() if n),
+            {names[p]: t for p, t in result.templates.items() if names[p]},
+        )
 
 
 def _dotted(loc: Iterable[Any]) -> str:
@@ -165,19 +154,16 @@ def _dotted(loc: Iterable[Any]) -> str:
     return out
 
 
-def _sensitive_paths(paths: set[tuple[Any, ...]], document: dict[str, Any]) -> frozenset[str]:
-    out = set()
-    for path in paths:
-        if len(path) < 2 or path[0] != "spec":
-            continue
-        rest = path[1:]
-        if rest[0] == "environmentVars":
-            env = document["spec"]["environmentVars"]
-            key = env[rest[1]]["key"] if isinstance(env, list) else rest[1]
-            out.add(f"environmentVars.{key}")
-        else:
-            out.add(".".join(str(p) for p in rest))
-    return frozenset(out)
+def _spec_path(path: tuple[Any, ...], document: dict[str, Any]) -> str:
+    """The essence path of a document path: env vars by key, whichever form the YAML used."""
+    if len(path) < 2 or path[0] != "spec":
+        return ""
+    rest = path[1:]
+    if rest[0] == "environmentVars" and len(rest) > 1:
+        env = document["spec"]["environmentVars"]
+        key = env[rest[1]]["key"] if isinstance(env, list) else rest[1]
+        return f"environmentVars.{key}"
+    return ".".join(str(p) for p in rest)
 
 
 def load(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -195,3 +196,18 @@ def json_schema() -> dict[str, Any]:
         "description": "KEY: value mapping, or the API's list of {key, value}",
     }
     return schema
+
+
+@dataclass(frozen=True)
+class DesiredDeployment:
+    """One validated manifest, where it came from, and which spec paths hold secrets."""
+
+    manifest: Manifest
+    file: str
+    index: int  # document number in its file
+    sensitive: frozenset[str]  # spec-relative paths, e.g. "environmentVars.HF_TOKEN"
+    templates: Mapping[str, str] = field(default_factory=dict)  # path -> "${env:...}" text
+
+    @property
+    def name(self) -> str:
+        return self.manifest.metadata.name

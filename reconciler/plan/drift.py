@@ -1,0 +1,67 @@
+"""Drift: what changed outside yottactl since the last apply (live vs the state's record).
+
+Pure. Only configured fields count; observed ones (running workers, cost, domain) never do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from reconciler.api.models import Deployment
+from reconciler.plan.diff import diff
+from reconciler.plan.model import DriftItem, DriftKind
+from reconciler.plan.normalize import Fingerprinter, essence_from_live, mask
+from reconciler.state.model import State
+
+_UP = ("RUNNING", "INITIALIZING")
+_DOWN = ("STOPPED", "STOPPING")
+
+
+def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerprinter,
+               wanted: Callable[[str], bool] = lambda _: True) -> tuple[DriftItem, ...]:
+    key_ok = not state.key_verifier or state.key_verifier == fp.verifier()
+    items: list[DriftItem] = []
+    for name in sorted(state.deployments):
+        if not wanted(name):
+            continue
+        entry = state.deployments[name]
+        live = live_by_id.get(entry.id)
+        if live is None:
+            items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.DELETED,
+                                   detail="deleted outside yottactl"))
+            continue
+        current = mask(essence_from_live(live), entry.sensitive, fp)
+        if not key_ok:  # secrets cannot be compared with another key: take them as unchanged
+            for path in entry.sensitive:
+                _copy_path(entry.spec, current, path)
+        changes = diff(entry.spec, current, entry.sensitive)
+        scaled = tuple(c for c in changes if c.path == "workers")
+        config = tuple(c for c in changes if c.path != "workers")
+        if config:
+            items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.CONFIG, changes=config,
+                                   detail="configured fields changed outside yottactl"))
+        if scaled:
+            items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.SCALED, changes=scaled,
+                                   detail=f"workers {scaled[0].before} -> {scaled[0].after} "
+                                          "outside yottactl"))
+        if live.status == "FAILED":
+            items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.FAILED,
+                                   detail="live status is FAILED"))
+        elif entry.status in _UP and live.status in _DOWN:
+            items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.STOPPED,
+                                   detail=f"stopped outside yottactl (now {live.status})"))
+        elif entry.status in _DOWN and live.status in _UP:
+            items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.STARTED,
+                                   detail=f"started outside yottactl (now {live.status})"))
+    return tuple(items)
+
+
+def _copy_path(source: dict[str, object], target: dict[str, object], path: str) -> None:
+    head, _, key = path.partition(".")
+    if key:
+        src, dst = source.get(head), target.get(head)
+        if isinstance(src, dict) and isinstance(dst, dict) and key in src:
+            dst = target[head] = dict(dst)
+            dst[key] = src[key]
+    elif head in source:
+        target[head] = source[head]

@@ -1,0 +1,149 @@
+"""Essences: the configured fields of a deployment, normalised so that equal means equal.
+
+Both sides (manifest and live API object) become the same plain-dict shape: server-owned and
+observed fields dropped, env vars as an order-free mapping, resources reduced to
+region/gpuType/gpuCount and sorted, ids as strings, defaults filled, protocol upper-cased.
+Secrets are replaced by keyed fingerprints (HMAC) before anything is stored or shown.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from reconciler.api.models import Deployment
+from reconciler.manifest.schema import Spec
+from reconciler.plan.model import SENSITIVE_PREFIX
+
+DEFAULT_IMAGE_REGISTRY = "https://index.docker.io/v1"
+REPLACE_FIELDS = ("image", "imageRegistry", "serviceMode")
+UPDATE_FIELDS = (
+    "credentialId", "resources", "workers", "containerVolumeInGb", "expose",
+    "initializationCommand", "environmentVars", "minSingleCardVramInGb", "minSingleCardVcpu",
+    "minSingleCardRamInGb", "webhookUrl",
+)
+CONFIG_FIELDS = REPLACE_FIELDS + UPDATE_FIELDS
+
+Essence = dict[str, Any]
+
+
+class Fingerprinter:
+    """Keyed fingerprints (HMAC-SHA256). The key never leaves memory (DESIGN §6)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "Fingerprinter(<key hidden>)"
+
+    def value(self, secret: str) -> str:
+        digest = hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()
+        return f"{SENSITIVE_PREFIX}{digest[:32]}"
+
+    def obj(self, data: Any) -> str:
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+        return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def verifier(self) -> str:
+        """Identifies the key (not the secrets): lets the state notice a changed key."""
+        return self.obj("yottactl-fingerprint-key-check")
+
+
+def _registry(value: str | None) -> str:
+    return (value or DEFAULT_IMAGE_REGISTRY).rstrip("/")
+
+
+def _resources(items: Iterable[Any]) -> list[dict[str, Any]]:
+    out = [{"region": r.region, "gpuType": r.gpuType, "gpuCount": r.gpuCount} for r in items]
+    return sorted(out, key=lambda r: (r["region"], r["gpuType"], r["gpuCount"] or 0))
+
+
+def _expose(port: int | None, protocol: str | None) -> dict[str, Any] | None:
+    if not port:
+        return None
+    return {"port": port, "protocol": (protocol or "HTTP").upper()}
+
+
+def essence_from_spec(spec: Spec) -> Essence:
+    return {
+        "image": spec.image,
+        "imageRegistry": _registry(spec.imageRegistry),
+        "serviceMode": spec.serviceMode,
+        "credentialId": spec.credentialId or None,
+        "resources": _resources(spec.resources),
+        "workers": spec.workers,
+        "containerVolumeInGb": spec.containerVolumeInGb,
+        "expose": _expose(spec.expose.port, spec.expose.protocol) if spec.expose else None,
+        "initializationCommand": spec.initializationCommand or "",
+        "environmentVars": {e.key: e.value for e in spec.environmentVars},
+        "minSingleCardVramInGb": spec.minSingleCardVramInGb,
+        "minSingleCardVcpu": spec.minSingleCardVcpu,
+        "minSingleCardRamInGb": spec.minSingleCardRamInGb,
+        "webhookUrl": spec.webhookUrl or "",
+    }
+
+
+def essence_from_live(dep: Deployment) -> Essence:
+    expose = dep.expose
+    return {
+        "image": dep.image or "",
+        "imageRegistry": _registry(dep.imageRegistry),
+        "serviceMode": dep.serviceMode or "",
+        "credentialId": dep.credentialId or None,
+        "resources": _resources(dep.resources),
+        "workers": dep.totalWorkers,
+        "containerVolumeInGb": dep.containerVolumeInGb,
+        "expose": _expose(expose.port, expose.protocol) if expose else None,
+        "initializationCommand": dep.initializationCommand or "",
+        "environmentVars": {e.key: e.value for e in dep.environmentVars},
+        "minSingleCardVramInGb": dep.minSingleCardVramInGb,
+        "minSingleCardVcpu": dep.minSingleCardVcpu,
+        "minSingleCardRamInGb": dep.minSingleCardRamInGb,
+        "webhookUrl": dep.webhookUrl or "",
+    }
+
+
+def mask(essence: Essence, sensitive: Iterable[str], fp: Fingerprinter) -> Essence:
+    """A copy with every sensitive value replaced by its keyed fingerprint."""
+    out = dict(essence)
+    for path in sensitive:
+        head, _, key = path.partition(".")
+        if head == "environmentVars" and key:
+            env = out["environmentVars"] = dict(out["environmentVars"])
+            if key in env and not str(env[key]).startswith(SENSITIVE_PREFIX):
+                env[key] = fp.value(str(env[key]))
+        elif head in out and isinstance(out[head], str) and out[head]:
+            if not out[head].startswith(SENSITIVE_PREFIX):
+                out[head] = fp.value(out[head])
+    return out
+
+
+def is_sensitive(path: str, sensitive: Iterable[str]) -> bool:
+    return any(path == s or path.startswith(s + ".") for s in sensitive)
+
+
+def apply_ignored(desired: Essence, live: Essence, ignore: Iterable[str]) -> Essence:
+    """``desired`` with each ignored path taking the live value (so it never shows as a diff)."""
+    out = dict(desired)
+    for path in ignore:
+        head, _, sub = path.partition(".")
+        if not sub:
+            out[head] = live.get(head)
+        elif isinstance(out.get(head), dict) or out.get(head) is None:
+            section = dict(out.get(head) or {})
+            live_section = live.get(head) or {}
+            if sub in live_section:
+                section[sub] = live_section[sub]
+            else:
+                section.pop(sub, None)
+            out[head] = section or None if head == "expose" else section
+    return out
+
+
+def status_fingerprint(fp: Fingerprinter, masked_live: Essence, status: str | None) -> str:
+    """What a saved plan checks before it runs: configured fields + status of the live object."""
+    return fp.obj({"essence": masked_live, "status": status})

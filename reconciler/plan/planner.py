@@ -1,0 +1,245 @@
+"""The planner: a pure function ``(desired, live, state) -> Plan``. No I/O, no printing, no clock.
+
+Each deployment goes down a ladder of early returns, one case per rung (see ``_plan_one``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from reconciler.api.models import Deployment
+from reconciler.catalog import hourly_price
+from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
+from reconciler.plan import steps as S
+from reconciler.plan.diff import diff
+from reconciler.plan.drift import find_drift
+from reconciler.plan.model import Action, Change, FieldChange, Plan, Unmanaged
+from reconciler.plan.normalize import (
+    REPLACE_FIELDS,
+    Essence,
+    Fingerprinter,
+    apply_ignored,
+    essence_from_live,
+    essence_from_spec,
+    mask,
+    status_fingerprint,
+)
+from reconciler.state.model import State, StateEntry
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What the planner needs of one manifest (built by ``desired_from_manifest``)."""
+
+    name: str
+    essence: Essence  # real values: never rendered, only masked copies are
+    sensitive: frozenset[str] = frozenset()
+    templates: dict[str, str] = field(default_factory=dict)
+    state: str = "running"
+    prevent_destroy: bool = False
+    ignore_changes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Options:
+    targets: frozenset[str] = frozenset()
+    allow_mass_delete: bool = False
+    destroying: bool = False
+
+
+def estimate_price(essence: Essence, running: bool) -> float | None:
+    if not running:
+        return 0.0
+    res = essence["resources"][0]
+    return hourly_price(res["gpuType"], res["gpuCount"], essence["containerVolumeInGb"],
+                        essence["workers"])
+
+
+class _Planner:
+    def __init__(self, desired: Sequence[Desired], live: Sequence[Deployment], state: State,
+                 fp: Fingerprinter, options: Options) -> None:
+        self.desired = {d.name: d for d in desired}
+        self.live_by_id = {d.id: d for d in live}
+        self.live_by_name: dict[str, list[Deployment]] = {}
+        for d in live:
+            self.live_by_name.setdefault(d.name or "", []).append(d)
+        self.state, self.fp, self.options = state, fp, options
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def wanted(self, name: str) -> bool:
+        return not self.options.targets or name in self.options.targets
+
+    # -- rungs for a desired deployment ----------------------------------------------------
+
+    def plan_desired(self, want: Desired) -> Change | None:
+        entry = self.state.deployments.get(want.name)
+        secret = want.sensitive | set(entry.sensitive if entry else ())
+        masked_desired = mask(want.essence, secret, self.fp)
+        base = {"name": want.name, "desired": masked_desired, "desired_state": want.state,
+                "sensitive": tuple(sorted(p for p in secret if _exists(want.essence, p))),
+                "templates": want.templates, "prevent_destroy": want.prevent_destroy}
+        running = want.state == "running"
+        price_after = estimate_price(want.essence, running)
+
+        # 1. Recorded in the state, but gone live: deleted outside yottactl -> create again.
+        if entry is not None and entry.id not in self.live_by_id:
+            return Change(**base, action=Action.CREATE, steps=S.create(want.essence, running),
+                          reason="deleted outside yottactl; will be created again",
+                          price_before=0.0, price_after=price_after, price_estimated=True)
+
+        live, adopt = self._match(want.name, entry)
+        # 2. Nothing live with this name (or an ambiguity already reported): create.
+        if live is None:
+            if adopt:  # ambiguous name: error recorded by _match
+                return None
+            return Change(**base, action=Action.CREATE, steps=S.create(want.essence, running),
+                          reason="not found live; will be created",
+                          price_before=0.0, price_after=price_after, price_estimated=True)
+
+        masked_live = mask(essence_from_live(live), secret, self.fp)
+        compared = apply_ignored(masked_desired, masked_live, want.ignore_changes)
+        changes = diff(masked_live, compared, secret)
+        base.update(id=live.id, adopt=adopt, changes=changes, live_status=live.status,
+                    live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
+                    price_before=live.perHourPrice, desired=compared)
+        fields = {c.path.split(".")[0].split("[")[0] for c in changes}
+        adopting = "adopting the live deployment of that name; " if adopt else ""
+
+        # 3. A field the update request cannot carry changed: replace (new id and domain).
+        if fields & set(REPLACE_FIELDS):
+            if want.prevent_destroy:
+                self.errors.append(f"{want.name}: lifecycle.preventDestroy forbids replacing it "
+                                   f"(changed: {', '.join(sorted(fields & set(REPLACE_FIELDS)))})")
+                return None
+            return Change(**base, action=Action.REPLACE,
+                          steps=S.replace(live.status, compared, running),
+                          reason=f"{adopting}{', '.join(sorted(fields & set(REPLACE_FIELDS)))} "
+                                 "cannot be updated in place",
+                          disruptive=True, disruption="new id and domain",
+                          price_after=price_after, price_estimated=True)
+
+        # 4. The rest depends on where the live status must go; see steps.converge.
+        outcome = S.converge(live.status, compared, running, fields)
+        if outcome is None:
+            self.errors.append(f"{want.name}: live status {live.status!r} is unknown to yottactl; "
+                               "wait for it to settle or check `yottactl get`")
+            return None
+        action, steps, disruption, why = outcome
+        estimated = action is not Action.NOOP
+        return Change(**base, action=action, steps=steps, reason=adopting + why,
+                      disruptive=bool(disruption), disruption=disruption,
+                      failed=live.status == "FAILED",
+                      price_after=price_after if estimated else live.perHourPrice,
+                      price_estimated=estimated)
+
+    def _match(self, name: str, entry: StateEntry | None) -> tuple[Deployment | None, bool]:
+        """(live object, adopting?). With a state entry, identity is the id; else the name."""
+        if entry is not None:
+            return self.live_by_id[entry.id], False
+        candidates = self.live_by_name.get(name, [])
+        if len(candidates) > 1:
+            ids = ", ".join(sorted(d.id for d in candidates))
+            self.errors.append(
+                f"{name}: {len(candidates)} live deployments have this name ({ids}); "
+                f"choose one with `yottactl import {name} ID`")
+            return None, True
+        return (candidates[0], True) if candidates else (None, False)
+
+    # -- rungs for a deployment that left the manifests -------------------------------------
+
+    def plan_removed(self, name: str, entry: StateEntry) -> Change | None:
+        live = self.live_by_id.get(entry.id)
+        # 1. Already gone live: only the state forgets it.
+        if live is None:
+            return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.forget(),
+                          reason="removed from manifests and already gone live; "
+                                 "will be dropped from the state", price_before=0.0,
+                          price_after=0.0)
+        # 2. Protected: refuse.
+        if entry.prevent_destroy:
+            self.errors.append(f"{name}: lifecycle.preventDestroy forbids deleting it; "
+                               "remove preventDestroy first (or `yottactl state rm` to stop "
+                               "managing it)")
+            return None
+        # 3. Stop (if needed) and delete.
+        masked_live = mask(essence_from_live(live), entry.sensitive, self.fp)
+        return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
+                      reason="removed from manifests", disruptive=True,
+                      disruption="deployment is deleted", live_status=live.status,
+                      live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
+                      price_before=live.perHourPrice, price_after=0.0)
+
+    # -- whole plan -------------------------------------------------------------------------
+
+    def guard_mass_delete(self, changes: list[Change]) -> None:
+        managed = self.state.deployments
+        found = sum(1 for e in managed.values() if e.id in self.live_by_id)
+        if self.options.allow_mass_delete or len(managed) < 2:
+            return
+        if found * 2 < len(managed):
+            self.errors.append(
+                f"the API lists only {found} of the {len(managed)} deployments recorded in the "
+                "state: the credentials or endpoint may be wrong. Refusing to plan their "
+                "re-creation or deletion; check YOTTA_API_URL / YOTTA_API_KEY, or pass "
+                "--allow-mass-delete if they really were deleted")
+            return
+        deletes = [c for c in changes if c.action is Action.DELETE and c.steps != S.forget()]
+        if not self.options.destroying and len(deletes) >= 2 and len(deletes) * 2 >= len(managed):
+            self.errors.append(
+                f"this plan deletes {len(deletes)} of the {len(managed)} managed deployments: "
+                "were the right manifest paths given? Pass --allow-mass-delete if intended")
+
+    def plan(self) -> Plan:
+        changes: list[Change] = []
+        for name in sorted(self.desired):
+            if self.wanted(name):
+                change = self.plan_desired(self.desired[name])
+                if change is not None:
+                    changes.append(change)
+        for name in sorted(self.state.deployments):
+            if name not in self.desired and self.wanted(name):
+                change = self.plan_removed(name, self.state.deployments[name])
+                if change is not None:
+                    changes.append(change)
+        self.guard_mass_delete(changes)
+        managed_ids = {e.id for e in self.state.deployments.values()}
+        adopted = {c.id for c in changes if c.adopt}
+        unmanaged = tuple(
+            Unmanaged(id=d.id, name=d.name or "", status=d.status)
+            for d in sorted(self.live_by_id.values(), key=lambda d: (d.name or "", d.id))
+            if d.id not in managed_ids and d.id not in adopted and (d.name or "") not in self.desired
+        )
+        drift = find_drift(self.state, self.live_by_id, self.fp, self.wanted)
+        if self.state.key_verifier and self.state.key_verifier != self.fp.verifier():
+            self.warnings.append("the fingerprint key differs from the one that wrote the state: "
+                                 "secret values cannot be checked for drift (set "
+                                 "YOTTACTL_FINGERPRINT_KEY to the original key)")
+        return Plan(state_lineage=self.state.lineage, state_serial=self.state.serial,
+                    changes=tuple(changes), drift=drift, unmanaged=unmanaged,
+                    warnings=tuple(self.warnings), errors=tuple(self.errors))
+
+
+def _exists(essence: Essence, path: str) -> bool:
+    head, _, key = path.partition(".")
+    value = essence.get(head)
+    return key in value if key and isinstance(value, dict) else bool(value) and not key
+
+
+def make_plan(desired: Sequence[Desired], live: Sequence[Deployment], state: State | None,
+              fp: Fingerprinter, options: Options | None = None) -> Plan:
+    """The plan that makes ``live`` match ``desired``, given what ``state`` manages."""
+    return _Planner(desired, live, state or State.empty(), fp, options or Options()).plan()
+
+
+__all__ = ["Desired", "FieldChange", "Options", "estimate_price", "make_plan"]
+
+
+def desired_from_manifest(item: DesiredManifest) -> Desired:
+    """The planner's view of one loaded manifest."""
+    m = item.manifest
+    return Desired(name=m.metadata.name, essence=essence_from_spec(m.spec),
+                   sensitive=item.sensitive, templates=dict(item.templates), state=m.spec.state,
+                   prevent_destroy=m.lifecycle.preventDestroy,
+                   ignore_changes=m.lifecycle.ignoreChanges)

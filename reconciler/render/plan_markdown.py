@@ -1,0 +1,67 @@
+"""Markdown render of a Plan for pull-request comments: a compact header (counts, cost delta,
+disruptive changes first), then collapsed per-deployment details."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from reconciler.plan.model import Action, Plan
+from reconciler.render.plan_text import ORDER, SYMBOLS, field_line, money, totals
+
+MARKER = "<!-- yottactl-plan -->"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(plan: Plan, out: TextIO) -> None:
+    out.write(f"{MARKER}\n### yottactl plan\n\n")
+    for error in plan.errors:
+        out.write(f"> **Error:** {_cell(error)}\n")
+    pending = sorted(plan.pending, key=lambda c: (not c.disruptive, c.name))
+    counts = plan.summary
+    badges = " · ".join(f"**{counts[a.value]}** to {a.value}" for a in ORDER if counts[a.value])
+    before, after, estimated = totals(plan)
+    delta = after - before
+    out.write(f"{badges or 'No changes.'}  \n")
+    out.write(f"Hourly cost: {money(before)} → {money(after)} "
+              f"(**{'+' if delta >= 0 else '-'}${abs(delta):,.2f}/h**"
+              f"{', estimated' if estimated else ''})\n\n")
+    disruptive = [c for c in pending if c.disruptive]
+    if disruptive:
+        out.write("**Disruptive:** " + ", ".join(f"`{c.name}` ({c.disruption})" for c in disruptive)
+                  + "\n\n")
+    if pending:
+        out.write("| | deployment | action | reason | cost/h |\n|---|---|---|---|---|\n")
+        for c in pending:
+            action = c.action.value + (" (adopt)" if c.adopt else "")
+            if c.disruptive:
+                action += " ⚠️"
+            out.write(f"| `{SYMBOLS[c.action]}` | `{c.name}` | {action} | {_cell(c.reason)} | "
+                      f"{money(c.price_before)} → {money(c.price_after)} |\n")
+        out.write("\n")
+        for c in pending:
+            out.write(f"<details><summary><code>{c.name}</code>: {c.action.value}</summary>\n\n")
+            out.write(f"- id: `{c.id or 'known after apply'}`\n")
+            for fc in c.changes:
+                out.write(f"- `{_cell(field_line(fc))}`\n")
+            if c.steps:
+                out.write("- steps: " + " → ".join(s.describe() for s in c.steps) + "\n")
+            out.write("\n</details>\n\n")
+    if plan.drift:
+        out.write("#### Drift since the last apply\n\n")
+        for d in plan.drift:
+            out.write(f"- `{d.name}`: **{d.kind.value}** — {_cell(d.detail)}\n")
+        out.write("\n")
+    if plan.unmanaged:
+        out.write(f"<details><summary>{len(plan.unmanaged)} unmanaged live deployment(s)"
+                  "</summary>\n\n")
+        for u in plan.unmanaged:
+            out.write(f"- `{u.name}` ({u.id}, {u.status})\n")
+        out.write("\n</details>\n")
+    for warning in plan.warnings:
+        out.write(f"> **Warning:** {_cell(warning)}\n")
+
+
+__all__ = ["Action", "render_markdown"]

@@ -1,0 +1,141 @@
+"""Terraform-like text render of a Plan onto an injected stream. Decides nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from reconciler.plan.model import Action, Change, FieldChange, Plan
+
+SYMBOLS = {
+    Action.CREATE: "+", Action.UPDATE: "~", Action.SCALE: "~", Action.REPLACE: "-/+",
+    Action.DELETE: "-", Action.START: ">", Action.STOP: "■", Action.NOOP: "=",
+}
+COLORS = {
+    Action.CREATE: "green", Action.UPDATE: "yellow", Action.SCALE: "yellow",
+    Action.REPLACE: "red", Action.DELETE: "red", Action.START: "cyan", Action.STOP: "cyan",
+    Action.NOOP: "white",
+}
+VERBS = {
+    Action.CREATE: "will be created", Action.UPDATE: "will be updated",
+    Action.SCALE: "will be scaled in place", Action.REPLACE: "must be replaced",
+    Action.DELETE: "will be deleted", Action.START: "will be started",
+    Action.STOP: "will be stopped", Action.NOOP: "is up to date",
+}
+ORDER = (Action.CREATE, Action.UPDATE, Action.SCALE, Action.REPLACE, Action.DELETE, Action.START,
+         Action.STOP)
+
+
+class Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, fg: str | None = None, bold: bool = False) -> str:
+        if not self.color:
+            return text
+        codes = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36,
+                 "white": 37}
+        parts = ([str(codes[fg])] if fg else []) + (["1"] if bold else [])
+        return f"\x1b[{';'.join(parts)}m{text}\x1b[0m" if parts else text
+
+
+def value(v: Any) -> str:
+    if v == "(absent)":
+        return "(absent)"
+    return json.dumps(v, sort_keys=True, ensure_ascii=False)
+
+
+def field_line(c: FieldChange) -> str:
+    if c.sensitive:
+        return f"{c.path}: (sensitive value changed)"
+    return f"{c.path}: {value(c.before)} → {value(c.after)}"
+
+
+def money(v: float | None) -> str:
+    return "?" if v is None else f"${v:,.2f}/h"
+
+
+def totals(plan: Plan) -> tuple[float, float, bool]:
+    before = sum(c.price_before or 0.0 for c in plan.changes)
+    after = sum(c.price_after or 0.0 for c in plan.changes)
+    estimated = any(c.price_estimated for c in plan.changes)
+    return before, after, estimated
+
+
+def summary_line(plan: Plan) -> str:
+    counts = plan.summary
+    parts = [f"{counts[a.value]} to {a.value}" for a in ORDER]
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def _change(out: TextIO, c: Change, st: Style) -> None:
+    sym = SYMBOLS[c.action]
+    verb = VERBS[c.action]
+    if c.adopt:
+        verb = f"will be adopted (imported by name) and {verb}" if c.action is not Action.NOOP \
+            else "will be adopted (imported by name); no changes"
+    head = f"  # {c.name} {verb}"
+    if c.disruptive:
+        head += st(f"  [disruptive: {c.disruption}]", "red", bold=True)
+    if c.failed:
+        head += st("  [live status FAILED]", "red", bold=True)
+    out.write(st(head, bold=True) + "\n")
+    ident = c.id or "(known after apply)"
+    out.write(st(f"  {sym} {c.name}", COLORS[c.action], bold=True) + f"  id {ident}")
+    if c.live_status:
+        out.write(f"  status {c.live_status}")
+    out.write("\n")
+    if c.reason:
+        out.write(f"      reason: {c.reason}\n")
+    for fc in c.changes:
+        out.write("      " + st("~ ", "yellow") + field_line(fc) + "\n")
+    if c.steps:
+        out.write("      steps: " + " → ".join(s.describe() for s in c.steps) + "\n")
+    if c.price_before != c.price_after:
+        est = " (estimated)" if c.price_estimated else ""
+        out.write(f"      cost: {money(c.price_before)} → {money(c.price_after)}{est}\n")
+    out.write("\n")
+
+
+def render_text(plan: Plan, out: TextIO, color: bool = False) -> None:
+    st = Style(color)
+    for error in plan.errors:
+        out.write(st("Error: ", "red", bold=True) + error + "\n")
+    if plan.errors:
+        out.write("\n")
+    failed = [c for c in plan.changes if c.failed]
+    for c in failed:
+        out.write(st(f"! {c.name} is FAILED live; the plan below brings it back", "red",
+                     bold=True) + "\n")
+    if failed:
+        out.write("\n")
+    pending = plan.pending
+    if pending:
+        out.write("yottactl will perform the following actions:\n\n")
+        for c in sorted(pending, key=lambda c: (not c.disruptive, c.name)):
+            _change(out, c, st)
+    if plan.drift:
+        out.write(st("Drift since the last apply (changed outside yottactl):", "magenta",
+                     bold=True) + "\n")
+        for d in plan.drift:
+            out.write(f"  ! {d.name}: {d.kind.value}: {d.detail}\n")
+            for fc in d.changes:
+                out.write(f"      ~ {field_line(fc)}\n")
+        out.write("\n")
+    if plan.unmanaged:
+        out.write("Unmanaged live deployments (in no manifest and not in the state; "
+                  "never touched):\n")
+        for u in plan.unmanaged:
+            out.write(f"  ? {u.name}  id {u.id}  {u.status or ''}\n")
+        out.write("\n")
+    for warning in plan.warnings:
+        out.write(st("Warning: ", "yellow", bold=True) + warning + "\n")
+    if not pending and not plan.errors:
+        out.write("No changes. Live deployments match the manifests.\n")
+        return
+    out.write(st(summary_line(plan), bold=True) + "\n")
+    before, after, estimated = totals(plan)
+    delta = after - before
+    est = ", estimated" if estimated else ""
+    out.write(f"Hourly cost: {money(before)} → {money(after)} ({'+' if delta >= 0 else '-'}"
+              f"${abs(delta):,.2f}/h{est})\n")

@@ -1,0 +1,51 @@
+"""The state: yottactl's inventory of managed deployments. Pure data, versioned format.
+
+    {format_version: 1, lineage: uuid, serial: int, key_verifier: str|null,
+     deployments: {name: {id, spec, sensitive, fingerprint, status, desired_state,
+                          prevent_destroy, created_at, updated_at}}}
+
+``spec`` is the last-applied essence with secret values replaced by keyed fingerprints.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT_VERSION = 1
+
+
+class StateEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    spec: dict[str, object] = Field(default_factory=dict)
+    sensitive: tuple[str, ...] = ()
+    fingerprint: str = ""
+    status: str | None = None
+    desired_state: str = "running"
+    prevent_destroy: bool = False
+    created_at: str = ""
+    updated_at: str = ""
+
+
+class State(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format_version: int = FORMAT_VERSION
+    lineage: str
+    serial: int = 0
+    key_verifier: str | None = None
+    deployments: dict[str, StateEntry] = Field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, lineage: str | None = None) -> State:
+        return cls(lineage=lineage or str(uuid.uuid4()))
+
+    def with_entry(self, name: str, entry: StateEntry) -> State:
+        return self.model_copy(update={"deployments": {**self.deployments, name: entry}})
+
+    def without(self, name: str) -> State:
+        rest = {k: v for k, v in self.deployments.items() if k != name}
+        return self.model_copy(update={"deployments": rest})

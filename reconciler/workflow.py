@@ -1,0 +1,105 @@
+"""Orchestration shared by commands: load manifests, read state, one list call, plan.
+
+No printing and no prompts (that is cli.py's job); returns data and timings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from reconciler.plan.model import Plan
+from reconciler.plan.normalize import Fingerprinter
+
+if TYPE_CHECKING:
+    from reconciler.api.client import YottaClient
+    from reconciler.api.models import Deployment
+    from reconciler.manifest.schema import DesiredDeployment
+    from reconciler.state.backend import StateFile
+    from reconciler.state.model import State
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where to talk to: endpoint, key, state file (flags, then environment, then defaults)."""
+
+    endpoint: str | None = None
+    api_key: str | None = None
+    state_path: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Settings(endpoint={self.endpoint!r}, state_path={self.state_path!r})"
+
+    def key(self) -> str:
+        return self.api_key or os.environ.get("YOTTA_API_KEY", "")
+
+    def client(self) -> YottaClient:
+        from reconciler.api.client import YottaClient
+
+        return YottaClient(self.key() or None, self.endpoint)
+
+    def state_file(self) -> StateFile:
+        from reconciler.state.backend import StateFile
+
+        return StateFile(self.state_path)
+
+    def fingerprinter(self) -> Fingerprinter:
+        """Keyed fingerprints for secrets: YOTTACTL_FINGERPRINT_KEY, else derived from the
+        API key. The key itself is never written anywhere."""
+        secret = os.environ.get("YOTTACTL_FINGERPRINT_KEY") or self.key()
+        return Fingerprinter(hashlib.sha256(b"yottactl-fingerprint-v1:" + secret.encode()).digest())
+
+
+@dataclass
+class PlanRun:
+    plan: Plan
+    desired: dict[str, DesiredDeployment]
+    live: list[Deployment]
+    state: State | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load_manifests(paths: Sequence[str]) -> list[DesiredDeployment]:
+    from reconciler.manifest.loader import load
+
+    return load(list(paths) or ["."])
+
+
+def build_plan(
+    settings: Settings,
+    paths: Sequence[str] | None,
+    *,
+    targets: Sequence[str] = (),
+    allow_mass_delete: bool = False,
+    destroying: bool = False,
+    state: State | None = None,
+    client: YottaClient | None = None,
+) -> PlanRun:
+    """Manifests + state + ONE list call -> Plan. ``paths=None`` with ``destroying`` plans
+    the deletion of everything in the state."""
+    from reconciler.plan.planner import Options, desired_from_manifest, make_plan
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    loaded = [] if destroying and paths is None else load_manifests(paths or [])
+    if state is None:
+        state = settings.state_file().read()
+    timings["load"] = time.perf_counter() - started
+    started = time.perf_counter()
+    api = client or settings.client()
+    live = api.list()
+    timings["fetch"] = time.perf_counter() - started
+    started = time.perf_counter()
+    desired = [] if destroying else [desired_from_manifest(d) for d in loaded]
+    options = Options(targets=frozenset(targets), allow_mass_delete=allow_mass_delete,
+                      destroying=destroying)
+    if destroying and paths:  # destroy PATH...: only what those manifests name
+        options = Options(targets=frozenset(targets) or frozenset(d.name for d in loaded),
+                          allow_mass_delete=allow_mass_delete, destroying=True)
+    plan = make_plan(desired, live, state, settings.fingerprinter(), options)
+    timings["plan"] = time.perf_counter() - started
+    return PlanRun(plan, {d.name: d for d in loaded}, live, state, timings)
