@@ -1,0 +1,72 @@
+"""Planner case files: desired + live + state -> expected actions, steps and field changes.
+
+One small YAML file per rule in tests/plan_cases/. The planner is pure, so these need no
+emulator; end-to-end planning against the emulator is in test_plan_e2e.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from helpers import FP, desired, live, state
+from reconciler.plan.model import Plan
+from reconciler.plan.planner import Options, make_plan
+from reconciler.render.plan_text import field_line
+
+CASES = sorted((Path(__file__).parent / "plan_cases").glob("*.yaml"))
+
+
+def run_case(case: dict[str, Any]) -> Plan:
+    opts = case.get("options", {})
+    return make_plan(
+        [desired(d) for d in case.get("desired", [])],
+        [live(x) for x in case.get("live", [])],
+        state(case.get("state", [])),
+        FP,
+        Options(targets=frozenset(opts.get("targets", ())),
+                allow_mass_delete=opts.get("allow_mass_delete", False)),
+    )
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_plan_case(path: Path) -> None:
+    case = YAML(typ="safe").load(path.read_text())
+    plan = run_case(case)
+    expected = case.get("expect", [])
+    assert [c.name for c in plan.changes] == [e["name"] for e in expected], plan.errors
+    for change, want in zip(plan.changes, expected, strict=True):
+        assert change.action.value == want["action"], change.reason
+        if "steps" in want:
+            assert [s.describe() for s in change.steps] == want["steps"]
+        if "changes" in want:
+            assert [field_line(c) for c in change.changes] == want["changes"]
+        if "reason" in want:
+            assert want["reason"] in change.reason
+        for key in ("adopt", "id", "disruptive", "disruption", "failed"):
+            if key in want:
+                assert getattr(change, key) == want[key], key
+    assert [f"{d.name}: {d.kind.value}" for d in plan.drift] == case.get("drift", [])
+    for fragment in case.get("errors", []):
+        assert any(fragment in e for e in plan.errors), (fragment, plan.errors)
+    if "errors" not in case:
+        assert plan.errors == ()
+    assert [u.name for u in plan.unmanaged] == case.get("unmanaged", [])
+    text = plan.to_json()
+    for secret in case.get("never_contains", []):
+        assert secret not in text
+    assert Plan.from_json(text) == plan  # load(save(plan)) == plan
+
+
+def test_every_rule_has_a_case() -> None:
+    names = {p.stem for p in CASES}
+    for rule in ("create_new", "recreate_deleted_outside", "adopt_by_name", "ambiguous_name",
+                 "scale_running", "scale_stopped", "update_running", "replace_image", "start",
+                 "stop", "update_and_stop", "delete_removed", "unmanaged_never_touched",
+                 "initializing_waits_first", "failed_recovers", "ignore_changes",
+                 "prevent_destroy_replace", "prevent_destroy_delete", "mass_delete_guard",
+                 "normalisation_noop", "sensitive_change"):
+        assert rule in names
