@@ -58,3 +58,73 @@ def create_body(name: str = "demo", **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+MANIFEST = """\
+apiVersion: yottactl/v1
+kind: ElasticDeployment
+metadata:
+  name: {name}
+spec:
+  image: {image}
+  resources:
+    - {{region: us-east-1, gpuType: NVIDIA_RTX_4090_24G, gpuCount: 1}}
+  workers: {workers}
+  containerVolumeInGb: 50
+  serviceMode: {mode}
+{expose}  environmentVars:
+    MODEL: {model}
+    HF_TOKEN: ${{env:HF_TOKEN}}
+  state: {state}
+"""
+CANARY = "hf_CANARY_c4n4ry_SECRET_9d2e"
+
+
+def manifest_text(name: str, *, image: str = "vllm/vllm-openai:v0.6.3", workers: int = 2,
+                  mode: str = "ALB", model: str = "llama", state: str = "running") -> str:
+    expose = "  expose: {port: 8000, protocol: HTTP}\n" if mode == "ALB" else ""
+    return MANIFEST.format(name=name, image=image, workers=workers, mode=mode, model=model,
+                           state=state, expose=expose)
+
+
+class Cli:
+    """Runs yottactl in-process (click's runner) or as a real subprocess, against one emulator."""
+
+    def __init__(self, server: EmulatorServer, folder: Any) -> None:
+        self.server = server
+        self.folder = folder
+        self.manifests = folder / "manifests"
+        self.manifests.mkdir(exist_ok=True)
+        self.state = folder / "state" / "yottactl.state.json"
+        self.env = {"YOTTA_API_URL": server.url, "YOTTA_API_KEY": API_KEY,
+                    "YOTTACTL_STATE": str(self.state), "HF_TOKEN": CANARY, "NO_COLOR": "1"}
+
+    def write(self, name: str, **kw: Any) -> None:
+        (self.manifests / f"{name}.yaml").write_text(manifest_text(name, **kw))
+
+    def remove(self, name: str) -> None:
+        (self.manifests / f"{name}.yaml").unlink()
+
+    def __call__(self, *args: str, input: str | None = None) -> Any:
+        from click.testing import CliRunner
+
+        from reconciler.cli import main
+
+        return CliRunner().invoke(main, list(args), env=self.env, input=input,
+                                  catch_exceptions=False)
+
+    def subprocess(self, *args: str, **kw: Any) -> Any:
+        import subprocess
+        import sys
+
+        env = {**os.environ, **self.env, **kw.pop("env", {})}
+        return subprocess.run([sys.executable, "-m", "reconciler", *args], env=env,
+                              capture_output=True, text=True, **kw)
+
+    def client(self) -> YottaClient:
+        return YottaClient(API_KEY, self.server.url, retry=FAST_RETRY)
+
+
+@pytest.fixture
+def cli(emulator: EmulatorServer, tmp_path: Any) -> Cli:
+    return Cli(emulator, tmp_path)

@@ -85,6 +85,7 @@ class Change(_Frozen):
     disruptive: bool = False
     disruption: str = ""
     live_fingerprint: str | None = None
+    live_snapshot: dict[str, Any] | None = None  # masked live essence the plan was made against
     live_status: str | None = None
     price_before: float | None = None
     price_after: float | None = None

@@ -65,6 +65,7 @@ class _Planner:
         for d in live:
             self.live_by_name.setdefault(d.name or "", []).append(d)
         self.state, self.fp, self.options = state, fp, options
+        self.lineage: str | None = None
         self.errors: list[str] = []
         self.warnings: list[str] = []
 
@@ -78,7 +79,7 @@ class _Planner:
         secret = want.sensitive | set(entry.sensitive if entry else ())
         masked_desired = mask(want.essence, secret, self.fp)
         base = {"name": want.name, "desired": masked_desired, "desired_state": want.state,
-                "sensitive": tuple(sorted(p for p in secret if _exists(want.essence, p))),
+                "sensitive": tuple(sorted(secret)),
                 "templates": want.templates, "prevent_destroy": want.prevent_destroy}
         running = want.state == "running"
         price_after = estimate_price(want.essence, running)
@@ -103,7 +104,7 @@ class _Planner:
         changes = diff(masked_live, compared, secret)
         base.update(id=live.id, adopt=adopt, changes=changes, live_status=live.status,
                     live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
-                    price_before=live.perHourPrice, desired=compared)
+                    live_snapshot=masked_live, price_before=live.perHourPrice, desired=compared)
         fields = {c.path.split(".")[0].split("[")[0] for c in changes}
         adopting = "adopting the live deployment of that name; " if adopt else ""
 
@@ -166,10 +167,11 @@ class _Planner:
         # 3. Stop (if needed) and delete.
         masked_live = mask(essence_from_live(live), entry.sensitive, self.fp)
         return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
+                      sensitive=entry.sensitive,
                       reason="removed from manifests", disruptive=True,
                       disruption="deployment is deleted", live_status=live.status,
                       live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
-                      price_before=live.perHourPrice, price_after=0.0)
+                      live_snapshot=masked_live, price_before=live.perHourPrice, price_after=0.0)
 
     # -- whole plan -------------------------------------------------------------------------
 
@@ -216,21 +218,17 @@ class _Planner:
             self.warnings.append("the fingerprint key differs from the one that wrote the state: "
                                  "secret values cannot be checked for drift (set "
                                  "YOTTACTL_FINGERPRINT_KEY to the original key)")
-        return Plan(state_lineage=self.state.lineage, state_serial=self.state.serial,
+        return Plan(state_lineage=self.lineage, state_serial=self.state.serial,
                     changes=tuple(changes), drift=drift, unmanaged=unmanaged,
                     warnings=tuple(self.warnings), errors=tuple(self.errors))
-
-
-def _exists(essence: Essence, path: str) -> bool:
-    head, _, key = path.partition(".")
-    value = essence.get(head)
-    return key in value if key and isinstance(value, dict) else bool(value) and not key
 
 
 def make_plan(desired: Sequence[Desired], live: Sequence[Deployment], state: State | None,
               fp: Fingerprinter, options: Options | None = None) -> Plan:
     """The plan that makes ``live`` match ``desired``, given what ``state`` manages."""
-    return _Planner(desired, live, state or State.empty(), fp, options or Options()).plan()
+    planner = _Planner(desired, live, state or State.empty(), fp, options or Options())
+    planner.lineage = state.lineage if state is not None else None  # no state yet: no lineage
+    return planner.plan()
 
 
 __all__ = ["Desired", "FieldChange", "Options", "estimate_price", "make_plan"]

@@ -1,0 +1,260 @@
+"""The executor: runs the steps of a Plan, never re-plans. Independent deployments in parallel.
+
+Every mutating call is bracketed by journal records (intent before, outcome after) and the
+state is written after each step, so a crash at any moment loses nothing: the next run folds
+the journal (see ``recovery``) and plans only what is still outstanding.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from reconciler.api.client import YottaClient
+from reconciler.api.models import Deployment
+from reconciler.apply.requests import SecretSource, create_request, unmask, update_request
+from reconciler.errors import (
+    ActionNotAllowed,
+    ApiError,
+    NotFound,
+    OutcomeUnknown,
+    YottactlError,
+)
+from reconciler.plan.model import Change, Op, Plan, Step
+from reconciler.plan.normalize import Fingerprinter
+from reconciler.state.backend import StateFile, now_iso
+from reconciler.state.model import State, StateEntry
+
+MUTATING = {Op.CREATE, Op.UPDATE, Op.SCALE, Op.START, Op.STOP, Op.DELETE}
+
+
+class Interrupted(Exception):
+    """The run was asked to stop (Ctrl-C / SIGTERM) before this step started."""
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    step: str
+    outcome: str  # "start" | "ok" | "failed" | "skipped" | "status"
+    elapsed: float
+    detail: str = ""
+
+
+@dataclass
+class Result:
+    succeeded: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    interrupted: list[str] = field(default_factory=list)
+    state: State | None = None
+    persist_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    timeout: float = 900.0
+    first_poll: float = 0.05
+    max_poll: float = 5.0
+
+
+class Executor:
+    def __init__(self, client: YottaClient, store: StateFile, state: State, fp: Fingerprinter,
+                 secrets: SecretSource, *, parallelism: int = 10, no_wait: bool = False,
+                 waiting: Waiting | None = None, on_event: Callable[[Event], None] | None = None,
+                 stop: threading.Event | None = None, plan_fingerprint: str = "") -> None:
+        self.client, self.store, self.fp, self.secrets = client, store, fp, secrets
+        self.state = state.model_copy(update={"key_verifier": fp.verifier()})
+        self.parallelism = max(1, parallelism)
+        self.no_wait = no_wait
+        self.waiting = waiting or Waiting()
+        self.on_event = on_event or (lambda e: None)
+        self.stop = stop or threading.Event()
+        self.plan_fingerprint = plan_fingerprint
+        self._lock = threading.Lock()
+        self.result = Result()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _persist(self, mutate: Callable[[State], State]) -> None:
+        with self._lock:
+            started = time.perf_counter()
+            self.state = self.store.write(mutate(self.state))
+            self.result.persist_ms.append((time.perf_counter() - started) * 1000)
+
+    def _record(self, change: Change, dep_id: str, status: str | None) -> None:
+        spec = dict(change.desired or {})
+        previous = self.state.deployments.get(change.name)
+        stamp = now_iso()
+        entry = StateEntry(
+            id=dep_id, spec=spec, sensitive=change.sensitive, fingerprint=self.fp.obj(spec),
+            status=status, desired_state=change.desired_state,
+            prevent_destroy=change.prevent_destroy,
+            created_at=previous.created_at if previous and previous.id == dep_id else stamp,
+            updated_at=stamp,
+        )
+        self._persist(lambda s: s.with_entry(change.name, entry))
+
+    def _set_status(self, name: str, status: str | None) -> None:
+        entry = self.state.deployments.get(name)
+        if entry is not None and entry.status != status:
+            updated = entry.model_copy(update={"status": status, "updated_at": now_iso()})
+            self._persist(lambda s: s.with_entry(name, updated))
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _journal(self, phase: str, change: Change, op: Op, dep_id: str | None, **extra: object) -> None:
+        record: dict[str, object] = {"phase": phase, "deployment": change.name, "op": op.value,
+                                     "id": dep_id, "plan": self.plan_fingerprint, **extra}
+        if phase == "intent" and op is Op.CREATE:
+            # what recovery records if this create turns out to have happened (masked: no secrets)
+            record.update(spec=change.desired, sensitive=list(change.sensitive),
+                          desired_state=change.desired_state,
+                          prevent_destroy=change.prevent_destroy)
+        self.store.journal(record)
+
+    def _call(self, change: Change, step: Step, dep_id: str | None) -> str | None:
+        """One mutating API call, bracketed by the journal. Returns the (new) deployment id."""
+        self._journal("intent", change, step.op, dep_id)
+        try:
+            new_id = self._dispatch(change, step, dep_id)
+        except ApiError as exc:
+            self._journal("outcome", change, step.op, dep_id, ok=False, error=exc.summary,
+                          code=exc.code)
+            raise exc.with_deployment(change.name) from exc
+        self._journal("outcome", change, step.op, new_id or dep_id, ok=True)
+        return new_id
+
+    def _dispatch(self, change: Change, step: Step, dep_id: str | None) -> str | None:
+        api = self.client
+        if step.op is Op.CREATE:
+            return self._create(change)
+        assert dep_id is not None
+        try:
+            if step.op is Op.UPDATE:
+                api.update(dep_id, update_request(change.name, unmask(change, self.secrets)))
+            elif step.op is Op.SCALE:
+                api.scale(dep_id, int(step.workers or 1))
+            elif step.op is Op.START:
+                api.start(dep_id)
+            elif step.op is Op.STOP:
+                api.stop(dep_id)
+            elif step.op is Op.DELETE:
+                api.delete(dep_id)
+        except NotFound:
+            if step.op is not Op.DELETE:  # delete of something already gone: done
+                raise
+        except ActionNotAllowed:
+            # a retried call whose first attempt did land answers 24002: check the status
+            if not self._already_done(step.op, dep_id):
+                raise
+        return None
+
+    def _already_done(self, op: Op, dep_id: str) -> bool:
+        status = self.client.detail(dep_id).status
+        return (op is Op.STOP and status in ("STOPPING", "STOPPED")) or (
+            op is Op.START and status in ("INITIALIZING", "RUNNING"))
+
+    def _create(self, change: Change) -> str:
+        """Create, never duplicating: an unknown outcome is resolved by name via list."""
+        request = create_request(change.name, unmask(change, self.secrets))
+        known = {e.id for e in self.state.deployments.values()}
+        for _ in range(3):
+            try:
+                return self.client.create(request).id
+            except OutcomeUnknown:
+                found = [d for d in self.client.list() if d.name == change.name and d.id not in known]
+                if found:
+                    return found[0].id
+        raise OutcomeUnknown("create did not complete after 3 attempts", operation="create",
+                             deployment=change.name)
+
+    def _wait(self, change: Change, step: Step, dep_id: str, started: float) -> Deployment:
+        deadline = time.monotonic() + self.waiting.timeout
+        delay = self.waiting.first_poll
+        while True:
+            dep = self.client.detail(dep_id)
+            if dep.status in step.until and (
+                step.workers is None or dep.status != "RUNNING"
+                or (dep.runningWorkers or 0) >= step.workers
+            ):
+                return dep
+            if dep.status == "FAILED" and "FAILED" not in step.until:
+                raise YottactlError(f"{change.name} ended FAILED while waiting for "
+                                    f"{'|'.join(step.until)}",
+                                    hint=f"inspect it with `yottactl logs {change.name}`")
+            if time.monotonic() > deadline:
+                raise YottactlError(
+                    f"{change.name}: timed out after {self.waiting.timeout:.0f}s waiting for "
+                    f"{'|'.join(step.until)} (status {dep.status})",
+                    hint="raise --timeout, or check the deployment with `yottactl get`")
+            self.on_event(Event(change.name, step.describe(), "status", time.monotonic() - started,
+                                str(dep.status)))
+            if self.stop.wait(delay):
+                raise Interrupted()
+            delay = min(delay * 1.5, self.waiting.max_poll)
+
+    def run_change(self, change: Change) -> None:
+        started = time.monotonic()
+        dep_id = change.id
+        steps = list(change.steps)
+        if self.no_wait:  # trailing waits only: a wait before a call is part of correctness
+            while steps and steps[-1].op is Op.WAIT:
+                steps.pop()
+        if change.adopt or not steps:
+            if dep_id is not None:
+                self._record(change, dep_id, change.live_status)
+        for step in steps:
+            if self.stop.is_set():
+                raise Interrupted()
+            self.on_event(Event(change.name, step.describe(), "start", time.monotonic() - started))
+            if step.op is Op.FORGET:
+                self._persist(lambda s: s.without(change.name))
+            elif step.op is Op.WAIT:
+                assert dep_id is not None
+                self._set_status(change.name, self._wait(change, step, dep_id, started).status)
+            else:
+                new_id = self._call(change, step, dep_id)
+                if step.op is Op.CREATE:
+                    dep_id = new_id
+                    assert dep_id is not None
+                    self._record(change, dep_id, "INITIALIZING")
+                elif step.op is Op.DELETE:
+                    self._persist(lambda s: s.without(change.name))
+                elif step.op in (Op.UPDATE, Op.SCALE):
+                    assert dep_id is not None
+                    entry = self.state.deployments.get(change.name)
+                    self._record(change, dep_id, entry.status if entry else None)
+                else:
+                    self._set_status(change.name, "STOPPING" if step.op is Op.STOP else "INITIALIZING")
+            self.on_event(Event(change.name, step.describe(), "ok", time.monotonic() - started))
+
+    # -- whole plan -------------------------------------------------------------------------
+
+    def run(self, plan: Plan) -> Result:
+        pending = list(plan.pending)
+        with ThreadPoolExecutor(self.parallelism, thread_name_prefix="apply") as pool:
+            futures: dict[Future[None], Change] = {pool.submit(self.run_change, c): c
+                                                   for c in pending}
+            remaining = set(futures)
+            while remaining:
+                done, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._collect(futures[future], future)
+        self.result.state = self.state
+        return self.result
+
+    def _collect(self, change: Change, future: Future[None]) -> None:
+        exc = future.exception()
+        if exc is None:
+            self.result.succeeded.append(change.name)
+        elif isinstance(exc, Interrupted):
+            self.result.interrupted.append(change.name)
+        elif isinstance(exc, YottactlError):
+            self.result.failed[change.name] = exc.summary
+            self.on_event(Event(change.name, "", "failed", 0.0, exc.summary))
+        else:  # a bug: report it for this deployment, keep the others going
+            self.result.failed[change.name] = f"internal error: {type(exc).__name__}: {exc}"
+            self.on_event(Event(change.name, "", "failed", 0.0, self.result.failed[change.name]))

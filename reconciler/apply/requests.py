@@ -1,0 +1,88 @@
+"""From a planned Change to API request bodies, with secret values put back.
+
+A Change holds fingerprints where secrets go. ``SecretSource`` supplies the real values:
+from the manifests loaded in this process, or (for a saved plan) by re-reading the
+``${env:...}`` templates, refusing when a value no longer matches its planned fingerprint.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.api.models import CreateRequest, UpdateRequest
+from reconciler.errors import StalePlanError
+from reconciler.manifest.interpolate import interpolate
+from reconciler.plan.model import SENSITIVE_PREFIX, Change
+from reconciler.plan.normalize import Essence, Fingerprinter
+
+
+class SecretSource:
+    def __init__(self, fp: Fingerprinter, essences: Mapping[str, Essence] | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.fp = fp
+        self.essences = essences or {}
+        self.environ = os.environ if environ is None else environ
+
+    def value(self, change: Change, path: str, masked: str) -> str:
+        head, _, key = path.partition(".")
+        real = self.essences.get(change.name)
+        if real is not None:
+            got = real.get(head)
+            value = got.get(key) if key and isinstance(got, dict) else got
+            if isinstance(value, str) and self.fp.value(value) == masked:
+                return value
+        template = change.templates.get(path)
+        if template is not None:
+            value = interpolate(template, self.environ).value
+            if isinstance(value, str) and self.fp.value(value) == masked:
+                return value
+        raise StalePlanError(
+            f"{change.name}: the secret at {path} is not available or changed since the plan",
+            hint="export the ${env:...} variables the manifests use, or run `yottactl plan` again")
+
+
+def unmask(change: Change, secrets: SecretSource) -> Essence:
+    """The change's desired essence with real secret values (kept in memory only)."""
+    assert change.desired is not None
+    out = dict(change.desired)
+    for path in change.sensitive:
+        head, _, key = path.partition(".")
+        if key and isinstance(out.get(head), dict):
+            section = out[head] = dict(out[head])
+            masked = section.get(key)
+            if isinstance(masked, str) and masked.startswith(SENSITIVE_PREFIX):
+                section[key] = secrets.value(change, path, masked)
+        elif isinstance(out.get(head), str) and out[head].startswith(SENSITIVE_PREFIX):
+            out[head] = secrets.value(change, path, out[head])
+    return out
+
+
+def _common(name: str, e: Essence) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": name,
+        "resources": e["resources"],
+        "workers": e["workers"],
+        "containerVolumeInGb": e["containerVolumeInGb"],
+        "environmentVars": [{"key": k, "value": v} for k, v in sorted(e["environmentVars"].items())],
+    }
+    for key in ("credentialId", "minSingleCardVramInGb", "minSingleCardVcpu",
+                "minSingleCardRamInGb", "expose"):
+        if e.get(key) is not None:
+            body[key] = e[key]
+    for key in ("initializationCommand", "webhookUrl"):
+        if e.get(key):
+            body[key] = e[key]
+    return body
+
+
+def create_request(name: str, essence: Essence) -> CreateRequest:
+    body = _common(name, essence)
+    body.update(image=essence["image"], imageRegistry=essence["imageRegistry"],
+                serviceMode=essence["serviceMode"])
+    return CreateRequest.model_validate(body)
+
+
+def update_request(name: str, essence: Essence) -> UpdateRequest:
+    return UpdateRequest.model_validate(_common(name, essence))

@@ -1,0 +1,92 @@
+"""The command line: arguments -> core -> render -> exit code. The only module that talks to users."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import YottactlError
+
+
+def use_color(no_color: bool = False, stream: Any = None) -> bool:
+    """Colour only on a TTY, never with --no-color or NO_COLOR (https://no-color.org)."""
+    import os
+
+    stream = stream or sys.stdout
+    return not no_color and not os.environ.get("NO_COLOR") and stream.isatty()
+
+
+def report_error(err: YottactlError, color: bool) -> None:
+    red = (lambda t: click.style(t, fg="red", bold=True)) if color else (lambda t: t)
+    click.echo(f"{red('Error:')} {err.summary}", err=True)
+    if err.detail:
+        click.echo(err.detail, err=True)
+    if err.hint:
+        click.echo(f"hint: {err.hint}", err=True)
+
+
+class _Group(click.Group):
+    """Turns every YottactlError into a clean message and exit code: never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except YottactlError as err:
+            report_error(err, use_color(stream=sys.stderr))
+            ctx.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+F = Any  # a click-decorated command function
+
+
+def api_options(func: F) -> F:
+    """--endpoint / --api-key / --state (+ env fallbacks) for every command that needs them."""
+    func = click.option("--state", "state_path", envvar="YOTTACTL_STATE", metavar="FILE",
+                        help="State file [env YOTTACTL_STATE; default state/yottactl.state.json]."
+                        )(func)
+    func = click.option("--api-key", envvar="YOTTA_API_KEY", metavar="KEY",
+                        help="Yotta API key [env YOTTA_API_KEY].")(func)
+    func = click.option("--endpoint", envvar="YOTTA_API_URL", metavar="URL",
+                        help="API base URL [env YOTTA_API_URL; default https://api.yottalabs.ai]."
+                        )(func)
+    return func
+
+
+def color_option(func: F) -> F:
+    return click.option("--no-color", is_flag=True, envvar="NO_COLOR",
+                        help="No ANSI colours [env NO_COLOR].")(func)
+
+
+def settings(endpoint: str | None, api_key: str | None, state_path: str | None) -> Any:
+    from reconciler.workflow import Settings
+
+    return Settings(endpoint=endpoint, api_key=api_key, state_path=state_path)
+
+
+@click.group(cls=_Group,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="yottactl")
+def main() -> None:
+    """Declarative reconciler for Yotta Labs Elastic Deployments (serverless GPU endpoints).
+
+    Keep deployments as YAML manifests in Git; `plan` shows the API calls that would make the
+    live fleet match them, `apply` runs them after confirmation and records every outcome.
+    """
+
+
+def _register() -> None:
+    # subcommand modules attach themselves to `main` on import
+    import importlib
+
+    for module in ("plan_cmds", "apply_cmds", "state_cmds", "emulator_cmd"):
+        importlib.import_module(f"reconciler.cli.{module}")
+
+
+_register()

@@ -1,0 +1,253 @@
+"""`apply` and `destroy`: the only commands that change deployments. Confirmation lives here."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.cli import api_options, color_option, main, settings, use_color
+from reconciler.cli.plan_cmds import render_plan
+from reconciler.errors import ApplyError, StalePlanError, StateError, UsageError
+
+PROMPT = "Do you want to perform these actions? Only 'yes' will be accepted:"
+
+
+def lock_option(func: Any) -> Any:
+    return click.option("--lock-timeout", default=0.0, show_default=True, type=float,
+                        metavar="SECONDS",
+                        help="Wait this long for another run's state lock before failing.")(func)
+
+
+def warn(message: str) -> None:
+    click.echo(click.style("Warning: ", fg="yellow", bold=True) + message, err=True)
+
+
+def confirm(auto_approve: bool) -> None:
+    """'yes' or nothing. Without a terminal, only --auto-approve proceeds."""
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to apply without confirmation: stdin is not a terminal",
+                         hint="review the plan, then pass --auto-approve (GitOps jobs must say so "
+                              "explicitly), or apply a saved plan with --plan FILE")
+    click.echo(f"\n{PROMPT} ", nl=False)
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        answer = ""
+    if answer.strip() != "yes":
+        click.echo("Apply cancelled; nothing was changed.", err=True)
+        sys.exit(1)
+
+
+class Progress:
+    """Per-deployment progress: coloured lines on a TTY, timestamped plain lines otherwise."""
+
+    def __init__(self, tty: bool, color: bool) -> None:
+        self.tty, self.color = tty, color
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        if event.outcome == "status" and not self.tty:
+            return
+        word = {"start": "started", "ok": "done", "status": "status"}.get(event.outcome,
+                                                                             event.outcome)
+        text = f"{event.name}: {event.step}{': ' if event.step else ''}{word}"
+        if event.detail:
+            text += f" ({event.detail})"
+        text += f" [{event.elapsed:.1f}s]"
+        if self.tty:
+            fg = {"ok": "green", "failed": "red", "start": "cyan"}.get(event.outcome)
+            line = click.style(text, fg=fg) if self.color and fg else text
+        else:
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            line = f"{stamp} {text}"
+        with self._lock:
+            click.echo(line)
+
+
+def _signals(stop: threading.Event) -> Any:
+    """First Ctrl-C/SIGTERM: finish in-flight calls, start nothing new. Second: exit now."""
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            os._exit(130)  # the journal is fsync'd per record: it stays consistent
+        stop.set()
+        click.echo("\nInterrupt received: finishing in-flight calls, starting no new steps "
+                   "(again to exit at once)", err=True)
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # embedded use: signals belong to the host program
+    previous = (signal.signal(signal.SIGINT, handler), signal.signal(signal.SIGTERM, handler))
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+
+    return restore
+
+
+def run_plan(s: Any, store: Any, state: Any, the_plan: Any, essences: dict[str, Any],
+             parallelism: int, no_wait: bool, timeout: float, color: bool) -> None:
+    from reconciler.apply.executor import Executor, Waiting
+    from reconciler.apply.requests import SecretSource
+    from reconciler.state.model import State
+
+    fp = s.fingerprinter()
+    stop = threading.Event()
+    restore = _signals(stop)
+    started = time.monotonic()
+    executor = Executor(s.client(), store, state or State.empty(), fp,
+                        SecretSource(fp, essences), parallelism=parallelism, no_wait=no_wait,
+                        waiting=Waiting(timeout=timeout), stop=stop,
+                        on_event=Progress(sys.stdout.isatty(), color),
+                        plan_fingerprint=fp.obj(the_plan.to_json()))
+    try:
+        result = executor.run(the_plan)
+    finally:
+        restore()
+    elapsed = time.monotonic() - started
+    click.echo("")
+    ok = click.style("succeeded", fg="green") if color else "succeeded"
+    click.echo(f"Apply finished in {elapsed:.1f}s: {len(result.succeeded)} {ok}, "
+               f"{len(result.failed)} failed, {len(result.interrupted)} not started.")
+    for name, message in sorted(result.failed.items()):
+        click.echo(f"  failed: {name}: {message}", err=True)
+    if result.interrupted:
+        click.echo(f"  interrupted before: {', '.join(sorted(result.interrupted))}", err=True)
+        sys.exit(130)
+    if result.failed:
+        raise ApplyError(f"{len(result.failed)} of {len(the_plan.pending)} changes failed",
+                         hint="the state records what succeeded; fix the cause and run "
+                              "`yottactl apply` again: only what is outstanding will be done")
+
+
+def _recover(s: Any, store: Any) -> Any:
+    from reconciler.apply.recovery import recover
+    from reconciler.state.model import State
+
+    state = store.read()
+    if store.journal_records():
+        state, report = recover(store, state or State.empty(), s.client(), s.fingerprinter())
+        for message in report.messages:
+            warn(message)
+    return state
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False),
+              help="Run exactly this saved plan (from `plan --out`), without prompting.")
+@click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt.")
+@click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--no-wait", is_flag=True, help="Return once the API accepted the calls.")
+@click.option("--timeout", default=900.0, show_default=True, type=float, metavar="SECONDS",
+              help="Longest wait for one deployment to reach a status.")
+@click.option("--target", "targets", multiple=True, metavar="NAME")
+@click.option("--allow-mass-delete", is_flag=True)
+@lock_option
+@api_options
+@color_option
+def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, parallelism: int,
+          no_wait: bool, timeout: float, targets: tuple[str, ...], allow_mass_delete: bool,
+          lock_timeout: float, endpoint: str | None, api_key: str | None,
+          state_path: str | None, no_color: bool) -> None:
+    """Plan, confirm, and make live deployments match the manifests."""
+    from reconciler.state.backend import command_line
+    from reconciler.workflow import build_plan
+
+    if plan_file and paths:
+        raise UsageError("give manifest paths or --plan FILE, not both")
+    s = settings(endpoint, api_key, state_path)
+    color = use_color(no_color)
+    store = s.state_file()
+    with store.locked(command_line(), lock_timeout, warn=warn):
+        state = _recover(s, store)
+        if plan_file:
+            the_plan = _saved_plan(s, plan_file, state)
+            essences: dict[str, Any] = {}
+        else:
+            run = build_plan(s, paths, targets=targets, allow_mass_delete=allow_mass_delete,
+                             state=state)
+            the_plan = run.plan
+            render_plan(the_plan, "text", color)
+            if the_plan.errors:
+                sys.exit(1)
+            if not the_plan.has_changes:
+                return
+            confirm(auto_approve)
+            essences = _essences(run)
+        run_plan(s, store, state, the_plan, essences, parallelism, no_wait, timeout, color)
+
+
+def _essences(run: Any) -> dict[str, Any]:
+    from reconciler.plan.normalize import essence_from_spec
+
+    return {name: essence_from_spec(d.manifest.spec) for name, d in run.desired.items()}
+
+
+def _saved_plan(s: Any, plan_file: str, state: Any) -> Any:
+    from reconciler.apply.stale import stale_reasons
+    from reconciler.plan.model import FORMAT_VERSION, Plan
+
+    try:
+        the_plan = Plan.from_json(Path(plan_file).read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"{plan_file} is not a yottactl plan file (format {FORMAT_VERSION})",
+                         hint="create one with `yottactl plan --out FILE`") from exc
+    if the_plan.errors:
+        raise UsageError(f"{plan_file} contains plan errors and cannot be applied")
+    lineage = state.lineage if state else None
+    if the_plan.state_lineage and lineage and the_plan.state_lineage != lineage:
+        raise StateError(f"{plan_file} was made from another state (lineage "
+                         f"{the_plan.state_lineage}, this state is {lineage})",
+                         hint="plan again against this state")
+    reasons = stale_reasons(the_plan, s.client().list(), state, s.fingerprinter())
+    if reasons:
+        raise StalePlanError(f"{plan_file} is stale: deployments it touches changed",
+                             detail="\n".join(f"  {r}" for r in reasons),
+                             hint="run `yottactl plan --out FILE` again")
+    click.echo(f"Applying saved plan {plan_file}: {len(the_plan.pending)} change(s).")
+    return the_plan
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt.")
+@click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--timeout", default=900.0, show_default=True, type=float, metavar="SECONDS")
+@click.option("--target", "targets", multiple=True, metavar="NAME")
+@lock_option
+@api_options
+@color_option
+def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeout: float,
+            targets: tuple[str, ...], lock_timeout: float, endpoint: str | None,
+            api_key: str | None, state_path: str | None, no_color: bool) -> None:
+    """Delete every managed deployment (or those the given manifests name).
+
+    Respects lifecycle.preventDestroy. Unmanaged deployments are never touched.
+    """
+    from reconciler.state.backend import command_line
+    from reconciler.workflow import build_plan
+
+    s = settings(endpoint, api_key, state_path)
+    color = use_color(no_color)
+    store = s.state_file()
+    with store.locked(command_line(), lock_timeout, warn=warn):
+        state = _recover(s, store)
+        run = build_plan(s, paths or None, targets=targets, destroying=True, state=state)
+        render_plan(run.plan, "text", color)
+        if run.plan.errors:
+            sys.exit(1)
+        if not run.plan.has_changes:
+            return
+        confirm(auto_approve)
+        run_plan(s, store, state, run.plan, {}, parallelism, False, timeout, color)

@@ -1,0 +1,99 @@
+"""`validate`, `schema`, `plan`: read-only commands over manifests."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from reconciler.cli import api_options, color_option, main, settings, use_color
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--skip-env", is_flag=True,
+              help="Do not require ${env:...} variables to be set (pre-commit, PR checks).")
+def validate(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
+    """Validate manifests offline (no API key needed). Exit 0 valid, 1 invalid."""
+    from reconciler.errors import ManifestError
+    from reconciler.manifest.loader import load
+
+    try:
+        loaded = load(list(paths) or ["."], require_env=not skip_env)
+    except ManifestError as err:
+        if output == "json":
+            click.echo(json.dumps([
+                {"file": i.file, "line": i.line, "column": i.column, "path": i.path,
+                 "message": i.message, "hint": i.hint} for i in err.issues], indent=2))
+            sys.exit(1)
+        raise
+    if output == "json":
+        click.echo("[]")
+    else:
+        n = len(loaded)
+        click.echo(f"{n} deployment{'s' if n != 1 else ''} valid")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the manifest format (for editors)."""
+    from reconciler.manifest.schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              help="Save the plan for `yottactl apply --plan FILE`.")
+@click.option("--output", "-o", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when there are changes (0 none, 1 error).")
+@click.option("--target", "targets", multiple=True, metavar="NAME",
+              help="Only plan these deployments (repeatable).")
+@click.option("--allow-mass-delete", is_flag=True,
+              help="Allow plans that delete or re-create most managed deployments.")
+@api_options
+@color_option
+def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exitcode: bool,
+         targets: tuple[str, ...], allow_mass_delete: bool, endpoint: str | None,
+         api_key: str | None, state_path: str | None, no_color: bool) -> None:
+    """Show the API calls that would make live deployments match the manifests.
+
+    Reads manifests, the state and ONE list call; changes nothing anywhere.
+    """
+    from reconciler.workflow import build_plan
+
+    run = build_plan(settings(endpoint, api_key, state_path), paths, targets=targets,
+                     allow_mass_delete=allow_mass_delete)
+    render_plan(run.plan, output, use_color(no_color))
+    if run.plan.errors:
+        sys.exit(1)
+    if out_file:
+        from pathlib import Path
+
+        from reconciler.state.backend import atomic_write
+
+        atomic_write(Path(out_file), run.plan.to_json())
+        if output == "text":
+            click.echo(f"\nSaved the plan to {out_file}; run `yottactl apply --plan {out_file}`.")
+    sys.exit(2 if detailed_exitcode and run.plan.has_changes else 0)
+
+
+def render_plan(the_plan: Any, output: str, color: bool) -> None:
+    stream = sys.stdout
+    if output == "json":
+        stream.write(the_plan.to_json())
+    elif output == "markdown":
+        from reconciler.render.plan_markdown import render_markdown
+
+        render_markdown(the_plan, stream)
+    else:
+        from reconciler.render.plan_text import render_text
+
+        render_text(the_plan, stream, color=color)
+    stream.flush()

@@ -1,0 +1,117 @@
+"""Inventory management: `import`, `state list|show|rm`, `force-unlock`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from reconciler.cli import api_options, main, settings
+from reconciler.cli.apply_cmds import lock_option, warn
+from reconciler.errors import StateError, UsageError
+
+
+def _state_options(func: Any) -> Any:
+    func = click.option("--state", "state_path", envvar="YOTTACTL_STATE", metavar="FILE",
+                        help="State file [env YOTTACTL_STATE].")(func)
+    return func
+
+
+@main.command(name="import")
+@click.argument("name")
+@click.argument("deployment_id", metavar="ID")
+@lock_option
+@api_options
+def import_(name: str, deployment_id: str, lock_timeout: float, endpoint: str | None,
+            api_key: str | None, state_path: str | None) -> None:
+    """Record live deployment ID in the state under NAME (start managing it)."""
+    from reconciler.plan.normalize import essence_from_live, mask
+    from reconciler.state.backend import command_line, now_iso
+    from reconciler.state.model import State, StateEntry
+
+    if not deployment_id.isdigit():
+        raise UsageError(f"{deployment_id!r} is not a deployment id",
+                         hint="ids are 18-digit numbers; `yottactl get` lists them")
+    s = settings(endpoint, api_key, state_path)
+    store = s.state_file()
+    with store.locked(command_line(), lock_timeout, warn=warn):
+        state = store.read() or State.empty()
+        live = s.client().detail(deployment_id)
+        if live.name != name:
+            warn(f"the live deployment is named {live.name!r}, not {name!r}; it is recorded "
+                 f"as {name!r} (a manifest named {name!r} will manage it)")
+        owner = next((n for n, e in state.deployments.items() if e.id == deployment_id), None)
+        if owner and owner != name:
+            raise StateError(f"deployment {deployment_id} is already managed as {owner!r}",
+                             hint=f"run `yottactl state rm {owner}` first")
+        essence = essence_from_live(live)
+        # every env value may be a secret: the state only ever holds their fingerprints
+        sensitive = tuple(sorted(f"environmentVars.{k}" for k in essence["environmentVars"]))
+        fp = s.fingerprinter()
+        spec = mask(essence, sensitive, fp)
+        stamp = now_iso()
+        entry = StateEntry(id=live.id, spec=spec, sensitive=sensitive, fingerprint=fp.obj(spec),
+                           status=live.status,
+                           desired_state="stopped" if live.status in ("STOPPED", "STOPPING")
+                           else "running", created_at=stamp, updated_at=stamp)
+        store.write(state.with_entry(name, entry).model_copy(update={"key_verifier": fp.verifier()}))
+    click.echo(f"Imported {name} (id {live.id}, {live.status}); run `yottactl plan` to compare it "
+               "with its manifest.")
+
+
+@main.group()
+def state() -> None:
+    """Inspect and edit the state (the inventory of managed deployments)."""
+
+
+@state.command(name="list")
+@_state_options
+def state_list(state_path: str | None) -> None:
+    """List managed deployments: name, id, last observed status."""
+    current = settings(None, None, state_path).state_file().read()
+    for name, entry in sorted((current.deployments if current else {}).items()):
+        click.echo(f"{name}\t{entry.id}\t{entry.status or '-'}")
+
+
+@state.command(name="show")
+@click.argument("name")
+@_state_options
+def state_show(name: str, state_path: str | None) -> None:
+    """Show what the state records for NAME (secret values are fingerprints)."""
+    current = settings(None, None, state_path).state_file().read()
+    entry = current.deployments.get(name) if current else None
+    if entry is None:
+        raise StateError(f"{name!r} is not in the state", hint="`yottactl state list` shows names")
+    click.echo(json.dumps({"name": name, **entry.model_dump(mode="json")}, indent=2))
+
+
+@state.command(name="rm")
+@click.argument("names", nargs=-1, required=True)
+@lock_option
+@_state_options
+def state_rm(names: tuple[str, ...], lock_timeout: float, state_path: str | None) -> None:
+    """Stop managing NAME without deleting it (it becomes unmanaged)."""
+    from reconciler.state.backend import command_line
+
+    store = settings(None, None, state_path).state_file()
+    with store.locked(command_line(), lock_timeout, warn=warn):
+        current = store.read()
+        missing = [n for n in names if not current or n not in current.deployments]
+        if missing or current is None:
+            raise StateError(f"not in the state: {', '.join(missing)}")
+        for name in names:
+            current = current.without(name)
+        store.write(current)
+    for name in names:
+        click.echo(f"Removed {name} from the state; the live deployment was not touched.")
+
+
+@main.command(name="force-unlock")
+@click.argument("lock_id")
+@_state_options
+def force_unlock(lock_id: str, state_path: str | None) -> None:
+    """Remove a state lock whose holder cannot release it (use with care)."""
+    info = settings(None, None, state_path).state_file().force_unlock(lock_id)
+    click.echo(f"Unlocked (was held by pid {info.get('pid')} on {info.get('host')}, "
+               f"`{info.get('command')}`).")
