@@ -94,7 +94,7 @@ class Cli:
         self.server = server
         self.folder = folder
         self.manifests = folder / "manifests"
-        self.manifests.mkdir(exist_ok=True)
+        self.manifests.mkdir(parents=True, exist_ok=True)
         self.state = folder / "state" / "yottactl.state.json"
         self.env = {"YOTTA_API_URL": server.url, "YOTTA_API_KEY": API_KEY,
                     "YOTTACTL_STATE": str(self.state), "HF_TOKEN": CANARY, "NO_COLOR": "1"}

@@ -22,6 +22,8 @@ from reconciler.cli import api_options, color_option, main, settings, use_color
 @click.option("--log-interval", default=2.0, show_default=True, type=float,
               help="Seconds between request log lines of a running worker.")
 @click.option("--latency-ms", default=0.0, show_default=True, type=float)
+@click.option("--response-delay-ms", default=0.0, show_default=True, type=float,
+              help="Delay answers to mutating calls after committing them (crash testing).")
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Share of API calls answered with 500/503/429 or a dropped connection.")
 @click.option("--retry-after", default=1.0, show_default=True, type=float,
@@ -30,13 +32,15 @@ from reconciler.cli import api_options, color_option, main, settings, use_color
 @click.option("--verbose", is_flag=True, help="Log every request.")
 def emulator(host: str, port: int, data_file: str | None, api_key: str | None,
              transition_seconds: float, log_interval: float, latency_ms: float,
+             response_delay_ms: float,
              fault_rate: float, retry_after: float, seed: int | None, verbose: bool) -> None:
     """Run a local Yotta API emulator (all 10 operations, lifecycle, logs, faults)."""
     from reconciler.emulator.server import EmulatorServer, build
 
     emu = build(transition_seconds=transition_seconds, log_interval_seconds=log_interval,
                 data_file=data_file, api_key=api_key, latency_ms=latency_ms,
-                fault_rate=fault_rate, retry_after=retry_after, seed=seed)
+                fault_rate=fault_rate, retry_after=retry_after, seed=seed,
+                response_delay_ms=response_delay_ms)
     try:
         server = EmulatorServer(emu, host=host, port=port, verbose=verbose)
     except OSError as exc:

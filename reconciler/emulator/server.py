@@ -30,6 +30,7 @@ MUTATING = frozenset(
 @dataclass
 class Faults:
     latency_ms: float = 0.0
+    response_delay_ms: float = 0.0  # mutating calls: committed first, answered this much later
     fault_rate: float = 0.0
     retry_after: float = 1.0
     kinds: tuple[str, ...] = ("500", "503", "429", "drop")
@@ -222,6 +223,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._envelope(exc.http_status, exc.code, exc.message)
             return
+        if emu.faults.response_delay_ms and route.operation_id in MUTATING:
+            time.sleep(emu.faults.response_delay_ms / 1000)
         if fault == "drop" and route.operation_id in MUTATING:
             self._drop()  # the change is committed, but the client never hears so
             return
@@ -282,10 +285,11 @@ def build(
     *, transition_seconds: float = 3.0, log_interval_seconds: float = 2.0,
     data_file: str | None = None, api_key: str | None = None, latency_ms: float = 0.0,
     fault_rate: float = 0.0, retry_after: float = 1.0, seed: int | None = None,
+    response_delay_ms: float = 0.0,
 ) -> Emulator:
     world = World(Timings(transition_seconds, log_interval_seconds), data_file, seed or 0)
     faults = Faults(latency_ms=latency_ms, fault_rate=fault_rate, retry_after=retry_after,
-                    seed=seed)
+                    seed=seed, response_delay_ms=response_delay_ms)
     return Emulator(world, api_key=api_key, faults=faults)
 
 

@@ -1,0 +1,197 @@
+"""Apply under stress: crashes (SIGKILL), faults, concurrent runs, confirmation, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import API_KEY, CANARY, Cli, start_emulator
+
+SECRET_FILES = ("", ".backup", ".journal", ".lock.info")
+
+
+def names_and_counts(cli: Cli) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for d in cli.client().list():
+        counts[d.name or ""] = counts.get(d.name or "", 0) + 1
+    return counts
+
+
+def converged(cli: Cli, expected: dict[str, str]) -> None:
+    """Exactly one live deployment per manifest, with the manifest's image; state matches."""
+    live = {d.name: d for d in cli.client().list()}
+    assert names_and_counts(cli) == dict.fromkeys(expected, 1)
+    assert {n: d.image for n, d in live.items()} == expected
+    state = json.loads(cli.state.read_text())
+    assert {n: e["id"] for n, e in state["deployments"].items()} == {n: d.id for n, d in live.items()}
+
+
+def test_crash_at_random_moments_never_duplicates(tmp_path: Path) -> None:
+    """SIGKILL a real `yottactl apply` at random moments, then apply again: converged."""
+    server = start_emulator(transition_seconds=0.05, latency_ms=15)
+    rng = random.Random(20261128)
+    try:
+        cli = Cli(server, tmp_path)
+        names = ["alpha", "beta", "gamma"]
+        for trial in range(20):
+            image = f"vllm/vllm-openai:v0.{trial}"  # every trial replaces all three
+            for n in names:
+                cli.write(n, image=image, workers=1 + trial % 2)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "reconciler", "apply", str(cli.manifests), "--auto-approve"],
+                env={**os.environ, **cli.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.3, 0.9))  # start-up ~0.3 s, then calls at 15 ms each
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            again = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
+            assert again.returncode == 0, (trial, again.stdout, again.stderr)
+            converged(cli, dict.fromkeys(names, image))
+    finally:
+        server.stop()
+
+
+def _crash_after_create(cli: Cli, journal: bool) -> dict[str, int]:
+    """Re-create a deployment deleted out of band; SIGKILL apply after the create committed
+    but before its answer (and so the state write) arrived. Returns live name counts."""
+    cli.write("one")
+    assert cli.subprocess("apply", str(cli.manifests), "--auto-approve").returncode == 0
+    api = cli.client()
+    [old] = api.list()
+    api.stop(old.id)
+    while api.detail(old.id).status != "STOPPED":
+        time.sleep(0.01)
+    api.delete(old.id)  # deleted outside yottactl: the state still records the old id
+    env = {"YOTTACTL_DISABLE_JOURNAL": "1"} if not journal else {}
+    cli.server.emulator.faults.response_delay_ms = 3000
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", str(cli.manifests), "--auto-approve"],
+        env={**os.environ, **cli.env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not api.list() and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the new deployment is committed
+    proc.kill()
+    proc.wait()
+    cli.server.emulator.faults.response_delay_ms = 0
+    again = cli.subprocess("apply", str(cli.manifests), "--auto-approve", env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    if journal:
+        assert "recovered: one was created by an interrupted run" in again.stderr
+    return names_and_counts(cli)
+
+
+def test_journal_is_what_prevents_duplicates(tmp_path: Path) -> None:
+    with_journal = start_emulator(transition_seconds=0.05)
+    without = start_emulator(transition_seconds=0.05)
+    try:
+        assert _crash_after_create(Cli(with_journal, tmp_path / "j"), journal=True) == {"one": 1}
+        counts = _crash_after_create(Cli(without, tmp_path / "n"), journal=False)
+        assert counts == {"one": 2}, "without the journal this crash duplicates a deployment"
+    finally:
+        with_journal.stop()
+        without.stop()
+
+
+def test_faults_and_dropped_responses_still_converge(tmp_path: Path) -> None:
+    server = start_emulator(fault_rate=0.2, seed=11, transition_seconds=0.01)
+    try:
+        cli = Cli(server, tmp_path)
+        names = [f"svc-{i}" for i in range(6)]
+        for n in names:
+            cli.write(n)
+        for _ in range(4):  # a run may fail on an exhausted retry; the next one finishes it
+            result = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
+            if result.returncode == 0:
+                break
+        assert result.returncode == 0, result.stderr
+        server.emulator.faults.fault_rate = 0
+        converged(cli, dict.fromkeys(names, "vllm/vllm-openai:v0.6.3"))
+    finally:
+        server.stop()
+
+
+def test_two_simultaneous_applies_one_proceeds(cli: Cli) -> None:
+    cli.server.emulator.faults.latency_ms = 150
+    cli.write("solo")
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", str(cli.manifests), "--auto-approve"],
+        env={**os.environ, **cli.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 1], outs
+    loser = next(err for (out, err), p in zip(outs, procs, strict=True) if p.returncode == 1)
+    assert "the state is locked by pid" in loser and "running `yottactl apply" in loser
+    assert names_and_counts(cli) == {"solo": 1}
+
+
+def _apply_on_tty(cli: Cli, answer: bytes) -> tuple[int, str]:
+    """Run apply with a real terminal on stdin and type ``answer`` (b"\\x04" is Ctrl-D: EOF)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", str(cli.manifests)],
+                            env={**os.environ, **cli.env}, stdin=slave, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    os.close(slave)
+    os.write(master, answer)
+    out, _ = proc.communicate(timeout=60)
+    os.close(master)
+    return proc.returncode, out.decode()
+
+
+@pytest.mark.parametrize(("answer", "applies"), [(b"yes\n", True), (b"y\n", False),
+                                                 (b"no\n", False), (b"\x04", False)])
+def test_confirmation(cli: Cli, answer: bytes, applies: bool) -> None:
+    cli.write("confirm-me")
+    code, out = _apply_on_tty(cli, answer)
+    assert "Only 'yes' will be accepted" in out
+    assert (code == 0) is applies, out
+    assert bool(names_and_counts(cli)) is applies
+
+
+def test_non_tty_without_auto_approve_refuses(cli: Cli) -> None:
+    cli.write("x")
+    result = cli.subprocess("apply", str(cli.manifests), stdin=subprocess.DEVNULL)
+    assert result.returncode == 1 and "--auto-approve" in result.stderr
+    assert names_and_counts(cli) == {}
+
+
+def test_secrets_never_leak(cli: Cli) -> None:
+    """A canary secret and the API key never appear in any file or output of any command."""
+    cli.write("secretive")
+    plan_file = cli.folder / "p.json"
+    outputs = [
+        cli.subprocess("validate", str(cli.manifests)),
+        cli.subprocess("plan", str(cli.manifests), "--out", str(plan_file)),
+        cli.subprocess("plan", str(cli.manifests), "-o", "json"),
+        cli.subprocess("plan", str(cli.manifests), "-o", "markdown"),
+        cli.subprocess("apply", "--plan", str(plan_file)),
+        cli.subprocess("state", "show", "secretive"),
+        cli.subprocess("get", "secretive"),
+        cli.subprocess("get", "-o", "json"),
+        cli.subprocess("drift", str(cli.manifests), "-o", "json"),
+        cli.subprocess("export", "--dir", str(cli.folder / "exported")),
+        cli.subprocess("plan", str(cli.manifests), "--api-key", "wrong-" + API_KEY),
+    ]
+    cli.write("secretive", model="changed")  # leaves a journal behind a failing run
+    cli.server.emulator.api_key = "rotated"
+    outputs.append(cli.subprocess("apply", str(cli.manifests), "--auto-approve"))
+    for result in outputs:
+        for secret in (CANARY, API_KEY):
+            assert secret not in result.stdout and secret not in result.stderr, result.args
+    files = [plan_file] + [Path(str(cli.state) + s) for s in SECRET_FILES]
+    files += list((cli.folder / "exported").glob("*"))
+    assert Path(str(cli.state) + ".backup").exists()
+    for path in files:
+        if path.exists():
+            text = path.read_text()
+            assert CANARY not in text and API_KEY not in text, path
+            if path.name.endswith(".json"):
+                assert oct(path.stat().st_mode & 0o777) == "0o600" or path == plan_file
