@@ -85,7 +85,8 @@ def _register() -> None:
     # subcommand modules attach themselves to `main` on import
     import importlib
 
-    for module in ("plan_cmds", "apply_cmds", "state_cmds", "emulator_cmd"):
+    for module in ("plan_cmds", "apply_cmds", "state_cmds", "observe_cmds", "drift_cmd",
+                   "emulator_cmd"):
         importlib.import_module(f"reconciler.cli.{module}")
 
 

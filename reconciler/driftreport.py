@@ -1,0 +1,126 @@
+"""The drift report: typed findings for cron jobs, acknowledgements, the versioned JSON shape.
+
+Report format (``format_version`` 1):
+
+    {format_version: 1, kind: "yottactl-drift-report", generated_at, clean: bool,
+     summary: {type: count}, text: "one line for chat webhooks",
+     findings: [{deployment, id, type, detail, fields: [{path, before, after, sensitive}],
+                 acknowledged, ack_reason}],
+     acks: {expired: [...], unmatched: [...]}}
+
+Finding types: config-changed, scaled, stopped, started, deleted, failed, unmanaged, pending.
+Pure: the caller passes today's date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from reconciler.plan.model import Action, Plan
+from reconciler.state.model import State
+
+TYPES = ("config-changed", "scaled", "stopped", "started", "deleted", "failed", "unmanaged",
+         "pending")
+
+
+@dataclass
+class Finding:
+    deployment: str
+    id: str | None
+    type: str
+    detail: str
+    fields: list[dict[str, Any]] = field(default_factory=list)
+    acknowledged: bool = False
+    ack_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Ack:
+    deployment: str
+    type: str
+    reason: str
+    expires: date
+
+
+def findings_from(plan: Plan, state: State | None) -> list[Finding]:
+    out = [Finding(d.name, d.id, d.kind.value, d.detail,
+                   [c.model_dump(mode="json") for c in d.changes]) for d in plan.drift]
+    out += [Finding(u.name, u.id, "unmanaged", f"live deployment not in any manifest or the "
+                    f"state ({u.status})") for u in plan.unmanaged]
+    entries = state.deployments if state else {}
+    for change in plan.pending:
+        entry = entries.get(change.name)
+        if change.action is Action.DELETE:
+            out.append(Finding(change.name, change.id, "pending",
+                               "removed from the manifests; not yet deleted"))
+        elif entry is None:
+            what = "adopted" if change.adopt else "created"
+            out.append(Finding(change.name, change.id, "pending",
+                               f"in the manifests; not yet {what} by yottactl"))
+        elif change.desired is not None and (
+            change.desired != entry.spec
+            or change.desired_state != entry.desired_state
+        ):
+            out.append(Finding(change.name, change.id, "pending",
+                               "manifest changed since the last apply",
+                               [c.model_dump(mode="json") for c in change.changes]))
+    return sorted(out, key=lambda f: (f.deployment, TYPES.index(f.type)))
+
+
+def parse_acks(data: Any, source: str) -> list[Ack]:
+    """Acks from the loaded YAML: a list of {deployment, type, reason, expires}."""
+    from reconciler.errors import UsageError
+
+    items = data.get("acknowledgements", data.get("acks")) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise UsageError(f"{source}: expected a list of acknowledgements",
+                         hint="- {deployment: NAME, type: scaled, reason: ..., expires: 2026-12-31}")
+    acks = []
+    for i, item in enumerate(items):
+        try:
+            expires = item["expires"]
+            if isinstance(expires, str):
+                expires = date.fromisoformat(expires)
+            if item["type"] not in (*TYPES, "*"):
+                raise ValueError(f"unknown finding type {item['type']!r}")
+            acks.append(Ack(str(item["deployment"]), str(item["type"]), str(item["reason"]),
+                            expires))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"{source}: acknowledgement #{i + 1} is invalid ({exc})",
+                             hint="each needs deployment, type, reason and expires "
+                                  "(YYYY-MM-DD); type is one of " + ", ".join(TYPES)) from None
+    return acks
+
+
+def apply_acks(findings: list[Finding], acks: list[Ack], today: date) -> dict[str, list[str]]:
+    """Mark acknowledged findings; return expired and unmatched acks for the report."""
+    expired, unmatched = [], []
+    for ack in acks:
+        label = f"{ack.deployment}/{ack.type} (expires {ack.expires.isoformat()}: {ack.reason})"
+        matches = [f for f in findings if f.deployment == ack.deployment
+                   and ack.type in (f.type, "*")]
+        if ack.expires < today:
+            expired.append(label)
+            continue
+        if not matches:
+            unmatched.append(label)
+        for f in matches:
+            f.acknowledged, f.ack_reason = True, ack.reason
+    return {"expired": expired, "unmatched": unmatched}
+
+
+def report(findings: list[Finding], acks: dict[str, list[str]], generated_at: str) -> dict[str, Any]:
+    open_ = [f for f in findings if not f.acknowledged]
+    summary: dict[str, int] = {}
+    for f in open_:
+        summary[f.type] = summary.get(f.type, 0) + 1
+    text = ("yottactl drift: no unacknowledged drift" if not open_ else
+            "yottactl drift: " + ", ".join(f"{n} {t}" for t, n in summary.items()) + " — "
+            + "; ".join(f"{f.deployment}: {f.type}" for f in open_[:10]))
+    return {
+        "format_version": 1, "kind": "yottactl-drift-report", "generated_at": generated_at,
+        "clean": not open_, "summary": summary, "text": text,
+        "findings": [f.__dict__ for f in findings], "acks": acks,
+    }
