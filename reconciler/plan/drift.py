@@ -42,7 +42,7 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
                                    detail="configured fields changed outside yottactl"))
         if scaled:
             items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.SCALED, changes=scaled,
-                                   detail=f"workers {scaled[0].before} -> {scaled[0].after} "
+                                   detail=f"workers {scaled[0].before} → {scaled[0].after} "
                                           "outside yottactl"))
         if live.status == "FAILED":
             items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.FAILED,
