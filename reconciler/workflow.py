@@ -86,8 +86,11 @@ def build_plan(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     loaded = [] if destroying and paths is None else load_manifests(paths or [])
-    if state is None:
-        state = settings.state_file().read()
+    if state is None:  # read-only: fold an interrupted run's journal in memory, write nothing
+        from reconciler.apply.recovery import replay
+
+        store = settings.state_file()
+        state = replay(store.read(), store.journal_records())
     timings["load"] = time.perf_counter() - started
     started = time.perf_counter()
     api = client or settings.client()

@@ -180,6 +180,8 @@ def test_secrets_never_leak(cli: Cli) -> None:
         cli.subprocess("export", "--dir", str(cli.folder / "exported")),
         cli.subprocess("plan", str(cli.manifests), "--api-key", "wrong-" + API_KEY),
     ]
+    cli.write("secretive", workers=3)
+    outputs.append(cli.subprocess("apply", str(cli.manifests), "--auto-approve"))  # + backup
     cli.write("secretive", model="changed")  # leaves a journal behind a failing run
     cli.server.emulator.api_key = "rotated"
     outputs.append(cli.subprocess("apply", str(cli.manifests), "--auto-approve"))

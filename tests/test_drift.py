@@ -8,10 +8,11 @@ import threading
 import time
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import Any, ClassVar
+
+from reconciler.api.models import CreateRequest
 
 from conftest import Cli, create_body, stats
-from reconciler.api.models import CreateRequest
 
 
 def applied(cli: Cli, *names: str) -> dict[str, str]:
@@ -128,10 +129,10 @@ def test_acknowledgements_silence_until_expiry(cli: Cli) -> None:
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    bodies: list[dict[str, Any]] = []
+    bodies: ClassVar[list[dict[str, Any]]] = []
     status = 200
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
         type(self).bodies.append(json.loads(self.rfile.read(length)))
         self.send_response(type(self).status)

@@ -130,8 +130,9 @@ def test_destroy_respects_prevent_destroy_and_unmanaged(cli: Cli) -> None:
     text = (cli.manifests / "keep.yaml").read_text() + "lifecycle:\n  preventDestroy: true\n"
     (cli.manifests / "keep.yaml").write_text(text)
     assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
-    from conftest import create_body
     from reconciler.api.models import CreateRequest
+
+    from conftest import create_body
 
     cli.client().create(CreateRequest.model_validate(create_body("console-made")))
     refused = cli("destroy", "--auto-approve")
@@ -142,8 +143,9 @@ def test_destroy_respects_prevent_destroy_and_unmanaged(cli: Cli) -> None:
 
 
 def test_import_state_list_show_rm(cli: Cli) -> None:
-    from conftest import create_body
     from reconciler.api.models import CreateRequest
+
+    from conftest import create_body
 
     dep = cli.client().create(CreateRequest.model_validate(
         create_body("console-svc", environmentVars=[{"key": "TOKEN", "value": CANARY}])))

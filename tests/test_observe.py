@@ -9,8 +9,9 @@ import subprocess
 import sys
 import time
 
-from conftest import CANARY, Cli, create_body
 from reconciler.api.models import CreateRequest
+
+from conftest import CANARY, Cli, create_body
 
 
 def seed(cli: Cli, name: str = "svc", **kw: object) -> str:

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from helpers import FP, desired, live, state
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import Options, make_plan
 from reconciler.render.plan_text import field_line
+
+from helpers import FP, desired, live, state
 
 CASES = sorted((Path(__file__).parent / "plan_cases").glob("*.yaml"))
 

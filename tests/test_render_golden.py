@@ -11,6 +11,7 @@ from ruamel.yaml import YAML
 
 from reconciler.render.plan_markdown import render_markdown
 from reconciler.render.plan_text import render_text
+
 from test_planner_cases import run_case
 
 HERE = Path(__file__).parent

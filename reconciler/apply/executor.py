@@ -29,6 +29,7 @@ from reconciler.state.backend import StateFile, now_iso
 from reconciler.state.model import State, StateEntry
 
 MUTATING = {Op.CREATE, Op.UPDATE, Op.SCALE, Op.START, Op.STOP, Op.DELETE}
+CHECKPOINT_SECONDS = 0.5
 
 
 class Interrupted(Exception):
@@ -73,16 +74,32 @@ class Executor:
         self.on_event = on_event or (lambda e: None)
         self.stop = stop or threading.Event()
         self.plan_fingerprint = plan_fingerprint
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._checkpointed = time.monotonic()
         self.result = Result()
 
     # -- state ------------------------------------------------------------------------------
 
-    def _persist(self, mutate: Callable[[State], State]) -> None:
+    def _persist(self, name: str, entry: StateEntry | None) -> None:
+        """Record a state change: journal first (durable, O(1)), state file as a checkpoint.
+
+        The journal is the write-ahead log; the state file is rewritten at most every
+        CHECKPOINT_SECONDS and at the end, so a fleet of thousands is not rewritten per step.
+        """
         with self._lock:
             started = time.perf_counter()
-            self.state = self.store.write(mutate(self.state))
+            self.state = (self.state.without(name) if entry is None
+                          else self.state.with_entry(name, entry))
+            self.store.journal({"phase": "state", "deployment": name,
+                                "entry": entry.model_dump(mode="json") if entry else None})
+            if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
+                self.checkpoint()
             self.result.persist_ms.append((time.perf_counter() - started) * 1000)
+
+    def checkpoint(self) -> None:
+        with self._lock:
+            self.state = self.store.write(self.state)
+            self._checkpointed = time.monotonic()
 
     def _record(self, change: Change, dep_id: str, status: str | None) -> None:
         spec = dict(change.desired or {})
@@ -95,13 +112,12 @@ class Executor:
             created_at=previous.created_at if previous and previous.id == dep_id else stamp,
             updated_at=stamp,
         )
-        self._persist(lambda s: s.with_entry(change.name, entry))
+        self._persist(change.name, entry)
 
     def _set_status(self, name: str, status: str | None) -> None:
         entry = self.state.deployments.get(name)
         if entry is not None and entry.status != status:
-            updated = entry.model_copy(update={"status": status, "updated_at": now_iso()})
-            self._persist(lambda s: s.with_entry(name, updated))
+            self._persist(name, entry.model_copy(update={"status": status, "updated_at": now_iso()}))
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -203,15 +219,14 @@ class Executor:
         if self.no_wait:  # trailing waits only: a wait before a call is part of correctness
             while steps and steps[-1].op is Op.WAIT:
                 steps.pop()
-        if change.adopt or not steps:
-            if dep_id is not None:
-                self._record(change, dep_id, change.live_status)
+        if (change.adopt or not steps) and dep_id is not None:
+            self._record(change, dep_id, change.live_status)
         for step in steps:
             if self.stop.is_set():
                 raise Interrupted()
             self.on_event(Event(change.name, step.describe(), "start", time.monotonic() - started))
             if step.op is Op.FORGET:
-                self._persist(lambda s: s.without(change.name))
+                self._persist(change.name, None)
             elif step.op is Op.WAIT:
                 assert dep_id is not None
                 self._set_status(change.name, self._wait(change, step, dep_id, started).status)
@@ -222,7 +237,7 @@ class Executor:
                     assert dep_id is not None
                     self._record(change, dep_id, "INITIALIZING")
                 elif step.op is Op.DELETE:
-                    self._persist(lambda s: s.without(change.name))
+                    self._persist(change.name, None)
                 elif step.op in (Op.UPDATE, Op.SCALE):
                     assert dep_id is not None
                     entry = self.state.deployments.get(change.name)
@@ -243,6 +258,8 @@ class Executor:
                 done, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
                     self._collect(futures[future], future)
+        self.checkpoint()
+        self.store.clear_journal()  # folded: everything it recorded is in the state now
         self.result.state = self.state
         return self.result
 

@@ -25,6 +25,7 @@ class Recovery:
     adopted: list[str] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)
     pending: int = 0
+    replayed: int = 0
 
     @property
     def messages(self) -> list[str]:
@@ -35,18 +36,36 @@ class Recovery:
         return out
 
 
+def _replay_one(state: State, name: str, entry: Any) -> State:
+    return state.without(name) if entry is None else state.with_entry(
+        name, StateEntry.model_validate(entry))
+
+
+def replay(state: State | None, records: list[dict[str, Any]]) -> State | None:
+    """The state with the journal's state records applied, in memory (read-only commands)."""
+    for record in records:
+        name = record.get("deployment")
+        if record.get("phase") == "state" and isinstance(name, str):
+            state = _replay_one(state or State.empty(), name, record.get("entry"))
+    return state
+
+
 def recover(store: StateFile, state: State, client: YottaClient, fp: Fingerprinter) -> tuple[State, Recovery]:
     records = store.journal_records()
     report = Recovery()
     if not records:
         return state, report
+    # state records are replayed in order; intents for create/delete are resolved via list
     creates: dict[str, dict[str, Any]] = {}
     deletes: dict[str, str] = {}
     for record in records:
         name, op = record.get("deployment"), record.get("op")
         if not isinstance(name, str):
             continue
-        if record.get("phase") == "intent":
+        if record.get("phase") == "state":  # write-ahead log: replay onto the checkpoint
+            state = _replay_one(state, name, record.get("entry"))
+            report.replayed += 1
+        elif record.get("phase") == "intent":
             report.pending += 1
             if op == "create":
                 creates[name] = record

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
 
 import click
 
-from reconciler.cli import api_options, color_option, main, settings, use_color
+from reconciler.cli import main
+
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")

@@ -25,8 +25,9 @@ def _table(headers: list[str], rows: list[list[str]], color: bool, status_col: i
             return click.style(text, fg=STATUS_COLORS.get(text.strip()))
         return text
 
-    render_table(headers, rows, sys.stdout, width=shutil.get_terminal_size((120, 24)).columns,
-                 style=style)
+    # fit a terminal; on a pipe print whole cells (scripts parse them)
+    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 10_000
+    render_table(headers, rows, sys.stdout, width=width, style=style)
 
 
 def _yaml(data: Any) -> None:
@@ -178,10 +179,7 @@ def export(names: tuple[str, ...], directory: str, endpoint: str | None, api_key
     from reconciler.observe import resolve
 
     client = settings(endpoint, api_key, state_path).client()
-    if names:
-        deployments = [resolve(client, n) for n in names]
-    else:
-        deployments = client.list()
+    deployments = [resolve(client, n) for n in names] if names else client.list()
     counts: dict[str, int] = {}
     for d in deployments:
         counts[d.name or ""] = counts.get(d.name or "", 0) + 1

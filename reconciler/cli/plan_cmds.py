@@ -10,6 +10,7 @@ import click
 
 from reconciler.cli import api_options, color_option, main, settings, use_color
 
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",

@@ -116,9 +116,10 @@ def mask(essence: Essence, sensitive: Iterable[str], fp: Fingerprinter) -> Essen
             env = out["environmentVars"] = dict(out["environmentVars"])
             if key in env and not str(env[key]).startswith(SENSITIVE_PREFIX):
                 env[key] = fp.value(str(env[key]))
-        elif head in out and isinstance(out[head], str) and out[head]:
-            if not out[head].startswith(SENSITIVE_PREFIX):
-                out[head] = fp.value(out[head])
+        elif isinstance(out.get(head), str) and out[head] and not out[head].startswith(
+            SENSITIVE_PREFIX
+        ):
+            out[head] = fp.value(out[head])
     return out
 
 
