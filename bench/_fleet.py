@@ -37,3 +37,34 @@ def create_body(i: int) -> dict[str, object]:
     if mode != "QUEUE":
         body["expose"] = {"port": 8000, "protocol": "HTTP"}
     return body
+
+
+class EmulatorProcess:
+    """The emulator in its own process, as users run it (its heap must not skew our timings)."""
+
+    def __init__(self, *options: str) -> None:
+        import socket
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "emulator", "--port", str(port),
+             "--transition-seconds", "0", *options], stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                httpx.get(f"{self.url}/_emulator/stats", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("emulator did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()

@@ -5,10 +5,12 @@ No printing and no prompts (that is cli.py's job); returns data and timings.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -81,6 +83,35 @@ def build_plan(
 ) -> PlanRun:
     """Manifests + state + ONE list call -> Plan. ``paths=None`` with ``destroying`` plans
     the deletion of everything in the state."""
+    with _no_gc_pauses():
+        return _build_plan(settings, paths, targets=targets, allow_mass_delete=allow_mass_delete,
+                           destroying=destroying, state=state, client=client)
+
+
+@contextlib.contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Loading and planning a fleet allocates millions of small acyclic objects; the cyclic
+    GC's repeated full scans of that growing heap made 10,000 deployments cost ~13x 1,000.
+    Nothing here creates garbage cycles worth collecting mid-run."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build_plan(
+    settings: Settings,
+    paths: Sequence[str] | None,
+    *,
+    targets: Sequence[str],
+    allow_mass_delete: bool,
+    destroying: bool,
+    state: State | None,
+    client: YottaClient | None,
+) -> PlanRun:
     from reconciler.plan.planner import Options, desired_from_manifest, make_plan
 
     timings: dict[str, float] = {}

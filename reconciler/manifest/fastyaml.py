@@ -38,7 +38,12 @@ class YamlStructureError(Exception):
         self.line, self.column, self.hint = line, column, hint
 
 
+_SPECIAL_START = frozenset("0123456789+-.~nNtTfF")
+
+
 def _plain(value: str) -> Any:
+    if value and value[0] not in _SPECIAL_START:
+        return value  # fast path: most scalars (names, images, regions) cannot be non-strings
     if value in _NULL:
         return None
     if value in _TRUE:

@@ -9,7 +9,6 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from collections.abc import Iterable
@@ -41,12 +40,12 @@ class Fingerprinter:
         return "Fingerprinter(<key hidden>)"
 
     def value(self, secret: str) -> str:
-        digest = hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()
+        digest = hmac.digest(self._key, secret.encode(), "sha256").hex()
         return f"{SENSITIVE_PREFIX}{digest[:32]}"
 
     def obj(self, data: Any) -> str:
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-        return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self._key, canonical.encode(), "sha256").hex()[:32]
 
     def verifier(self) -> str:
         """Identifies the key (not the secrets): lets the state notice a changed key."""
