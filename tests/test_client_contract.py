@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -118,6 +120,9 @@ def test_auth_failure_never_contains_key() -> None:
 def test_workers_and_logs_paging_both_directions(client: YottaClient) -> None:
     dep_id = create(client, workers=1)
     worker = client.workers(dep_id)[0]
+    deadline = time.monotonic() + 5  # the startup sequence is written over ~20 ms
+    while len(list(client.iter_logs(dep_id, worker.id))) < 25 and time.monotonic() < deadline:
+        time.sleep(0.005)
     pages = client.logs(dep_id, worker.id, page_size=5)
     assert len(pages.logs) == 5 and pages.hasMore
     forward = list(client.iter_logs(dep_id, worker.id, page_size=6))
@@ -196,7 +201,6 @@ def test_envelope_error_on_http_200_and_html_502() -> None:
 
 def test_retry_after_is_honoured_and_bounded() -> None:
     seen: list[float] = []
-    import time
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(time.monotonic())

@@ -63,8 +63,13 @@ def test_workers_hides_terminated_unless_all(cli: Cli) -> None:
 
 
 def test_logs_page_merge_grep_tail_json(cli: Cli) -> None:
-    seed(cli)
-    time.sleep(1.5)  # the emulator writes a request line every 10 ms in tests: >100 lines
+    dep_id = seed(cli)
+    api = cli.client()
+    deadline = time.monotonic() + 10  # a request line every 10 ms per worker in tests
+    while time.monotonic() < deadline and min(
+        len(list(api.iter_logs(dep_id, w.id, page_size=1000))) for w in api.workers(dep_id)
+    ) < 140:
+        time.sleep(0.05)
     lines = cli("logs", "svc", "-o", "json").output.splitlines()
     records = [json.loads(x) for x in lines]
     workers = {r["worker"] for r in records}
