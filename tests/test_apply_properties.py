@@ -16,8 +16,9 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import Cli, start_emulator
 from reconciler.api.models import UpdateRequest
+
+from conftest import Cli, start_emulator
 
 manifest_sets = st.dictionaries(
     st.sampled_from(["api", "batch", "studio", "embed"]),
@@ -37,8 +38,9 @@ def disturb(cli: Cli, kind: str, index: int) -> None:
     api = cli.client()
     live = sorted(api.list(), key=lambda d: d.id)
     if kind == "extra":
-        from conftest import create_body
         from reconciler.api.models import CreateRequest
+
+        from conftest import create_body
 
         api.create(CreateRequest.model_validate(create_body(f"console-{index}")))
         return
