@@ -67,43 +67,32 @@ def _expose(port: int | None, protocol: str | None) -> dict[str, Any] | None:
     return {"port": port, "protocol": (protocol or "HTTP").upper()}
 
 
-def essence_from_spec(spec: Spec) -> Essence:
+def _essence(src: Spec | Deployment, workers: int | None) -> Essence:
+    # manifest specs and API objects share the API's field names; only workers differs
     return {
-        "image": spec.image,
-        "imageRegistry": _registry(spec.imageRegistry),
-        "serviceMode": spec.serviceMode,
-        "credentialId": spec.credentialId or None,
-        "resources": _resources(spec.resources),
-        "workers": spec.workers,
-        "containerVolumeInGb": spec.containerVolumeInGb,
-        "expose": _expose(spec.expose.port, spec.expose.protocol) if spec.expose else None,
-        "initializationCommand": spec.initializationCommand or "",
-        "environmentVars": {e.key: e.value for e in spec.environmentVars},
-        "minSingleCardVramInGb": spec.minSingleCardVramInGb,
-        "minSingleCardVcpu": spec.minSingleCardVcpu,
-        "minSingleCardRamInGb": spec.minSingleCardRamInGb,
-        "webhookUrl": spec.webhookUrl or "",
+        "image": src.image or "",
+        "imageRegistry": _registry(src.imageRegistry),
+        "serviceMode": src.serviceMode or "",
+        "credentialId": src.credentialId or None,
+        "resources": _resources(src.resources),
+        "workers": workers,
+        "containerVolumeInGb": src.containerVolumeInGb,
+        "expose": _expose(src.expose.port, src.expose.protocol) if src.expose else None,
+        "initializationCommand": src.initializationCommand or "",
+        "environmentVars": {e.key: e.value for e in src.environmentVars},
+        "minSingleCardVramInGb": src.minSingleCardVramInGb,
+        "minSingleCardVcpu": src.minSingleCardVcpu,
+        "minSingleCardRamInGb": src.minSingleCardRamInGb,
+        "webhookUrl": src.webhookUrl or "",
     }
+
+
+def essence_from_spec(spec: Spec) -> Essence:
+    return _essence(spec, spec.workers)
 
 
 def essence_from_live(dep: Deployment) -> Essence:
-    expose = dep.expose
-    return {
-        "image": dep.image or "",
-        "imageRegistry": _registry(dep.imageRegistry),
-        "serviceMode": dep.serviceMode or "",
-        "credentialId": dep.credentialId or None,
-        "resources": _resources(dep.resources),
-        "workers": dep.totalWorkers,
-        "containerVolumeInGb": dep.containerVolumeInGb,
-        "expose": _expose(expose.port, expose.protocol) if expose else None,
-        "initializationCommand": dep.initializationCommand or "",
-        "environmentVars": {e.key: e.value for e in dep.environmentVars},
-        "minSingleCardVramInGb": dep.minSingleCardVramInGb,
-        "minSingleCardVcpu": dep.minSingleCardVcpu,
-        "minSingleCardRamInGb": dep.minSingleCardRamInGb,
-        "webhookUrl": dep.webhookUrl or "",
-    }
+    return _essence(dep, dep.totalWorkers)
 
 
 def mask(essence: Essence, sensitive: Iterable[str], fp: Fingerprinter) -> Essence:
