@@ -101,8 +101,11 @@ class Executor:
             self.state = self.store.write(self.state)
             self._checkpointed = time.monotonic()
 
-    def _record(self, change: Change, dep_id: str, status: str | None) -> None:
-        spec = dict(change.desired or {})
+    def _record(self, change: Change, dep_id: str, status: str | None,
+                spec: dict[str, object] | None = None) -> None:
+        """Record ``dep_id`` as managed; its last-applied spec is the plan's desired one
+        unless ``spec`` says otherwise (an adoption records what is live until it is changed)."""
+        spec = dict(change.desired or {}) if spec is None else spec
         previous = self.state.deployments.get(change.name)
         stamp = now_iso()
         entry = StateEntry(
@@ -219,8 +222,8 @@ class Executor:
         if self.no_wait:  # trailing waits only: a wait before a call is part of correctness
             while steps and steps[-1].op is Op.WAIT:
                 steps.pop()
-        if (change.adopt or not steps) and dep_id is not None:
-            self._record(change, dep_id, change.live_status)
+        if change.adopt and dep_id is not None:  # managed from now on, as it is live
+            self._record(change, dep_id, change.live_status, change.live_snapshot)
         for step in steps:
             if self.stop.is_set():
                 raise Interrupted()
@@ -245,6 +248,9 @@ class Executor:
                 else:
                     self._set_status(change.name, "STOPPING" if step.op is Op.STOP else "INITIALIZING")
             self.on_event(Event(change.name, step.describe(), "ok", time.monotonic() - started))
+        if dep_id is not None and change.name in self.state.deployments:
+            # every step done: the manifest's spec is now the last-applied one
+            self._record(change, dep_id, self.state.deployments[change.name].status)
 
     # -- whole plan -------------------------------------------------------------------------
 

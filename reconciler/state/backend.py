@@ -159,6 +159,11 @@ class StateFile:
             lock.acquire(timeout=max(timeout, 0.0))
         except Timeout:
             info = self._info()
+            for _ in range(50):  # the holder writes its info right after taking the lock
+                if info:
+                    break
+                time.sleep(0.01)
+                info = self._info()
             who = (f"pid {info.get('pid')} on {info.get('host')} ({info.get('user')}), "
                    f"running `{info.get('command')}` since {info.get('started')}"
                    if info else "another process")
