@@ -85,8 +85,9 @@ def _scalar(event: Any) -> Any:
 def _events(text: str) -> Iterator[Any]:
     if _Parser is not None:
         parser = _Parser(text)
-        while parser.check_event():
-            yield parser.get_event()
+        check, get = parser.check_event, parser.get_event  # hot loop: bound methods
+        while check():
+            yield get()
         return
     from ruamel.yaml import YAML  # pragma: no cover
 
@@ -129,18 +130,30 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
             container[key] = value
             merged.discard(key)
 
+    scalar_event, mapping_start = ev.ScalarEvent, ev.MappingStartEvent
     for event in _events(text):
-        if isinstance(event, ev.ScalarEvent):
+        kind = type(event)
+        if kind is scalar_event:
+            if event.tag is None and not event.anchor and stack:
+                # hot path: an untagged scalar inside a collection (most of a manifest)
+                raw = event.value
+                value = _plain(raw) if not event.style and event.implicit[0] else raw
+                container, pending, _ = stack[-1]
+                if pending and type(container) is dict and pending[0][0] not in container:
+                    container[pending.pop()[0]] = value
+                    continue
+                add(value, event)
+                continue
             value = _scalar(event)
             if event.anchor:
                 anchors[event.anchor] = value
             add(value, event)
-        elif isinstance(event, (ev.MappingStartEvent, ev.SequenceStartEvent)):
+        elif kind is mapping_start or kind is ev.SequenceStartEvent:
             if len(stack) >= max_depth:
                 mark = event.start_mark
                 raise YamlStructureError(f"nesting deeper than {max_depth} levels", mark.line + 1,
                                          mark.column + 1, "manifests nest only a few levels")
-            new: Any = {} if isinstance(event, ev.MappingStartEvent) else []
+            new: Any = {} if kind is mapping_start else []
             if event.anchor:
                 anchors[event.anchor] = new
             add(new, event)
