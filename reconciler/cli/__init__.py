@@ -35,7 +35,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except YottactlError as err:
-            report_error(err, use_color(stream=sys.stderr))
+            report_error(err, use_color("--no-color" in sys.argv, stream=sys.stderr))
             ctx.exit(err.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
