@@ -160,7 +160,7 @@ def test_ci_output_is_plain_timestamped_lines(cli: Cli) -> None:
     result = cli.subprocess("apply", str(cli.manifests), "--auto-approve",
                             env={"NO_COLOR": ""})
     assert result.returncode == 0 and "\x1b" not in result.stdout + result.stderr
-    progress = [ln for ln in result.stdout.splitlines() if ": create:" in ln]
+    progress = [ln for ln in result.stdout.splitlines() if " a: create " in ln]
     assert progress and all(ln[:4].isdigit() and ln[10] == "T" for ln in progress)
 
 

@@ -49,29 +49,38 @@ def confirm(auto_approve: bool) -> None:
 
 
 class Progress:
-    """Per-deployment progress: coloured lines on a TTY, timestamped plain lines otherwise."""
+    """Per-deployment progress. On a TTY: one live line per deployment, redrawn in place
+    (step, status, elapsed). Otherwise: plain timestamped lines for CI logs, no control codes."""
 
     def __init__(self, tty: bool, color: bool) -> None:
         self.tty, self.color = tty, color
         self._lock = threading.Lock()
+        self._lines: dict[str, str] = {}
+        self._drawn = 0
 
-    def __call__(self, event: Any) -> None:
-        if event.outcome == "status" and not self.tty:
-            return
-        word = {"start": "started", "ok": "done", "status": "status"}.get(event.outcome,
-                                                                             event.outcome)
-        text = f"{event.name}: {event.step}{': ' if event.step else ''}{word}"
+    def _text(self, event: Any) -> str:
+        word = {"start": "…", "ok": "done", "status": "status"}.get(event.outcome, event.outcome)
+        text = f"{event.name}: {event.step}{' ' if event.step else ''}{word}"
         if event.detail:
             text += f" ({event.detail})"
-        text += f" [{event.elapsed:.1f}s]"
-        if self.tty:
-            fg = {"ok": "green", "failed": "red", "start": "cyan"}.get(event.outcome)
-            line = click.style(text, fg=fg) if self.color and fg else text
-        else:
-            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            line = f"{stamp} {text}"
+        return text + f" [{event.elapsed:.1f}s]"
+
+    def __call__(self, event: Any) -> None:
         with self._lock:
-            click.echo(line)
+            if self.tty:
+                self._live(event)
+            elif event.outcome != "status":
+                stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                click.echo(f"{stamp} {self._text(event)}")
+
+    def _live(self, event: Any) -> None:
+        text = self._text(event)
+        fg = {"ok": "green", "failed": "red"}.get(event.outcome)
+        self._lines[event.name] = click.style(text, fg=fg) if self.color and fg else text
+        out = "\x1b[%dF" % self._drawn if self._drawn else ""
+        out += "".join(f"\x1b[2K{line}\n" for line in self._lines.values())
+        click.echo(out, nl=False)
+        self._drawn = len(self._lines)
 
 
 def _signals(stop: threading.Event) -> Any:
