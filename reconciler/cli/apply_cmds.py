@@ -77,7 +77,7 @@ class Progress:
         text = self._text(event)
         fg = {"ok": "green", "failed": "red"}.get(event.outcome)
         self._lines[event.name] = click.style(text, fg=fg) if self.color and fg else text
-        out = "\x1b[%dF" % self._drawn if self._drawn else ""
+        out = f"\x1b[{self._drawn}F" if self._drawn else ""
         out += "".join(f"\x1b[2K{line}\n" for line in self._lines.values())
         click.echo(out, nl=False)
         self._drawn = len(self._lines)
