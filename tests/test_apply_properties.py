@@ -179,3 +179,41 @@ def test_emulator_persists_world_across_restarts(tmp_path: Path) -> None:
         assert [d["name"] for d in listed] == ["kept"]
     finally:
         second.stop()
+
+
+def test_lock_timeout_waits_for_the_holder(cli: Cli) -> None:
+    import threading
+
+    from reconciler.state.backend import StateFile
+
+    cli.write("a")
+    store = StateFile(cli.state)
+    held = threading.Event()
+
+    def hold() -> None:
+        with store.locked("yottactl apply (test holder)"):
+            held.set()
+            time.sleep(0.8)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    refused = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
+    waited = cli.subprocess("apply", str(cli.manifests), "--auto-approve", "--lock-timeout", "20")
+    holder.join()
+    assert refused.returncode == 1 and "test holder" in refused.stderr
+    assert waited.returncode == 0, waited.stderr
+
+
+def test_readme_main_job_runs() -> None:
+    """The README's first command ends in `yottactl demo`: keep it true."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    assert ".venv/bin/yottactl demo" in readme and '.venv/bin/pytest -n 2' in readme
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YOTTA")}
+    result = subprocess.run([sys.executable, "-m", "reconciler", "demo", "--transition-seconds",
+                             "0.05"], cwd=root, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes. Live deployments match the manifests." in result.stdout
+    assert "Demo complete" in result.stdout
