@@ -128,6 +128,11 @@ class _Planner:
                                "wait for it to settle or check `yottactl get`")
             return None
         action, steps, disruption, why = outcome
+        # 5. Up to date and already managed: a lean record (nothing will consume the rest).
+        if action is Action.NOOP and not adopt:
+            return Change(name=want.name, id=live.id, action=action, reason=why,
+                          live_status=live.status, price_before=live.perHourPrice,
+                          price_after=live.perHourPrice)
         estimated = action is not Action.NOOP
         return Change(**base, action=action, steps=steps, reason=adopting + why,
                       disruptive=bool(disruption), disruption=disruption,
