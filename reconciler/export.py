@@ -10,8 +10,9 @@ import io
 import re
 from typing import Any
 
+from reconciler.api.facts import DEFAULT_IMAGE_REGISTRY
 from reconciler.api.models import Deployment
-from reconciler.plan.normalize import DEFAULT_IMAGE_REGISTRY, essence_from_live
+from reconciler.plan.normalize import essence_from_live
 
 HEADER = "# Check it with `yottactl validate`; `yottactl schema` prints the JSON Schema.\n"
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from reconciler import __version__
-from reconciler.api import facts
+from reconciler.api import envelope, facts
 from reconciler.api.models import (
     CreateRequest,
     Deployment,
@@ -147,7 +147,7 @@ class YottaClient:
                 raise Unavailable(
                     f"connection failed ({kind})", operation=operation, deployment=deployment
                 ) from exc
-            return facts.unwrap(response, operation=operation, deployment=deployment)
+            return envelope.unwrap(response, operation=operation, deployment=deployment)
 
         return run_with_retries(attempt, self.retry, idempotent=idempotent)
 

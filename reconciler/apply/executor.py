@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from reconciler.api.client import YottaClient
+from reconciler.api.facts import FAILED, INITIALIZING, RUNNING, STOPPED, STOPPING
 from reconciler.api.models import Deployment
 from reconciler.apply.requests import SecretSource, create_request, unmask, update_request
 from reconciler.errors import (
@@ -173,8 +174,8 @@ class Executor:
 
     def _already_done(self, op: Op, dep_id: str) -> bool:
         status = self.client.detail(dep_id).status
-        return (op is Op.STOP and status in ("STOPPING", "STOPPED")) or (
-            op is Op.START and status in ("INITIALIZING", "RUNNING"))
+        return (op is Op.STOP and status in (STOPPING, STOPPED)) or (
+            op is Op.START and status in (INITIALIZING, RUNNING))
 
     def _create(self, change: Change) -> str:
         """Create, never duplicating: an unknown outcome is resolved by name via list."""
@@ -196,11 +197,11 @@ class Executor:
         while True:
             dep = self.client.detail(dep_id)
             if dep.status in step.until and (
-                step.workers is None or dep.status != "RUNNING"
+                step.workers is None or dep.status != RUNNING
                 or (dep.runningWorkers or 0) >= step.workers
             ):
                 return dep
-            if dep.status == "FAILED" and "FAILED" not in step.until:
+            if dep.status == FAILED and FAILED not in step.until:
                 raise YottactlError(f"{change.name} ended FAILED while waiting for "
                                     f"{'|'.join(step.until)}",
                                     hint=f"inspect it with `yottactl logs {change.name}`")
@@ -238,7 +239,7 @@ class Executor:
                 if step.op is Op.CREATE:
                     dep_id = new_id
                     assert dep_id is not None
-                    self._record(change, dep_id, "INITIALIZING")
+                    self._record(change, dep_id, INITIALIZING)
                 elif step.op is Op.DELETE:
                     self._persist(change.name, None)
                 elif step.op in (Op.UPDATE, Op.SCALE):
@@ -246,7 +247,7 @@ class Executor:
                     entry = self.state.deployments.get(change.name)
                     self._record(change, dep_id, entry.status if entry else None)
                 else:
-                    self._set_status(change.name, "STOPPING" if step.op is Op.STOP else "INITIALIZING")
+                    self._set_status(change.name, STOPPING if step.op is Op.STOP else INITIALIZING)
             self.on_event(Event(change.name, step.describe(), "ok", time.monotonic() - started))
         if dep_id is not None and change.name in self.state.deployments:
             # every step done: the manifest's spec is now the last-applied one

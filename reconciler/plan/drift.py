@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from reconciler.api.facts import FAILED, INITIALIZING, RUNNING, STOPPED, STOPPING
 from reconciler.api.models import Deployment
 from reconciler.plan.diff import diff
 from reconciler.plan.model import DriftItem, DriftKind
 from reconciler.plan.normalize import Fingerprinter, essence_from_live, mask
 from reconciler.state.model import State
 
-_UP = ("RUNNING", "INITIALIZING")
-_DOWN = ("STOPPED", "STOPPING")
+_UP = (RUNNING, INITIALIZING)
+_DOWN = (STOPPED, STOPPING)
 
 
 def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerprinter,
@@ -44,7 +45,7 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
             items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.SCALED, changes=scaled,
                                    detail=f"workers {scaled[0].before} → {scaled[0].after} "
                                           "outside yottactl"))
-        if live.status == "FAILED":
+        if live.status == FAILED:
             items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.FAILED,
                                    detail="live status is FAILED"))
         elif entry.status in _UP and live.status in _DOWN:

@@ -14,12 +14,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from reconciler.api.facts import DEFAULT_IMAGE_REGISTRY, REPLACE_FIELDS
 from reconciler.api.models import Deployment
 from reconciler.manifest.schema import Spec
 from reconciler.plan.model import SENSITIVE_PREFIX
 
-DEFAULT_IMAGE_REGISTRY = "https://index.docker.io/v1"
-REPLACE_FIELDS = ("image", "imageRegistry", "serviceMode")
 UPDATE_FIELDS = (
     "credentialId", "resources", "workers", "containerVolumeInGb", "expose",
     "initializationCommand", "environmentVars", "minSingleCardVramInGb", "minSingleCardVcpu",

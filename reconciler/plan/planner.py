@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from reconciler.api.facts import FAILED, REPLACE_FIELDS
 from reconciler.api.models import Deployment
 from reconciler.catalog import hourly_price
 from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
@@ -16,7 +17,6 @@ from reconciler.plan.diff import diff
 from reconciler.plan.drift import find_drift
 from reconciler.plan.model import Action, Change, FieldChange, Plan, Unmanaged
 from reconciler.plan.normalize import (
-    REPLACE_FIELDS,
     Essence,
     Fingerprinter,
     apply_ignored,
@@ -136,7 +136,7 @@ class _Planner:
         estimated = action is not Action.NOOP
         return Change(**base, action=action, steps=steps, reason=adopting + why,
                       disruptive=bool(disruption), disruption=disruption,
-                      failed=live.status == "FAILED",
+                      failed=live.status == FAILED,
                       price_after=price_after if estimated else live.perHourPrice,
                       price_estimated=estimated)
 

@@ -6,18 +6,16 @@ scale applies at once when RUNNING and is only recorded when STOPPED.
 
 from __future__ import annotations
 
+from reconciler.api.facts import FAILED, INITIALIZING, QUEUE, RUNNING, STOPPED, STOPPING
 from reconciler.plan.model import Action, Op, Step
 from reconciler.plan.normalize import Essence
-
-RUNNING, STOPPED, FAILED = "RUNNING", "STOPPED", "FAILED"
-INITIALIZING, STOPPING = "INITIALIZING", "STOPPING"
 
 STOP = (Step(op=Op.STOP), Step(op=Op.WAIT, until=(STOPPED,)))
 
 
 def wait_running(essence: Essence) -> Step:
     # QUEUE mode varies running workers with load: only the status is awaited
-    workers = None if essence.get("serviceMode") == "QUEUE" else essence.get("workers")
+    workers = None if essence.get("serviceMode") == QUEUE else essence.get("workers")
     return Step(op=Op.WAIT, until=(RUNNING,), workers=workers)
 
 

@@ -1,0 +1,95 @@
+"""The response envelope ``{code, message, data}``: success only when ``code == 10000``.
+
+Turns an HTTP response into ``data`` or one of :mod:`reconciler.errors` (the client's boundary).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from reconciler.api.facts import (
+    CODE_ACTION_NOT_ALLOWED,
+    CODE_INVALID,
+    CODE_OK,
+    CODE_SYSTEM,
+    NOT_FOUND_CODES,
+)
+from reconciler.errors import (
+    ActionNotAllowed,
+    ApiError,
+    AuthError,
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    ServerError,
+)
+
+
+def _error_for(
+    http_status: int, code: int | None, message: str, operation: str, deployment: str | None
+) -> ApiError:
+    cls: type[ApiError]
+    if code in NOT_FOUND_CODES or http_status == 404:
+        cls = NotFound
+    elif code == CODE_ACTION_NOT_ALLOWED:
+        cls = ActionNotAllowed
+    elif http_status in (401, 403):
+        cls = AuthError
+    elif http_status == 429:
+        cls = RateLimited
+    elif code == CODE_INVALID or http_status == 400:
+        cls = InvalidRequest
+    elif http_status >= 500 or code == CODE_SYSTEM:
+        cls = ServerError
+    else:
+        cls = ApiError
+    return cls(message, operation=operation, deployment=deployment, http_status=http_status, code=code)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """``Retry-After`` as seconds (it may be a number or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def unwrap(response: httpx.Response, *, operation: str, deployment: str | None) -> Any:
+    """Return the envelope's ``data`` or raise the matching :class:`ApiError`."""
+    body: Any = None
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        body = None
+    if not isinstance(body, dict):  # proxies and 502 pages send HTML or nothing
+        if response.is_success:
+            raise ServerError(
+                "response is not a JSON envelope", operation=operation, deployment=deployment,
+                http_status=response.status_code,
+            )
+        snippet = " ".join(response.text.split())[:120] or response.reason_phrase
+        err = _error_for(response.status_code, None, snippet, operation, deployment)
+        err.retry_after = retry_after_seconds(response)  # type: ignore[attr-defined]
+        raise err
+    code = body.get("code")
+    if response.is_success and code == CODE_OK:
+        return body.get("data")
+    message = str(body.get("message") or response.reason_phrase or "unknown error")
+    err = _error_for(response.status_code, code if isinstance(code, int) else None, message,
+                     operation, deployment)
+    err.retry_after = retry_after_seconds(response)  # type: ignore[attr-defined]
+    raise err
