@@ -187,7 +187,7 @@ def json_schema() -> dict[str, Any]:
     """JSON Schema of one manifest document, for editors (yaml-language-server)."""
     schema = Manifest.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://yotta-reconciler.dev/schema/manifest-v1.json"
+    schema["$id"] = "urn:yottactl:manifest:v1"
     schema["title"] = "yottactl ElasticDeployment manifest"
     # environmentVars also accepts the friendlier mapping form
     env = schema["$defs"]["Spec"]["properties"]["environmentVars"]
