@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from reconciler.api.facts import FAILED, INITIALIZING, RUNNING, STOPPED, STOPPING
 from reconciler.api.models import Deployment
 from reconciler.plan.diff import diff
-from reconciler.plan.model import DriftItem, DriftKind
+from reconciler.plan.model import DriftItem, DriftKind, FieldChange
 from reconciler.plan.normalize import Fingerprinter, essence_from_live, mask
 from reconciler.state.model import State
 
@@ -36,6 +36,8 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
             for path in entry.sensitive:
                 _copy_path(entry.spec, current, path)
         changes = diff(entry.spec, current, entry.sensitive)
+        if live.name != name:
+            changes = (FieldChange(path="name", before=name, after=live.name), *changes)
         scaled = tuple(c for c in changes if c.path == "workers")
         config = tuple(c for c in changes if c.path != "workers")
         if config:

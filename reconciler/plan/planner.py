@@ -102,6 +102,8 @@ class _Planner:
         masked_live = mask(essence_from_live(live), secret, self.fp)
         compared = apply_ignored(masked_desired, masked_live, want.ignore_changes)
         changes = diff(masked_live, compared, secret)
+        if live.name != want.name:  # renamed in the console (or imported under another name)
+            changes = (FieldChange(path="name", before=live.name, after=want.name), *changes)
         base.update(id=live.id, adopt=adopt, changes=changes, live_status=live.status,
                     live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
                     live_snapshot=masked_live, price_before=live.perHourPrice, desired=compared)
