@@ -257,3 +257,24 @@ def test_twenty_concurrent_requests(client: YottaClient) -> None:
     with ThreadPoolExecutor(20) as pool:
         ids = list(pool.map(lambda i: create(client, f"c-{i}"), range(20)))
     assert len(set(ids)) == 20 and len(client.list()) == 20
+
+
+def test_exhausted_retries_raise_the_typed_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/list"):
+            return httpx.Response(429, headers={"Retry-After": "0"}, json={"code": 429,
+                                                                           "message": "slow down"})
+        return httpx.Response(500, json={"code": 10002, "message": "system error"})
+
+    from reconciler.errors import RateLimited, ServerError
+
+    c = YottaClient("k", "https://x.test", http=httpx.Client(transport=httpx.MockTransport(handler)),
+                    retry=FAST_RETRY)
+    with pytest.raises(RateLimited) as limited:
+        c.list()
+    assert limited.value.http_status == 429 and "slow down" in str(limited.value)
+    with pytest.raises(ServerError) as failed:
+        c.detail("361530338086227968")
+    assert failed.value.code == 10002 and failed.value.operation == "detail"
+    with pytest.raises(OutcomeUnknown):  # a 5xx on create may have committed: never retried
+        create(c)

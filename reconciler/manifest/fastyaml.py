@@ -79,7 +79,7 @@ def _scalar(event: Any) -> Any:
     except ValueError:
         mark = event.start_mark
         raise YamlStructureError(f"{event.value!r} is not a valid !!{name}", mark.line + 1,
-                                 mark.column + 1) from None
+                                 mark.column + 1, "remove the tag or fix the value") from None
 
 
 def _events(text: str) -> Iterator[Any]:
@@ -113,7 +113,7 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
             if isinstance(value, (dict, list)):
                 mark = event.start_mark
                 raise YamlStructureError("a mapping key must be a scalar", mark.line + 1,
-                                         mark.column + 1)
+                                         mark.column + 1, "keys are plain words like `image:`")
             pending.append((value, event.start_mark))
         else:
             key, mark = pending.pop()
@@ -164,7 +164,7 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
             if event.anchor not in anchors:
                 mark = event.start_mark
                 raise YamlStructureError(f"unknown alias *{event.anchor}", mark.line + 1,
-                                         mark.column + 1)
+                                         mark.column + 1, "define &name before using *name")
             add(anchors[event.anchor], event)
         elif isinstance(event, ev.DocumentStartEvent):
             anchors = {}

@@ -186,7 +186,8 @@ def load(
                 continue
             data = file.read_bytes()
         except OSError as exc:
-            issues.append(ManifestIssue(name, 1, 1, "", f"cannot read file: {exc.strerror}"))
+            issues.append(ManifestIssue(name, 1, 1, "", f"cannot read file: {exc.strerror}",
+                                        "check the path and its permissions"))
             continue
         text, problem = _decode(name, data)
         if problem is not None or text is None:

@@ -87,6 +87,24 @@ _HINTS = {
 }
 
 
+_RULE_HINTS = {
+    "string_type": "quote the value to make it a string",
+    "int_type": "use a whole number without quotes",
+    "int_parsing": "use a whole number without quotes",
+    "bool_type": "use true or false",
+    "string_too_short": "give a non-empty value",
+    "tuple_type": "use a YAML list (- item)",
+    "dict_type": "use a YAML mapping (key: value)",
+    "model_type": "use a YAML mapping (key: value)",
+}
+_MESSAGE_HINTS = (
+    ("same gpuCount", "every resources entry must use one gpuCount (the workers' card count)"),
+    ("listed more than once", "list each region/gpuType pair once"),
+    ("requires expose", "add expose: {port: 8000, protocol: HTTP}, or use QUEUE/CUSTOM"),
+    ("numeric credential id", "credential ids are the numbers shown in the Yotta console"),
+)
+
+
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     section = ".".join(str(p) for p in loc if not isinstance(p, int))
     model = SECTION_MODELS.get(section)
@@ -128,4 +146,6 @@ def describe_validation_error(
     if "; did you mean" in message:
         message, _, suggestion = message.partition("; ")
         hint = suggestion
-    return loc, message, hint, False
+    rule = next((h for words, h in _MESSAGE_HINTS if words in message), "")
+    hint = rule or hint or _RULE_HINTS.get(kind, "")
+    return loc, message, hint or "`yottactl schema` lists every field and its allowed values", False
