@@ -188,21 +188,27 @@ def test_lock_timeout_waits_for_the_holder(cli: Cli) -> None:
 
     cli.write("a")
     store = StateFile(cli.state)
-    held = threading.Event()
+    held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
         with store.locked("yottactl apply (test holder)"):
             held.set()
-            time.sleep(0.8)
+            release.wait(60)
 
     holder = threading.Thread(target=hold)
     holder.start()
     held.wait(5)
     refused = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
-    waited = cli.subprocess("apply", str(cli.manifests), "--auto-approve", "--lock-timeout", "20")
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", str(cli.manifests), "--auto-approve",
+         "--lock-timeout", "60"], env={**os.environ, **cli.env}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    time.sleep(0.2)  # let it start waiting; it cannot finish before the release either way
+    release.set()
     holder.join()
+    _, err = waiting.communicate(timeout=60)
     assert refused.returncode == 1 and "test holder" in refused.stderr
-    assert waited.returncode == 0, waited.stderr
+    assert waiting.returncode == 0, err
 
 
 def test_readme_main_job_runs() -> None:
