@@ -119,7 +119,7 @@ def test_faults_and_dropped_responses_still_converge(tmp_path: Path) -> None:
 
 
 def test_two_simultaneous_applies_one_proceeds(cli: Cli) -> None:
-    cli.server.emulator.faults.latency_ms = 150
+    cli.server.emulator.faults.latency_ms = 400  # the winner holds the lock for >1 s
     cli.write("solo")
     procs = [subprocess.Popen(
         [sys.executable, "-m", "reconciler", "apply", str(cli.manifests), "--auto-approve"],
