@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from reconciler.api.client import YottaClient
+from reconciler.api.facts import LOG_BACKWARD, LOG_PAGE_MAX
 from reconciler.api.models import Deployment
 from reconciler.errors import NotFound, UsageError
 
@@ -90,13 +91,13 @@ def collect(client: YottaClient, dep_id: str, workers: Sequence[str], *, since: 
     lines: list[LogLine] = []
     for worker in workers:
         if tail:
-            page = client.logs(dep_id, worker, page_size=min(tail, 1000), keyword=grep,
-                               start_time=since, end_time=until, direction="Backward")
+            page = client.logs(dep_id, worker, page_size=min(tail, LOG_PAGE_MAX), keyword=grep,
+                               start_time=since, end_time=until, direction=LOG_BACKWARD)
             lines += [LogLine(e.timestamp or "", worker, e.offset or 0, e.log or "")
                       for e in page.logs]
         else:
             lines += _page_lines(client, dep_id, worker, keyword=grep, start_time=since,
-                                 end_time=until, page_size=1000)
+                                 end_time=until, page_size=LOG_PAGE_MAX)
     lines.sort()
     return lines[-tail:] if tail else lines
 
@@ -114,7 +115,7 @@ def follow(client: YottaClient, dep_id: str, fixed_worker: str | None, seen: Seq
         fresh: list[LogLine] = []
         for worker in workers:
             after_time, after_offset = cursors.get(worker, (None, None))
-            got = _page_lines(client, dep_id, worker, keyword=grep, page_size=1000,
+            got = _page_lines(client, dep_id, worker, keyword=grep, page_size=LOG_PAGE_MAX,
                               search_after_time=after_time, search_after_offset=after_offset)
             if got:
                 cursors[worker] = (_ms(got[-1].timestamp), got[-1].offset)

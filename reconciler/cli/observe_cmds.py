@@ -94,6 +94,7 @@ def workers(name: str, statuses: tuple[str, ...], show_all: bool, output: str,
             endpoint: str | None, api_key: str | None, state_path: str | None,
             no_color: bool) -> None:
     """List the workers of deployment NAME."""
+    from reconciler.api.facts import WORKER_TERMINATED
     from reconciler.observe import resolve
     from reconciler.render.table import human_duration
 
@@ -101,7 +102,7 @@ def workers(name: str, statuses: tuple[str, ...], show_all: bool, output: str,
     dep = resolve(client, name)
     found = client.workers(dep.id, status=[x.upper() for x in statuses])
     if not show_all and not statuses:
-        found = [w for w in found if w.status != "TERMINATED"]
+        found = [w for w in found if w.status != WORKER_TERMINATED]
     if output == "json":
         click.echo(json.dumps([w.model_dump(mode="json", exclude_none=True) for w in found],
                               indent=2))

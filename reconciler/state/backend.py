@@ -226,6 +226,3 @@ def command_line() -> str:
         hide = arg == "--api-key"
     return " ".join(["yottactl", *args])[:200]
 
-
-def elapsed_ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
