@@ -174,3 +174,26 @@ def test_fast_reader_anchors_merge_and_tags() -> None:
     assert load_all(text) == [{"base": {"a": 1, "b": "x"}, "other": {"a": 1, "b": "y"},
                                "n": "12", "h": 31, "f": 1500.0, "z": None}]
     assert load_all("---\n---\na: 1\n") == [None, {"a": 1}]
+
+
+def test_validate_command_text_and_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from reconciler.cli import main
+
+    monkeypatch.chdir(ROOT)
+    runner = CliRunner()
+    ok = runner.invoke(main, ["validate", "examples/manifests"], env=ENV)
+    assert ok.exit_code == 0 and ok.output == "4 deployments valid\n"
+    skipped = runner.invoke(main, ["validate", "--skip-env", "examples/manifests"],
+                            env={"HF_TOKEN": None, "QUEUE_TOKEN": None})
+    assert skipped.exit_code == 0
+    bad = runner.invoke(main, ["validate", "-o", "json", "tests/manifest_cases/out_of_range.yaml"])
+    assert bad.exit_code == 1
+    errors = json.loads(bad.output)
+    assert [(e["line"], e["column"], e["path"]) for e in errors] == [
+        (9, 12, "spec.workers"), (10, 24, "spec.containerVolumeInGb"), (12, 18, "spec.expose.port")]
+    assert set(errors[0]) >= {"file", "line", "column", "path", "message"}
+    text = runner.invoke(main, ["validate", "tests/manifest_cases/misspelled_key.yaml"])
+    assert text.exit_code == 1 and "did you mean 'containerVolumeInGb'?" in text.stderr
+    assert "Traceback" not in text.output + text.stderr
