@@ -45,11 +45,16 @@ class _Group(click.Group):
 F = Any  # a click-decorated command function
 
 
-def api_options(func: F) -> F:
-    """--endpoint / --api-key / --state (+ env fallbacks) for every command that needs them."""
-    func = click.option("--state", "state_path", envvar="YOTTACTL_STATE", metavar="FILE",
+def state_option(func: F) -> F:
+    """--state (+ YOTTACTL_STATE) for every command that reads or writes the state."""
+    return click.option("--state", "state_path", envvar="YOTTACTL_STATE", metavar="FILE",
                         help="State file [env YOTTACTL_STATE; default state/yottactl.state.json]."
                         )(func)
+
+
+def api_options(func: F) -> F:
+    """--endpoint / --api-key / --state (+ env fallbacks) for every command that needs them."""
+    func = state_option(func)
     func = click.option("--api-key", envvar="YOTTA_API_KEY", metavar="KEY",
                         help="Yotta API key [env YOTTA_API_KEY].")(func)
     func = click.option("--endpoint", envvar="YOTTA_API_URL", metavar="URL",

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
-from reconciler.cli import api_options, main, settings
+from reconciler.cli import api_options, main, settings, state_option
 from reconciler.cli.apply_cmds import lock_option, warn
 from reconciler.errors import StateError, UsageError
-
-
-def _state_options(func: Any) -> Any:
-    func = click.option("--state", "state_path", envvar="YOTTACTL_STATE", metavar="FILE",
-                        help="State file [env YOTTACTL_STATE].")(func)
-    return func
 
 
 @main.command(name="import")
@@ -66,7 +59,7 @@ def state() -> None:
 
 
 @state.command(name="list")
-@_state_options
+@state_option
 def state_list(state_path: str | None) -> None:
     """List managed deployments: name, id, last observed status."""
     current = settings(None, None, state_path).state_file().read()
@@ -76,7 +69,7 @@ def state_list(state_path: str | None) -> None:
 
 @state.command(name="show")
 @click.argument("name")
-@_state_options
+@state_option
 def state_show(name: str, state_path: str | None) -> None:
     """Show what the state records for NAME (secret values are fingerprints)."""
     current = settings(None, None, state_path).state_file().read()
@@ -89,7 +82,7 @@ def state_show(name: str, state_path: str | None) -> None:
 @state.command(name="rm")
 @click.argument("names", nargs=-1, required=True)
 @lock_option
-@_state_options
+@state_option
 def state_rm(names: tuple[str, ...], lock_timeout: float, state_path: str | None) -> None:
     """Stop managing NAME without deleting it (it becomes unmanaged)."""
     from reconciler.state.backend import command_line
@@ -109,7 +102,7 @@ def state_rm(names: tuple[str, ...], lock_timeout: float, state_path: str | None
 
 @main.command(name="force-unlock")
 @click.argument("lock_id")
-@_state_options
+@state_option
 def force_unlock(lock_id: str, state_path: str | None) -> None:
     """Remove a state lock whose holder cannot release it (use with care)."""
     info = settings(None, None, state_path).state_file().force_unlock(lock_id)
