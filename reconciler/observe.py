@@ -8,14 +8,14 @@ from __future__ import annotations
 import difflib
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from reconciler.api.client import YottaClient
 from reconciler.api.facts import LOG_BACKWARD, LOG_PAGE_MAX
-from reconciler.api.models import Deployment
+from reconciler.api.models import Deployment, LogEntry
 from reconciler.errors import NotFound, UsageError
 
 MASK = "********"
@@ -80,9 +80,12 @@ class LogLine:
     line: str
 
 
+def _as_lines(entries: Iterable[LogEntry], worker: str) -> list[LogLine]:
+    return [LogLine(e.timestamp or "", worker, e.offset or 0, e.log or "") for e in entries]
+
+
 def _page_lines(client: YottaClient, dep_id: str, worker: str, **query: Any) -> list[LogLine]:
-    return [LogLine(e.timestamp or "", worker, e.offset or 0, e.log or "")
-            for e in client.iter_logs(dep_id, worker, **query)]
+    return _as_lines(client.iter_logs(dep_id, worker, **query), worker)
 
 
 def collect(client: YottaClient, dep_id: str, workers: Sequence[str], *, since: str | None,
@@ -93,8 +96,7 @@ def collect(client: YottaClient, dep_id: str, workers: Sequence[str], *, since: 
         if tail:
             page = client.logs(dep_id, worker, page_size=min(tail, LOG_PAGE_MAX), keyword=grep,
                                start_time=since, end_time=until, direction=LOG_BACKWARD)
-            lines += [LogLine(e.timestamp or "", worker, e.offset or 0, e.log or "")
-                      for e in page.logs]
+            lines += _as_lines(page.logs, worker)
         else:
             lines += _page_lines(client, dep_id, worker, keyword=grep, start_time=since,
                                  end_time=until, page_size=LOG_PAGE_MAX)

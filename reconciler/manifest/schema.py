@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from reconciler.catalog import gpu_types, regions
 
@@ -34,18 +41,13 @@ class ResourceSpec(_Model):
     gpuType: str = Field(min_length=1, examples=sorted(gpu_types()))
     gpuCount: int = Field(ge=1, le=8)
 
-    @field_validator("gpuType")
+    @field_validator("gpuType", "region")
     @classmethod
-    def _known_gpu(cls, value: str) -> str:
-        if value not in gpu_types():
-            raise ValueError(f"unknown GPU type {value!r}{_suggest(value, gpu_types())}")
-        return value
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        if value not in regions():
-            raise ValueError(f"unknown region {value!r}{_suggest(value, regions())}")
+    def _in_catalog(cls, value: str, info: ValidationInfo) -> str:
+        known, what = (gpu_types(), "GPU type") if info.field_name == "gpuType" else (
+            regions(), "region")
+        if value not in known:
+            raise ValueError(f"unknown {what} {value!r}{_suggest(value, known)}")
         return value
 
 
