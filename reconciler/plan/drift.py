@@ -11,7 +11,7 @@ from reconciler.api.facts import FAILED, INITIALIZING, RUNNING, STOPPED, STOPPIN
 from reconciler.api.models import Deployment
 from reconciler.plan.diff import diff
 from reconciler.plan.model import DriftItem, DriftKind, FieldChange
-from reconciler.plan.normalize import Fingerprinter, essence_from_live, mask
+from reconciler.plan.normalize import Essence, Fingerprinter, essence_from_live, mask
 from reconciler.state.model import State
 
 _UP = (RUNNING, INITIALIZING)
@@ -19,7 +19,9 @@ _DOWN = (STOPPED, STOPPING)
 
 
 def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerprinter,
-               wanted: Callable[[str], bool] = lambda _: True) -> tuple[DriftItem, ...]:
+               wanted: Callable[[str], bool] = lambda _: True,
+               essence_of: Callable[[Deployment], Essence] = essence_from_live,
+               ) -> tuple[DriftItem, ...]:
     key_ok = not state.key_verifier or state.key_verifier == fp.verifier()
     items: list[DriftItem] = []
     for name in sorted(state.deployments):
@@ -31,7 +33,7 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
             items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.DELETED,
                                    detail="deleted outside yottactl"))
             continue
-        current = mask(essence_from_live(live), entry.sensitive, fp)
+        current = mask(essence_of(live), entry.sensitive, fp)
         if not key_ok:  # secrets cannot be compared with another key: take them as unchanged
             for path in entry.sensitive:
                 _copy_path(entry.spec, current, path)

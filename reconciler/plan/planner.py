@@ -68,6 +68,14 @@ class _Planner:
         self.lineage: str | None = None
         self.errors: list[str] = []
         self.warnings: list[str] = []
+        self._essences: dict[str, Essence] = {}
+
+    def live_essence(self, live: Deployment) -> Essence:
+        """Normalised once per live object: the change and the drift report both use it."""
+        essence = self._essences.get(live.id)
+        if essence is None:
+            essence = self._essences[live.id] = essence_from_live(live)
+        return essence
 
     def wanted(self, name: str) -> bool:
         return not self.options.targets or name in self.options.targets
@@ -99,7 +107,7 @@ class _Planner:
                           reason="not found live; will be created",
                           price_before=0.0, price_after=price_after, price_estimated=True)
 
-        masked_live = mask(essence_from_live(live), secret, self.fp)
+        masked_live = mask(self.live_essence(live), secret, self.fp)
         compared = apply_ignored(masked_desired, masked_live, want.ignore_changes)
         changes = diff(masked_live, compared, secret)
         if live.name != want.name:  # renamed in the console (or imported under another name)
@@ -172,7 +180,7 @@ class _Planner:
                                "managing it)")
             return None
         # 3. Stop (if needed) and delete.
-        masked_live = mask(essence_from_live(live), entry.sensitive, self.fp)
+        masked_live = mask(self.live_essence(live), entry.sensitive, self.fp)
         return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
                       sensitive=entry.sensitive,
                       reason="removed from manifests", disruptive=True,
@@ -220,7 +228,7 @@ class _Planner:
             for d in sorted(self.live_by_id.values(), key=lambda d: (d.name or "", d.id))
             if d.id not in managed_ids and d.id not in adopted and (d.name or "") not in self.desired
         )
-        drift = find_drift(self.state, self.live_by_id, self.fp, self.wanted)
+        drift = find_drift(self.state, self.live_by_id, self.fp, self.wanted, self.live_essence)
         if self.state.key_verifier and self.state.key_verifier != self.fp.verifier():
             self.warnings.append("the fingerprint key differs from the one that wrote the state: "
                                  "secret values cannot be checked for drift (set "
