@@ -6,9 +6,12 @@ Report format (``format_version`` 1):
      summary: {type: count}, text: "one line for chat webhooks",
      findings: [{deployment, id, type, detail, fields: [{path, before, after, sensitive}],
                  acknowledged, ack_reason}],
-     acks: {expired: [...], unmatched: [...]}}
+     acks: {expired: [...], unmatched: [...]},
+     unmanaged: [{id, name, status, duplicate}]}
 
-Finding types: config-changed, scaled, stopped, started, deleted, failed, unmanaged, pending.
+Finding types: config-changed, scaled, stopped, started, deleted, failed, duplicate, unmanaged,
+pending. ``unmanaged`` lists every live deployment the state does not map, duplicates of a
+managed name included (those are also ``duplicate`` findings).
 Pure: the caller passes today's date.
 """
 
@@ -21,8 +24,8 @@ from typing import Any
 from reconciler.plan.model import Action, Plan
 from reconciler.state.model import State
 
-TYPES = ("config-changed", "scaled", "stopped", "started", "deleted", "failed", "unmanaged",
-         "pending")
+TYPES = ("config-changed", "scaled", "stopped", "started", "deleted", "failed", "duplicate",
+         "unmanaged", "pending")
 
 
 @dataclass
@@ -48,7 +51,7 @@ def findings_from(plan: Plan, state: State | None) -> list[Finding]:
     out = [Finding(d.name, d.id, d.kind.value, d.detail,
                    [c.model_dump(mode="json") for c in d.changes]) for d in plan.drift]
     out += [Finding(u.name, u.id, "unmanaged", f"live deployment not in any manifest or the "
-                    f"state ({u.status})") for u in plan.unmanaged]
+                    f"state ({u.status})") for u in plan.unmanaged if not u.duplicate]
     entries = state.deployments if state else {}
     for change in plan.pending:
         entry = entries.get(change.name)
@@ -111,7 +114,8 @@ def apply_acks(findings: list[Finding], acks: list[Ack], today: date) -> dict[st
     return {"expired": expired, "unmatched": unmatched}
 
 
-def report(findings: list[Finding], acks: dict[str, list[str]], generated_at: str) -> dict[str, Any]:
+def report(findings: list[Finding], acks: dict[str, list[str]], generated_at: str,
+           unmanaged: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     open_ = [f for f in findings if not f.acknowledged]
     summary: dict[str, int] = {}
     for f in open_:
@@ -123,4 +127,5 @@ def report(findings: list[Finding], acks: dict[str, list[str]], generated_at: st
         "format_version": 1, "kind": "yottactl-drift-report", "generated_at": generated_at,
         "clean": not open_, "summary": summary, "text": text,
         "findings": [f.__dict__ for f in findings], "acks": acks,
+        "unmanaged": unmanaged or [],
     }

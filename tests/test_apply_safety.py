@@ -85,16 +85,20 @@ def _crash_after_create(cli: Cli, journal: bool) -> dict[str, int]:
     assert again.returncode == 0, again.stdout + again.stderr
     if journal:
         assert "recovered: one was created by an interrupted run" in again.stderr
+    else:
+        assert "re-adopting live deployment" in again.stdout, again.stdout
     return names_and_counts(cli)
 
 
 def test_journal_is_what_prevents_duplicates(tmp_path: Path) -> None:
+    """Two independent defences: the journal resolves the lost create (and says so); without it,
+    the planner's live evidence (a live deployment carries the name) re-adopts it."""
     with_journal = start_emulator(transition_seconds=0.05)
     without = start_emulator(transition_seconds=0.05)
     try:
         assert _crash_after_create(Cli(with_journal, tmp_path / "j"), journal=True) == {"one": 1}
         counts = _crash_after_create(Cli(without, tmp_path / "n"), journal=False)
-        assert counts == {"one": 2}, "without the journal this crash duplicates a deployment"
+        assert counts == {"one": 1}, "without the journal, live evidence must still prevent it"
     finally:
         with_journal.stop()
         without.stop()

@@ -69,5 +69,6 @@ def test_every_rule_has_a_case() -> None:
                  "stop", "update_and_stop", "delete_removed", "unmanaged_never_touched",
                  "initializing_waits_first", "failed_recovers", "ignore_changes",
                  "prevent_destroy_replace", "prevent_destroy_delete", "mass_delete_guard",
-                 "normalisation_noop", "sensitive_change"):
+                 "normalisation_noop", "sensitive_change", "readopt_stale_state",
+                 "readopt_ambiguous", "duplicate_of_managed"):
         assert rule in names

@@ -97,7 +97,8 @@ def drift(paths: tuple[str, ...], output: str, notify_url: str | None, ack_file:
     findings = findings_from(run.plan, run.state)
     ack_report = apply_acks(findings, acks, date.today())
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    data = report(findings, ack_report, stamp)
+    data = report(findings, ack_report, stamp,
+                  [u.model_dump(mode="json") for u in run.plan.unmanaged])
     if output == "json":
         click.echo(json.dumps(data, indent=2))
     elif output == "markdown":

@@ -21,7 +21,10 @@ _DOWN = (STOPPED, STOPPING)
 def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerprinter,
                wanted: Callable[[str], bool] = lambda _: True,
                essence_of: Callable[[Deployment], Essence] = essence_from_live,
+               readopted: Mapping[str, str] | None = None,
                ) -> tuple[DriftItem, ...]:
+    """Drift of every managed deployment; ``readopted`` maps a name whose recorded id is gone
+    to the live deployment carrying that name, which the plan adopts instead."""
     key_ok = not state.key_verifier or state.key_verifier == fp.verifier()
     items: list[DriftItem] = []
     for name in sorted(state.deployments):
@@ -30,8 +33,11 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
         entry = state.deployments[name]
         live = live_by_id.get(entry.id)
         if live is None:
-            items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.DELETED,
-                                   detail="deleted outside yottactl"))
+            successor = (readopted or {}).get(name)
+            detail = "deleted outside yottactl" + (
+                f"; live deployment {successor} carries the name and is re-adopted"
+                if successor else "")
+            items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.DELETED, detail=detail))
             continue
         current = mask(essence_of(live), entry.sensitive, fp)
         if not key_ok:  # secrets cannot be compared with another key: take them as unchanged

@@ -105,6 +105,7 @@ class DriftKind(str, Enum):
     STARTED = "started"
     DELETED = "deleted"
     FAILED = "failed"
+    DUPLICATE = "duplicate"  # a second live deployment carrying a managed name
 
 
 class DriftItem(_Frozen):
@@ -119,6 +120,7 @@ class Unmanaged(_Frozen):
     id: str
     name: str
     status: str | None = None
+    duplicate: bool = False  # carries the name of a managed (or adopted) deployment
 
 
 class Plan(_Frozen):

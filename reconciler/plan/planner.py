@@ -15,7 +15,7 @@ from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
 from reconciler.plan import steps as S
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import find_drift
-from reconciler.plan.model import Action, Change, FieldChange, Plan, Unmanaged
+from reconciler.plan.model import Action, Change, DriftItem, DriftKind, FieldChange, Plan, Unmanaged
 from reconciler.plan.normalize import (
     Essence,
     Fingerprinter,
@@ -69,6 +69,7 @@ class _Planner:
         self.errors: list[str] = []
         self.warnings: list[str] = []
         self._essences: dict[str, Essence] = {}
+        self.managed_ids = {e.id for e in state.deployments.values()}
 
     def live_essence(self, live: Deployment) -> Essence:
         """Normalised once per live object: the change and the drift report both use it."""
@@ -92,20 +93,16 @@ class _Planner:
         running = want.state == "running"
         price_after = estimate_price(want.essence, running)
 
-        # 1. Recorded in the state, but gone live: deleted outside yottactl -> create again.
-        if entry is not None and entry.id not in self.live_by_id:
-            return Change(**base, action=Action.CREATE, steps=S.create(want.essence, running),
-                          reason="deleted outside yottactl; will be created again",
-                          price_before=0.0, price_after=price_after, price_estimated=True)
-
         live, adopt = self._match(want.name, entry)
-        # 2. Nothing live with this name (or an ambiguity already reported): create.
+        # 1. Nothing live carries this identity (or an ambiguity already reported): create.
         if live is None:
-            if adopt:  # ambiguous name: error recorded by _match
+            if adopt:  # several live deployments have the name: error recorded by _match
                 return None
+            reason = ("deleted outside yottactl; will be created again" if entry is not None
+                      else "not found live; will be created")
             return Change(**base, action=Action.CREATE, steps=S.create(want.essence, running),
-                          reason="not found live; will be created",
-                          price_before=0.0, price_after=price_after, price_estimated=True)
+                          reason=reason, price_before=0.0, price_after=price_after,
+                          price_estimated=True)
 
         masked_live = mask(self.live_essence(live), secret, self.fp)
         compared = apply_ignored(masked_desired, masked_live, want.ignore_changes)
@@ -116,7 +113,11 @@ class _Planner:
                     live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
                     live_snapshot=masked_live, price_before=live.perHourPrice, desired=compared)
         fields = {c.path.split(".")[0].split("[")[0] for c in changes}
-        adopting = "adopting the live deployment of that name; " if adopt else ""
+        adopting = ""
+        if adopt:
+            adopting = (f"re-adopting live deployment {live.id} of that name (the state's id "
+                        f"{entry.id} is gone); " if entry is not None
+                        else "adopting the live deployment of that name; ")
 
         # 3. A field the update request cannot carry changed: replace (new id and domain).
         if fields & set(REPLACE_FIELDS):
@@ -151,17 +152,26 @@ class _Planner:
                       price_estimated=estimated)
 
     def _match(self, name: str, entry: StateEntry | None) -> tuple[Deployment | None, bool]:
-        """(live object, adopting?). With a state entry, identity is the id; else the name."""
-        if entry is not None:
+        """(live object, adopting?). The state's id is the identity while it is live; else live
+        evidence wins over the state: a live deployment carrying the name (and mapped to no
+        other name) is adopted, so a second one of that name is never created."""
+        if entry is not None and entry.id in self.live_by_id:
             return self.live_by_id[entry.id], False
-        candidates = self.live_by_name.get(name, [])
+        candidates = self.adoptable(name)
         if len(candidates) > 1:
             ids = ", ".join(sorted(d.id for d in candidates))
+            gone = (f"the state's id {entry.id} is gone live and " if entry is not None else "")
             self.errors.append(
-                f"{name}: {len(candidates)} live deployments have this name ({ids}); "
-                f"choose one with `yottactl import {name} ID`")
+                f"{name}: {gone}{len(candidates)} live deployments have this name ({ids}); "
+                f"choose the one to manage with `yottactl import {name} ID`"
+                + (f" (or stop managing the name with `yottactl state rm {name}`)"
+                   if entry is not None else ""))
             return None, True
         return (candidates[0], True) if candidates else (None, False)
+
+    def adoptable(self, name: str) -> list[Deployment]:
+        """Live deployments named ``name`` that the state maps to no name."""
+        return [d for d in self.live_by_name.get(name, []) if d.id not in self.managed_ids]
 
     # -- rungs for a deployment that left the manifests -------------------------------------
 
@@ -192,7 +202,9 @@ class _Planner:
 
     def guard_mass_delete(self, changes: list[Change]) -> None:
         managed = self.state.deployments
-        found = sum(1 for e in managed.values() if e.id in self.live_by_id)
+        # a name carried live counts as found: the endpoint and key are right, the state stale
+        found = sum(1 for n, e in managed.items()
+                    if e.id in self.live_by_id or self.adoptable(n))
         if self.options.allow_mass_delete or len(managed) < 2:
             return
         if found * 2 < len(managed):
@@ -208,6 +220,29 @@ class _Planner:
                 f"this plan deletes {len(deletes)} of the {len(managed)} managed deployments: "
                 "were the right manifest paths given? Pass --allow-mass-delete if intended")
 
+    def unmanaged(self, changes: list[Change]) -> tuple[tuple[Unmanaged, ...], tuple[DriftItem, ...]]:
+        """Every live deployment the state does not map and the plan does not adopt; those
+        carrying the name of a managed (or adopted) deployment are also duplicate findings."""
+        adopted = {c.id for c in changes if c.adopt}
+        in_hand = {n: e.id for n, e in self.state.deployments.items() if e.id in self.live_by_id}
+        in_hand.update({c.name: c.id for c in changes if c.adopt and c.id})
+        unmanaged: list[Unmanaged] = []
+        duplicates: list[DriftItem] = []
+        for d in sorted(self.live_by_id.values(), key=lambda d: (d.name or "", d.id)):
+            if d.id in self.managed_ids or d.id in adopted:
+                continue
+            name = d.name or ""
+            twin = in_hand.get(name)
+            unmanaged.append(Unmanaged(id=d.id, name=name, status=d.status,
+                                       duplicate=twin is not None))
+            if twin is not None and self.wanted(name):
+                duplicates.append(DriftItem(
+                    name=name, id=d.id, kind=DriftKind.DUPLICATE,
+                    detail=f"a second live deployment named {name} (id {d.id}, {d.status}) "
+                           f"besides the managed one (id {twin}); yottactl never touches it "
+                           "and it keeps billing: delete it in the console if it is a leftover"))
+        return tuple(unmanaged), tuple(duplicates)
+
     def plan(self) -> Plan:
         changes: list[Change] = []
         for name in sorted(self.desired):
@@ -221,14 +256,11 @@ class _Planner:
                 if change is not None:
                     changes.append(change)
         self.guard_mass_delete(changes)
-        managed_ids = {e.id for e in self.state.deployments.values()}
-        adopted = {c.id for c in changes if c.adopt}
-        unmanaged = tuple(
-            Unmanaged(id=d.id, name=d.name or "", status=d.status)
-            for d in sorted(self.live_by_id.values(), key=lambda d: (d.name or "", d.id))
-            if d.id not in managed_ids and d.id not in adopted and (d.name or "") not in self.desired
-        )
-        drift = find_drift(self.state, self.live_by_id, self.fp, self.wanted, self.live_essence)
+        unmanaged, duplicates = self.unmanaged(changes)
+        readopted = {c.name: c.id for c in changes if c.adopt and c.id
+                     and c.name in self.state.deployments}
+        drift = find_drift(self.state, self.live_by_id, self.fp, self.wanted, self.live_essence,
+                           readopted=readopted) + duplicates
         if self.state.key_verifier and self.state.key_verifier != self.fp.verifier():
             self.warnings.append("the fingerprint key differs from the one that wrote the state: "
                                  "secret values cannot be checked for drift (set "

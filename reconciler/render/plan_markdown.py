@@ -58,7 +58,8 @@ def render_markdown(plan: Plan, out: TextIO) -> None:
         out.write(f"<details><summary>{len(plan.unmanaged)} unmanaged live deployment(s)"
                   "</summary>\n\n")
         for u in plan.unmanaged:
-            out.write(f"- `{u.name}` ({u.id}, {u.status})\n")
+            out.write(f"- `{u.name}` ({u.id}, {u.status})"
+                      + (" **duplicate of a managed name**" if u.duplicate else "") + "\n")
         out.write("\n</details>\n")
     for warning in plan.warnings:
         out.write(f"> **Warning:** {_cell(warning)}\n")

@@ -123,10 +123,10 @@ def render_text(plan: Plan, out: TextIO, color: bool = False) -> None:
                 out.write(f"      ~ {field_line(fc)}\n")
         out.write("\n")
     if plan.unmanaged:
-        out.write("Unmanaged live deployments (in no manifest and not in the state; "
-                  "never touched):\n")
+        out.write("Unmanaged live deployments (not mapped by the state; never touched):\n")
         for u in plan.unmanaged:
-            out.write(f"  ? {u.name}  id {u.id}  {u.status or ''}\n")
+            dup = st("  [duplicate of a managed name]", "red", bold=True) if u.duplicate else ""
+            out.write(f"  ? {u.name}  id {u.id}  {u.status or ''}{dup}\n")
         out.write("\n")
     for warning in plan.warnings:
         out.write(st("Warning: ", "yellow", bold=True) + warning + "\n")
