@@ -18,6 +18,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.api import envelope, facts
+from reconciler.api.limiter import AdaptiveLimiter, outcome_of
 from reconciler.api.models import (
     CreateRequest,
     Deployment,
@@ -70,6 +71,7 @@ class YottaClient:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         allow_insecure: bool | None = None,
+        limiter: AdaptiveLimiter | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("YOTTA_API_KEY", "")
         if not key:
@@ -91,6 +93,8 @@ class YottaClient:
         self._owns_http = http is None
         self._timeout = timeout
         self.retry = retry or RetryPolicy()
+        # one budget for every call this client makes: mutations and wait polls alike
+        self.limiter = limiter or AdaptiveLimiter()
 
     def __repr__(self) -> str:  # never show the key
         return f"YottaClient(base_url={self.base_url!r})"
@@ -129,9 +133,11 @@ class YottaClient:
 
         def attempt() -> Any:
             try:
-                response = self.http.request(
-                    method, url, json=json, params=params, headers=self._headers
-                )
+                with self.limiter.slot() as report:
+                    response = self.http.request(
+                        method, url, json=json, params=params, headers=self._headers
+                    )
+                    report(outcome_of(response.status_code))
             except httpx.ConnectError as exc:  # never reached the server: always safe to retry
                 raise Unavailable(
                     f"cannot connect to {self.base_url}", operation=operation, deployment=deployment

@@ -62,6 +62,29 @@ class Waiting:
     max_poll: float = 5.0
 
 
+class SettleTimes:
+    """How long waits of one kind usually take in this run, to skip polls that cannot succeed.
+
+    The expectation is 80% of the fastest recent settle time, so an early finisher is still
+    caught; with no observation yet it is 0 (poll at once).
+    """
+
+    def __init__(self) -> None:
+        self._recent: dict[object, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def expected(self, kind: object) -> float:
+        with self._lock:
+            recent = self._recent.get(kind)
+            return 0.8 * min(recent) if recent else 0.0
+
+    def observe(self, kind: object, seconds: float) -> None:
+        with self._lock:
+            recent = self._recent.setdefault(kind, [])
+            recent.append(seconds)
+            del recent[:-16]
+
+
 class Executor:
     def __init__(self, client: YottaClient, store: StateFile, state: State, fp: Fingerprinter,
                  secrets: SecretSource, *, parallelism: int = 10, no_wait: bool = False,
@@ -70,6 +93,8 @@ class Executor:
         self.client, self.store, self.fp, self.secrets = client, store, fp, secrets
         self.state = state.model_copy(update={"key_verifier": fp.verifier()})
         self.parallelism = max(1, parallelism)
+        client.limiter.set_ceiling(self.parallelism)  # --parallelism caps the adaptive limit
+        self._settle = SettleTimes()
         self.no_wait = no_wait
         self.waiting = waiting or Waiting()
         self.on_event = on_event or (lambda e: None)
@@ -192,15 +217,24 @@ class Executor:
                              deployment=change.name)
 
     def _wait(self, change: Change, step: Step, dep_id: str, started: float) -> Deployment:
-        deadline = time.monotonic() + self.waiting.timeout
+        began = time.monotonic()
+        deadline = began + self.waiting.timeout
+        kind = (step.until, step.workers is not None)
+        # a poll before the usual settle time cannot succeed: don't spend the rate limit on it
+        if self.stop.wait(self._settle.expected(kind)):
+            raise Interrupted()
         delay = self.waiting.first_poll
+        seen: tuple[object, ...] = ()
         while True:
             dep = self.client.detail(dep_id)
             if dep.status in step.until and (
                 step.workers is None or dep.status != RUNNING
                 or (dep.runningWorkers or 0) >= step.workers
             ):
+                self._settle.observe(kind, time.monotonic() - began)
                 return dep
+            if (dep.status, dep.runningWorkers) != seen:  # progress: look again soon
+                seen, delay = (dep.status, dep.runningWorkers), self.waiting.first_poll
             if dep.status == FAILED and FAILED not in step.until:
                 raise YottactlError(f"{change.name} ended FAILED while waiting for "
                                     f"{'|'.join(step.until)}",
@@ -214,7 +248,7 @@ class Executor:
                                 str(dep.status)))
             if self.stop.wait(delay):
                 raise Interrupted()
-            delay = min(delay * 1.5, self.waiting.max_poll)
+            delay = min(delay * 2, self.waiting.max_poll)  # nothing changed: back off
 
     def run_change(self, change: Change) -> None:
         started = time.monotonic()

@@ -27,19 +27,23 @@ from reconciler.cli import main
               help="Share of API calls answered with 500/503/429 or a dropped connection.")
 @click.option("--retry-after", default=1.0, show_default=True, type=float,
               help="Retry-After seconds sent with injected 429s.")
+@click.option("--rate-limit", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Requests per second per API key (token bucket, small burst); excess gets "
+                   "429 with Retry-After. 0 = unlimited.")
 @click.option("--seed", default=None, type=int, help="Seed for ids and faults (reproducible).")
 @click.option("--verbose", is_flag=True, help="Log every request.")
 def emulator(host: str, port: int, data_file: str | None, api_key: str | None,
              transition_seconds: float, log_interval: float, latency_ms: float,
              response_delay_ms: float,
-             fault_rate: float, retry_after: float, seed: int | None, verbose: bool) -> None:
+             fault_rate: float, retry_after: float, rate_limit: float, seed: int | None,
+             verbose: bool) -> None:
     """Run a local Yotta API emulator (all 10 operations, lifecycle, logs, faults)."""
     from reconciler.emulator.server import EmulatorServer, build
 
     emu = build(transition_seconds=transition_seconds, log_interval_seconds=log_interval,
                 data_file=data_file, api_key=api_key, latency_ms=latency_ms,
                 fault_rate=fault_rate, retry_after=retry_after, seed=seed,
-                response_delay_ms=response_delay_ms)
+                response_delay_ms=response_delay_ms, rate_limit=rate_limit)
     try:
         server = EmulatorServer(emu, host=host, port=port, verbose=verbose)
     except OSError as exc:

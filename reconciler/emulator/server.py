@@ -7,6 +7,7 @@ dependency and serves concurrent requests; the world is guarded by one lock.
 from __future__ import annotations
 
 import json
+import math
 import random
 import socket
 import threading
@@ -41,14 +42,50 @@ class Faults:
         self.rng = random.Random(self.seed)
 
 
+class RateLimit:
+    """Per-API-key token bucket: ``rate`` requests/s with a small burst (a quarter second's worth).
+
+    A request that finds the bucket empty is refused with 429 and a ``Retry-After`` (whole
+    seconds, as HTTP requires) and never reaches the world.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.burst = max(1.0, rate / 4)
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def admit(self, key: str) -> float | None:
+        """None when admitted, else the seconds until a token is free."""
+        if self.rate <= 0:
+            return None
+        with self._lock:
+            now = time.monotonic()
+            tokens, at = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return None
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+    def reset(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+
+
 class Emulator:
     """The world plus request dispatch; independent of the HTTP plumbing."""
 
-    def __init__(self, world: World, api_key: str | None = None, faults: Faults | None = None):
+    def __init__(self, world: World, api_key: str | None = None, faults: Faults | None = None,
+                 rate_limit: float = 0.0):
         self.world = world
         self.api_key = api_key
         self.faults = faults or Faults()
         self.calls: Counter[str] = Counter()
+        self.rate_limit = RateLimit(rate_limit)
+        self.throttled = 0  # requests refused by the rate limit (not counted in ``calls``)
+        self.stats_lock = threading.Lock()
         self._fault_lock = threading.Lock()
 
     def pick_fault(self) -> str | None:
@@ -159,10 +196,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, method: str, path: str) -> None:
         emu = self.server.emulator
         if method == "GET" and path == "/_emulator/stats":
-            self._send(200, {"calls": dict(emu.calls)})
+            self._send(200, {"calls": dict(emu.calls), "throttled": emu.throttled})
         elif method == "POST" and path == "/_emulator/reset":
             emu.world.reset()
             emu.calls.clear()
+            emu.rate_limit.reset()
+            emu.throttled = 0
             self._send(200, {"ok": True})
         elif method == "POST" and path == "/_emulator/seed":
             try:
@@ -191,6 +230,14 @@ class _Handler(BaseHTTPRequestHandler):
         if not key or (emu.api_key is not None and key != emu.api_key):
             self._read_body_quietly()
             self._envelope(401, 401, "unauthorized: missing or invalid X-Api-Key")
+            return
+        wait = emu.rate_limit.admit(key)
+        if wait is not None:
+            self._read_body_quietly()
+            with emu.stats_lock:
+                emu.throttled += 1
+            self._envelope(429, 429, "too many requests: rate limit exceeded", None,
+                           {"Retry-After": str(max(1, math.ceil(wait)))})
             return
         emu.calls[route.operation_id] += 1
         if emu.faults.latency_ms:
@@ -286,12 +333,12 @@ def build(
     *, transition_seconds: float = 3.0, log_interval_seconds: float = 2.0,
     data_file: str | None = None, api_key: str | None = None, latency_ms: float = 0.0,
     fault_rate: float = 0.0, retry_after: float = 1.0, seed: int | None = None,
-    response_delay_ms: float = 0.0,
+    response_delay_ms: float = 0.0, rate_limit: float = 0.0,
 ) -> Emulator:
     world = World(Timings(transition_seconds, log_interval_seconds), data_file, seed or 0)
     faults = Faults(latency_ms=latency_ms, fault_rate=fault_rate, retry_after=retry_after,
                     seed=seed, response_delay_ms=response_delay_ms)
-    return Emulator(world, api_key=api_key, faults=faults)
+    return Emulator(world, api_key=api_key, faults=faults, rate_limit=rate_limit)
 
 
 __all__ = ["NOT_ALLOWED", "Emulator", "EmulatorServer", "build"]
