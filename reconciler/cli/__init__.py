@@ -28,12 +28,37 @@ def report_error(err: YottactlError, color: bool) -> None:
         click.echo(f"hint: {err.hint}", err=True)
 
 
+# Exit codes on every command (DESIGN §5): scripts and CI jobs rely on them.
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+EXIT_CODES_HELP = (
+    "Exit codes (every command): 0 success; 1 any error, including usage errors such as an "
+    "unknown option, a bad value or a missing file; 2 only \"changes pending\" (plan "
+    "--detailed-exitcode) or \"drift found\" (drift)."
+)
+
+
+def _usage_exit(err: click.UsageError) -> click.UsageError:
+    # click's default for usage errors is 2, which this CLI reserves for changes/drift
+    err.exit_code = EXIT_ERROR
+    return err
+
+
 class _Group(click.Group):
-    """Turns every YottactlError into a clean message and exit code: never a traceback."""
+    """Turns every YottactlError into a clean message and exit code: never a traceback;
+    usage errors (unknown option, bad value, missing file) exit 1, like any other error."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as err:
+            raise _usage_exit(err) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as err:  # raised while parsing a subcommand's arguments
+            raise _usage_exit(err) from None
         except YottactlError as err:
             report_error(err, use_color("--no-color" in sys.argv, stream=sys.stderr))
             ctx.exit(err.exit_code)
@@ -64,8 +89,11 @@ def api_options(func: F) -> F:
 
 
 def color_option(func: F) -> F:
-    return click.option("--no-color", is_flag=True, envvar="NO_COLOR",
-                        help="No ANSI colours [env NO_COLOR].")(func)
+    # NO_COLOR is read by use_color(), not as the flag's envvar: any non-empty value disables
+    # colour (https://no-color.org), while click would reject values that are not booleans.
+    return click.option("--no-color", is_flag=True,
+                        help="No ANSI colours (also when NO_COLOR is set to any non-empty value)."
+                        )(func)
 
 
 def settings(endpoint: str | None, api_key: str | None, state_path: str | None) -> Any:
@@ -74,7 +102,7 @@ def settings(endpoint: str | None, api_key: str | None, state_path: str | None) 
     return Settings(endpoint=endpoint, api_key=api_key, state_path=state_path)
 
 
-@click.group(cls=_Group,
+@click.group(cls=_Group, epilog=EXIT_CODES_HELP,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="yottactl")
 def main() -> None:

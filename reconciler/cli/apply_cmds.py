@@ -156,12 +156,15 @@ def _recover(s: Any, store: Any) -> Any:
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False),
               help="Run exactly this saved plan (from `plan --out`), without prompting.")
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt.")
-@click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 100),
+              help="Deployments changed at the same time.")
 @click.option("--no-wait", is_flag=True, help="Return once the API accepted the calls.")
 @click.option("--timeout", default=900.0, show_default=True, type=float, metavar="SECONDS",
               help="Longest wait for one deployment to reach a status.")
-@click.option("--target", "targets", multiple=True, metavar="NAME")
-@click.option("--allow-mass-delete", is_flag=True)
+@click.option("--target", "targets", multiple=True, metavar="NAME",
+              help="Only apply these deployments (repeatable); an unknown name is an error.")
+@click.option("--allow-mass-delete", is_flag=True,
+              help="Allow plans that delete or re-create most managed deployments.")
 @lock_option
 @api_options
 @color_option
@@ -231,9 +234,12 @@ def _saved_plan(s: Any, plan_file: str, state: Any) -> Any:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt.")
-@click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 100))
-@click.option("--timeout", default=900.0, show_default=True, type=float, metavar="SECONDS")
-@click.option("--target", "targets", multiple=True, metavar="NAME")
+@click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 100),
+              help="Deployments deleted at the same time.")
+@click.option("--timeout", default=900.0, show_default=True, type=float, metavar="SECONDS",
+              help="Longest wait for one deployment to stop before it is deleted.")
+@click.option("--target", "targets", multiple=True, metavar="NAME",
+              help="Only destroy these deployments (repeatable); an unknown name is an error.")
 @lock_option
 @api_options
 @color_option

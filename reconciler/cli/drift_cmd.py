@@ -63,7 +63,8 @@ def _notify(url: str, data: dict[str, Any]) -> str | None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--output", "-o", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)
+              show_default=True, help="text for people, json (the report format) or markdown "
+              "(an issue body).")
 @click.option("--notify", "notify_url", metavar="URL",
               help="POST the JSON report (with a `text` field for chat webhooks) when there "
                    "are findings.")

@@ -11,7 +11,8 @@ from reconciler.cli import main
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8787, show_default=True, type=int)
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False),
               help="Keep the world in this JSON file so separate runs see the same deployments.")
 @click.option("--api-key", "api_key", default=None,
@@ -20,7 +21,8 @@ from reconciler.cli import main
               help="Duration of INITIALIZING/STOPPING and worker transitions.")
 @click.option("--log-interval", default=2.0, show_default=True, type=float,
               help="Seconds between request log lines of a running worker.")
-@click.option("--latency-ms", default=0.0, show_default=True, type=float)
+@click.option("--latency-ms", default=0.0, show_default=True, type=float,
+              help="Delay every answer by this many milliseconds.")
 @click.option("--response-delay-ms", default=0.0, show_default=True, type=float,
               help="Delay answers to mutating calls after committing them (crash testing).")
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
@@ -59,7 +61,8 @@ def emulator(host: str, port: int, data_file: str | None, api_key: str | None,
 
 @main.command()
 @click.argument("path", default="examples/manifests", type=click.Path(exists=True))
-@click.option("--transition-seconds", default=1.0, show_default=True, type=float)
+@click.option("--transition-seconds", default=1.0, show_default=True, type=float,
+              help="Duration of the emulator's status transitions.")
 def demo(path: str, transition_seconds: float) -> None:
     """Try yottactl with no account: plan -> apply -> plan on a local emulator.
 

@@ -43,7 +43,7 @@ def _yaml(data: Any) -> None:
 @click.option("--status", "statuses", multiple=True, metavar="S",
               help="Only deployments with this status (repeatable).")
 @click.option("--output", "-o", type=click.Choice(["table", "json", "yaml"]), default="table",
-              show_default=True)
+              show_default=True, help="table for people; json or yaml for scripts.")
 @click.option("--show-secrets", is_flag=True, help="Show environment values (masked by default).")
 @api_options
 @color_option
@@ -84,10 +84,11 @@ def get(name: str | None, statuses: tuple[str, ...], output: str, show_secrets: 
 
 @main.command()
 @click.argument("name")
-@click.option("--status", "statuses", multiple=True, metavar="S")
+@click.option("--status", "statuses", multiple=True, metavar="S",
+              help="Only workers with this status, e.g. RUNNING (repeatable).")
 @click.option("--all", "show_all", is_flag=True, help="Include TERMINATED workers.")
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+              show_default=True, help="table for people; json for scripts.")
 @api_options
 @color_option
 def workers(name: str, statuses: tuple[str, ...], show_all: bool, output: str,
@@ -117,13 +118,14 @@ def workers(name: str, statuses: tuple[str, ...], show_all: bool, output: str,
 @click.option("--worker", "worker_id", metavar="ID", help="Only this worker.")
 @click.option("--all-workers", is_flag=True, help="Every worker, merged by time (default).")
 @click.option("--since", metavar="T", help="10m, 2h, 1d, ISO 8601 or epoch ms.")
-@click.option("--until", metavar="T")
+@click.option("--until", metavar="T", help="Only lines before T (same forms as --since).")
 @click.option("--grep", metavar="WORD", help="Only lines containing WORD (server-side).")
 @click.option("--tail", type=click.IntRange(1, 100000), metavar="N", help="Only the last N lines.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until Ctrl-C.")
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("--poll-interval", default=1.0, show_default=True, type=float, hidden=True)
+              show_default=True, help="text lines, or one JSON object per line.")
+@click.option("--poll-interval", default=1.0, show_default=True, type=float, hidden=True,
+              help="Seconds between polls with --follow (tests shorten it).")
 @api_options
 def logs(name: str, worker_id: str | None, all_workers: bool, since: str | None,
          until: str | None, grep: str | None, tail: int | None, follow: bool, output: str,

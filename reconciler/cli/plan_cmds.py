@@ -14,7 +14,8 @@ from reconciler.cli import api_options, color_option, main, settings, use_color
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+              show_default=True, help="text for people; json: a list of {file, line, column, path, "
+              "message, hint}.")
 @click.option("--skip-env", is_flag=True,
               help="Do not require ${env:...} variables to be set (pre-commit, PR checks).")
 def validate(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
@@ -51,7 +52,8 @@ def schema() -> None:
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               help="Save the plan for `yottactl apply --plan FILE`.")
 @click.option("--output", "-o", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)
+              show_default=True, help="text for people, json (the plan file format) or markdown "
+              "(a PR comment).")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when there are changes (0 none, 1 error).")
 @click.option("--target", "targets", multiple=True, metavar="NAME",
