@@ -9,8 +9,9 @@ import contextlib
 import gc
 import hashlib
 import os
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -115,6 +116,8 @@ def _build_plan(
     from reconciler.plan.planner import Options, desired_from_manifest, make_plan
 
     timings: dict[str, float] = {}
+    # the list call and the manifest parsing are independent: fetch while parsing
+    fetching = _Background(lambda: (client or settings.client()).list())
     started = time.perf_counter()
     loaded = [] if destroying and paths is None else load_manifests(paths or [])
     if state is None:  # read-only: fold an interrupted run's journal in memory, write nothing
@@ -123,10 +126,8 @@ def _build_plan(
         store = settings.state_file()
         state = replay(store.read(), store.journal_records())
     timings["load"] = time.perf_counter() - started
-    started = time.perf_counter()
-    api = client or settings.client()
-    live = api.list()
-    timings["fetch"] = time.perf_counter() - started
+    live = fetching.result()  # the list call's own error, if any, surfaces here
+    timings["fetch"] = fetching.seconds
     started = time.perf_counter()
     desired = [] if destroying else [desired_from_manifest(d) for d in loaded]
     options = Options(targets=frozenset(targets), allow_mass_delete=allow_mass_delete,
@@ -137,3 +138,32 @@ def _build_plan(
     plan = make_plan(desired, live, state, settings.fingerprinter(), options)
     timings["plan"] = time.perf_counter() - started
     return PlanRun(plan, {d.name: d for d in loaded}, live, state, timings)
+
+
+class _Background:
+    """One call on a daemon thread: a failed manifest load reports at once instead of waiting
+    for a slow API, and the process never waits for the thread at exit."""
+
+    def __init__(self, call: Callable[[], list[Deployment]]) -> None:
+        self._call = call
+        self._done = threading.Event()
+        self._value: list[Deployment] = []
+        self._error: BaseException | None = None
+        self.seconds = 0.0
+        threading.Thread(target=self._run, name="fetch", daemon=True).start()
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+        finally:
+            self.seconds = time.perf_counter() - started
+            self._done.set()
+
+    def result(self) -> list[Deployment]:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
