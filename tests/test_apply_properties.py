@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -144,12 +145,14 @@ def test_dead_holders_lock_is_taken_over_and_force_unlock(cli: Cli) -> None:
     cli.write("a")
     info = Path(str(cli.state) + ".lock.info")
     info.parent.mkdir(parents=True, exist_ok=True)
-    info.write_text(json.dumps({"id": "dead-lock-id", "pid": 999999, "host": "gone",
+    here = socket.gethostname()
+    info.write_text(json.dumps({"id": "dead-lock-id", "pid": 999999, "host": here,
                                 "command": "yottactl apply", "started": "2026-01-01"}))
     result = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
     assert result.returncode == 0 and "took over the state lock left by pid 999999" in result.stderr
+    assert "which is no longer running" in result.stderr
     assert not info.exists()
-    info.write_text(json.dumps({"id": "stuck-id", "pid": 1, "host": "h", "command": "x"}))
+    info.write_text(json.dumps({"id": "stuck-id", "pid": 999999, "host": here, "command": "x"}))
     wrong = cli("force-unlock", "other-id")
     assert wrong.exit_code == 1 and "does not match" in wrong.stderr
     assert cli("force-unlock", "stuck-id").exit_code == 0 and not info.exists()

@@ -59,6 +59,38 @@ def test_crash_at_random_moments_never_duplicates(tmp_path: Path) -> None:
         server.stop()
 
 
+# One apply through the core with the journal given as an object: the real file journal, or
+# one that records nothing. Only the journal differs between the two runs below.
+APPLY_WITH_JOURNAL = """
+import sys
+from reconciler.apply.executor import Executor
+from reconciler.apply.requests import SecretSource
+from reconciler.plan.normalize import essence_from_spec
+from reconciler.state.backend import StateFile
+from reconciler.workflow import Settings, build_plan
+
+
+class NoJournal:
+    def append(self, record):
+        pass
+
+    def records(self):
+        return []
+
+    def clear(self):
+        pass
+
+
+settings = Settings()
+store = StateFile(journal=NoJournal() if sys.argv[2] == "none" else None)
+state = store.read()
+run = build_plan(settings, [sys.argv[1]], state=state)
+fp = settings.fingerprinter()
+essences = {n: essence_from_spec(d.manifest.spec) for n, d in run.desired.items()}
+Executor(settings.client(), store, state, fp, SecretSource(fp, essences)).run(run.plan)
+"""
+
+
 def _crash_after_create(cli: Cli, journal: bool) -> dict[str, int]:
     """Re-create a deployment deleted out of band; SIGKILL apply after the create committed
     but before its answer (and so the state write) arrived. Returns live name counts."""
@@ -70,18 +102,20 @@ def _crash_after_create(cli: Cli, journal: bool) -> dict[str, int]:
     while api.detail(old.id).status != "STOPPED":
         time.sleep(0.01)
     api.delete(old.id)  # deleted outside yottactl: the state still records the old id
-    env = {"YOTTACTL_DISABLE_JOURNAL": "1"} if not journal else {}
     cli.server.emulator.faults.response_delay_ms = 3000
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "apply", str(cli.manifests), "--auto-approve"],
-        env={**os.environ, **cli.env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [sys.executable, "-c", APPLY_WITH_JOURNAL, str(cli.manifests), "file" if journal else "none"],
+        env={**os.environ, **cli.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while not api.list() and time.monotonic() < deadline:
         time.sleep(0.01)  # until the new deployment is committed
     proc.kill()
     proc.wait()
+    assert api.list(), "the create must have landed before the kill"
+    journal_file = Path(str(cli.state) + ".journal")
+    assert journal_file.exists() == journal
     cli.server.emulator.faults.response_delay_ms = 0
-    again = cli.subprocess("apply", str(cli.manifests), "--auto-approve", env=env)
+    again = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
     assert again.returncode == 0, again.stdout + again.stderr
     if journal:
         assert "recovered: one was created by an interrupted run" in again.stderr

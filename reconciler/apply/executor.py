@@ -291,6 +291,8 @@ class Executor:
 
     def run(self, plan: Plan) -> Result:
         pending = list(plan.pending)
+        # a state on disk before the first journal record: a journal never outlives its state
+        self.checkpoint()
         with ThreadPoolExecutor(self.parallelism, thread_name_prefix="apply") as pool:
             futures: dict[Future[None], Change] = {pool.submit(self.run_change, c): c
                                                    for c in pending}

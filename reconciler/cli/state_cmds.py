@@ -102,9 +102,16 @@ def state_rm(names: tuple[str, ...], lock_timeout: float, state_path: str | None
 
 @main.command(name="force-unlock")
 @click.argument("lock_id")
+@click.option("--force", is_flag=True,
+              help="Unlock although the holder ran on another host (yottactl cannot check "
+                   "whether it is still running there).")
 @state_option
-def force_unlock(lock_id: str, state_path: str | None) -> None:
-    """Remove a state lock whose holder cannot release it (use with care)."""
-    info = settings(None, None, state_path).state_file().force_unlock(lock_id)
+def force_unlock(lock_id: str, force: bool, state_path: str | None) -> None:
+    """Remove a state lock whose holder is gone but left it behind (use with care).
+
+    Refuses while the holder is still running on this host. A holder on another host cannot
+    be checked: that needs --force, once you know that run is gone.
+    """
+    info = settings(None, None, state_path).state_file().force_unlock(lock_id, force=force)
     click.echo(f"Unlocked (was held by pid {info.get('pid')} on {info.get('host')}, "
                f"`{info.get('command')}`).")
