@@ -18,8 +18,8 @@ no other exception should ever reach the user as a traceback.
         ├── ActionNotAllowed    24002: the deployment's status does not allow the operation
         ├── InvalidRequest      10001, HTTP 400
         ├── AuthError           HTTP 401 / 403
-        ├── RateLimited         HTTP 429
-        ├── ServerError         HTTP 5xx, 10002
+        ├── RateLimited         HTTP 429            (RetryHinted: carries retry_after)
+        ├── ServerError         HTTP 5xx, 10002     (RetryHinted: carries retry_after)
         ├── Unavailable         connect / read failures, timeouts
         └── OutcomeUnknown      a mutating call whose response was lost: it may have happened
 
@@ -154,11 +154,23 @@ class AuthError(ApiError):
     default_hint = "check YOTTA_API_KEY (or --api-key) and the endpoint (YOTTA_API_URL / --endpoint)"
 
 
-class RateLimited(ApiError):
+class RetryHinted(ApiError):
+    """An error that may say when to retry: ``retry_after`` seconds from HTTP ``Retry-After``."""
+
+    retry_after: float | None = None
+
+    def with_deployment(self, deployment: str) -> ApiError:
+        clone = super().with_deployment(deployment)
+        assert isinstance(clone, RetryHinted)
+        clone.retry_after = self.retry_after
+        return clone
+
+
+class RateLimited(RetryHinted):
     default_hint = "the API is rate limiting; retry later or lower --parallelism"
 
 
-class ServerError(ApiError):
+class ServerError(RetryHinted):
     default_hint = "the API had an internal error; retry later"
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.api.facts import DEFAULT_IMAGE_REGISTRY
 from reconciler.api.models import Deployment
+from reconciler.fields import FIELDS, Kind
 from reconciler.plan.normalize import essence_from_live
 
 HEADER = "# Check it with `yottactl validate`; `yottactl schema` prints the JSON Schema.\n"
@@ -27,32 +28,17 @@ def manifest_for(dep: Deployment) -> tuple[str, list[str]]:
     """(YAML text, environment variables the user must provide)."""
     e = essence_from_live(dep)
     name = dep.name or dep.id
-    spec: dict[str, Any] = {"image": e["image"]}
-    if e["imageRegistry"] != DEFAULT_IMAGE_REGISTRY:
-        spec["imageRegistry"] = e["imageRegistry"]
-    if e["credentialId"]:
-        spec["credentialId"] = e["credentialId"]
-    spec["resources"] = e["resources"]
-    spec["workers"] = e["workers"]
-    spec["containerVolumeInGb"] = e["containerVolumeInGb"]
-    spec["serviceMode"] = e["serviceMode"]
-    if e["expose"]:
-        spec["expose"] = e["expose"]
-    if e["initializationCommand"]:
-        spec["initializationCommand"] = e["initializationCommand"]
-    variables = []
-    if e["environmentVars"]:
-        env = {}
-        for key in sorted(e["environmentVars"]):
-            var = variable_name(name, key)
-            env[key] = f"${{env:{var}}}"
-            variables.append(var)
-        spec["environmentVars"] = env
-    for key in ("minSingleCardVramInGb", "minSingleCardVcpu", "minSingleCardRamInGb"):
-        if e[key] is not None:
-            spec[key] = e[key]
-    if e["webhookUrl"]:
-        spec["webhookUrl"] = e["webhookUrl"]
+    spec: dict[str, Any] = {}
+    variables: list[str] = []
+    for f in FIELDS:  # in the table's order; optional fields only when set
+        value = e[f.name]
+        if f.kind is Kind.REGISTRY and value == DEFAULT_IMAGE_REGISTRY:
+            continue
+        if f.kind is Kind.ENV and value:
+            value = {key: f"${{env:{variable_name(name, key)}}}" for key in sorted(value)}
+            variables += [variable_name(name, key) for key in sorted(e[f.name])]
+        if f.required or value not in (None, "", {}):
+            spec[f.name] = value
     if dep.status in ("STOPPED", "STOPPING"):
         spec["state"] = "stopped"
     document = {"apiVersion": "yottactl/v1", "kind": "ElasticDeployment",

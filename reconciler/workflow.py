@@ -1,14 +1,12 @@
 """Orchestration shared by commands: load manifests, read state, one list call, plan.
 
-No printing and no prompts (that is cli.py's job); returns data and timings.
+No printing and no prompts (that is ``reconciler/cli/``'s job); returns data and timings.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,45 +14,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from reconciler.plan.model import Plan
-from reconciler.plan.normalize import Fingerprinter
+from reconciler.settings import Settings
 
 if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
     from reconciler.api.models import Deployment
     from reconciler.manifest.schema import DesiredDeployment
-    from reconciler.state.backend import StateFile
     from reconciler.state.model import State
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Where to talk to: endpoint, key, state file (flags, then environment, then defaults)."""
-
-    endpoint: str | None = None
-    api_key: str | None = None
-    state_path: str | None = None
-
-    def __repr__(self) -> str:
-        return f"Settings(endpoint={self.endpoint!r}, state_path={self.state_path!r})"
-
-    def key(self) -> str:
-        return self.api_key or os.environ.get("YOTTA_API_KEY", "")
-
-    def client(self) -> YottaClient:
-        from reconciler.api.client import YottaClient
-
-        return YottaClient(self.key() or None, self.endpoint)
-
-    def state_file(self) -> StateFile:
-        from reconciler.state.backend import StateFile
-
-        return StateFile(self.state_path)
-
-    def fingerprinter(self) -> Fingerprinter:
-        """Keyed fingerprints for secrets: YOTTACTL_FINGERPRINT_KEY, else derived from the
-        API key. The key itself is never written anywhere."""
-        secret = os.environ.get("YOTTACTL_FINGERPRINT_KEY") or self.key()
-        return Fingerprinter(hashlib.sha256(b"yottactl-fingerprint-v1:" + secret.encode()).digest())
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import ipaddress
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,7 +42,7 @@ def _is_loopback(host: str) -> bool:
 
 def resolve_endpoint(url: str | None, *, allow_insecure: bool = False) -> str:
     """The base URL to use; plain http is refused unless loopback or explicitly allowed."""
-    base = (url or os.environ.get("YOTTA_API_URL") or facts.DEFAULT_BASE_URL).rstrip("/")
+    base = (url or facts.DEFAULT_BASE_URL).rstrip("/")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
@@ -70,20 +69,16 @@ class YottaClient:
         http: httpx.Client | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        allow_insecure: bool | None = None,
+        allow_insecure: bool = False,
         limiter: AdaptiveLimiter | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("YOTTA_API_KEY", "")
+        # explicit values only: the environment is read once, in reconciler.settings
+        key = api_key or ""
         if not key:
             raise UsageError(
                 "no API key", hint="set YOTTA_API_KEY or pass --api-key (the emulator accepts any)"
             )
-        insecure = (
-            allow_insecure
-            if allow_insecure is not None
-            else os.environ.get("YOTTACTL_ALLOW_INSECURE") == "1"
-        )
-        self.base_url = resolve_endpoint(base_url, allow_insecure=insecure)
+        self.base_url = resolve_endpoint(base_url, allow_insecure=allow_insecure)
         self._headers = {
             facts.AUTH_HEADER: key,
             "User-Agent": f"yottactl/{__version__}",

@@ -24,6 +24,7 @@ from reconciler.errors import (
     InvalidRequest,
     NotFound,
     RateLimited,
+    RetryHinted,
     ServerError,
 )
 
@@ -82,14 +83,18 @@ def unwrap(response: httpx.Response, *, operation: str, deployment: str | None) 
                 http_status=response.status_code,
             )
         snippet = " ".join(response.text.split())[:120] or response.reason_phrase
-        err = _error_for(response.status_code, None, snippet, operation, deployment)
-        err.retry_after = retry_after_seconds(response)  # type: ignore[attr-defined]
-        raise err
+        raise _with_retry_after(_error_for(response.status_code, None, snippet, operation,
+                                           deployment), response)
     code = body.get("code")
     if response.is_success and code == CODE_OK:
         return body.get("data")
     message = str(body.get("message") or response.reason_phrase or "unknown error")
     err = _error_for(response.status_code, code if isinstance(code, int) else None, message,
                      operation, deployment)
-    err.retry_after = retry_after_seconds(response)  # type: ignore[attr-defined]
-    raise err
+    raise _with_retry_after(err, response)
+
+
+def _with_retry_after(err: ApiError, response: httpx.Response) -> ApiError:
+    if isinstance(err, RetryHinted):
+        err.retry_after = retry_after_seconds(response)
+    return err

@@ -5,6 +5,8 @@ to change. Pure constants: the planner, the client and the renderers all read th
 
 from __future__ import annotations
 
+from reconciler import fields
+
 DEFAULT_BASE_URL = "https://api.yottalabs.ai"
 API_PREFIX = "/openapi/v1/elastic/deploy"
 AUTH_HEADER = "X-Api-Key"  # raw key, no "Bearer"
@@ -31,4 +33,4 @@ LOG_FORWARD, LOG_BACKWARD = "Forward", "Backward"
 LOG_PAGE_DEFAULT, LOG_PAGE_MAX = 100, 1000
 
 # Not in the update request: changing these forces replacement (new id and domain).
-REPLACE_FIELDS = ("image", "imageRegistry", "serviceMode")
+REPLACE_FIELDS = fields.REPLACE_FIELDS

@@ -13,7 +13,14 @@ from typing import TypeVar
 
 import tenacity
 
-from reconciler.errors import ApiError, OutcomeUnknown, RateLimited, ServerError, Unavailable
+from reconciler.errors import (
+    ApiError,
+    OutcomeUnknown,
+    RateLimited,
+    RetryHinted,
+    ServerError,
+    Unavailable,
+)
 
 T = TypeVar("T")
 _RETRY_STATUS = frozenset({500, 502, 503, 504})
@@ -43,7 +50,7 @@ def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
 
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        hinted = getattr(exc, "retry_after", None)
+        hinted = exc.retry_after if isinstance(exc, RetryHinted) else None
         if hinted is not None:
             return float(min(hinted, policy.max_backoff_seconds))
         return float(jitter(state))

@@ -8,11 +8,12 @@ from the manifests loaded in this process, or (for a saved plan) by re-reading t
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.api.models import CreateRequest, UpdateRequest
 from reconciler.errors import StalePlanError
+from reconciler.fields import FIELDS, DeploymentField, Kind, request_keeps
 from reconciler.manifest.interpolate import interpolate
 from reconciler.plan.model import SENSITIVE_PREFIX, Change
 from reconciler.plan.normalize import Essence, Fingerprinter
@@ -59,30 +60,24 @@ def unmask(change: Change, secrets: SecretSource) -> Essence:
     return out
 
 
-def _common(name: str, e: Essence) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": name,
-        "resources": e["resources"],
-        "workers": e["workers"],
-        "containerVolumeInGb": e["containerVolumeInGb"],
-        "environmentVars": [{"key": k, "value": v} for k, v in sorted(e["environmentVars"].items())],
-    }
-    for key in ("credentialId", "minSingleCardVramInGb", "minSingleCardVcpu",
-                "minSingleCardRamInGb", "expose"):
-        if e.get(key) is not None:
-            body[key] = e[key]
-    for key in ("initializationCommand", "webhookUrl"):
-        if e.get(key):
-            body[key] = e[key]
+def _body(name: str, e: Essence, fields: Sequence[DeploymentField]) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": name}
+    for f in fields:
+        value = e.get(f.name)
+        if f.kind is Kind.ENV:  # the API's list form, in a stable order
+            value = [{"key": k, "value": v} for k, v in sorted((value or {}).items())]
+        if request_keeps(f, value):
+            body[f.name] = value
     return body
 
 
+_CREATE = tuple(FIELDS)
+_UPDATE = tuple(f for f in FIELDS if f.updatable)
+
+
 def create_request(name: str, essence: Essence) -> CreateRequest:
-    body = _common(name, essence)
-    body.update(image=essence["image"], imageRegistry=essence["imageRegistry"],
-                serviceMode=essence["serviceMode"])
-    return CreateRequest.model_validate(body)
+    return CreateRequest.model_validate(_body(name, essence, _CREATE))
 
 
 def update_request(name: str, essence: Essence) -> UpdateRequest:
-    return UpdateRequest.model_validate(_common(name, essence))
+    return UpdateRequest.model_validate(_body(name, essence, _UPDATE))

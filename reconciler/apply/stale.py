@@ -8,7 +8,6 @@ from reconciler.api.models import Deployment
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Plan
 from reconciler.plan.normalize import Fingerprinter, essence_from_live, mask, status_fingerprint
-from reconciler.render.plan_text import field_line
 from reconciler.state.model import State
 
 
@@ -33,7 +32,7 @@ def stale_reasons(plan: Plan, live: Sequence[Deployment], state: State | None,
         masked = mask(essence_from_live(current), change.sensitive, fp)
         if status_fingerprint(fp, masked, current.status) == change.live_fingerprint:
             continue
-        what = [field_line(c) for c in diff(change.live_snapshot or {}, masked, change.sensitive)]
+        what = [c.line() for c in diff(change.live_snapshot or {}, masked, change.sensitive)]
         if change.live_status != current.status:
             what.append(f"status: {change.live_status} → {current.status}")
         reasons.append(f"{change.name}: changed since the plan ({'; '.join(what) or 'fields'})")

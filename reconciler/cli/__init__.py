@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from reconciler import __version__
 from reconciler.errors import YottactlError
 
+if TYPE_CHECKING:
+    from reconciler.settings import Settings
 
-def use_color(no_color: bool = False, stream: Any = None) -> bool:
-    """Colour only on a TTY, never with --no-color or NO_COLOR (https://no-color.org)."""
-    import os
 
-    stream = stream or sys.stdout
-    return not no_color and not os.environ.get("NO_COLOR") and stream.isatty()
+def use_color(no_color: bool = False, stream: TextIO | None = None) -> bool:
+    """The one colour policy (see :func:`reconciler.settings.wants_color`)."""
+    from reconciler.settings import wants_color
+
+    return wants_color(no_color, (stream or sys.stdout).isatty())
 
 
 def report_error(err: YottactlError, color: bool) -> None:
@@ -72,7 +74,7 @@ F = Any  # a click-decorated command function
 
 def state_option(func: F) -> F:
     """--state (+ YOTTACTL_STATE) for every command that reads or writes the state."""
-    return click.option("--state", "state_path", envvar="YOTTACTL_STATE", metavar="FILE",
+    return click.option("--state", "state_path", metavar="FILE",
                         help="State file [env YOTTACTL_STATE; default state/yottactl.state.json]."
                         )(func)
 
@@ -80,9 +82,9 @@ def state_option(func: F) -> F:
 def api_options(func: F) -> F:
     """--endpoint / --api-key / --state (+ env fallbacks) for every command that needs them."""
     func = state_option(func)
-    func = click.option("--api-key", envvar="YOTTA_API_KEY", metavar="KEY",
+    func = click.option("--api-key", metavar="KEY",
                         help="Yotta API key [env YOTTA_API_KEY].")(func)
-    func = click.option("--endpoint", envvar="YOTTA_API_URL", metavar="URL",
+    func = click.option("--endpoint", metavar="URL",
                         help="API base URL [env YOTTA_API_URL; default https://api.yottalabs.ai]."
                         )(func)
     return func
@@ -96,10 +98,12 @@ def color_option(func: F) -> F:
                         )(func)
 
 
-def settings(endpoint: str | None, api_key: str | None, state_path: str | None) -> Any:
-    from reconciler.workflow import Settings
+def settings(endpoint: str | None, api_key: str | None, state_path: str | None) -> Settings:
+    """Flags + environment (+ defaults), resolved once per command (environment variables are
+    read only in :mod:`reconciler.settings`)."""
+    from reconciler.settings import resolve
 
-    return Settings(endpoint=endpoint, api_key=api_key, state_path=state_path)
+    return resolve(endpoint=endpoint, api_key=api_key, state_path=state_path)
 
 
 @click.group(cls=_Group, epilog=EXIT_CODES_HELP,

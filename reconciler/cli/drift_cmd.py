@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from reconciler.cli import api_options, color_option, main, report_error, settings, use_color
-from reconciler.errors import YottactlError
+from reconciler.errors import PlanError, YottactlError
 
 
 def _render_text(data: dict[str, Any], color: bool) -> None:
@@ -94,7 +94,7 @@ def drift(paths: tuple[str, ...], output: str, notify_url: str | None, ack_file:
         acks = parse_acks(docs[0] if docs else [], ack_file)
     run = build_plan(s, paths)  # read-only: one list call, the state read without a lock
     if run.plan.errors:
-        raise YottactlError("cannot compute drift: " + "; ".join(run.plan.errors))
+        raise PlanError("cannot compute drift: " + "; ".join(run.plan.errors))
     findings = findings_from(run.plan, run.state)
     ack_report = apply_acks(findings, acks, date.today())
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

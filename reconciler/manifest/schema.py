@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from reconciler.catalog import gpu_types, regions
+from reconciler.fields import NAMES
 
 API_VERSION = "yottactl/v1"
 KIND = "ElasticDeployment"
@@ -142,7 +143,7 @@ class Spec(_Model):
 
 
 # Paths `lifecycle.ignoreChanges` may name: spec fields, plus env vars and expose sub-fields.
-IGNORABLE = frozenset(Spec.model_fields) - {"state"} | {"expose.port", "expose.protocol"}
+IGNORABLE = frozenset(NAMES) | {"expose.port", "expose.protocol"}
 
 
 class Lifecycle(_Model):

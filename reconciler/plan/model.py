@@ -73,6 +73,20 @@ class FieldChange(_Frozen):
     after: Any = None
     sensitive: bool = False
 
+    def line(self) -> str:
+        """``path: before → after`` (values as JSON); a sensitive change only says so."""
+        if self.sensitive:
+            return f"{self.path}: (sensitive value changed)"
+        return f"{self.path}: {_json(self.before)} → {_json(self.after)}"
+
+
+def _json(v: Any) -> str:
+    if v == "(absent)":
+        return "(absent)"
+    import json
+
+    return json.dumps(v, sort_keys=True, ensure_ascii=False)
+
 
 class Change(_Frozen):
     name: str

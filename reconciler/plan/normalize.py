@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from reconciler.api.facts import DEFAULT_IMAGE_REGISTRY, REPLACE_FIELDS
+from reconciler.api.facts import DEFAULT_IMAGE_REGISTRY
 from reconciler.api.models import Deployment
+from reconciler.fields import FIELDS, Kind
 from reconciler.manifest.schema import Spec
 from reconciler.plan.model import SENSITIVE_PREFIX
-
-UPDATE_FIELDS = (
-    "credentialId", "resources", "workers", "containerVolumeInGb", "expose",
-    "initializationCommand", "environmentVars", "minSingleCardVramInGb", "minSingleCardVcpu",
-    "minSingleCardRamInGb", "webhookUrl",
-)
-CONFIG_FIELDS = REPLACE_FIELDS + UPDATE_FIELDS
 
 Essence = dict[str, Any]
 
@@ -60,38 +54,41 @@ def _resources(items: Iterable[Any]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: (r["region"], r["gpuType"], r["gpuCount"] or 0))
 
 
-def _expose(port: int | None, protocol: str | None) -> dict[str, Any] | None:
-    if not port:
+def _expose(value: Any) -> dict[str, Any] | None:
+    if not value or not value.port:
         return None
-    return {"port": port, "protocol": (protocol or "HTTP").upper()}
+    return {"port": value.port, "protocol": (value.protocol or "HTTP").upper()}
 
 
-def _essence(src: Spec | Deployment, workers: int | None) -> Essence:
-    # manifest specs and API objects share the API's field names; only workers differs
-    return {
-        "image": src.image or "",
-        "imageRegistry": _registry(src.imageRegistry),
-        "serviceMode": src.serviceMode or "",
-        "credentialId": src.credentialId or None,
-        "resources": _resources(src.resources),
-        "workers": workers,
-        "containerVolumeInGb": src.containerVolumeInGb,
-        "expose": _expose(src.expose.port, src.expose.protocol) if src.expose else None,
-        "initializationCommand": src.initializationCommand or "",
-        "environmentVars": {e.key: e.value for e in src.environmentVars},
-        "minSingleCardVramInGb": src.minSingleCardVramInGb,
-        "minSingleCardVcpu": src.minSingleCardVcpu,
-        "minSingleCardRamInGb": src.minSingleCardRamInGb,
-        "webhookUrl": src.webhookUrl or "",
-    }
+def _env(items: Iterable[Any]) -> dict[str, str]:
+    return {e.key: e.value for e in items}
+
+
+_NORMALISE: dict[Kind, Callable[[Any], Any]] = {
+    Kind.TEXT: lambda v: v or "",
+    Kind.OPTIONAL_TEXT: lambda v: v or None,
+    Kind.REGISTRY: _registry,
+    Kind.INT: lambda v: v,
+    Kind.RESOURCES: _resources,
+    Kind.EXPOSE: _expose,
+    Kind.ENV: _env,
+}
+# (essence key, manifest attribute, detail-response attribute, normaliser), from the field table
+_RULES = tuple((f.name, f.name, f.response_name, _NORMALISE[f.kind]) for f in FIELDS)
+
+
+def _essence(src: Spec | Deployment, live: bool) -> Essence:
+    # manifest specs and API objects share the API's field names, except where the table says
+    return {key: norm(getattr(src, live_attr if live else attr))
+            for key, attr, live_attr, norm in _RULES}
 
 
 def essence_from_spec(spec: Spec) -> Essence:
-    return _essence(spec, spec.workers)
+    return _essence(spec, live=False)
 
 
 def essence_from_live(dep: Deployment) -> Essence:
-    return _essence(dep, dep.totalWorkers)
+    return _essence(dep, live=True)
 
 
 def mask(essence: Essence, sensitive: Iterable[str], fp: Fingerprinter) -> Essence:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any, TextIO
+from typing import TextIO
 
 from reconciler.plan.model import Action, Change, FieldChange, Plan
 
@@ -39,16 +38,8 @@ class Style:
         return f"\x1b[{';'.join(parts)}m{text}\x1b[0m" if parts else text
 
 
-def value(v: Any) -> str:
-    if v == "(absent)":
-        return "(absent)"
-    return json.dumps(v, sort_keys=True, ensure_ascii=False)
-
-
 def field_line(c: FieldChange) -> str:
-    if c.sensitive:
-        return f"{c.path}: (sensitive value changed)"
-    return f"{c.path}: {value(c.before)} → {value(c.after)}"
+    return c.line()
 
 
 def money(v: float | None) -> str:

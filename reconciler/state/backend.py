@@ -187,7 +187,7 @@ _JOURNAL_HINT = ("the journal records an interrupted run; yottactl changed nothi
 class StateFile:
     def __init__(self, path: str | os.PathLike[str] | None = None,
                  journal: Journal | None = None) -> None:
-        given = Path(path or os.environ.get("YOTTACTL_STATE") or DEFAULT_PATH)
+        given = Path(path or DEFAULT_PATH)  # YOTTACTL_STATE: resolved in reconciler.settings
         # a symlinked state is followed: its target is what is read, written and locked
         self.path = Path(os.path.realpath(given))
         self.backup = self.path.with_name(self.path.name + ".backup")

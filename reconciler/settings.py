@@ -1,0 +1,94 @@
+"""Settings, resolved once: the only module that reads the process environment for settings.
+
+Precedence for each setting: the command-line flag, then the environment variable, then the
+``fallback`` layer (e.g. a project file), then the default. Everything downstream (the client,
+the state file, the fingerprinter) receives explicit values from :class:`Settings`.
+(Manifest ``${env:...}`` interpolation reads the environment as *data*, not as settings.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.api.client import YottaClient
+    from reconciler.plan.normalize import Fingerprinter
+    from reconciler.state.backend import StateFile
+
+# setting -> environment variable
+ENV_VARS = {
+    "endpoint": "YOTTA_API_URL",
+    "api_key": "YOTTA_API_KEY",
+    "state_path": "YOTTACTL_STATE",
+    "fingerprint_key": "YOTTACTL_FINGERPRINT_KEY",
+    "allow_insecure": "YOTTACTL_ALLOW_INSECURE",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where to talk to and where the state lives. Secrets never appear in the repr."""
+
+    endpoint: str | None = None
+    api_key: str | None = None
+    state_path: str | None = None
+    fingerprint_key: str | None = None
+    allow_insecure: bool = False
+
+    def __repr__(self) -> str:
+        return f"Settings(endpoint={self.endpoint!r}, state_path={self.state_path!r})"
+
+    def key(self) -> str:
+        return self.api_key or ""
+
+    def client(self) -> YottaClient:
+        from reconciler.api.client import YottaClient
+
+        return YottaClient(self.key(), self.endpoint, allow_insecure=self.allow_insecure)
+
+    def state_file(self) -> StateFile:
+        from reconciler.state.backend import StateFile
+
+        return StateFile(self.state_path)  # None: its default path
+
+    def fingerprinter(self) -> Fingerprinter:
+        """Keyed fingerprints for secrets: the fingerprint key, else derived from the API key.
+        The key itself is never written anywhere."""
+        from reconciler.plan.normalize import Fingerprinter
+
+        secret = self.fingerprint_key or self.key()
+        return Fingerprinter(hashlib.sha256(b"yottactl-fingerprint-v1:" + secret.encode()).digest())
+
+
+def resolve(
+    *,
+    endpoint: str | None = None,
+    api_key: str | None = None,
+    state_path: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    fallback: Mapping[str, str] | None = None,
+) -> Settings:
+    """Settings from flags (the arguments), the environment and a lower-precedence ``fallback``."""
+    env = os.environ if environ is None else environ
+    low = fallback or {}
+
+    def pick(name: str, flag: str | None) -> str | None:
+        return flag or env.get(ENV_VARS[name]) or low.get(name) or None
+
+    return Settings(
+        endpoint=pick("endpoint", endpoint),
+        api_key=pick("api_key", api_key),
+        state_path=pick("state_path", state_path),
+        fingerprint_key=pick("fingerprint_key", None),
+        allow_insecure=pick("allow_insecure", None) == "1",
+    )
+
+
+def wants_color(no_color_flag: bool, isatty: bool) -> bool:
+    """The one colour policy: only on a terminal, never with --no-color or NO_COLOR
+    (https://no-color.org: any non-empty value)."""
+    return not no_color_flag and not os.environ.get("NO_COLOR") and isatty

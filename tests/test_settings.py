@@ -1,0 +1,57 @@
+"""Settings are resolved once, in reconciler/settings.py: flag > environment > fallback > default."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from reconciler.settings import Settings, resolve, wants_color
+
+ENV = {"YOTTA_API_URL": "http://127.0.0.1:1", "YOTTA_API_KEY": "env-key",
+       "YOTTACTL_STATE": "env.json", "YOTTACTL_FINGERPRINT_KEY": "fp", "YOTTACTL_ALLOW_INSECURE": "1"}
+
+
+def test_flags_beat_environment_beat_fallback() -> None:
+    flags = resolve(endpoint="https://flag.test", api_key="flag-key", state_path="flag.json",
+                    environ=ENV)
+    assert (flags.endpoint, flags.api_key, flags.state_path) == (
+        "https://flag.test", "flag-key", "flag.json")
+    env = resolve(environ=ENV, fallback={"endpoint": "https://project.test", "state_path": "p"})
+    assert (env.endpoint, env.api_key, env.state_path) == ("http://127.0.0.1:1", "env-key", "env.json")
+    assert env.fingerprint_key == "fp" and env.allow_insecure
+    low = resolve(environ={}, fallback={"endpoint": "https://project.test", "state_path": "p"})
+    assert (low.endpoint, low.state_path, low.api_key) == ("https://project.test", "p", None)
+    assert resolve(environ={}) == Settings()
+
+
+def test_secrets_stay_out_of_the_repr_and_drive_the_fingerprints() -> None:
+    s = resolve(environ=ENV)
+    assert "env-key" not in repr(s) and "fp" not in repr(s).replace("endpoint", "")
+    # the fingerprint key wins over the API key; without it the API key is used
+    assert s.fingerprinter().verifier() == resolve(environ={"YOTTACTL_FINGERPRINT_KEY": "fp"}
+                                                   ).fingerprinter().verifier()
+    assert s.fingerprinter().verifier() != resolve(environ={"YOTTA_API_KEY": "env-key"}
+                                                   ).fingerprinter().verifier()
+    assert s.client().base_url == "http://127.0.0.1:1"
+
+
+def test_colour_policy() -> None:
+    assert wants_color(False, True) and not wants_color(True, True) and not wants_color(False, False)
+
+
+def test_only_the_settings_module_reads_settings_from_the_environment() -> None:
+    # ${env:...} interpolation reads the environment as data (loader, saved-plan secrets);
+    # YOTTACTL_DISABLE_JOURNAL is a crash-test hook; `emulator --demo` builds a child's
+    # environment. Nothing else may read os.environ.
+    allowed = {"settings.py", "manifest/loader.py", "apply/requests.py", "state/backend.py",
+               "cli/emulator_cmd.py"}
+    root = Path(__file__).resolve().parents[1] / "reconciler"
+    readers = set()
+    for path in root.rglob("*.py"):
+        if "emulator" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
+                readers.add(path.relative_to(root).as_posix())
+    assert readers <= allowed, readers - allowed
+    assert "settings.py" in readers
