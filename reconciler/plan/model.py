@@ -1,10 +1,15 @@
 """The Plan: inert, typed, serialisable data. Rendering and applying are separate consumers.
 
-Plan file format (``format_version`` 1), JSON:
+Plan file format (``format_version`` 2), JSON:
 
-    {format_version, created_by, state_lineage, state_serial, summary: {action: count},
-     changes: [Change...], drift: [DriftItem...], unmanaged: [Unmanaged...], warnings: [...],
-     errors: [...]}
+    {format_version, created_by, state_lineage, state_serial,
+     changes: [Change...], drift: [DriftItem...], unmanaged: [Unmanaged...],
+     diagnostics: [{severity, code, deployment, message, hint}...],
+     warnings: [text...], errors: [text...], summary: {action: count}}
+
+``warnings``, ``errors`` and ``summary`` are derived (for readers of the JSON), not read back.
+Version 2 added ``Change.reason_code`` and the typed ``diagnostics``; a version-1 file (which
+stored only sentences) still loads: its codes read as ``unspecified``.
 
 A ``Change`` carries everything the executor needs except secret values: sensitive fields hold
 keyed fingerprints (``"sensitive:<hmac>"``) and the manifest templates (``${env:NAME}``) from
@@ -19,7 +24,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 1
+from reconciler.plan.reasons import Reason
+
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 SENSITIVE_PREFIX = "sensitive:"
 
 
@@ -93,7 +101,8 @@ class Change(_Frozen):
     id: str | None = None  # None: known after apply
     action: Action
     adopt: bool = False
-    reason: str = ""
+    reason: str = ""  # the sentence, rendered from reason_code by plan.reasons.sentence
+    reason_code: Reason = Reason.UNSPECIFIED
     changes: tuple[FieldChange, ...] = ()
     steps: tuple[Step, ...] = ()
     disruptive: bool = False
@@ -137,6 +146,49 @@ class Unmanaged(_Frozen):
     duplicate: bool = False  # carries the name of a managed (or adopted) deployment
 
 
+class Severity(str, Enum):
+    ERROR = "error"  # the plan cannot be applied
+    WARNING = "warning"
+
+
+class DiagnosticCode(str, Enum):
+    AMBIGUOUS_NAME = "ambiguous-name"  # several live deployments carry a desired name
+    PREVENT_DESTROY_REPLACE = "prevent-destroy-replace"
+    PREVENT_DESTROY_DELETE = "prevent-destroy-delete"
+    UNKNOWN_STATUS = "unknown-status"  # a live status the planner has no rule for
+    STATE_NOT_LIVE = "state-not-live"  # most state entries are missing live: wrong endpoint/key?
+    MASS_DELETE = "mass-delete"  # the plan deletes most managed deployments
+    FINGERPRINT_KEY_CHANGED = "fingerprint-key-changed"
+    UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the text
+
+
+class Diagnostic(_Frozen):
+    """A plan error or warning: a code for tools and tests, the deployment, text and a hint."""
+
+    severity: Severity
+    code: DiagnosticCode
+    deployment: str | None = None
+    message: str
+    hint: str = ""
+
+    @property
+    def text(self) -> str:
+        """One line: ``deployment: message; hint``."""
+        head = f"{self.deployment}: " if self.deployment else ""
+        return head + self.message + (f"; {self.hint}" if self.hint else "")
+
+
+def error(code: DiagnosticCode, deployment: str | None, message: str, hint: str = "") -> Diagnostic:
+    return Diagnostic(severity=Severity.ERROR, code=code, deployment=deployment, message=message,
+                      hint=hint)
+
+
+def warning(code: DiagnosticCode, deployment: str | None, message: str,
+            hint: str = "") -> Diagnostic:
+    return Diagnostic(severity=Severity.WARNING, code=code, deployment=deployment,
+                      message=message, hint=hint)
+
+
 class Plan(_Frozen):
     format_version: int = FORMAT_VERSION
     created_by: str = "yottactl"
@@ -145,8 +197,15 @@ class Plan(_Frozen):
     changes: tuple[Change, ...] = ()
     drift: tuple[DriftItem, ...] = ()
     unmanaged: tuple[Unmanaged, ...] = ()
-    warnings: tuple[str, ...] = ()
-    errors: tuple[str, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        return tuple(d.text for d in self.diagnostics if d.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(d.text for d in self.diagnostics if d.severity is Severity.WARNING)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -165,6 +224,7 @@ class Plan(_Frozen):
 
     def to_json(self) -> str:
         data = self.model_dump(mode="json")
+        data["warnings"], data["errors"] = list(self.warnings), list(self.errors)
         data["summary"] = self.summary
         import json
 
@@ -175,5 +235,15 @@ class Plan(_Frozen):
         import json
 
         data = json.loads(text)
-        data.pop("summary", None)
+        version = data.get("format_version") if isinstance(data, dict) else None
+        if version not in READABLE_VERSIONS:
+            raise ValueError(f"plan format_version {version!r} is not one of {READABLE_VERSIONS}")
+        for derived in ("summary", "warnings", "errors"):
+            texts = data.pop(derived, None)
+            if version == 1 and derived != "summary":  # v1 kept only the text
+                severity = Severity.WARNING if derived == "warnings" else Severity.ERROR
+                data.setdefault("diagnostics", []).extend(
+                    {"severity": severity, "code": DiagnosticCode.UNSPECIFIED, "message": t}
+                    for t in texts or ())
+        data["format_version"] = FORMAT_VERSION
         return cls.model_validate(data)

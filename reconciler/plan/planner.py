@@ -15,7 +15,19 @@ from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
 from reconciler.plan import steps as S
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import find_drift
-from reconciler.plan.model import Action, Change, DriftItem, DriftKind, FieldChange, Plan, Unmanaged
+from reconciler.plan.model import (
+    Action,
+    Change,
+    Diagnostic,
+    DriftItem,
+    DriftKind,
+    FieldChange,
+    Plan,
+    Unmanaged,
+    error,
+    warning,
+)
+from reconciler.plan.model import DiagnosticCode as D
 from reconciler.plan.normalize import (
     Essence,
     Fingerprinter,
@@ -25,6 +37,7 @@ from reconciler.plan.normalize import (
     mask,
     status_fingerprint,
 )
+from reconciler.plan.reasons import Reason, sentence
 from reconciler.state.model import State, StateEntry
 
 
@@ -66,8 +79,7 @@ class _Planner:
             self.live_by_name.setdefault(d.name or "", []).append(d)
         self.state, self.fp, self.options = state, fp, options
         self.lineage: str | None = None
-        self.errors: list[str] = []
-        self.warnings: list[str] = []
+        self.diagnostics: list[Diagnostic] = []
         self._essences: dict[str, Essence] = {}
         self.managed_ids = {e.id for e in state.deployments.values()}
 
@@ -98,11 +110,10 @@ class _Planner:
         if live is None:
             if adopt:  # several live deployments have the name: error recorded by _match
                 return None
-            reason = ("deleted outside yottactl; will be created again" if entry is not None
-                      else "not found live; will be created")
+            code = Reason.DELETED_OUTSIDE if entry is not None else Reason.NOT_FOUND
             return Change(**base, action=Action.CREATE, steps=S.create(want.essence, running),
-                          reason=reason, price_before=0.0, price_after=price_after,
-                          price_estimated=True)
+                          reason=sentence(code), reason_code=code, price_before=0.0,
+                          price_after=price_after, price_estimated=True)
 
         masked_live = mask(self.live_essence(live), secret, self.fp)
         compared = apply_ignored(masked_desired, masked_live, want.ignore_changes)
@@ -120,32 +131,37 @@ class _Planner:
                         else "adopting the live deployment of that name; ")
 
         # 3. A field the update request cannot carry changed: replace (new id and domain).
-        if fields & set(REPLACE_FIELDS):
+        replaced = fields & set(REPLACE_FIELDS)
+        if replaced:
             if want.prevent_destroy:
-                self.errors.append(f"{want.name}: lifecycle.preventDestroy forbids replacing it "
-                                   f"(changed: {', '.join(sorted(fields & set(REPLACE_FIELDS)))})")
+                self.diagnostics.append(error(
+                    D.PREVENT_DESTROY_REPLACE, want.name,
+                    f"lifecycle.preventDestroy forbids replacing it (changed: "
+                    f"{', '.join(sorted(replaced))})"))
                 return None
             return Change(**base, action=Action.REPLACE,
                           steps=S.replace(live.status, compared, running),
-                          reason=f"{adopting}{', '.join(sorted(fields & set(REPLACE_FIELDS)))} "
-                                 "cannot be updated in place",
+                          reason=adopting + sentence(Reason.REPLACE_FIELDS, replaced),
+                          reason_code=Reason.REPLACE_FIELDS,
                           disruptive=True, disruption="new id and domain",
                           price_after=price_after, price_estimated=True)
 
         # 4. The rest depends on where the live status must go; see steps.converge.
         outcome = S.converge(live.status, compared, running, fields)
         if outcome is None:
-            self.errors.append(f"{want.name}: live status {live.status!r} is unknown to yottactl; "
-                               "wait for it to settle or check `yottactl get`")
+            self.diagnostics.append(error(
+                D.UNKNOWN_STATUS, want.name, f"live status {live.status!r} is unknown to yottactl",
+                "wait for it to settle or check `yottactl get`"))
             return None
-        action, steps, disruption, why = outcome
+        action, steps, disruption, code = outcome
+        why = sentence(code, fields)
         # 5. Up to date and already managed: a lean record (nothing will consume the rest).
         if action is Action.NOOP and not adopt:
             return Change(name=want.name, id=live.id, action=action, reason=why,
-                          live_status=live.status, price_before=live.perHourPrice,
-                          price_after=live.perHourPrice)
+                          reason_code=code, live_status=live.status,
+                          price_before=live.perHourPrice, price_after=live.perHourPrice)
         estimated = action is not Action.NOOP
-        return Change(**base, action=action, steps=steps, reason=adopting + why,
+        return Change(**base, action=action, steps=steps, reason=adopting + why, reason_code=code,
                       disruptive=bool(disruption), disruption=disruption,
                       failed=live.status == FAILED,
                       price_after=price_after if estimated else live.perHourPrice,
@@ -161,11 +177,12 @@ class _Planner:
         if len(candidates) > 1:
             ids = ", ".join(sorted(d.id for d in candidates))
             gone = (f"the state's id {entry.id} is gone live and " if entry is not None else "")
-            self.errors.append(
-                f"{name}: {gone}{len(candidates)} live deployments have this name ({ids}); "
+            self.diagnostics.append(error(
+                D.AMBIGUOUS_NAME, name,
+                f"{gone}{len(candidates)} live deployments have this name ({ids})",
                 f"choose the one to manage with `yottactl import {name} ID`"
                 + (f" (or stop managing the name with `yottactl state rm {name}`)"
-                   if entry is not None else ""))
+                   if entry is not None else "")))
             return None, True
         return (candidates[0], True) if candidates else (None, False)
 
@@ -180,20 +197,20 @@ class _Planner:
         # 1. Already gone live: only the state forgets it.
         if live is None:
             return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.forget(),
-                          reason="removed from manifests and already gone live; "
-                                 "will be dropped from the state", price_before=0.0,
-                          price_after=0.0)
+                          reason=sentence(Reason.REMOVED_GONE), reason_code=Reason.REMOVED_GONE,
+                          price_before=0.0, price_after=0.0)
         # 2. Protected: refuse.
         if entry.prevent_destroy:
-            self.errors.append(f"{name}: lifecycle.preventDestroy forbids deleting it; "
-                               "remove preventDestroy first (or `yottactl state rm` to stop "
-                               "managing it)")
+            self.diagnostics.append(error(
+                D.PREVENT_DESTROY_DELETE, name, "lifecycle.preventDestroy forbids deleting it",
+                "remove preventDestroy first (or `yottactl state rm` to stop managing it)"))
             return None
         # 3. Stop (if needed) and delete.
         masked_live = mask(self.live_essence(live), entry.sensitive, self.fp)
         return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
                       sensitive=entry.sensitive,
-                      reason="removed from manifests", disruptive=True,
+                      reason=sentence(Reason.REMOVED), reason_code=Reason.REMOVED,
+                      disruptive=True,
                       disruption="deployment is deleted", live_status=live.status,
                       live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
                       live_snapshot=masked_live, price_before=live.perHourPrice, price_after=0.0)
@@ -208,17 +225,21 @@ class _Planner:
         if self.options.allow_mass_delete or len(managed) < 2:
             return
         if found * 2 < len(managed):
-            self.errors.append(
+            self.diagnostics.append(error(
+                D.STATE_NOT_LIVE, None,
                 f"the API lists only {found} of the {len(managed)} deployments recorded in the "
                 "state: the credentials or endpoint may be wrong. Refusing to plan their "
-                "re-creation or deletion; check YOTTA_API_URL / YOTTA_API_KEY, or pass "
-                "--allow-mass-delete if they really were deleted")
+                "re-creation or deletion",
+                "check YOTTA_API_URL / YOTTA_API_KEY, or pass --allow-mass-delete if they really "
+                "were deleted"))
             return
         deletes = [c for c in changes if c.action is Action.DELETE and c.steps != S.forget()]
         if not self.options.destroying and len(deletes) >= 2 and len(deletes) * 2 >= len(managed):
-            self.errors.append(
-                f"this plan deletes {len(deletes)} of the {len(managed)} managed deployments: "
-                "were the right manifest paths given? Pass --allow-mass-delete if intended")
+            self.diagnostics.append(error(
+                D.MASS_DELETE, None,
+                f"this plan deletes {len(deletes)} of the {len(managed)} managed deployments "
+                "(were the right manifest paths given?)",
+                "pass --allow-mass-delete if intended"))
 
     def unmanaged(self, changes: list[Change]) -> tuple[tuple[Unmanaged, ...], tuple[DriftItem, ...]]:
         """Every live deployment the state does not map and the plan does not adopt; those
@@ -262,12 +283,13 @@ class _Planner:
         drift = find_drift(self.state, self.live_by_id, self.fp, self.wanted, self.live_essence,
                            readopted=readopted) + duplicates
         if self.state.key_verifier and self.state.key_verifier != self.fp.verifier():
-            self.warnings.append("the fingerprint key differs from the one that wrote the state: "
-                                 "secret values cannot be checked for drift (set "
-                                 "YOTTACTL_FINGERPRINT_KEY to the original key)")
+            self.diagnostics.append(warning(
+                D.FINGERPRINT_KEY_CHANGED, None,
+                "the fingerprint key differs from the one that wrote the state: secret values "
+                "cannot be checked for drift", "set YOTTACTL_FINGERPRINT_KEY to the original key"))
         return Plan(state_lineage=self.lineage, state_serial=self.state.serial,
                     changes=tuple(changes), drift=drift, unmanaged=unmanaged,
-                    warnings=tuple(self.warnings), errors=tuple(self.errors))
+                    diagnostics=tuple(self.diagnostics))
 
 
 def make_plan(desired: Sequence[Desired], live: Sequence[Deployment], state: State | None,

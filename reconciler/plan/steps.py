@@ -9,6 +9,9 @@ from __future__ import annotations
 from reconciler.api.facts import FAILED, INITIALIZING, QUEUE, RUNNING, STOPPED, STOPPING
 from reconciler.plan.model import Action, Op, Step
 from reconciler.plan.normalize import Essence
+from reconciler.plan.reasons import Reason
+
+R = Reason
 
 STOP = (Step(op=Op.STOP), Step(op=Op.WAIT, until=(STOPPED,)))
 
@@ -47,7 +50,7 @@ def replace(status: str | None, essence: Essence, running: bool) -> tuple[Step, 
     return (*delete(status), *create(essence, running))
 
 
-Outcome = tuple[Action, tuple[Step, ...], str, str]  # action, steps, disruption, reason
+Outcome = tuple[Action, tuple[Step, ...], str, Reason]  # action, steps, disruption, reason
 
 
 def converge(status: str | None, essence: Essence, running: bool,
@@ -57,39 +60,34 @@ def converge(status: str | None, essence: Essence, running: bool,
     only_workers = fields == {"workers"}
     restart = (Step(op=Op.START), wait_running(essence))
     update = (Step(op=Op.UPDATE),)
-    what = ", ".join(sorted(fields))
     if now == FAILED:
         # a failed deployment comes back through STOPPED: stop, (update), start
         fix = update if fields else ()
         if running:
             action = Action.UPDATE if fields else Action.START
             return action, (*lead, *STOP, *fix, *restart), "workers restart", (
-                f"live status is FAILED; {'updating ' + what + ' and ' if fields else ''}restarting")
-        return (Action.UPDATE if fields else Action.STOP), (*lead, *STOP, *fix), "", (
-            "live status is FAILED; stopping as the manifest asks")
+                R.FAILED_UPDATE_RESTART if fields else R.FAILED_RESTART)
+        return (Action.UPDATE if fields else Action.STOP), (*lead, *STOP, *fix), "", R.FAILED_STOP
     if now == RUNNING and running:
         if not fields:
-            return Action.NOOP, (), "", "up to date" + (" (initializing)" if lead else "")
+            return Action.NOOP, (), "", R.UP_TO_DATE_INITIALIZING if lead else R.UP_TO_DATE
         if only_workers:
             return Action.SCALE, (*lead, Step(op=Op.SCALE, workers=essence["workers"]),
-                                  wait_running(essence)), "", "workers changed; scaled in place"
-        return Action.UPDATE, (*lead, *STOP, *update, *restart), "workers restart", (
-            f"{what} changed; updates need STOPPED, so it is stopped, updated and started")
+                                  wait_running(essence)), "", R.SCALE_RUNNING
+        return Action.UPDATE, (*lead, *STOP, *update, *restart), "workers restart", R.UPDATE_RESTART
     if now == RUNNING and not running:
         if fields:
-            return Action.UPDATE, (*lead, *STOP, *update), "stops serving", (
-                f"{what} changed and the manifest asks for state: stopped")
-        return Action.STOP, (*lead, *STOP), "stops serving", "manifest asks for state: stopped"
+            return Action.UPDATE, (*lead, *STOP, *update), "stops serving", R.UPDATE_AND_STOP
+        return Action.STOP, (*lead, *STOP), "stops serving", R.STOP_REQUESTED
     if now == STOPPED and running:
         if fields:
-            return Action.UPDATE, (*lead, *update, *restart), "", (
-                f"{what} changed; updated while stopped, then started")
-        return Action.START, (*lead, *restart), "", "manifest asks for state: running"
+            return Action.UPDATE, (*lead, *update, *restart), "", R.UPDATE_THEN_START
+        return Action.START, (*lead, *restart), "", R.START_REQUESTED
     if now == STOPPED and not running:
         if not fields:
-            return Action.NOOP, (), "", "up to date (stopped)"
+            return Action.NOOP, (), "", R.UP_TO_DATE_STOPPED
         if only_workers:
             return Action.SCALE, (*lead, Step(op=Op.SCALE, workers=essence["workers"])), "", (
-                "workers changed; recorded while stopped")
-        return Action.UPDATE, (*lead, *update), "", f"{what} changed; updated while stopped"
+                R.SCALE_STOPPED)
+        return Action.UPDATE, (*lead, *update), "", R.UPDATE_STOPPED
     return None

@@ -1,0 +1,64 @@
+"""Why a change is planned (a code) and what the plan says about it (the sentence).
+
+Like Terraform's ``ResourceInstanceChangeActionReason``: tests and tools match the code; people
+read the sentence, rendered from the code here and nowhere else. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+
+
+class Reason(str, Enum):
+    NOT_FOUND = "not-found"  # nothing live carries the name: create
+    DELETED_OUTSIDE = "deleted-outside"  # the state's id is gone live: create again
+    REPLACE_FIELDS = "replace-fields"  # a field the update request cannot carry changed
+    FAILED_RESTART = "failed-restart"
+    FAILED_UPDATE_RESTART = "failed-update-restart"
+    FAILED_STOP = "failed-stop"
+    UP_TO_DATE = "up-to-date"
+    UP_TO_DATE_INITIALIZING = "up-to-date-initializing"
+    UP_TO_DATE_STOPPED = "up-to-date-stopped"
+    SCALE_RUNNING = "scale-running"
+    SCALE_STOPPED = "scale-stopped"
+    UPDATE_RESTART = "update-restart"  # running: stop, update, start
+    UPDATE_AND_STOP = "update-and-stop"
+    UPDATE_THEN_START = "update-then-start"
+    UPDATE_STOPPED = "update-stopped"
+    STOP_REQUESTED = "stop-requested"
+    START_REQUESTED = "start-requested"
+    REMOVED = "removed"  # left the manifests: stop and delete
+    REMOVED_GONE = "removed-gone"  # left the manifests and already gone live: forget
+    UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the sentence
+
+
+_SENTENCES = {
+    Reason.NOT_FOUND: "not found live; will be created",
+    Reason.DELETED_OUTSIDE: "deleted outside yottactl; will be created again",
+    Reason.REPLACE_FIELDS: "{fields} cannot be updated in place",
+    Reason.FAILED_RESTART: "live status is FAILED; restarting",
+    Reason.FAILED_UPDATE_RESTART: "live status is FAILED; updating {fields} and restarting",
+    Reason.FAILED_STOP: "live status is FAILED; stopping as the manifest asks",
+    Reason.UP_TO_DATE: "up to date",
+    Reason.UP_TO_DATE_INITIALIZING: "up to date (initializing)",
+    Reason.UP_TO_DATE_STOPPED: "up to date (stopped)",
+    Reason.SCALE_RUNNING: "workers changed; scaled in place",
+    Reason.SCALE_STOPPED: "workers changed; recorded while stopped",
+    Reason.UPDATE_RESTART: "{fields} changed; updates need STOPPED, so it is stopped, updated "
+                           "and started",
+    Reason.UPDATE_AND_STOP: "{fields} changed and the manifest asks for state: stopped",
+    Reason.UPDATE_THEN_START: "{fields} changed; updated while stopped, then started",
+    Reason.UPDATE_STOPPED: "{fields} changed; updated while stopped",
+    Reason.STOP_REQUESTED: "manifest asks for state: stopped",
+    Reason.START_REQUESTED: "manifest asks for state: running",
+    Reason.REMOVED: "removed from manifests",
+    Reason.REMOVED_GONE: "removed from manifests and already gone live; will be dropped from the "
+                         "state",
+    Reason.UNSPECIFIED: "",
+}
+
+
+def sentence(reason: Reason, fields: Iterable[str] = ()) -> str:
+    """The reason as the plan prints it; ``fields`` are the changed top-level fields."""
+    return _SENTENCES[reason].format(fields=", ".join(sorted(fields)))
