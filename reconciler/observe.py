@@ -38,6 +38,24 @@ def resolve(client: YottaClient, name: str) -> Deployment:
     raise NotFound(f"no live deployment named {name!r}", operation="resolve", hint=hint)
 
 
+def url_of(dep: Deployment) -> str | None:
+    """Where the deployment serves (its domain as an https URL); None without a domain."""
+    domain = (dep.domain or "").strip()
+    if not domain:
+        return None
+    return domain if "://" in domain else f"https://{domain}"
+
+
+def output_record(name: str, dep_id: str, dep: Deployment | None) -> dict[str, Any]:
+    """What `yottactl output` and the apply summary say about one managed deployment."""
+    if dep is None:
+        return {"name": name, "id": dep_id, "found": False, "status": None, "domain": None,
+                "url": None, "runningWorkers": None, "workers": None}
+    return {"name": name, "id": dep.id, "found": True, "status": dep.status,
+            "domain": dep.domain or None, "url": url_of(dep),
+            "runningWorkers": dep.runningWorkers, "workers": dep.totalWorkers}
+
+
 def masked_view(dep: Deployment, show_secrets: bool = False) -> dict[str, Any]:
     """The API's fields, environment values masked unless asked otherwise."""
     data = dep.model_dump(mode="json", exclude_none=True)

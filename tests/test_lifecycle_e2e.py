@@ -158,7 +158,7 @@ def test_import_state_list_show_rm(cli: Cli) -> None:
     assert CANARY not in cli.state.read_text()
     assert cli("import", "other", "999999999999999999").exit_code == 1
     assert cli("state", "rm", "my-svc").exit_code == 0
-    assert cli("state", "list").output == ""
+    assert cli("state", "list").stdout == ""
     assert [d.id for d in cli.client().list()] == [dep.id]  # rm never deletes
 
 

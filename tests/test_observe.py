@@ -26,8 +26,9 @@ def test_get_table_json_and_detail_masks_secrets(cli: Cli) -> None:
     table = cli("get")
     assert table.exit_code == 0
     header, *rows = table.output.splitlines()
-    assert header.split() == ["NAME", "ID", "STATUS", "WORKERS", "GPU", "REGIONS", "$/H", "MANAGED"]
-    assert rows[1].split()[:4] == ["svc", dep_id, "RUNNING", "2/2"] and rows[1].split()[-1] == "no"
+    assert header.split() == ["NAME", "ID", "STATUS", "WORKERS", "GPU", "REGIONS", "$/H", "MANAGED",
+                              "URL"]
+    assert rows[1].split()[:4] == ["svc", dep_id, "RUNNING", "2/2"] and rows[1].split()[-2] == "no"
     listed = json.loads(cli("get", "-o", "json").output)
     assert {d["name"] for d in listed} == {"svc", "other"}
     assert all(e["value"] == "********" for d in listed for e in d["environmentVars"])

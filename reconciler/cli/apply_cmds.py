@@ -8,7 +8,6 @@ import sys
 import threading
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import click
@@ -30,14 +29,15 @@ def warn(message: str) -> None:
     click.echo(click.style("Warning: ", fg="yellow", bold=True) + message, err=True)
 
 
-def confirm(auto_approve: bool) -> None:
+def confirm(auto_approve: bool, verb: str = "apply") -> None:
     """'yes' or nothing. Without a terminal, only --auto-approve proceeds."""
     if auto_approve:
         return
     if not sys.stdin.isatty():
-        raise UsageError("refusing to apply without confirmation: stdin is not a terminal",
+        saved = ", or apply a saved plan with --plan FILE" if verb == "apply" else ""
+        raise UsageError(f"refusing to {verb} without confirmation: stdin is not a terminal",
                          hint="review the plan, then pass --auto-approve (GitOps jobs must say so "
-                              "explicitly), or apply a saved plan with --plan FILE")
+                              f"explicitly){saved}")
     click.echo(f"\n{PROMPT} ", nl=False)
     try:
         answer = sys.stdin.readline()
@@ -208,13 +208,9 @@ def _essences(run: Any) -> dict[str, Any]:
 
 def _saved_plan(s: Any, plan_file: str, state: Any) -> Any:
     from reconciler.apply.stale import stale_reasons
-    from reconciler.plan.model import FORMAT_VERSION, Plan
+    from reconciler.cli.plan_cmds import read_plan_file
 
-    try:
-        the_plan = Plan.from_json(Path(plan_file).read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise UsageError(f"{plan_file} is not a yottactl plan file (format {FORMAT_VERSION})",
-                         hint="create one with `yottactl plan --out FILE`") from exc
+    the_plan = read_plan_file(plan_file)
     if the_plan.errors:
         raise UsageError(f"{plan_file} contains plan errors and cannot be applied")
     lineage = state.lineage if state else None
@@ -264,5 +260,5 @@ def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeou
             sys.exit(1)
         if not run.plan.has_changes:
             return
-        confirm(auto_approve)
+        confirm(auto_approve, "destroy")
         run_plan(s, store, state, run.plan, {}, parallelism, False, timeout, color)

@@ -51,7 +51,11 @@ def emulator(host: str, port: int, data_file: str | None, api_key: str | None,
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     click.echo(f"yottactl emulator listening on {server.url}  (Ctrl-C to stop)", err=True)
-    click.echo(f"  export YOTTA_API_URL={server.url} YOTTA_API_KEY=any-key", err=True)
+    if api_key:  # a key is never echoed, not even the emulator's own
+        click.echo(f"  export YOTTA_API_URL={server.url} YOTTA_API_KEY=<the key given with "
+                   "--api-key>", err=True)
+    else:
+        click.echo(f"  export YOTTA_API_URL={server.url} YOTTA_API_KEY=any-key", err=True)
     sys.stderr.flush()
     try:
         server.serve_forever()

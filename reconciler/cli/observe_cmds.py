@@ -50,7 +50,7 @@ def _yaml(data: Any) -> None:
 def get(name: str | None, statuses: tuple[str, ...], output: str, show_secrets: bool,
         endpoint: str | None, api_key: str | None, state_path: str | None, no_color: bool) -> None:
     """List deployments, or show one in full (NAME or id)."""
-    from reconciler.observe import masked_view, resolve
+    from reconciler.observe import masked_view, resolve, url_of
 
     s = settings(endpoint, api_key, state_path)
     client = s.client()
@@ -76,10 +76,50 @@ def get(name: str | None, statuses: tuple[str, ...], output: str, show_secrets: 
             d.name or "", d.id, d.status or "?", f"{d.runningWorkers or 0}/{d.totalWorkers or 0}",
             f"{gpu.gpuType} ×{gpu.gpuCount}" if gpu else "-",
             ",".join(sorted({r.region or "" for r in d.resources})),
-            f"{d.perHourPrice or 0:.2f}", "yes" if d.id in managed else "no",
+            f"{d.perHourPrice or 0:.2f}", "yes" if d.id in managed else "no", url_of(d) or "-",
         ])
-    _table(["NAME", "ID", "STATUS", "WORKERS", "GPU", "REGIONS", "$/H", "MANAGED"], rows,
+    _table(["NAME", "ID", "STATUS", "WORKERS", "GPU", "REGIONS", "$/H", "MANAGED", "URL"], rows,
            use_color(no_color), 2)
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object for NAME, else an object keyed by name.")
+@api_options
+def output(name: str | None, output: str, endpoint: str | None, api_key: str | None,
+           state_path: str | None) -> None:
+    """Id, status, workers and domain/URL of managed deployments, from the live API.
+
+    For scripts: `$(yottactl output llama -o json | jq -r .url)`. One list call.
+    """
+    from reconciler.errors import StateError, YottactlError
+    from reconciler.observe import output_record
+
+    s = settings(endpoint, api_key, state_path)
+    state = s.state_file().read()
+    managed = dict(sorted((state.deployments if state else {}).items()))
+    if name is not None and name not in managed:
+        raise StateError(f"{name!r} is not managed by yottactl (not in the state)",
+                         hint="`yottactl state list` shows managed names; `yottactl get` "
+                              "shows every live deployment")
+    live = {d.id: d for d in s.client().list()}
+    records = {n: output_record(n, e.id, live.get(e.id)) for n, e in managed.items()
+               if name is None or n == name}
+    if name is not None and not records[name]["found"]:
+        raise YottactlError(f"managed deployment {name} (id {managed[name].id}) is not live",
+                            hint="`yottactl plan` shows how to bring it back")
+    if output == "json":
+        click.echo(json.dumps(records[name] if name else records, indent=2))
+        return
+    if name is not None:
+        for key, value in records[name].items():
+            click.echo(f"{key} = {'-' if value is None else value}")
+        return
+    rows = [[r["name"], r["id"], r["status"] or "NOT FOUND",
+             f"{r['runningWorkers'] or 0}/{r['workers'] or 0}" if r["found"] else "-",
+             r["url"] or "-"] for r in records.values()]
+    _table(["NAME", "ID", "STATUS", "WORKERS", "URL"], rows, False, 2)
 
 
 @main.command()
@@ -107,6 +147,11 @@ def workers(name: str, statuses: tuple[str, ...], show_all: bool, output: str,
     if output == "json":
         click.echo(json.dumps([w.model_dump(mode="json", exclude_none=True) for w in found],
                               indent=2))
+        return
+    if not found:
+        why = f"deployment is {dep.status}" if dep.status != "RUNNING" else "none match"
+        hidden = "" if show_all or statuses else "; `--all` includes TERMINATED workers"
+        click.echo(f"no workers ({why}){hidden}")
         return
     rows = [[w.id, w.status or "?", w.region or "", f"{w.gpuType} ×{w.gpuCount}",
              human_duration(w.uptime), f"{w.cost or 0:.4f}"] for w in found]
@@ -140,7 +185,14 @@ def logs(name: str, worker_id: str | None, all_workers: bool, since: str | None,
         raise UsageError("use --worker ID or --all-workers, not both")
     client = settings(endpoint, api_key, state_path).client()
     dep = resolve(client, name)
-    ids = [worker_id] if worker_id else [w.id for w in client.workers(dep.id)]
+    known = client.workers(dep.id)
+    current = [w.id for w in known]
+    if worker_id and worker_id not in current:
+        listed = ", ".join(f"{w.id} ({w.status})" for w in known)
+        raise UsageError(f"{name} has no worker {worker_id}",
+                         hint=f"its workers: {listed}" if listed
+                         else f"{name} has no workers (deployment is {dep.status})")
+    ids = [worker_id] if worker_id else current
     prefix = len(ids) > 1 or not worker_id
 
     def emit(line: Any) -> None:

@@ -87,6 +87,40 @@ def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exi
     sys.exit(2 if detailed_exitcode and run.plan.has_changes else 0)
 
 
+@main.command()
+@click.argument("plan_file", metavar="PLANFILE", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="Render as text, the plan file's JSON, or Markdown.")
+@color_option
+def show(plan_file: str, output: str, no_color: bool) -> None:
+    """Render a saved plan (from `plan --out`) without calling the API."""
+    render_plan(read_plan_file(plan_file), output, use_color(no_color))
+
+
+def read_plan_file(plan_file: str) -> Any:
+    """A saved plan, or a clear error saying what the file is not."""
+    from pathlib import Path
+
+    from reconciler.errors import UsageError
+    from reconciler.plan.model import FORMAT_VERSION, Plan
+
+    try:
+        text = Path(plan_file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read plan file {plan_file}: {exc.strerror}",
+                         hint="create one with `yottactl plan --out FILE`") from exc
+    refusal = UsageError(f"{plan_file} is not a yottactl plan file (format {FORMAT_VERSION})",
+                         hint="create one with `yottactl plan --out FILE`")
+    try:
+        data = json.loads(text)
+        # `{}` would validate with every default: a plan file names its format
+        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+            raise refusal
+        return Plan.from_json(text)
+    except ValueError as exc:
+        raise refusal from exc
+
+
 def render_plan(the_plan: Any, output: str, color: bool) -> None:
     stream = sys.stdout
     if output == "json":

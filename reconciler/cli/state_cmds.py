@@ -63,7 +63,12 @@ def state() -> None:
 def state_list(state_path: str | None) -> None:
     """List managed deployments: name, id, last observed status."""
     current = settings(None, None, state_path).state_file().read()
-    for name, entry in sorted((current.deployments if current else {}).items()):
+    entries = sorted((current.deployments if current else {}).items())
+    if not entries:
+        click.echo("No deployments in the state.", err=True)
+        return
+    click.echo("NAME\tID\tSTATUS")
+    for name, entry in entries:
         click.echo(f"{name}\t{entry.id}\t{entry.status or '-'}")
 
 
@@ -98,6 +103,42 @@ def state_rm(names: tuple[str, ...], lock_timeout: float, state_path: str | None
         store.write(current)
     for name in names:
         click.echo(f"Removed {name} from the state; the live deployment was not touched.")
+
+
+@state.command(name="mv")
+@click.argument("old")
+@click.argument("new")
+@lock_option
+@state_option
+def state_mv(old: str, new: str, lock_timeout: float, state_path: str | None) -> None:
+    """Record managed deployment OLD under the name NEW (after renaming its manifest).
+
+    The live deployment is not touched: the next plan renames it in place (an update),
+    instead of deleting OLD and creating NEW.
+    """
+    from reconciler.manifest.schema import NAME_RE
+    from reconciler.state.backend import command_line
+
+    if not NAME_RE.match(new):
+        raise UsageError(f"{new!r} is not a valid deployment name",
+                         hint="1-50 characters: letters, digits, @ . _ -, starting with a letter")
+    store = settings(None, None, state_path).state_file()
+    with store.locked(command_line(), lock_timeout, warn=warn):
+        if store.journal_records():
+            raise StateError("an interrupted apply left a journal that names deployments",
+                             hint="run `yottactl apply` first (it folds the journal into the "
+                                  "state), then move")
+        current = store.read()
+        entry = current.deployments.get(old) if current else None
+        if current is None or entry is None:
+            raise StateError(f"{old!r} is not in the state", hint="`yottactl state list` shows names")
+        if new in current.deployments:
+            raise StateError(f"{new!r} is already in the state (id {current.deployments[new].id})",
+                             hint=f"remove it first with `yottactl state rm {new}` if it is stale")
+        moved = entry.model_copy(update={"renamed_from": old})
+        store.write(current.without(old).with_entry(new, moved))
+    click.echo(f"Moved {old} to {new} (id {entry.id}); the next plan renames the live deployment "
+               "in place.")
 
 
 @main.command(name="force-unlock")

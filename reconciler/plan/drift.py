@@ -44,7 +44,7 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
             for path in entry.sensitive:
                 _copy_path(entry.spec, current, path)
         changes = diff(entry.spec, current, entry.sensitive)
-        if live.name != name:
+        if live.name != name and live.name != entry.renamed_from:
             changes = (FieldChange(path="name", before=name, after=live.name), *changes)
         scaled = tuple(c for c in changes if c.path == "workers")
         config = tuple(c for c in changes if c.path != "workers")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reconciler.api.facts import FAILED, REPLACE_FIELDS
+from reconciler.api.facts import FAILED, REPLACE_FIELDS, STOPPED
 from reconciler.api.models import Deployment
 from reconciler.catalog import hourly_price
 from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
@@ -143,7 +143,9 @@ class _Planner:
                           steps=S.replace(live.status, compared, running),
                           reason=adopting + sentence(Reason.REPLACE_FIELDS, replaced),
                           reason_code=Reason.REPLACE_FIELDS,
-                          disruptive=True, disruption="new id and domain",
+                          disruptive=True, disruption="new id and domain" + (
+                              "" if live.status == STOPPED else
+                              "; stops serving until the new one is RUNNING"),
                           price_after=price_after, price_estimated=True)
 
         # 4. The rest depends on where the live status must go; see steps.converge.
@@ -194,10 +196,13 @@ class _Planner:
 
     def plan_removed(self, name: str, entry: StateEntry) -> Change | None:
         live = self.live_by_id.get(entry.id)
+        destroying = self.options.destroying
+        why = Reason.DESTROY if destroying else Reason.REMOVED
+        gone_reason = Reason.DESTROY_GONE if destroying else Reason.REMOVED_GONE
         # 1. Already gone live: only the state forgets it.
         if live is None:
             return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.forget(),
-                          reason=sentence(Reason.REMOVED_GONE), reason_code=Reason.REMOVED_GONE,
+                          reason=sentence(gone_reason), reason_code=gone_reason,
                           price_before=0.0, price_after=0.0)
         # 2. Protected: refuse.
         if entry.prevent_destroy:
@@ -209,9 +214,9 @@ class _Planner:
         masked_live = mask(self.live_essence(live), entry.sensitive, self.fp)
         return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
                       sensitive=entry.sensitive,
-                      reason=sentence(Reason.REMOVED), reason_code=Reason.REMOVED,
+                      reason=sentence(why), reason_code=why,
                       disruptive=True,
-                      disruption="deployment is deleted", live_status=live.status,
+                      disruption="deployment and its domain are deleted", live_status=live.status,
                       live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
                       live_snapshot=masked_live, price_before=live.perHourPrice, price_after=0.0)
 

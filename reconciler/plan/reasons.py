@@ -30,6 +30,8 @@ class Reason(str, Enum):
     START_REQUESTED = "start-requested"
     REMOVED = "removed"  # left the manifests: stop and delete
     REMOVED_GONE = "removed-gone"  # left the manifests and already gone live: forget
+    DESTROY = "destroy"  # `yottactl destroy`: stop and delete
+    DESTROY_GONE = "destroy-gone"  # `yottactl destroy` of one already gone live: forget
     UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the sentence
 
 
@@ -55,6 +57,8 @@ _SENTENCES = {
     Reason.REMOVED: "removed from manifests",
     Reason.REMOVED_GONE: "removed from manifests and already gone live; will be dropped from the "
                          "state",
+    Reason.DESTROY: "destroy requested",
+    Reason.DESTROY_GONE: "destroy requested and already gone live; will be dropped from the state",
     Reason.UNSPECIFIED: "",
 }
 

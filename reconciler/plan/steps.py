@@ -14,6 +14,7 @@ from reconciler.plan.reasons import Reason
 R = Reason
 
 STOP = (Step(op=Op.STOP), Step(op=Op.WAIT, until=(STOPPED,)))
+RESTARTS = "stops serving for the restart (new workers)"  # the disruption of stop+start
 
 
 def wait_running(essence: Essence) -> Step:
@@ -65,7 +66,7 @@ def converge(status: str | None, essence: Essence, running: bool,
         fix = update if fields else ()
         if running:
             action = Action.UPDATE if fields else Action.START
-            return action, (*lead, *STOP, *fix, *restart), "workers restart", (
+            return action, (*lead, *STOP, *fix, *restart), RESTARTS, (
                 R.FAILED_UPDATE_RESTART if fields else R.FAILED_RESTART)
         return (Action.UPDATE if fields else Action.STOP), (*lead, *STOP, *fix), "", R.FAILED_STOP
     if now == RUNNING and running:
@@ -74,7 +75,7 @@ def converge(status: str | None, essence: Essence, running: bool,
         if only_workers:
             return Action.SCALE, (*lead, Step(op=Op.SCALE, workers=essence["workers"]),
                                   wait_running(essence)), "", R.SCALE_RUNNING
-        return Action.UPDATE, (*lead, *STOP, *update, *restart), "workers restart", R.UPDATE_RESTART
+        return Action.UPDATE, (*lead, *STOP, *update, *restart), RESTARTS, R.UPDATE_RESTART
     if now == RUNNING and not running:
         if fields:
             return Action.UPDATE, (*lead, *STOP, *update), "stops serving", R.UPDATE_AND_STOP

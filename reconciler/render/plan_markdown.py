@@ -3,10 +3,12 @@ disruptive changes first), then collapsed per-deployment details."""
 
 from __future__ import annotations
 
+import re
 from typing import TextIO
 
 from reconciler.plan.model import Action, Plan
 from reconciler.render.plan_text import ORDER, SYMBOLS, field_line, money, totals
+from reconciler.render.spec import padded
 
 MARKER = "<!-- yottactl-plan -->"
 
@@ -46,6 +48,11 @@ def render_markdown(plan: Plan, out: TextIO) -> None:
             out.write(f"- id: `{c.id or 'known after apply'}`\n")
             for fc in c.changes:
                 out.write(f"- `{_cell(field_line(fc))}`\n")
+            if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None:
+                title = "the new deployment" if c.action is Action.REPLACE else "spec"
+                body = "".join(f"+ {path} = {shown}\n" for path, shown in padded(c))
+                fence = "`" * max([3, *(len(run) + 1 for run in re.findall("`+", body))])
+                out.write(f"- {title}:\n\n{fence}diff\n{body}{fence}\n")
             if c.steps:
                 out.write("- steps: " + " → ".join(s.describe() for s in c.steps) + "\n")
             out.write("\n</details>\n\n")

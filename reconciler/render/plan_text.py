@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from reconciler.api.facts import REPLACE_FIELDS
 from reconciler.plan.model import Action, Change, FieldChange, Plan
+from reconciler.render.spec import padded
 
 SYMBOLS = {
     Action.CREATE: "+", Action.UPDATE: "~", Action.SCALE: "~", Action.REPLACE: "-/+",
@@ -79,7 +81,14 @@ def _change(out: TextIO, c: Change, st: Style) -> None:
     if c.reason:
         out.write(f"      reason: {c.reason}\n")
     for fc in c.changes:
-        out.write("      " + st("~ ", "yellow") + field_line(fc) + "\n")
+        forces = c.action is Action.REPLACE and fc.path.split(".")[0] in REPLACE_FIELDS
+        out.write("      " + st("~ ", "yellow") + field_line(fc)
+                  + ("  # forces replacement" if forces else "") + "\n")
+    if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None:
+        if c.action is Action.REPLACE:
+            out.write("      the new deployment:\n")
+        for path, shown in padded(c):
+            out.write("      " + st("+ ", "green") + f"{path} = {shown}\n")
     if c.steps:
         out.write("      steps: " + " → ".join(s.describe() for s in c.steps) + "\n")
     if c.price_before != c.price_after:
@@ -101,6 +110,12 @@ def render_text(plan: Plan, out: TextIO, color: bool = False) -> None:
     if failed:
         out.write("\n")
     pending = plan.pending
+    disruptive = sorted((c for c in pending if c.disruptive), key=lambda c: c.name)
+    if disruptive:
+        out.write(st("Disruptive changes (read these first):", "red", bold=True) + "\n")
+        for c in disruptive:
+            out.write(f"  ! {c.name} {VERBS[c.action]}: {c.disruption}\n")
+        out.write("\n")
     if pending:
         out.write("yottactl will perform the following actions:\n\n")
         for c in sorted(pending, key=lambda c: (not c.disruptive, c.name)):

@@ -2,7 +2,7 @@
 
     {format_version: 1, lineage: uuid, serial: int, key_verifier: str|null,
      deployments: {name: {id, spec, sensitive, fingerprint, status, desired_state,
-                          prevent_destroy, created_at, updated_at}}}
+                          prevent_destroy, created_at, updated_at, renamed_from}}}
 
 ``spec`` is the last-applied essence with secret values replaced by keyed fingerprints.
 """
@@ -28,6 +28,9 @@ class StateEntry(BaseModel):
     prevent_destroy: bool = False
     created_at: str = ""
     updated_at: str = ""
+    # `state mv OLD NEW` sets OLD here: the live deployment still has that name until the next
+    # apply renames it, which is a planned change, not drift. Cleared by the next record.
+    renamed_from: str | None = None
 
 
 class State(BaseModel):
