@@ -112,11 +112,7 @@ def read_plan_file(plan_file: str) -> Any:
     refusal = UsageError(f"{plan_file} is not a yottactl plan file (format {FORMAT_VERSION})",
                          hint="create one with `yottactl plan --out FILE`")
     try:
-        data = json.loads(text)
-        # `{}` would validate with every default: a plan file names its format
-        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-            raise refusal
-        return Plan.from_json(text)
+        return Plan.from_json(text)  # checks format_version: `{}` is refused too
     except ValueError as exc:
         raise refusal from exc
 
