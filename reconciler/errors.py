@@ -20,7 +20,9 @@ no other exception should ever reach the user as a traceback.
         ├── AuthError           HTTP 401 / 403
         ├── RateLimited         HTTP 429            (RetryHinted: carries retry_after)
         ├── ServerError         HTTP 5xx, 10002     (RetryHinted: carries retry_after)
+        │   └── BadResponse     an answer that breaks the contract (types, size); never retried
         ├── Unavailable         connect / read failures, timeouts
+        │   └── DeadlineExceeded  no complete answer within YOTTACTL_HTTP_TIMEOUT
         └── OutcomeUnknown      a mutating call whose response was lost: it may have happened
 
 Secrets: no exception built here ever receives the API key; API messages are stored verbatim,
@@ -174,8 +176,18 @@ class ServerError(RetryHinted):
     default_hint = "the API had an internal error; retry later"
 
 
+class BadResponse(ServerError):
+    default_hint = ("the API's answer does not match its specification; check the endpoint "
+                    "(YOTTA_API_URL / --endpoint) and report it if it is Yotta's")
+
+
 class Unavailable(ApiError):
     default_hint = "check the endpoint URL and your network; `yottactl emulator` runs a local API"
+
+
+class DeadlineExceeded(Unavailable):
+    default_hint = ("the API answered too slowly; retry later, or raise YOTTACTL_HTTP_TIMEOUT "
+                    "(seconds per API call, retries included)")
 
 
 class OutcomeUnknown(ApiError):

@@ -26,6 +26,8 @@ ENV_VARS = {
     "state_path": "YOTTACTL_STATE",
     "fingerprint_key": "YOTTACTL_FINGERPRINT_KEY",
     "allow_insecure": "YOTTACTL_ALLOW_INSECURE",
+    "http_timeout": "YOTTACTL_HTTP_TIMEOUT",
+    "http_max_body_mb": "YOTTACTL_HTTP_MAX_BODY_MB",
 }
 
 
@@ -38,6 +40,8 @@ class Settings:
     state_path: str | None = None
     fingerprint_key: str | None = None
     allow_insecure: bool = False
+    http_timeout: str | None = None  # seconds per API call, retries included (default 60)
+    http_max_body_mb: str | None = None  # largest answer accepted, MiB (default 64)
 
     def __repr__(self) -> str:
         return f"Settings(endpoint={self.endpoint!r}, state_path={self.state_path!r})"
@@ -47,8 +51,11 @@ class Settings:
 
     def client(self) -> YottaClient:
         from reconciler.api.client import YottaClient
+        from reconciler.api.transfer import Limits
 
-        return YottaClient(self.key(), self.endpoint, allow_insecure=self.allow_insecure)
+        limits = Limits.parse(self.http_timeout, self.http_max_body_mb)
+        return YottaClient(self.key(), self.endpoint, allow_insecure=self.allow_insecure,
+                           timeout=limits.deadline, max_body_bytes=limits.max_body_bytes)
 
     def state_file(self) -> StateFile:
         from reconciler.state.backend import StateFile
@@ -85,6 +92,8 @@ def resolve(
         state_path=pick("state_path", state_path),
         fingerprint_key=pick("fingerprint_key", None),
         allow_insecure=pick("allow_insecure", None) == "1",
+        http_timeout=pick("http_timeout", None),
+        http_max_body_mb=pick("http_max_body_mb", None),
     )
 
 

@@ -12,6 +12,7 @@ from reconciler.api.models import CreateRequest, UpdateRequest
 from reconciler.errors import (
     ActionNotAllowed,
     AuthError,
+    BadResponse,
     InvalidRequest,
     NotFound,
     OutcomeUnknown,
@@ -139,8 +140,8 @@ def test_workers_and_logs_paging_both_directions(client: YottaClient) -> None:
 def test_bad_ids_and_unknown_records(client: YottaClient) -> None:
     with pytest.raises(NotFound):
         client.stop("999999999999999999")
-    with pytest.raises(ValueError):
-        client.detail("not-a-number")
+    with pytest.raises(BadResponse, match="field id: the deployment id 'not-a-number' is not"):
+        client.detail("not-a-number")  # a clean error naming the field, not a ValueError
 
 
 def test_retries_converge_and_never_duplicate_create() -> None:

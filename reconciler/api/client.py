@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import builtins
 import ipaddress
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from reconciler import __version__
 from reconciler.api import envelope, facts
@@ -28,7 +31,51 @@ from reconciler.api.models import (
     Worker,
 )
 from reconciler.api.retry import RetryPolicy, run_with_retries
-from reconciler.errors import ApiError, OutcomeUnknown, Unavailable, UsageError
+from reconciler.api.transfer import Exchange, Limits, exchange
+from reconciler.errors import (
+    ApiError,
+    BadResponse,
+    DeadlineExceeded,
+    OutcomeUnknown,
+    Unavailable,
+    UsageError,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: Any, *, operation: str, deployment: str | None = None,
+          where: str = "data") -> M:
+    """``data`` as ``model``, or a :class:`BadResponse` naming the first wrong field (never
+    its value: it may be a secret)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join([where, *(str(p) for p in first["loc"])])
+        raise BadResponse(f"unexpected answer: field {field}: {first['msg'].lower()} "
+                          f"(got {type(first['input']).__name__})", operation=operation,
+                          deployment=deployment) from None
+
+
+def parse_list(model: type[M], data: Any, *, operation: str,
+               deployment: str | None = None) -> builtins.list[M]:
+    if data is None:
+        return []
+    if not isinstance(data, builtins.list):
+        raise BadResponse(f"unexpected answer: field data: expected a list, got "
+                          f"{type(data).__name__}", operation=operation, deployment=deployment)
+    return [parse(model, item, operation=operation, deployment=deployment, where=f"data[{i}]")
+            for i, item in enumerate(data)]
+
+
+def path_id(value: str, *, operation: str, what: str = "deployment") -> int:
+    """An id for a URL path: ids are 18-digit numbers (kept exact: never through a float)."""
+    text = str(value)
+    if not text.isdigit() or not text.isascii():
+        raise BadResponse(f"field id: the {what} id {text[:40]!r} is not a number",
+                          operation=operation)
+    return int(text)
 
 
 def _is_loopback(host: str) -> bool:
@@ -67,10 +114,11 @@ class YottaClient:
         base_url: str | None = None,
         *,
         http: httpx.Client | None = None,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         retry: RetryPolicy | None = None,
         allow_insecure: bool = False,
         limiter: AdaptiveLimiter | None = None,
+        max_body_bytes: int | None = None,
     ) -> None:
         # explicit values only: the environment is read once, in reconciler.settings
         key = api_key or ""
@@ -86,7 +134,10 @@ class YottaClient:
         }
         self._http = http
         self._owns_http = http is None
-        self._timeout = timeout
+        # one deadline per API call, retries included; bodies capped (hostile or broken servers)
+        defaults = Limits()
+        self.limits = Limits(defaults.deadline if timeout is None else timeout,
+                             defaults.max_body_bytes if max_body_bytes is None else max_body_bytes)
         self.retry = retry or RetryPolicy()
         # one budget for every call this client makes: mutations and wait polls alike
         self.limiter = limiter or AdaptiveLimiter()
@@ -98,7 +149,7 @@ class YottaClient:
     def http(self) -> httpx.Client:
         if self._http is None:  # lazily: constructing the client costs no network activity
             limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-            self._http = httpx.Client(timeout=self._timeout, limits=limits)
+            self._http = httpx.Client(timeout=self.limits.deadline, limits=limits)
         return self._http
 
     def close(self) -> None:
@@ -125,32 +176,60 @@ class YottaClient:
         idempotent: bool = True,
     ) -> Any:
         url = f"{self.base_url}{facts.API_PREFIX}{path}"
+        http = self.http  # built first (TLS set-up is ours, not the server's time)
+        request = Exchange(method, url, json=json, params=params, headers=self._headers)
+        # the deadline starts when the first attempt gets its slot (our own pacing is not the
+        # server's slowness) and bounds every attempt and every pause between them
+        started: list[float] = []
+
+        def deadline() -> float:
+            return started[0] + self.limits.deadline if started else float("inf")
 
         def attempt() -> Any:
             try:
                 with self.limiter.slot() as report:
-                    response = self.http.request(
-                        method, url, json=json, params=params, headers=self._headers
-                    )
+                    if not started:
+                        started.append(time.monotonic())
+                    response = exchange(http, request, deadline(), self.limits.max_body_bytes)
                     report(outcome_of(response.status_code))
             except httpx.ConnectError as exc:  # never reached the server: always safe to retry
                 raise Unavailable(
                     f"cannot connect to {self.base_url}", operation=operation, deployment=deployment
                 ) from exc
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError,
+                    TimeoutError) as exc:
                 kind = type(exc).__name__
+                late = isinstance(exc, TimeoutError) or time.monotonic() >= deadline()
+                why = f"no complete answer within {self.limits.describe()}" if late else kind
                 if not idempotent:
                     raise OutcomeUnknown(
-                        f"response lost ({kind}); the request may have been applied",
+                        f"response lost ({why}); the request may have been applied",
                         operation=operation,
                         deployment=deployment,
+                    ) from exc
+                if late:
+                    raise DeadlineExceeded(
+                        why,
+                        operation=operation, deployment=deployment,
                     ) from exc
                 raise Unavailable(
                     f"connection failed ({kind})", operation=operation, deployment=deployment
                 ) from exc
+            except OverflowError as exc:
+                raise BadResponse(
+                    f"response body larger than {self.limits.describe_body()}",
+                    operation=operation, deployment=deployment,
+                    hint="raise YOTTACTL_HTTP_MAX_BODY_MB if the answer is really that large",
+                ) from exc
             return envelope.unwrap(response, operation=operation, deployment=deployment)
 
-        return run_with_retries(attempt, self.retry, idempotent=idempotent)
+        policy = replace(self.retry, total_seconds=min(self.retry.total_seconds,
+                                                       self.limits.deadline))
+        return run_with_retries(attempt, policy, idempotent=idempotent, deadline=deadline)
+
+    @staticmethod
+    def _id(value: str, operation: str, what: str = "deployment") -> int:
+        return path_id(value, operation=operation, what=what)
 
     # -- the 10 operations ------------------------------------------------------------------
 
@@ -160,46 +239,49 @@ class YottaClient:
             "create", "POST", "/create", json=request.to_wire(), deployment=request.name,
             idempotent=False,
         )
-        return Deployment.model_validate(data)
+        return parse(Deployment, data, operation="create", deployment=request.name)
 
     def update(self, deployment_id: str, request: UpdateRequest) -> Deployment | None:
         data = self._call(
-            "update", "POST", f"/{int(deployment_id)}/update", json=request.to_wire(),
-            deployment=deployment_id,
+            "update", "POST", f"/{self._id(deployment_id, 'update')}/update",
+            json=request.to_wire(), deployment=deployment_id,
         )
-        return Deployment.model_validate(data) if isinstance(data, dict) else None
+        return parse(Deployment, data, operation="update") if isinstance(data, dict) else None
 
     def stop(self, deployment_id: str) -> None:
-        self._call("stop", "POST", f"/{int(deployment_id)}/stop", deployment=deployment_id)
+        path = f"/{self._id(deployment_id, 'stop')}/stop"
+        self._call("stop", "POST", path, deployment=deployment_id)
 
     def start(self, deployment_id: str) -> None:
-        self._call("start", "POST", f"/{int(deployment_id)}/start", deployment=deployment_id)
+        path = f"/{self._id(deployment_id, 'start')}/start"
+        self._call("start", "POST", path, deployment=deployment_id)
 
     def scale(self, deployment_id: str, workers: int) -> None:
         body = ScaleRequest(workers=workers).to_wire()
-        self._call(
-            "scale", "POST", f"/{int(deployment_id)}/workers", json=body, deployment=deployment_id
-        )
+        path = f"/{self._id(deployment_id, 'scale')}/workers"
+        self._call("scale", "POST", path, json=body, deployment=deployment_id)
 
     def delete(self, deployment_id: str) -> None:
-        self._call("delete", "DELETE", f"/{int(deployment_id)}", deployment=deployment_id)
+        path = f"/{self._id(deployment_id, 'delete')}"
+        self._call("delete", "DELETE", path, deployment=deployment_id)
 
     def detail(self, deployment_id: str) -> Deployment:
-        data = self._call("detail", "GET", f"/{int(deployment_id)}", deployment=deployment_id)
-        return Deployment.model_validate(data)
+        path = f"/{self._id(deployment_id, 'detail')}"
+        data = self._call("detail", "GET", path, deployment=deployment_id)
+        return parse(Deployment, data, operation="detail", deployment=deployment_id)
 
     def list(self, status: Sequence[str] = ()) -> builtins.list[Deployment]:
         params = [("statusList", s) for s in status] or None
         data = self._call("list", "GET", "/list", params=params)
-        return [Deployment.model_validate(d) for d in (data or [])]
+        return parse_list(Deployment, data, operation="list")
 
     def workers(self, deployment_id: str, status: Sequence[str] = ()) -> builtins.list[Worker]:
         params = [("statusList", s) for s in status] or None
         data = self._call(
-            "workers", "GET", f"/{int(deployment_id)}/workers", params=params,
+            "workers", "GET", f"/{self._id(deployment_id, 'workers')}/workers", params=params,
             deployment=deployment_id,
         )
-        return [Worker.model_validate(w) for w in (data or [])]
+        return parse_list(Worker, data, operation="workers", deployment=deployment_id)
 
     def logs(
         self,
@@ -225,11 +307,10 @@ class YottaClient:
             "direction": direction,
         }
         params = {k: str(v) for k, v in raw.items() if v is not None}
-        data = self._call(
-            "logs", "GET", f"/{int(deployment_id)}/workers/{int(worker_id)}/logs", params=params,
-            deployment=deployment_id,
-        )
-        return LogPage.model_validate(data or {})
+        path = (f"/{self._id(deployment_id, 'logs')}/workers/"
+                f"{self._id(worker_id, 'logs', what='worker')}/logs")
+        data = self._call("logs", "GET", path, params=params, deployment=deployment_id)
+        return parse(LogPage, data or {}, operation="logs", deployment=deployment_id)
 
     def iter_logs(
         self,

@@ -47,9 +47,13 @@ class ExposePort(_Request):
 NAME_PATTERN = r"^(?=[A-Za-z])[A-Za-z0-9@._-]{1,50}$"
 
 
-def _credential_to_str(value: Any) -> Any:
-    # credentialId is a string in requests but an integer in responses: accept both
+def _int_to_str(value: Any) -> Any:
+    # ids are 18-digit numbers the spec types as strings, but Yotta's Java backend (and its own
+    # SDK) also uses JSON integers: accept both, exactly (json parses integers without a float)
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+_credential_to_str = _int_to_str
 
 
 class UpdateRequest(_Request):
@@ -126,10 +130,7 @@ class Deployment(_Response):
 
     _cred = field_validator("credentialId", mode="before")(_credential_to_str)
 
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_as_str(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
+    _id_as_str = field_validator("id", mode="before")(_int_to_str)
 
     @field_validator("environmentVars", "resources", mode="before")
     @classmethod
@@ -153,10 +154,7 @@ class Worker(_Response):
     cost: float | None = None
     status: str | None = None
 
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_as_str(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
+    _id_as_str = field_validator("id", mode="before")(_int_to_str)
 
 
 class LogEntry(_Response):
@@ -170,6 +168,9 @@ class LogPage(_Response):
     hasMore: bool = False
     nextSearchAfterTime: str | None = None
     nextSearchAfterOffset: str | None = None
+
+    _cursor = field_validator("nextSearchAfterTime", "nextSearchAfterOffset", mode="before")(
+        _int_to_str)
 
     @field_validator("logs", mode="before")
     @classmethod

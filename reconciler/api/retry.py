@@ -7,6 +7,7 @@ not take effect (connect error, 429); any other failure becomes :class:`OutcomeU
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -15,6 +16,7 @@ import tenacity
 
 from reconciler.errors import (
     ApiError,
+    DeadlineExceeded,
     OutcomeUnknown,
     RateLimited,
     RetryHinted,
@@ -35,6 +37,8 @@ class RetryPolicy:
 
 
 def _retryable(exc: BaseException, idempotent: bool) -> bool:
+    if isinstance(exc, DeadlineExceeded):  # no time left for another attempt
+        return False
     if isinstance(exc, RateLimited):
         return True
     if isinstance(exc, Unavailable):
@@ -43,7 +47,8 @@ def _retryable(exc: BaseException, idempotent: bool) -> bool:
     return idempotent and isinstance(exc, ServerError) and exc.http_status in _RETRY_STATUS
 
 
-def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
+def _wait(policy: RetryPolicy, deadline: Callable[[], float] | None,
+          ) -> Callable[[tenacity.RetryCallState], float]:
     jitter = tenacity.wait_random_exponential(
         multiplier=policy.base_seconds, max=policy.max_backoff_seconds
     )
@@ -51,18 +56,22 @@ def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         hinted = exc.retry_after if isinstance(exc, RetryHinted) else None
-        if hinted is not None:
-            return float(min(hinted, policy.max_backoff_seconds))
-        return float(jitter(state))
+        pause = float(min(hinted, policy.max_backoff_seconds) if hinted is not None
+                      else jitter(state))
+        if deadline is not None:  # never sleep past the call's deadline
+            pause = min(pause, max(0.0, deadline() - time.monotonic()))
+        return pause
 
     return wait
 
 
-def run_with_retries(fn: Callable[[], T], policy: RetryPolicy, *, idempotent: bool) -> T:
+def run_with_retries(fn: Callable[[], T], policy: RetryPolicy, *, idempotent: bool,
+                     deadline: Callable[[], float] | None = None) -> T:
+    """``fn()`` retried per ``policy``; ``deadline()`` (monotonic) bounds the pauses between tries."""
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(policy.attempts)
         | tenacity.stop_after_delay(policy.total_seconds),
-        wait=_wait(policy),
+        wait=_wait(policy, deadline),
         retry=tenacity.retry_if_exception(lambda e: _retryable(e, idempotent)),
         reraise=True,
     )

@@ -22,12 +22,15 @@ def use_color(no_color: bool = False, stream: TextIO | None = None) -> bool:
 
 
 def report_error(err: YottactlError, color: bool) -> None:
+    from reconciler.render.safe import clean, clean_lines
+
+    # summaries and hints may quote the API (messages, live names): one line each, cleaned
     red = (lambda t: click.style(t, fg="red", bold=True)) if color else (lambda t: t)
-    click.echo(f"{red('Error:')} {err.summary}", err=True)
+    click.echo(f"{red('Error:')} {clean(err.summary)}", err=True)
     if err.detail:
-        click.echo(err.detail, err=True)
+        click.echo(clean_lines(err.detail), err=True)
     if err.hint:
-        click.echo(f"hint: {err.hint}", err=True)
+        click.echo(f"hint: {clean(err.hint)}", err=True)
 
 
 # Exit codes on every command (DESIGN §5): scripts and CI jobs rely on them.
@@ -57,6 +60,12 @@ class _Group(click.Group):
             raise _usage_exit(err) from None
 
     def invoke(self, ctx: click.Context) -> Any:
+        from reconciler.render.safe import install
+
+        # every command writes through the sanitising streams: API text never reaches the
+        # terminal raw, whichever command prints it (render/safe.py)
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = install(*saved)
         try:
             return super().invoke(ctx)
         except click.UsageError as err:  # raised while parsing a subcommand's arguments
@@ -67,6 +76,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        finally:
+            sys.stdout, sys.stderr = saved
 
 
 F = Any  # a click-decorated command function

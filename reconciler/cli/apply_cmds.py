@@ -61,9 +61,11 @@ class Progress:
     def _text(self, event: Any) -> str:
         word = {"start": "…", "ok": "done", "status": "status"}.get(event.outcome, event.outcome)
         text = f"{event.name}: {event.step}{' ' if event.step else ''}{word}"
-        if event.detail:
+        if event.detail:  # may quote the API (statuses, messages)
             text += f" ({event.detail})"
-        return text + f" [{event.elapsed:.1f}s]"
+        from reconciler.render.safe import clean
+
+        return clean(text) + f" [{event.elapsed:.1f}s]"
 
     def __call__(self, event: Any) -> None:
         with self._lock:
@@ -128,8 +130,10 @@ def run_plan(s: Any, store: Any, state: Any, the_plan: Any, essences: dict[str, 
     ok = click.style("succeeded", fg="green") if color else "succeeded"
     click.echo(f"Apply finished in {elapsed:.1f}s: {len(result.succeeded)} {ok}, "
                f"{len(result.failed)} failed, {len(result.interrupted)} not started.")
+    from reconciler.render.safe import clean
+
     for name, message in sorted(result.failed.items()):
-        click.echo(f"  failed: {name}: {message}", err=True)
+        click.echo(f"  failed: {name}: {clean(message)}", err=True)
     if result.interrupted:
         click.echo(f"  interrupted before: {', '.join(sorted(result.interrupted))}", err=True)
         sys.exit(130)

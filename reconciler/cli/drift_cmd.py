@@ -14,7 +14,23 @@ from reconciler.cli import api_options, color_option, main, report_error, settin
 from reconciler.errors import PlanError, YottactlError
 
 
+def _displayable(data: dict[str, Any]) -> dict[str, Any]:
+    """The report with API-supplied strings cleaned; field values are formatted (and cleaned)
+    by :func:`_field_line`."""
+    from reconciler.render.safe import clean_tree
+
+    return clean_tree(data, keep=frozenset({"before", "after"}))  # type: ignore[no-any-return]
+
+
+def _field_line(change: dict[str, Any]) -> str:
+    from reconciler.plan.model import FieldChange
+    from reconciler.render.plan_text import field_line
+
+    return field_line(FieldChange.model_validate(change))
+
+
 def _render_text(data: dict[str, Any], color: bool) -> None:
+    data = _displayable(data)
     bold = (lambda t: click.style(t, bold=True)) if color else (lambda t: t)
     if not data["findings"]:
         click.echo("No drift: live deployments match the manifests and the state.")
@@ -23,9 +39,7 @@ def _render_text(data: dict[str, Any], color: bool) -> None:
         click.echo(f"{mark} {bold(f['deployment'])}: {f['type']}: {f['detail']}"
                    + (f"  (ack: {f['ack_reason']})" if f["acknowledged"] else ""))
         for c in f["fields"]:
-            value = ("(sensitive value changed)" if c["sensitive"]
-                     else f"{json.dumps(c['before'])} → {json.dumps(c['after'])}")
-            click.echo(f"    ~ {c['path']}: {value}")
+            click.echo(f"    ~ {_field_line(c)}")
     for label in data["acks"]["expired"]:
         click.echo(f"expired acknowledgement (no longer silences): {label}")
     for label in data["acks"]["unmatched"]:
@@ -34,6 +48,7 @@ def _render_text(data: dict[str, Any], color: bool) -> None:
 
 
 def _render_markdown(data: dict[str, Any]) -> None:
+    data = _displayable(data)
     click.echo("<!-- yottactl-drift -->\n### yottactl drift report\n")
     click.echo(("✅ " if data["clean"] else "⚠️ ") + data["text"] + "\n")
     if data["findings"]:

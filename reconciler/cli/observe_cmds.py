@@ -180,6 +180,7 @@ def logs(name: str, worker_id: str | None, all_workers: bool, since: str | None,
     from reconciler.errors import UsageError
     from reconciler.observe import collect, parse_when, resolve
     from reconciler.observe import follow as follow_lines
+    from reconciler.render.safe import clean
 
     if worker_id and all_workers:
         raise UsageError("use --worker ID or --all-workers, not both")
@@ -199,9 +200,11 @@ def logs(name: str, worker_id: str | None, all_workers: bool, since: str | None,
         if output == "json":
             click.echo(json.dumps({"timestamp": line.timestamp, "worker": line.worker,
                                    "offset": line.offset, "line": line.line}))
-        else:
-            click.echo(f"[{line.worker}] {line.timestamp} {line.line}" if prefix
-                       else f"{line.timestamp} {line.line}")
+            return
+        # a log line is whatever the workload printed: never raw to the terminal
+        text = (f"[{clean(line.worker)}] {clean(line.timestamp)} {clean(line.line)}" if prefix
+                else f"{clean(line.timestamp)} {clean(line.line)}")
+        click.echo(text)
 
     seen = collect(client, dep.id, ids, since=parse_when(since), until=parse_when(until),
                    grep=grep, tail=tail)
@@ -227,8 +230,10 @@ def logs(name: str, worker_id: str | None, all_workers: bool, since: str | None,
 def export(names: tuple[str, ...], directory: str, endpoint: str | None, api_key: str | None,
            state_path: str | None) -> None:
     """Write manifests for live deployments (all, or NAME...), secrets as ${env:...}."""
+    import re
     from pathlib import Path
 
+    from reconciler.api.models import NAME_PATTERN
     from reconciler.errors import UsageError
     from reconciler.export import manifest_for
     from reconciler.observe import resolve
@@ -238,6 +243,10 @@ def export(names: tuple[str, ...], directory: str, endpoint: str | None, api_key
     counts: dict[str, int] = {}
     for d in deployments:
         counts[d.name or ""] = counts.get(d.name or "", 0) + 1
+    for d in deployments:  # the name becomes a file name and metadata.name: it must be one
+        if not re.match(NAME_PATTERN, d.name or ""):
+            raise UsageError(f"live deployment {d.id} has {d.name!r}, which is not a valid "
+                             "deployment name", hint="rename it in the console, then export it")
     dupes = sorted(n for n, c in counts.items() if c > 1)
     if dupes:
         raise UsageError(f"several live deployments share the name(s) {', '.join(dupes)}",

@@ -7,7 +7,7 @@ import re
 from typing import TextIO
 
 from reconciler.plan.model import Action, Plan
-from reconciler.render.plan_text import ORDER, SYMBOLS, field_line, money, totals
+from reconciler.render.plan_text import ORDER, SYMBOLS, displayable, field_line, money, totals
 from reconciler.render.spec import padded
 
 MARKER = "<!-- yottactl-plan -->"
@@ -18,6 +18,7 @@ def _cell(text: str) -> str:
 
 
 def render_markdown(plan: Plan, out: TextIO) -> None:
+    plan = displayable(plan)
     out.write(f"{MARKER}\n### yottactl plan\n\n")
     for error in plan.errors:
         out.write(f"> **Error:** {_cell(error)}\n")

@@ -6,6 +6,7 @@ from typing import TextIO
 
 from reconciler.api.facts import REPLACE_FIELDS
 from reconciler.plan.model import Action, Change, FieldChange, Plan
+from reconciler.render.safe import clean, clean_tree
 from reconciler.render.spec import padded
 
 SYMBOLS = {
@@ -41,7 +42,13 @@ class Style:
 
 
 def field_line(c: FieldChange) -> str:
-    return c.line()
+    return clean(c.line())  # values may come from the API
+
+
+def displayable(plan: Plan) -> Plan:
+    """The plan with every string cleaned of control characters (names, statuses and messages
+    can come from the API); field values are cleaned by :func:`field_line` as it formats them."""
+    return clean_tree(plan, keep=frozenset({"before", "after"}))  # type: ignore[no-any-return]
 
 
 def money(v: float | None) -> str:
@@ -98,6 +105,7 @@ def _change(out: TextIO, c: Change, st: Style) -> None:
 
 
 def render_text(plan: Plan, out: TextIO, color: bool = False) -> None:
+    plan = displayable(plan)
     st = Style(color)
     for error in plan.errors:
         out.write(st("Error: ", "red", bold=True) + error + "\n")

@@ -30,7 +30,12 @@ def render_table(
     style: Callable[[int, str], str] | None = None,
 ) -> None:
     """Columns padded to their content; the widest column is cut (…) so lines fit ``width``.
-    ``style(column, text)`` may colour a cell (applied after padding, so alignment holds)."""
+    ``style(column, text)`` may colour a cell (applied after padding, so alignment holds).
+    Cells usually hold API values: each is cleaned of control characters first."""
+    from reconciler.render.safe import clean
+
+    headers = [clean(h) for h in headers]
+    rows = [[clean(cell) for cell in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(headers)]
     while sum(widths) + 2 * (len(widths) - 1) > width and max(widths) > 8:

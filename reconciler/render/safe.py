@@ -1,0 +1,136 @@
+"""The one sanitiser for text that came from the API (names, statuses, messages, log lines).
+
+API text is data someone else controls: an ESC sequence in a deployment name or a log line could
+clear the screen, set the window title or forge output. Two layers, both here:
+
+* :func:`clean` (and :func:`clean_tree` for whole models) escapes every control character
+  (C0 except tab, C1, DEL; ESC becomes the four characters ``\\x1b``) in API values before the
+  renderers lay them out, so a newline in a name cannot forge a line either.
+* :class:`SafeStream` wraps stdout and stderr for every command (installed by the CLI group), so
+  a command that forgets the first layer still cannot emit a raw control byte: the only escape
+  sequences it lets through are our own colour and line-redraw codes, and only to a terminal.
+
+JSON output needs neither: ``json.dumps`` escapes control characters and keeps exact values.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TextIO
+
+# C0 except tab, DEL, C1: the characters a terminal may act on
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# the same, but newlines are ours to write (stream layer: API text already lost its newlines)
+_STREAM_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# our own codes: SGR colours, cursor to previous lines, erase line (apply's live progress)
+_OWN_CSI = re.compile(r"\x1b\[[0-9;]{0,12}[mFK]")
+_NAMED = {"\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or f"\\x{ord(char):02x}"
+
+
+def clean(text: str) -> str:
+    """``text`` with each control character shown escaped (``\\x1b``, ``\\n``, ``\\x9b``).
+
+    Returns the same object when there is nothing to escape (callers may test identity)."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(_escape, text)
+
+
+def clean_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
+    """A copy of ``value`` (str, list, tuple, dict, pydantic model) with every string cleaned.
+
+    Fields or keys named in ``keep`` are left as they are (e.g. values a renderer formats and
+    cleans itself). Unchanged parts are returned as they are, so a clean plan costs no copies."""
+    if isinstance(value, str):
+        return clean(value)
+    from pydantic import BaseModel  # already imported by whoever built the model
+
+    if isinstance(value, BaseModel):
+        updates = {}
+        for name in type(value).model_fields:
+            if name in keep:
+                continue
+            old = getattr(value, name)
+            new = clean_tree(old, keep)
+            if new is not old:
+                updates[name] = new
+        return value.model_copy(update=updates) if updates else value
+    if isinstance(value, dict):
+        out, changed = {}, False
+        for k, v in value.items():
+            new_key = clean(k) if isinstance(k, str) else k
+            new_value = v if k in keep else clean_tree(v, keep)
+            changed = changed or new_key is not k or new_value is not v
+            out[new_key] = new_value
+        return out if changed else value
+    if isinstance(value, (list, tuple)):
+        items = [clean_tree(v, keep) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return type(value)(items) if isinstance(value, tuple) else items
+    return value
+
+
+def clean_lines(text: str) -> str:
+    """Multi-line text we composed (e.g. an error's detail): each line cleaned, newlines kept."""
+    return "\n".join(clean(line) for line in text.split("\n"))
+
+
+class SafeStream:
+    """A text stream that escapes control characters before they reach ``raw``.
+
+    ``\\n`` and ``\\t`` pass; on a terminal so do our own colour / redraw sequences; every
+    other control character (ESC, BEL, ``\\r``, C1, DEL...) is written escaped."""
+
+    def __init__(self, raw: TextIO) -> None:
+        self._raw = raw
+        try:
+            self._tty = bool(raw.isatty())
+        except (AttributeError, ValueError):
+            self._tty = False
+
+    @property
+    def raw(self) -> TextIO:
+        return self._raw
+
+    def write(self, text: str) -> int:
+        if _STREAM_CONTROL.search(text):
+            text = self.sanitise(text)
+        self._raw.write(text)
+        return len(text)
+
+    def sanitise(self, text: str) -> str:
+        if not self._tty:
+            return _STREAM_CONTROL.sub(_escape, text)
+        parts, last = [], 0
+        for match in _OWN_CSI.finditer(text):
+            parts.append(_STREAM_CONTROL.sub(_escape, text[last:match.start()]))
+            parts.append(match.group())
+            last = match.end()
+        parts.append(_STREAM_CONTROL.sub(_escape, text[last:]))
+        return "".join(parts)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def isatty(self) -> bool:
+        return self._tty
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, encoding, buffer...
+        return getattr(self._raw, name)
+
+
+def install(stdout: TextIO, stderr: TextIO) -> tuple[TextIO, TextIO]:
+    """Wrapped streams for ``sys.stdout`` / ``sys.stderr`` (already wrapped ones stay as they are)."""
+    out = stdout if isinstance(stdout, SafeStream) else SafeStream(stdout)
+    err = stderr if isinstance(stderr, SafeStream) else SafeStream(stderr)
+    return out, err  # type: ignore[return-value]
+
+
+__all__ = ["SafeStream", "clean", "clean_lines", "clean_tree", "install"]

@@ -1,0 +1,218 @@
+"""Every read command and plan/drift/export against a hostile API (tests/hostile_api.py):
+control characters, wrong types, slow and huge bodies, console-added secrets. Each case must end
+in a clean error or sanitised output within its deadline, never a traceback or a raw control byte.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import main
+
+from conftest import manifest_text
+from hostile_api import HostileApi, deployment
+
+EVIL = "evil\x1b]0;owned\x07\x1b[2J\rname\x9b31m\x7f\nPlan: 0 to add"
+SHOWN = "evil\\x1b]0;owned\\x07\\x1b[2J\\rname\\x9b31m\\x7f\\nPlan: 0 to add"
+RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but \t and \n
+DEADLINE = 0.5  # YOTTACTL_HTTP_TIMEOUT in these tests (seconds)
+SECRET = "sk-console-SECRET-4242"
+
+READ_COMMANDS = [
+    ["get"], ["get", "-o", "yaml"], ["get", "101"], ["workers", "101"], ["logs", "101"],
+    ["plan", "{manifests}"], ["plan", "{manifests}", "-o", "markdown"], ["drift", "{manifests}"],
+    ["drift", "{manifests}", "-o", "markdown"], ["export", "101", "--dir", "{tmp}/out"],
+]
+
+
+class Env:
+    def __init__(self, api: HostileApi, tmp: Path) -> None:
+        self.api, self.tmp = api, tmp
+        self.manifests = tmp / "manifests"
+        self.manifests.mkdir()
+        (self.manifests / "svc.yaml").write_text(manifest_text("svc"))
+        self.state = tmp / "state.json"
+        self.env = {"YOTTA_API_URL": api.url, "YOTTA_API_KEY": "k", "YOTTACTL_STATE": str(self.state),
+                    "HF_TOKEN": "hf_x", "NO_COLOR": "1", "YOTTACTL_HTTP_TIMEOUT": str(DEADLINE),
+                    "YOTTACTL_HTTP_MAX_BODY_MB": "1"}
+
+    def __call__(self, *args: str) -> Result:
+        argv = [a.format(manifests=self.manifests, tmp=self.tmp) for a in args]
+        # catch_exceptions=False: a traceback fails the test instead of hiding in the result
+        return CliRunner().invoke(main, argv, env=self.env, catch_exceptions=False)
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Iterator[Env]:
+    api = HostileApi().start()
+    yield Env(api, tmp_path)
+    api.stop()
+
+
+def serve_evil(api: HostileApi) -> None:
+    api.answer("/list", [deployment("101", EVIL, EVIL, image=EVIL),
+                         deployment("102", "svc", "RUNNING")])
+    api.answer("/101", deployment("101", EVIL, EVIL, image=EVIL))
+    api.answer("/101/workers", [{"id": "7", "status": EVIL, "region": EVIL, "gpuType": EVIL,
+                                 "gpuCount": 1, "uptime": 1000, "cost": 0.1}])
+    api.answer("/101/workers/7/logs", {"logs": [{"timestamp": "2026-01-01T00:00:00Z",
+                                                 "log": EVIL, "offset": 1}], "hasMore": False})
+
+
+def output(result: Result) -> str:
+    return result.stdout + result.stderr
+
+
+def assert_no_raw_control(result: Result) -> None:
+    raw = RAW_CONTROL.findall(output(result))
+    assert not raw, f"raw control characters reached the terminal: {raw!r}\n{output(result)}"
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=" ".join)
+def test_control_characters_are_shown_escaped(hostile: Env, args: list[str]) -> None:
+    serve_evil(hostile.api)
+    result = hostile(*args)
+    assert_no_raw_control(result)
+    assert result.exit_code in (0, 1, 2), output(result)
+    if args[0] == "export":  # the name would become a file name: refused, cleanly
+        assert result.exit_code == 1 and "not a valid deployment name" in result.stderr
+        assert not (hostile.tmp / "out").exists() or not any((hostile.tmp / "out").iterdir())
+    if args[0] == "get" and args != ["get"]:  # YAML, a data format: its escapes, exact values
+        from ruamel.yaml import YAML
+
+        data = YAML(typ="safe").load(result.stdout)
+        assert EVIL in [d["name"] for d in (data if isinstance(data, list) else [data])]
+    else:
+        assert "evil\\x1b]0;owned\\x07" in output(result)  # shown, escaped
+
+
+def test_the_sanitiser_escapes_newlines_in_api_text_too(hostile: Env) -> None:
+    serve_evil(hostile.api)
+    table = hostile("get").stdout
+    assert "Plan: 0 to add" not in [line.strip() for line in table.splitlines()]
+    assert len(table.splitlines()) == 3  # header + 2 rows: the \n in the name forged no line
+
+
+def test_api_error_messages_are_sanitised(hostile: Env) -> None:
+    hostile.api.answer("/list", body=json.dumps({"code": 10001, "message": EVIL,
+                                                 "data": None}).encode())
+    result = hostile("get")
+    assert result.exit_code == 1
+    assert_no_raw_control(result)
+    assert SHOWN in result.stderr
+
+
+@pytest.mark.parametrize("args,key", [(["get", "-o", "json"], "name"),
+                                      (["logs", "101", "-o", "json"], "line"),
+                                      (["plan", "{manifests}", "-o", "json"], "unmanaged")])
+def test_json_output_keeps_exact_values(hostile: Env, args: list[str], key: str) -> None:
+    serve_evil(hostile.api)
+    result = hostile(*args)
+    assert_no_raw_control(result)
+    text = result.stdout
+    if args[0] == "logs":
+        values = [json.loads(line)[key] for line in text.splitlines()]
+    elif args[0] == "plan":
+        values = [u["name"] for u in json.loads(text)[key]]
+    else:
+        values = [d[key] for d in json.loads(text)]
+    assert EVIL in values
+
+
+WRONG_TYPES = [
+    ("/list", "not a list", ["get"], "field data: expected a list, got str"),
+    ("/list", [{"id": {"n": 1}, "name": "svc"}], ["get"], "field data[0].id"),
+    ("/list", [deployment("102", ["svc"])], ["plan", "{manifests}"], "field data[0].name"),
+    ("/list", [deployment("abc", "svc")], ["get", "svc"], "field id: the deployment id 'abc'"),
+    ("/list", [deployment("abc", "svc")], ["workers", "svc"], "field id: the deployment id 'abc'"),
+    ("/list", 5, ["drift", "{manifests}"], "field data: expected a list, got int"),
+    ("/list", [deployment("102", "svc", totalWorkers="two")], ["export", "--dir", "{tmp}/o"],
+     "field data[0].totalWorkers"),
+    ("/102/workers", {"id": 1}, ["workers", "svc"], "field data: expected a list, got dict"),
+    ("/102/workers/7/logs", {"logs": "text"}, ["logs", "svc", "--worker", "7"],
+     "field data.logs"),
+]
+
+
+@pytest.mark.parametrize("path,data,args,message", WRONG_TYPES, ids=[" ".join(c[2]) + " " + c[3]
+                                                                    for c in WRONG_TYPES])
+def test_wrong_types_are_clean_errors_naming_the_field(hostile: Env, path: str, data: Any,
+                                                       args: list[str], message: str) -> None:
+    hostile.api.answer("/list", [deployment("102", "svc")])
+    hostile.api.answer(path, data)
+    result = hostile(*args)
+    assert result.exit_code == 1, output(result)
+    assert message in result.stderr and "Traceback" not in output(result)
+    assert_no_raw_control(result)
+
+
+def test_integer_ids_in_answers_are_kept_exact(hostile: Env) -> None:
+    big = 361530338086227968  # through a float this would become ...227970
+    hostile.api.answer("/list", [deployment(big, "svc", credentialId=big)])
+    hostile.api.answer(f"/{big}/workers", [{"id": big + 1, "status": "RUNNING"}])
+    listed = json.loads(hostile("get", "-o", "json").stdout)
+    assert listed[0]["id"] == str(big) and listed[0]["credentialId"] == str(big)
+    workers = json.loads(hostile("workers", "svc", "-o", "json").stdout)
+    assert workers[0]["id"] == str(big + 1)
+
+
+SLOW_COMMANDS = [["get"], ["get", "svc"], ["workers", "svc"], ["logs", "svc"],
+                 ["plan", "{manifests}"], ["drift", "{manifests}"], ["export", "--dir", "{tmp}/o"]]
+
+
+@pytest.mark.parametrize("args", SLOW_COMMANDS, ids=" ".join)
+def test_a_dripping_answer_ends_at_the_deadline(hostile: Env, args: list[str]) -> None:
+    # a 100-byte answer, one byte every 0.2 s, would take 20 s
+    slow = json.dumps({"code": 10000, "message": "success", "data": []}).ljust(100).encode()
+    if args[0] in ("get", "plan", "drift", "export") and args[1:2] != ["svc"]:
+        hostile.api.answer("/list", body=slow, drip_seconds=0.2)
+    else:  # the list is quick; the next call (detail, workers) drips
+        hostile.api.answer("/list", [deployment("102", "svc")])
+        hostile.api.answer("/102", body=slow, drip_seconds=0.2)
+        hostile.api.answer("/102/workers", body=slow, drip_seconds=0.2)
+    started = time.monotonic()
+    result = hostile(*args)
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 1, output(result)
+    assert "no complete answer within 0.5 s (YOTTACTL_HTTP_TIMEOUT)" in result.stderr
+    assert elapsed < DEADLINE + 1.0, f"took {elapsed:.1f}s with a {DEADLINE}s deadline"
+
+
+@pytest.mark.parametrize("args", SLOW_COMMANDS, ids=" ".join)
+def test_a_huge_answer_is_refused_at_the_cap(hostile: Env, args: list[str]) -> None:
+    if args[0] in ("get", "plan", "drift", "export") and args[1:2] != ["svc"]:
+        hostile.api.answer("/list", huge_bytes=8 * 1024 * 1024)
+    else:
+        hostile.api.answer("/list", [deployment("102", "svc")])
+        hostile.api.answer("/102", huge_bytes=8 * 1024 * 1024)
+        hostile.api.answer("/102/workers", huge_bytes=8 * 1024 * 1024)
+    result = hostile(*args)
+    assert result.exit_code == 1, output(result)
+    assert "response body larger than 1 MiB (YOTTACTL_HTTP_MAX_BODY_MB)" in result.stderr
+
+
+def test_a_huge_answer_without_content_length_is_cut_at_the_cap(hostile: Env) -> None:
+    import httpx
+
+    from reconciler.api.client import YottaClient
+    from reconciler.errors import BadResponse
+
+    def stream() -> Iterator[bytes]:
+        yield b'{"code": 10000, "data": "'
+        for _ in range(64):  # 4 MiB in 64 KiB chunks, no Content-Length announced
+            yield b"x" * 65536
+        yield b'"}'
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=stream()))
+    client = YottaClient("k", "http://127.0.0.1:1", http=httpx.Client(transport=transport),
+                         max_body_bytes=1024 * 1024)
+    with pytest.raises(BadResponse, match="larger than 1 MiB"):
+        client.list()
