@@ -147,6 +147,7 @@ WRONG_TYPES = [
 def test_wrong_types_are_clean_errors_naming_the_field(hostile: Env, path: str, data: Any,
                                                        args: list[str], message: str) -> None:
     hostile.api.answer("/list", [deployment("102", "svc")])
+    hostile.api.answer("/102/workers", [{"id": "7", "status": "RUNNING"}])
     hostile.api.answer(path, data)
     result = hostile(*args)
     assert result.exit_code == 1, output(result)
