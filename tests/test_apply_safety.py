@@ -67,7 +67,8 @@ from reconciler.apply.executor import Executor
 from reconciler.apply.requests import SecretSource
 from reconciler.plan.normalize import essence_from_spec
 from reconciler.state.backend import StateFile
-from reconciler.workflow import Settings, build_plan
+from reconciler.settings import resolve
+from reconciler.workflow import build_plan
 
 
 class NoJournal:
@@ -81,8 +82,8 @@ class NoJournal:
         pass
 
 
-settings = Settings()
-store = StateFile(journal=NoJournal() if sys.argv[2] == "none" else None)
+settings = resolve()  # flags none, the environment (YOTTA_API_*, YOTTACTL_STATE) as the CLI does
+store = StateFile(settings.state_path, journal=NoJournal() if sys.argv[2] == "none" else None)
 state = store.read()
 run = build_plan(settings, [sys.argv[1]], state=state)
 fp = settings.fingerprinter()
