@@ -16,8 +16,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import main
+from reconciler.state.backend import StateFile
 
 from conftest import manifest_text
+from helpers import state as state_of
 from hostile_api import HostileApi, deployment
 
 EVIL = "evil\x1b]0;owned\x07\x1b[2J\rname\x9b31m\x7f\nPlan: 0 to add"
@@ -217,3 +219,34 @@ def test_a_huge_answer_without_content_length_is_cut_at_the_cap(hostile: Env) ->
                          max_body_bytes=1024 * 1024)
     with pytest.raises(BadResponse, match="larger than 1 MiB"):
         client.list()
+
+
+SVC_SPEC = {"resources": [{"region": "us-east-1", "gpuType": "NVIDIA_RTX_4090_24G", "gpuCount": 1}],
+            "containerVolumeInGb": 50, "expose": {"port": 8000, "protocol": "HTTP"}}
+
+
+@pytest.mark.parametrize("args", [
+    ["plan", "{manifests}"], ["plan", "{manifests}", "-o", "json"],
+    ["plan", "{manifests}", "-o", "markdown"], ["plan", "{manifests}", "--out", "{tmp}/p.json"],
+    ["drift", "{manifests}"], ["drift", "{manifests}", "-o", "json"],
+    ["drift", "{manifests}", "-o", "markdown"], ["drift", "{manifests}", "--notify", "{api}/hook"],
+], ids=" ".join)
+def test_env_vars_added_in_the_console_are_hidden_everywhere(hostile: Env, args: list[str],
+                                                             ) -> None:
+    console = [{"key": "MODEL", "value": "llama"}, {"key": "CONSOLE_TOKEN", "value": SECRET}]
+    hostile.api.answer("/list", [deployment("102", "svc", environmentVars=console)])
+    if args[0] == "drift":  # managed since an apply that knew only MODEL
+        StateFile(hostile.state).write(state_of([{"name": "svc", "id": "102", "spec": SVC_SPEC}]))
+    result = hostile(*[a.replace("{api}", hostile.api.url) for a in args])
+    assert result.exit_code in (0, 2), output(result)
+    shown = output(result) + "".join(b.decode() for b in hostile.api.bodies)
+    if "--out" in args:
+        shown += (hostile.tmp / "p.json").read_text()
+    assert SECRET not in shown  # the value never appears...
+    if args[0] == "drift" and "markdown" in args:
+        return  # (drift's Markdown lists findings without their fields)
+    assert "CONSOLE_TOKEN" in shown  # ...the finding does
+    if "json" not in args and "--notify" not in args:
+        assert "(value hidden, fingerprint " in shown
+    if "--notify" in args:
+        assert len(hostile.api.bodies) == 1 and b"CONSOLE_TOKEN" in hostile.api.bodies[0]

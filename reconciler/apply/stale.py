@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from reconciler.api.models import Deployment
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Plan
-from reconciler.plan.normalize import Fingerprinter, essence_from_live, mask, status_fingerprint
+from reconciler.plan.normalize import (
+    Fingerprinter,
+    essence_from_live,
+    hide_undeclared,
+    mask,
+    status_fingerprint,
+)
 from reconciler.state.model import State
 
 
@@ -29,7 +35,9 @@ def stale_reasons(plan: Plan, live: Sequence[Deployment], state: State | None,
                 continue
             reasons.append(f"{change.name}: deployment {change.id} no longer exists")
             continue
-        masked = mask(essence_from_live(current), change.sensitive, fp)
+        declared = (change.desired or {}).get("environmentVars") or {}  # as the planner did
+        masked = hide_undeclared(mask(essence_from_live(current), change.sensitive, fp), declared,
+                                 fp)
         if status_fingerprint(fp, masked, current.status) == change.live_fingerprint:
             continue
         what = [c.line() for c in diff(change.live_snapshot or {}, masked, change.sensitive)]

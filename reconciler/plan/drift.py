@@ -11,7 +11,13 @@ from reconciler.api.facts import FAILED, INITIALIZING, RUNNING, STOPPED, STOPPIN
 from reconciler.api.models import Deployment
 from reconciler.plan.diff import diff
 from reconciler.plan.model import DriftItem, DriftKind, FieldChange
-from reconciler.plan.normalize import Essence, Fingerprinter, essence_from_live, mask
+from reconciler.plan.normalize import (
+    Essence,
+    Fingerprinter,
+    essence_from_live,
+    hide_undeclared,
+    mask,
+)
 from reconciler.state.model import State
 
 _UP = (RUNNING, INITIALIZING)
@@ -39,7 +45,8 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
                 if successor else "")
             items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.DELETED, detail=detail))
             continue
-        current = mask(essence_of(live), entry.sensitive, fp)
+        current = hide_undeclared(mask(essence_of(live), entry.sensitive, fp),
+                                  _keys(entry.spec.get("environmentVars")), fp)
         if not key_ok:  # secrets cannot be compared with another key: take them as unchanged
             for path in entry.sensitive:
                 _copy_path(entry.spec, current, path)
@@ -65,6 +72,10 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
             items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.STARTED,
                                    detail=f"started outside yottactl (now {live.status})"))
     return tuple(items)
+
+
+def _keys(env: object) -> list[str]:
+    return [str(k) for k in env] if isinstance(env, dict) else []
 
 
 def _copy_path(source: dict[str, object], target: dict[str, object], path: str) -> None:

@@ -91,6 +91,8 @@ class FieldChange(_Frozen):
 def _json(v: Any) -> str:
     if v == "(absent)":
         return "(absent)"
+    if isinstance(v, str) and v.startswith(SENSITIVE_PREFIX):  # e.g. an env var in no manifest
+        return f"(value hidden, fingerprint {v[len(SENSITIVE_PREFIX):][:12]})"
     import json
 
     return json.dumps(v, sort_keys=True, ensure_ascii=False)

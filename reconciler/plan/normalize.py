@@ -107,6 +107,20 @@ def mask(essence: Essence, sensitive: Iterable[str], fp: Fingerprinter) -> Essen
     return out
 
 
+def hide_undeclared(live: Essence, declared: Iterable[str], fp: Fingerprinter) -> Essence:
+    """``live`` with the value of every environment variable not in ``declared`` (one added in
+    the console, say) replaced by its keyed fingerprint: no manifest says it is not a secret, so
+    plans, drift reports and notifications show it as hidden, as `get` does."""
+    env = live.get("environmentVars") or {}
+    known = set(declared)
+    extra = [k for k, v in env.items() if k not in known and not str(v).startswith(SENSITIVE_PREFIX)]
+    if not extra:
+        return live
+    out = dict(live)
+    out["environmentVars"] = {k: fp.value(str(v)) if k in extra else v for k, v in env.items()}
+    return out
+
+
 def is_sensitive(path: str, sensitive: Iterable[str]) -> bool:
     return any(path == s or path.startswith(s + ".") for s in sensitive)
 

@@ -34,6 +34,7 @@ from reconciler.plan.normalize import (
     apply_ignored,
     essence_from_live,
     essence_from_spec,
+    hide_undeclared,
     mask,
     status_fingerprint,
 )
@@ -115,8 +116,10 @@ class _Planner:
                           reason=sentence(code), reason_code=code, price_before=0.0,
                           price_after=price_after, price_estimated=True)
 
-        masked_live = mask(self.live_essence(live), secret, self.fp)
-        compared = apply_ignored(masked_desired, masked_live, want.ignore_changes)
+        real_live = mask(self.live_essence(live), secret, self.fp)
+        compared = apply_ignored(masked_desired, real_live, want.ignore_changes)
+        # env vars in no manifest (added in the console) are shown hidden, never their values
+        masked_live = hide_undeclared(real_live, compared["environmentVars"], self.fp)
         changes = diff(masked_live, compared, secret)
         if live.name != want.name:  # renamed in the console (or imported under another name)
             changes = (FieldChange(path="name", before=live.name, after=want.name), *changes)
@@ -211,7 +214,8 @@ class _Planner:
                 "remove preventDestroy first (or `yottactl state rm` to stop managing it)"))
             return None
         # 3. Stop (if needed) and delete.
-        masked_live = mask(self.live_essence(live), entry.sensitive, self.fp)
+        masked_live = hide_undeclared(mask(self.live_essence(live), entry.sensitive, self.fp), (),
+                                      self.fp)
         return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
                       sensitive=entry.sensitive,
                       reason=sentence(why), reason_code=why,
