@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from reconciler.cli import main
 from reconciler.state.backend import StateFile
 
-from conftest import manifest_text
+from conftest import Cli, manifest_text
 from helpers import state as state_of
 from hostile_api import HostileApi, deployment
 
@@ -250,3 +250,23 @@ def test_env_vars_added_in_the_console_are_hidden_everywhere(hostile: Env, args:
         assert "(value hidden, fingerprint " in shown
     if "--notify" in args:
         assert len(hostile.api.bodies) == 1 and b"CONSOLE_TOKEN" in hostile.api.bodies[0]
+
+
+def test_a_saved_plan_with_a_console_added_variable_is_not_stale(cli: Cli) -> None:
+    """The stale check hides undeclared variables exactly as the planner did: a saved plan
+    that removes a console-added variable applies, and never shows its value."""
+    cli.write("svc")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    [dep] = cli.client().list()
+    live = cli.server.emulator.world.deployments[dep.id]
+    live["environmentVars"].append({"key": "CONSOLE_TOKEN", "value": SECRET})  # "the console"
+    plan_file = cli.folder / "p.json"
+    planned = cli("plan", str(cli.manifests), "--out", str(plan_file))
+    assert planned.exit_code == 0, planned.output
+    assert "environmentVars.CONSOLE_TOKEN: (value hidden, fingerprint " in planned.output
+    assert SECRET not in planned.output + plan_file.read_text()
+    applied = cli("apply", "--plan", str(plan_file))
+    assert applied.exit_code == 0, applied.output + applied.stderr
+    assert SECRET not in applied.output + applied.stderr
+    keys = {e.key for e in cli.client().detail(dep.id).environmentVars}
+    assert "CONSOLE_TOKEN" not in keys
