@@ -1,9 +1,16 @@
-"""The pipeline recipes parse as YAML and call only yottactl commands and flags that exist."""
+"""The pipeline recipes parse as YAML, call only yottactl commands and flags that exist, and keep
+the team rules: pinned actions, least privilege, secrets only where yottactl runs, concurrency,
+timeouts, a hash-pinned install. (tests/test_ci_recipes_run.py executes their shell steps.)"""
 
 from __future__ import annotations
 
+import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -12,7 +19,16 @@ from ruamel.yaml import YAML
 from reconciler.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+GITHUB = ROOT / "examples" / "ci" / "github"
 RECIPES = sorted((ROOT / "examples" / "ci").rglob("*.yml"))
+SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+# the secrets a yottactl step may see; the webhook URL only in the step that calls it
+YOTTACTL_SECRETS = {"YOTTA_API_KEY", "YOTTACTL_STATE", "HF_TOKEN"}
+SHELL_OPERATORS = {">", ">>", "<", "|", "||", "&&", ";", "&", "2>", "(", ")"}
+
+
+def load(path: Path) -> Any:
+    return YAML(typ="safe").load(path.read_text())
 
 
 def run_scripts(node: object) -> list[str]:
@@ -25,14 +41,26 @@ def run_scripts(node: object) -> list[str]:
 
 
 def invocations(script: str) -> list[list[str]]:
-    joined = script.replace("\\\n", " ")
+    """Every `yottactl ARGS...` command in a shell script (arguments up to a shell operator)."""
     out = []
-    for line in joined.splitlines():
-        if "yottactl " not in line or line.strip().startswith("#"):
+    for line in script.replace("\\\n", " ").splitlines():
+        if line.strip().startswith("#"):
             continue
-        tokens = shlex.split(line.split("#")[0] if " #" in line else line)
-        start = tokens.index("yottactl")
-        out.append(tokens[start + 1:])
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        try:
+            tokens = list(lexer)
+        except ValueError:  # a quote left open on this line belongs to a multi-line string
+            continue
+        for i, token in enumerate(tokens):
+            if token == "yottactl":
+                args = []
+                for arg in tokens[i + 1:]:
+                    if arg in SHELL_OPERATORS or arg.endswith(">"):
+                        break
+                    args.append(arg)
+                out.append(args)
     return out
 
 
@@ -45,9 +73,13 @@ def check(args: list[str]) -> None:
         command = command.commands[name]
     known = {opt for p in command.params for opt in getattr(p, "opts", [])}
     for token in rest:
-        if token.startswith("-") and token not in (">", "-"):
+        if token.startswith("-") and token != "-":
             flag = token.split("=")[0]
             assert flag in known, f"{command.name}: unknown flag {flag}"
+
+
+def steps(workflow: Any) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    return [(name, job, step) for name, job in workflow["jobs"].items() for step in job["steps"]]
 
 
 def test_there_are_three_recipes() -> None:
@@ -57,21 +89,143 @@ def test_there_are_three_recipes() -> None:
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.name)
 def test_recipe_calls_real_commands(recipe: Path) -> None:
-    workflow = YAML(typ="safe").load(recipe.read_text())
+    workflow = load(recipe)
     assert workflow["jobs"] and "on" in workflow
     calls = [args for script in run_scripts(workflow) for args in invocations(script)]
     assert calls, "a recipe that never calls yottactl"
     for args in calls:
         check(args)
-    text = recipe.read_text()
-    assert "secrets.YOTTA_API_KEY" in text  # credentials come from the CI secret store
+    assert "secrets.YOTTA_API_KEY" in recipe.read_text()  # credentials from the CI secret store
 
 
-def test_apply_recipe_limits_concurrency_and_approves_explicitly() -> None:
-    workflow = YAML(typ="safe").load((ROOT / "examples/ci/github/yottactl-apply.yml").read_text())
+def test_invocations_parser_finds_commands_and_stops_at_operators() -> None:
+    script = ('set +e\nyottactl plan --out p.json -o markdown > p.md 2> p.err\n'
+              'echo "### yottactl apply failed"\nx=$(yottactl drift --report r.json|tee f)\n'
+              'yottactl apply --plan out/plan.json \\\n  --lock-timeout 300 | tee log\n')
+    assert invocations(script) == [["plan", "--out", "p.json", "-o", "markdown"],
+                                   ["drift", "--report", "r.json"],
+                                   ["apply", "--plan", "out/plan.json", "--lock-timeout", "300"]]
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.name)
+def test_recipe_keeps_the_team_rules(recipe: Path) -> None:
+    workflow = load(recipe)
+    assert workflow["permissions"] == {}, "nothing by default: each job asks for what it needs"
+    assert {"group", "cancel-in-progress"} <= set(workflow["concurrency"])
+    assert "env" not in workflow or not any("secrets." in str(v) for v in workflow["env"].values())
+    lines = recipe.read_text().splitlines()
+    for line in lines:
+        if line.strip().startswith(("- uses:", "uses:")):
+            ref = line.split("uses:", 1)[1].strip()
+            assert SHA_PIN.match(ref), f"{recipe.name}: not pinned by commit SHA: {ref}"
+    for name, job in workflow["jobs"].items():
+        assert isinstance(job.get("permissions"), dict), f"{name}: no permissions"
+        assert all(v in ("read", "write") for v in job["permissions"].values())
+        assert 0 < job["timeout-minutes"] <= 60, f"{name}: no timeout"
+        assert "env" not in job or "secrets." not in str(job["env"]), f"{name}: job-wide secret"
+    for name, _job, step in steps(workflow):
+        script = step.get("run", "")
+        assert "${{" not in script, f"{name}: expression inside a script (use env:)"
+        secrets = set(re.findall(r"secrets\.(\w+)", str(step.get("env", {}))))
+        if secrets - {"DRIFT_WEBHOOK_URL"}:
+            assert secrets <= YOTTACTL_SECRETS and invocations(script), \
+                f"{name}: secrets {secrets} on a step that does not run yottactl"
+        if "DRIFT_WEBHOOK_URL" in secrets:
+            assert step["continue-on-error"] is True and "curl" in script
+        if "pip install" in script:
+            assert not secrets and "--require-hashes" in script and "--no-deps" in script
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+
+
+def pinned_requirements() -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) from the recipes' requirements.txt."""
+    text = (GITHUB / "requirements.txt").read_text().replace("\\\n", " ")
+    out = {}
+    for line in text.splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            requirement, *options = line.split()
+            name, version = requirement.split("==")
+            out[canonical(name)] = (version, [o.split(":", 1)[1] for o in options
+                                              if o.startswith("--hash=sha256:")])
+    return out
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_install_is_an_exact_hash_pinned_version_with_its_whole_closure() -> None:
+    from importlib.metadata import distribution
+
+    from packaging.requirements import Requirement
+
+    pins = pinned_requirements()
+    for name, (version, hashes) in pins.items():
+        assert re.fullmatch(r"[\w.+!-]+", version), name
+        assert hashes and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes), name
+    project = distribution("yotta-reconciler")
+    assert pins["yotta-reconciler"][0] == project.version
+    # pip runs with --no-deps: every dependency (on Python 3.12, Linux) must be pinned, at a
+    # version that satisfies what its dependant asks for
+    environment = {"python_version": "3.12", "python_full_version": "3.12.0",
+                   "sys_platform": "linux", "platform_system": "Linux", "extra": ""}
+    todo, seen = ["yotta-reconciler"], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for spec in distribution(name).requires or []:
+            req = Requirement(spec)
+            if req.marker and not req.marker.evaluate(environment):
+                continue
+            dep = canonical(req.name)
+            assert dep in pins, f"{name} needs {dep}, which requirements.txt does not pin"
+            assert req.specifier.contains(pins[dep][0], prereleases=True), f"{dep}: {req}"
+            todo.append(dep)
+    assert seen == set(pins), f"pinned but unused: {set(pins) - seen}"
+    for recipe in RECIPES:
+        installs = [s for s in run_scripts(load(recipe)) if "pip install" in s]
+        assert installs and set(installs) == {"python -m pip install --no-deps --require-hashes "
+                                              "-r .github/yottactl/requirements.txt"}
+
+
+def test_apply_recipe_plans_gates_and_applies_the_saved_plan() -> None:
+    workflow = load(GITHUB / "yottactl-apply.yml")
     assert workflow["concurrency"]["cancel-in-progress"] is False
-    scripts = " ".join(run_scripts(workflow))
-    assert "--auto-approve" in scripts and "--lock-timeout" in scripts
+    plan_job, apply_job = workflow["jobs"]["plan"], workflow["jobs"]["apply"]
+    plans = [a for s in run_scripts(plan_job) for a in invocations(s)]
+    applies = [a for s in run_scripts(apply_job) for a in invocations(s)]
+    assert plans == [["plan", "--out", "out/plan.json", "--output", "markdown",
+                      "--detailed-exitcode"]]
+    assert "GITHUB_STEP_SUMMARY" in " ".join(run_scripts(plan_job))
+    assert apply_job["needs"] == "plan" and apply_job["environment"]
+    [apply_args] = applies
+    assert apply_args[:3] == ["apply", "--plan", "out/plan.json"] and "--lock-timeout" in apply_args
+    for recipe in RECIPES:  # the state lives in PostgreSQL: nothing is committed back
+        assert not re.search(r"git (add|commit|push)", recipe.read_text()), recipe.name
+
+
+def test_linters_run_offline_and_catch_a_bad_recipe(tmp_path: Path) -> None:
+    zizmor, check_jsonschema = shutil.which("zizmor", path=Path(sys.executable).parent), shutil.which(
+        "check-jsonschema", path=Path(sys.executable).parent)
+    assert zizmor and check_jsonschema, "install the test extra: zizmor and check-jsonschema"
+    recipes = [str(p) for p in sorted(GITHUB.glob("*.yml"))]
+    good = subprocess.run([zizmor, "--offline", "--persona", "pedantic", *recipes],
+                          capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout + good.stderr
+    schema = subprocess.run([check_jsonschema, "--builtin-schema", "vendor.github-workflows",
+                             *recipes], capture_output=True, text=True)
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    bad = tmp_path / "bad.yml"
+    text = (GITHUB / "yottactl-plan.yml").read_text()
+    bad.write_text(re.sub(r"actions/checkout@[0-9a-f]{40}", "actions/checkout@v4", text))
+    assert subprocess.run([zizmor, "--offline", str(bad)], capture_output=True).returncode != 0
+    bad.write_text(text.replace("timeout-minutes: 15", "timeout-minutes: soon"))
+    assert subprocess.run([check_jsonschema, "--builtin-schema", "vendor.github-workflows",
+                           str(bad)], capture_output=True).returncode != 0
 
 
 def test_checker_rejects_unknown_flags() -> None:

@@ -47,19 +47,20 @@ def _render_text(data: dict[str, Any], color: bool) -> None:
     click.echo(data["text"])
 
 
-def _render_markdown(data: dict[str, Any]) -> None:
+def _render_markdown(data: dict[str, Any]) -> str:
     data = _displayable(data)
-    click.echo("<!-- yottactl-drift -->\n### yottactl drift report\n")
-    click.echo(("✅ " if data["clean"] else "⚠️ ") + data["text"] + "\n")
+    lines = ["<!-- yottactl-drift -->\n### yottactl drift report\n",
+             ("✅ " if data["clean"] else "⚠️ ") + data["text"] + "\n"]
     if data["findings"]:
-        click.echo("| deployment | finding | detail | acknowledged |\n|---|---|---|---|")
+        lines.append("| deployment | finding | detail | acknowledged |\n|---|---|---|---|")
         for f in data["findings"]:
             ack = f"yes: {f['ack_reason']}" if f["acknowledged"] else "no"
-            click.echo(f"| `{f['deployment']}` | {f['type']} | {f['detail'].replace('|', '/')} "
-                       f"| {ack} |")
+            lines.append(f"| `{f['deployment']}` | {f['type']} | {f['detail'].replace('|', '/')} "
+                         f"| {ack} |")
     for kind in ("expired", "unmatched"):
         for label in data["acks"][kind]:
-            click.echo(f"\n> {kind} acknowledgement: {label}")
+            lines.append(f"\n> {kind} acknowledgement: {label}")
+    return "".join(line + "\n" for line in lines)
 
 
 def _notify(url: str, data: dict[str, Any]) -> str | None:
@@ -85,11 +86,16 @@ def _notify(url: str, data: dict[str, Any]) -> str | None:
                    "are findings.")
 @click.option("--ack", "ack_file", type=click.Path(exists=True, dir_okay=False),
               help="YAML list of {deployment, type, reason, expires} that silence findings.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False),
+              help="Also write the JSON report to FILE (whatever --output is).")
+@click.option("--max-chars", type=click.IntRange(min=2000), metavar="N",
+              help="Markdown only: truncate whole lines (with a note) to fit N characters; "
+                   "GitHub issue bodies hold at most 65536.")
 @api_options
 @color_option
 def drift(paths: tuple[str, ...], output: str, notify_url: str | None, ack_file: str | None,
-          endpoint: str | None, api_key: str | None, state_path: str | None,
-          no_color: bool) -> None:
+          report_file: str | None, max_chars: int | None, endpoint: str | None,
+          api_key: str | None, state_path: str | None, no_color: bool) -> None:
     """Report drift and pending changes; never changes anything (no lock, no state write).
 
     Exit codes for cron: 0 clean (or all acknowledged), 2 findings, 1 error.
@@ -115,10 +121,15 @@ def drift(paths: tuple[str, ...], output: str, notify_url: str | None, ack_file:
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     data = report(findings, ack_report, stamp,
                   [u.model_dump(mode="json") for u in run.plan.unmanaged])
+    if report_file:
+        Path(report_file).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     if output == "json":
         click.echo(json.dumps(data, indent=2))
     elif output == "markdown":
-        _render_markdown(data)
+        from reconciler.render.fit import fit_markdown
+
+        text = _render_markdown(data)
+        click.echo(fit_markdown(text, max_chars, "drift report") if max_chars else text, nl=False)
     else:
         _render_text(data, use_color(no_color))
     code = 0 if data["clean"] else 2

@@ -60,10 +60,14 @@ def schema() -> None:
               help="Only plan these deployments (repeatable).")
 @click.option("--allow-mass-delete", is_flag=True,
               help="Allow plans that delete or re-create most managed deployments.")
+@click.option("--max-chars", type=click.IntRange(min=2000), metavar="N",
+              help="Markdown only: truncate whole lines (with a note) to fit N characters; "
+                   "GitHub comments hold at most 65536.")
 @api_options
 @color_option
 def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exitcode: bool,
-         targets: tuple[str, ...], allow_mass_delete: bool, endpoint: str | None,
+         targets: tuple[str, ...], allow_mass_delete: bool, max_chars: int | None,
+         endpoint: str | None,
          api_key: str | None, state_path: str | None, no_color: bool) -> None:
     """Show the API calls that would make live deployments match the manifests.
 
@@ -73,7 +77,7 @@ def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exi
 
     run = build_plan(settings(endpoint, api_key, state_path), paths, targets=targets,
                      allow_mass_delete=allow_mass_delete)
-    render_plan(run.plan, output, use_color(no_color))
+    render_plan(run.plan, output, use_color(no_color), max_chars=max_chars)
     if run.plan.errors:
         sys.exit(1)
     if out_file:
@@ -117,14 +121,20 @@ def read_plan_file(plan_file: str) -> Any:
         raise refusal from exc
 
 
-def render_plan(the_plan: Any, output: str, color: bool) -> None:
+def render_plan(the_plan: Any, output: str, color: bool, max_chars: int | None = None) -> None:
     stream = sys.stdout
     if output == "json":
         stream.write(the_plan.to_json())
     elif output == "markdown":
+        import io
+
+        from reconciler.render.fit import fit_markdown
         from reconciler.render.plan_markdown import render_markdown
 
-        render_markdown(the_plan, stream)
+        buffer = io.StringIO()
+        render_markdown(the_plan, buffer)
+        text = buffer.getvalue()
+        stream.write(fit_markdown(text, max_chars, "plan") if max_chars else text)
     else:
         from reconciler.render.plan_text import render_text
 

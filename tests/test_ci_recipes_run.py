@@ -1,0 +1,289 @@
+"""The GitHub recipes' shell steps EXECUTED against the emulator, with GitHub simulated.
+
+tests/ghactions.py runs each workflow's jobs as the runner would (bash steps, GITHUB_OUTPUT,
+GITHUB_STEP_SUMMARY, `${{ }}` in env/if/outputs, needs, matrix, artifacts); tests/fake_gh.py plays
+`gh` on a JSON "repository". The state is shared between jobs and runs the way the recipes
+expect: through the secret YOTTACTL_STATE.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.emulator.server import EmulatorServer
+from reconciler.plan.model import Plan
+from reconciler.render.plan_markdown import render_markdown
+
+from conftest import API_KEY, CANARY, FAST_RETRY, manifest_text, start_emulator
+from ghactions import JobRun, Runner
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = ROOT / "examples" / "ci" / "github"
+REPO = "acme/fleet"
+BOT = "github-actions[bot]"
+
+
+class Webhook:
+    """A chat webhook on loopback that records what it receives and answers `status`."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.status = 200
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.received.append(json.loads(body))
+                self.send_response(outer.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+class GitHub:
+    """A repository with manifests, a fake GitHub behind `gh`, and one shared state."""
+
+    def __init__(self, tmp: Path, emulator: EmulatorServer, webhook: Webhook) -> None:
+        self.tmp, self.emulator = tmp, emulator
+        self.repo = tmp / "repo"
+        (self.repo / "deploy").mkdir(parents=True)
+        (self.repo / ".github" / "yottactl").mkdir(parents=True)
+        (self.repo / ".github" / "yottactl" / "drift-acks.yaml").write_text("[]\n")
+        self.tools = tmp / "tools"
+        self.tools.mkdir()
+        gh = self.tools / "gh"
+        gh.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+                      "from fake_gh import main\nmain(sys.argv[1:])\n")
+        gh.chmod(0o755)
+        self.gh_state, self.gh_log = tmp / "github.json", tmp / "gh-calls.jsonl"
+        self.state = tmp / "shared-state" / "yottactl.state.json"
+        self.secrets = {"YOTTA_API_KEY": API_KEY, "YOTTACTL_STATE": str(self.state),
+                        "HF_TOKEN": CANARY, "DRIFT_WEBHOOK_URL": webhook.url}
+        self.runs = 0
+
+    def write(self, name: str, **kw: Any) -> None:
+        (self.repo / "deploy" / f"{name}.yaml").write_text(manifest_text(name, **kw))
+
+    def run(self, recipe: str, event: dict[str, Any] | None = None,
+            secrets: dict[str, str] | None = None) -> Runner:
+        self.runs += 1
+        bindir = str(Path(sys.executable).parent)
+        runner = Runner(
+            RECIPES / recipe, self.repo, self.tmp / f"run-{self.runs}", self.tools,
+            {**self.secrets, **(secrets or {})},
+            {"repository": REPO, "server_url": "https://github.com", "run_id": str(self.runs),
+             "token": "ghs_fake_token", "event": event or {}},
+            {"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(self.tmp),
+             "YOTTA_API_URL": self.emulator.url, "FAKE_GH_STATE": str(self.gh_state),
+             "FAKE_GH_LOG": str(self.gh_log), "LANG": "C.UTF-8"},
+        )
+        runner.run()
+        return runner
+
+    def data(self) -> dict[str, Any]:
+        return json.loads(self.gh_state.read_text()) if self.gh_state.exists() else {}
+
+    def calls(self) -> list[list[str]]:
+        if not self.gh_log.exists():
+            return []
+        return [json.loads(line) for line in self.gh_log.read_text().splitlines()]
+
+    def live(self) -> dict[str, Any]:
+        from reconciler.api.client import YottaClient
+
+        with YottaClient(API_KEY, self.emulator.url, retry=FAST_RETRY) as client:
+            return {d.name: d for d in client.list()}
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    yield hook
+    hook.server.shutdown()
+
+
+@pytest.fixture
+def github(tmp_path: Path, webhook: Webhook) -> Iterator[GitHub]:
+    assert shutil.which("jq"), "the recipes (and gh --jq) need jq, as on GitHub's runners"
+    server = start_emulator(api_key=API_KEY)  # a wrong key is refused
+    yield GitHub(tmp_path, server, webhook)
+    server.stop()
+
+
+def job(runner: Runner, name: str) -> JobRun:
+    [found] = [j for j in runner.jobs if j.name == name]
+    return found
+
+
+def step(run: JobRun, name: str) -> Any:
+    [found] = [s for s in run.steps if s.name == name]
+    return found
+
+
+def failure_report(runner: Runner) -> str:
+    return "\n".join(f"{j.name} {j.result}: {s.name} {s.outcome} {s.exit_code}\n{s.stdout}{s.stderr}"
+                     for j in runner.jobs for s in j.steps)
+
+
+PR = {"pull_request": {"number": 7}}
+
+
+def comments(github: GitHub) -> list[dict[str, Any]]:
+    return list(github.data().get("comments", {}).get("7", []))
+
+
+def test_plan_recipe_keeps_one_comment_per_environment_and_shows_a_failed_plan(
+        github: GitHub) -> None:
+    github.write("llama")
+    github.write("embedder", workers=1)
+    run = github.run("yottactl-plan.yml", PR)
+    assert [(j.name, j.result) for j in run.jobs] == [
+        ("plan-staging", "success"), ("plan-prod", "success"), ("comment", "success")], \
+        failure_report(run)
+    assert step(job(run, "plan-prod"), "Plan").exit_code == 0
+    assert job(run, "plan-prod").steps[-2].name == "Plan"
+    first = comments(github)
+    assert [c["body"].splitlines()[0] for c in first] == [
+        "<!-- yottactl-plan:prod -->", "<!-- yottactl-plan:staging -->"]
+    for c in first:
+        assert "**2** to create" in c["body"] and "`embedder`" in c["body"], c["body"]
+        assert CANARY not in c["body"]
+    # another comment by someone else that quotes the marker is never touched
+    github.data()  # the fake repository exists now
+    data = github.data()
+    data["comments"]["7"].append({"id": 1, "body": "<!-- yottactl-plan:prod --> quoted",
+                                  "user": {"login": "alice"}})
+    github.gh_state.write_text(json.dumps(data))
+
+    run = github.run("yottactl-plan.yml", PR, secrets={"YOTTA_API_KEY": "wrong-key"})
+    assert job(run, "plan-prod").result == "failure" and job(run, "comment").result == "success"
+    assert step(job(run, "plan-prod"), "Plan").exit_code == 1
+    after = comments(github)
+    assert [c["id"] for c in after] == [c["id"] for c in first] + [1]  # updated in place
+    for c in after[:2]:
+        assert "failed" in c["body"] and "to create" not in c["body"], c["body"]
+        assert "401" in c["body"] or "API key" in c["body"], c["body"]
+    assert after[2]["body"] == "<!-- yottactl-plan:prod --> quoted"
+
+    run = github.run("yottactl-plan.yml", PR)  # fixed: the comment shows the plan again
+    assert job(run, "plan-prod").result == "success"
+    assert all("**2** to create" in c["body"] for c in comments(github)[:2])
+
+
+def test_plan_comment_fits_githubs_limit_and_the_full_plan_is_an_artifact(github: GitHub) -> None:
+    for i in range(260):
+        github.write(f"endpoint-{i:03d}-with-a-long-descriptive-name")
+    run = github.run("yottactl-plan.yml", PR)
+    assert job(run, "comment").result == "success", failure_report(run)
+    bodies = [c["body"] for c in comments(github)]
+    assert len(bodies) == 2
+    for body in bodies:
+        assert len(body) <= 65_536 and "**Truncated:**" in body
+        assert body.count("<details>") == body.count("</details>")
+    saved = (run.artifacts / "yottactl-plan-prod" / "plan.json").read_text()
+    assert len(json.loads(saved)["changes"]) == 260  # the artifact holds the whole plan
+    whole = io.StringIO()
+    render_markdown(Plan.from_json(saved), whole)
+    assert len(whole.getvalue()) > 65_536  # the precondition: uncut, it would not fit
+
+
+def test_apply_recipe_plans_summarises_and_applies_the_saved_plan(github: GitHub) -> None:
+    github.write("llama")
+    github.write("embedder", workers=1)
+    run = github.run("yottactl-apply.yml")
+    assert [(j.name, j.result) for j in run.jobs] == [("plan", "success"), ("apply", "success")], \
+        failure_report(run)
+    plan_job = job(run, "plan")
+    assert plan_job.outputs == {"changes": "true"}
+    assert "**2** to create" in plan_job.summary and CANARY not in plan_job.summary
+    applied = step(job(run, "apply"), "Apply the saved plan")
+    assert "Applying saved plan out/plan.json: 2 change(s)." in applied.stdout
+    assert set(github.live()) == {"llama", "embedder"}
+    assert "exit 0" in job(run, "apply").summary
+    state = json.loads(github.state.read_text())
+    assert set(state["deployments"]) == {"llama", "embedder"}
+    assert CANARY not in github.state.read_text()
+
+    again = github.run("yottactl-apply.yml")  # nothing to do: the apply job does not run
+    assert [(j.name, j.result) for j in again.jobs] == [("plan", "success"), ("apply", "skipped")]
+    assert job(again, "plan").outputs == {"changes": "false"}
+
+
+def test_apply_recipe_fails_on_an_error_and_applies_nothing(github: GitHub) -> None:
+    github.write("llama")
+    run = github.run("yottactl-apply.yml", secrets={"YOTTA_API_KEY": "wrong-key"})
+    assert [(j.name, j.result) for j in run.jobs] == [("plan", "failure"), ("apply", "skipped")]
+    assert github.live() == {}
+
+
+def issues(github: GitHub) -> list[dict[str, Any]]:
+    return list(github.data().get("issues", []))
+
+
+def test_drift_recipe_one_issue_updated_on_change_closed_when_clear(
+        github: GitHub, webhook: Webhook) -> None:
+    from reconciler.api.client import YottaClient
+
+    github.write("llama")
+    github.write("embedder", workers=1)
+    assert job(github.run("yottactl-apply.yml"), "apply").result == "success"
+
+    clean = github.run("yottactl-drift.yml")
+    assert [(j.name, j.result) for j in clean.jobs] == [("detect", "success"), ("issue", "success")]
+    assert job(clean, "detect").outputs == {"exitcode": "0"} and issues(github) == []
+    assert [lb["name"] for lb in github.data()["labels"]] == ["yottactl-drift"]  # created once
+
+    with YottaClient(API_KEY, github.emulator.url, retry=FAST_RETRY) as client:
+        client.scale(github.live()["llama"].id, 3)
+    drifted = github.run("yottactl-drift.yml")
+    assert job(drifted, "detect").outputs == {"exitcode": "2"}, failure_report(drifted)
+    [issue] = issues(github)
+    assert issue["state"] == "open" and issue["labels"] == ["yottactl-drift"]
+    assert "`llama`" in issue["body"] and "scaled" in issue["body"]
+    assert issue["body"].count("<!-- yottactl-drift-fingerprint:") == 1
+    assert [r["findings"][0]["deployment"] for r in webhook.received] == ["llama"]
+
+    same = github.run("yottactl-drift.yml")  # same findings: the issue is left alone
+    assert job(same, "issue").result == "success"
+    assert issues(github) == [issue] and len(webhook.received) == 1
+    assert not any(c[:2] in (["issue", "edit"], ["issue", "comment"]) for c in github.calls())
+
+    webhook.status = 500  # a failing webhook does not stop the issue update
+    with YottaClient(API_KEY, github.emulator.url, retry=FAST_RETRY) as client:
+        client.scale(github.live()["embedder"].id, 4)
+    changed = github.run("yottactl-drift.yml")
+    assert job(changed, "issue").result == "success", failure_report(changed)
+    assert step(job(changed, "issue"), "Notify the chat webhook").outcome == "failure"
+    [issue] = issues(github)
+    assert "`embedder`" in issue["body"] and len(issue["comments"]) == 1
+    assert len(webhook.received) == 2
+
+    broken = github.run("yottactl-drift.yml", secrets={"YOTTA_API_KEY": "wrong-key"})
+    assert [(j.name, j.result) for j in broken.jobs] == [("detect", "failure"),
+                                                         ("issue", "skipped")]
+    assert issues(github)[0]["state"] == "open"  # an error is never "no drift"
+
+    with YottaClient(API_KEY, github.emulator.url, retry=FAST_RETRY) as client:
+        client.scale(github.live()["llama"].id, 2)
+        client.scale(github.live()["embedder"].id, 1)
+    cleared = github.run("yottactl-drift.yml")
+    assert job(cleared, "detect").outputs == {"exitcode": "0"}, failure_report(cleared)
+    [issue] = issues(github)
+    assert issue["state"] == "closed" and "cleared" in issue["comments"][-1]
+    assert len(webhook.received) == 2
