@@ -90,11 +90,61 @@ def state_option(func: F) -> F:
                         )(func)
 
 
+_KEY_FILE = "yottactl.api_key_file"  # ctx.meta: the key read by --api-key-file
+_KEY_WARNED = "yottactl.api_key_warned"  # root ctx.meta: warn once per invocation
+
+
+def _api_key_flag(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--api-key -`` reads the key from standard input; a key given literally works but is
+    visible to every local user in the process list: warn once."""
+    if value is None:
+        return None
+    if value == "-":
+        from reconciler.errors import UsageError
+
+        key = sys.stdin.readline().strip()
+        if not key:
+            raise UsageError("--api-key -: standard input held no key",
+                             hint="e.g. `pass show yotta | yottactl get --api-key -`")
+        return key
+    root = ctx.find_root()
+    if not root.meta.get(_KEY_WARNED):
+        root.meta[_KEY_WARNED] = True
+        click.echo("Warning: --api-key KEY is visible to other local users in the process list; "
+                   "prefer YOTTA_API_KEY, --api-key-file FILE or --api-key - (standard input)",
+                   err=True)
+    return value
+
+
+def _api_key_file_flag(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    from pathlib import Path
+
+    from reconciler.errors import UsageError
+
+    try:
+        key = Path(value).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--api-key-file {value}: cannot read it ({type(exc).__name__})",
+                         hint="give a readable file holding only the key") from None
+    if not key:
+        raise UsageError(f"--api-key-file {value}: the file is empty",
+                         hint="give a readable file holding only the key")
+    ctx.meta[_KEY_FILE] = key
+
+
 def api_options(func: F) -> F:
-    """--endpoint / --api-key / --state (+ env fallbacks) for every command that needs them."""
+    """--endpoint / --api-key / --api-key-file / --state (+ env fallbacks) for every command
+    that needs them."""
     func = state_option(func)
-    func = click.option("--api-key", metavar="KEY",
-                        help="Yotta API key [env YOTTA_API_KEY].")(func)
+    func = click.option("--api-key-file", metavar="FILE", expose_value=False,
+                        callback=_api_key_file_flag,
+                        help="Read the API key from FILE (keeps it out of the process list)."
+                        )(func)
+    func = click.option("--api-key", metavar="KEY", callback=_api_key_flag,
+                        help="Yotta API key, or - to read it from standard input [env "
+                             "YOTTA_API_KEY, the recommended way].")(func)
     func = click.option("--endpoint", metavar="URL",
                         help="API base URL [env YOTTA_API_URL; default https://api.yottalabs.ai]."
                         )(func)
@@ -114,7 +164,13 @@ def settings(endpoint: str | None, api_key: str | None, state_path: str | None) 
     read only in :mod:`reconciler.settings`)."""
     from reconciler.settings import resolve
 
-    return resolve(endpoint=endpoint, api_key=api_key, state_path=state_path)
+    ctx = click.get_current_context(silent=True)
+    from_file = ctx.meta.get(_KEY_FILE) if ctx is not None else None
+    if from_file and api_key:
+        from reconciler.errors import UsageError
+
+        raise UsageError("give the API key once: --api-key or --api-key-file, not both")
+    return resolve(endpoint=endpoint, api_key=api_key or from_file, state_path=state_path)
 
 
 @click.group(cls=_Group, epilog=EXIT_CODES_HELP,
