@@ -8,6 +8,7 @@ no other exception should ever reach the user as a traceback.
     YottactlError
     ├── UsageError              bad flags, missing API key, refused plain-HTTP endpoint
     ├── ManifestError           one or more manifest problems (carries ManifestIssue list)
+    │   └── ProjectFileError    the project file (yottactl.yaml) is invalid
     ├── PlanError               the planner refuses (preventDestroy, ambiguous names, mass delete)
     ├── StalePlanError          a saved plan no longer matches the live objects it touches
     ├── StateError              corrupt / foreign / future-format state; lock held
@@ -192,3 +193,14 @@ class DeadlineExceeded(Unavailable):
 
 class OutcomeUnknown(ApiError):
     default_hint = "the request may have succeeded; the next plan/apply looks the deployment up before acting"
+
+
+class ProjectFileError(ManifestError):
+    """An invalid project file (yottactl.yaml): every issue, with positions."""
+
+    def __init__(self, issues: list[ManifestIssue]) -> None:
+        super().__init__(issues)
+        n = len(self.issues)
+        self.summary = f"{n} error{'s' if n != 1 else ''} in the project file"
+        self.args = (self.summary,)
+        self.hint = "fix the project file (`yottactl schema --project` lists its keys)"

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
     from reconciler.plan.normalize import Fingerprinter
+    from reconciler.project import Inputs
     from reconciler.state.backend import StateFile
 
 # setting -> environment variable
@@ -42,6 +43,7 @@ class Settings:
     allow_insecure: bool = False
     http_timeout: str | None = None  # seconds per API call, retries included (default 60)
     http_max_body_mb: str | None = None  # largest answer accepted, MiB (default 64)
+    inputs: Inputs = field(default_factory=lambda: _no_project())  # yottactl.yaml, --env, --var
 
     def __repr__(self) -> str:
         return f"Settings(endpoint={self.endpoint!r}, state_path={self.state_path!r})"
@@ -69,6 +71,12 @@ class Settings:
 
         secret = self.fingerprint_key or self.key()
         return Fingerprinter(hashlib.sha256(b"yottactl-fingerprint-v1:" + secret.encode()).digest())
+
+
+def _no_project() -> Inputs:
+    from reconciler.project import Inputs
+
+    return Inputs()
 
 
 def resolve(

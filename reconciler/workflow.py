@@ -11,9 +11,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.plan.model import Plan
+from reconciler.project import Inputs
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,10 +33,37 @@ class PlanRun:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def load_manifests(paths: Sequence[str]) -> list[DesiredDeployment]:
-    from reconciler.manifest.loader import load
+@dataclass
+class Loaded:
+    deployments: list[DesiredDeployment]
+    warnings: list[str]
+    documents: list[tuple[str, int, dict[str, Any]]] | None = None  # with keep_documents
+    overlays: dict[str, list[str]] = field(default_factory=dict)  # deployment -> overlay files
 
-    return load(list(paths) or ["."])
+
+def load_manifests(
+    paths: Sequence[str], inputs: Inputs | None = None, *, require_env: bool = True,
+    keep_documents: bool = False,
+) -> Loaded:
+    """The manifests at ``paths`` (default: the project's manifest folders, else ``.``) after
+    the project's variables and the environment's overlays; warnings for unused variables."""
+    from reconciler.manifest.loader import Rendering, load
+    from reconciler.manifest.overlay import OverlaySet
+    from reconciler.manifest.variables import collect, declared_unused
+    from reconciler.project import manifest_paths
+
+    inputs = inputs or Inputs()
+    context = inputs.context
+    rendering = Rendering(
+        variables=collect(context, inputs.cli_vars),
+        overlays=OverlaySet(context.overlays) if context.overlays else None,
+        documents=[] if keep_documents else None)
+    deployments = load(manifest_paths(context, list(paths)), require_env=require_env,
+                       rendering=rendering)
+    patched = {name: list(dict.fromkeys(p.file for p in patches))
+               for name, patches in (rendering.overlays.by_name if rendering.overlays else {}).items()}
+    return Loaded(deployments, declared_unused(rendering.variables, rendering.used),
+                  rendering.documents, patched)
 
 
 def build_plan(
@@ -83,9 +111,17 @@ def _build_plan(
 
     timings: dict[str, float] = {}
     # the list call and the manifest parsing are independent: fetch while parsing
-    fetching = _Background(lambda: (client or settings.client()).list())
+    made: list[YottaClient] = []  # the client used, for the endpoint the plan header names
+
+    def fetch() -> list[Deployment]:
+        made.append(client or settings.client())
+        return made[0].list()
+
+    fetching = _Background(fetch)
     started = time.perf_counter()
-    loaded = [] if destroying and paths is None else load_manifests(paths or [])
+    manifests = Loaded([], []) if destroying and paths is None else load_manifests(
+        paths or [], settings.inputs)
+    loaded = manifests.deployments
     if state is None:  # read-only: fold an interrupted run's journal in memory, write nothing
         from reconciler.apply.recovery import replay
 
@@ -102,6 +138,15 @@ def _build_plan(
         options = Options(targets=frozenset(targets) or frozenset(d.name for d in loaded),
                           allow_mass_delete=allow_mass_delete, destroying=True)
     plan = make_plan(desired, live, state, settings.fingerprinter(), options)
+    context = settings.inputs.context
+    if context.project is not None:  # the header names where this plan applies
+        plan = plan.model_copy(update={"environment": context.environment,
+                                       "endpoint": made[0].base_url})
+    if manifests.warnings:
+        from reconciler.plan.model import DiagnosticCode, warning
+
+        unused = [warning(DiagnosticCode.UNUSED_VARIABLE, None, w) for w in manifests.warnings]
+        plan = plan.model_copy(update={"diagnostics": (*unused, *plan.diagnostics)})
     timings["plan"] = time.perf_counter() - started
     return PlanRun(plan, {d.name: d for d in loaded}, live, state, timings)
 

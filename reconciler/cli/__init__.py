@@ -48,6 +48,18 @@ def _usage_exit(err: click.UsageError) -> click.UsageError:
     return err
 
 
+class _Command(click.Command):
+    """Records the order of --var/--var-file and applies the project file's defaults."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from reconciler.cli.project_opts import after_parse, record_var_order
+
+        record_var_order(ctx, args)
+        rest = super().parse_args(ctx, args)
+        after_parse(ctx)
+        return rest
+
+
 class _Group(click.Group):
     """Turns every YottactlError into a clean message and exit code: never a traceback;
     usage errors (unknown option, bad value, missing file) exit 1, like any other error."""
@@ -58,6 +70,9 @@ class _Group(click.Group):
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as err:
             raise _usage_exit(err) from None
+
+    command_class = _Command
+    group_class = type
 
     def invoke(self, ctx: click.Context) -> Any:
         from reconciler.render.safe import install
@@ -85,6 +100,7 @@ F = Any  # a click-decorated command function
 
 def state_option(func: F) -> F:
     """--state (+ YOTTACTL_STATE) for every command that reads or writes the state."""
+    func = project_options(func)
     return click.option("--state", "state_path", metavar="FILE",
                         help="State file [env YOTTACTL_STATE; default state/yottactl.state.json]."
                         )(func)
@@ -134,6 +150,32 @@ def _api_key_file_flag(ctx: click.Context, param: click.Parameter, value: str | 
     ctx.meta[_KEY_FILE] = key
 
 
+def project_options(func: F) -> F:
+    """--project / --env (+ YOTTACTL_ENV): which yottactl.yaml and which of its environments.
+    Not passed to the command function: :func:`project_context` reads them from the context."""
+    from reconciler.cli.project_opts import remember
+
+    func = click.option("--env", "env_name", envvar="YOTTACTL_ENV", metavar="NAME",
+                        expose_value=False, callback=remember,
+                        help="Environment from yottactl.yaml [env YOTTACTL_ENV].")(func)
+    return click.option("--project", "project_file", metavar="FILE", expose_value=False,
+                        callback=remember, type=click.Path(dir_okay=False),
+                        help="Project file [default: yottactl.yaml here or in a parent folder].")(func)
+
+
+def var_options(func: F) -> F:
+    """--var / --var-file for commands that read manifests (order on the command line matters)."""
+    from reconciler.cli.project_opts import remember
+
+    func = click.option("--var-file", "var_files", multiple=True, metavar="FILE",
+                        expose_value=False, callback=remember,
+                        help="YAML mapping of ${var:NAME} values (repeatable).")(func)
+    return click.option("--var", "vars", multiple=True, metavar="NAME=VALUE", expose_value=False,
+                        callback=remember,
+                        help="Set ${var:NAME} (repeatable; later --var/--var-file win) "
+                             "[env YOTTACTL_VAR_NAME].")(func)
+
+
 def api_options(func: F) -> F:
     """--endpoint / --api-key / --api-key-file / --state (+ env fallbacks) for every command
     that needs them."""
@@ -160,9 +202,9 @@ def color_option(func: F) -> F:
 
 
 def settings(endpoint: str | None, api_key: str | None, state_path: str | None) -> Settings:
-    """Flags + environment (+ defaults), resolved once per command (environment variables are
-    read only in :mod:`reconciler.settings`)."""
-    from reconciler.settings import resolve
+    """Flags + environment + the project file (+ defaults), resolved once per command
+    (environment variables are read only in :mod:`reconciler.settings`)."""
+    from reconciler.cli.project_opts import current_inputs, project_settings
 
     ctx = click.get_current_context(silent=True)
     from_file = ctx.meta.get(_KEY_FILE) if ctx is not None else None
@@ -170,7 +212,7 @@ def settings(endpoint: str | None, api_key: str | None, state_path: str | None) 
         from reconciler.errors import UsageError
 
         raise UsageError("give the API key once: --api-key or --api-key-file, not both")
-    return resolve(endpoint=endpoint, api_key=api_key or from_file, state_path=state_path)
+    return project_settings(current_inputs(), endpoint, api_key or from_file, state_path)
 
 
 @click.group(cls=_Group, epilog=EXIT_CODES_HELP,
@@ -189,7 +231,7 @@ def _register() -> None:
     import importlib
 
     for module in ("plan_cmds", "apply_cmds", "state_cmds", "observe_cmds", "drift_cmd",
-                   "emulator_cmd"):
+                   "emulator_cmd", "render_cmd"):
         importlib.import_module(f"reconciler.cli.{module}")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli import api_options, color_option, main, settings, use_color
+from reconciler.cli import api_options, color_option, main, settings, use_color, var_options
 from reconciler.cli.plan_cmds import render_plan
 from reconciler.errors import ApplyError, StalePlanError, StateError, UsageError
 
@@ -170,6 +170,7 @@ def _recover(s: Any, store: Any) -> Any:
 @click.option("--allow-mass-delete", is_flag=True,
               help="Allow plans that delete or re-create most managed deployments.")
 @lock_option
+@var_options
 @api_options
 @color_option
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, parallelism: int,
@@ -217,6 +218,12 @@ def _saved_plan(s: Any, plan_file: str, state: Any) -> Any:
     the_plan = read_plan_file(plan_file)
     if the_plan.errors:
         raise UsageError(f"{plan_file} contains plan errors and cannot be applied")
+    environment = s.inputs.context.environment
+    if the_plan.environment != environment and (the_plan.environment or environment):
+        raise UsageError(f"{plan_file} was planned for environment {the_plan.environment!r}, "
+                         f"not {environment!r}",
+                         hint=f"apply it with --env {the_plan.environment}" if the_plan.environment
+                         else "apply it without --env / YOTTACTL_ENV")
     lineage = state.lineage if state else None
     if the_plan.state_lineage and lineage and the_plan.state_lineage != lineage:
         raise StateError(f"{plan_file} was made from another state (lineage "
@@ -241,6 +248,7 @@ def _saved_plan(s: Any, plan_file: str, state: Any) -> Any:
 @click.option("--target", "targets", multiple=True, metavar="NAME",
               help="Only destroy these deployments (repeatable); an unknown name is an error.")
 @lock_option
+@var_options
 @api_options
 @color_option
 def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeout: float,

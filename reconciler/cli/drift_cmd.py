@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli import api_options, color_option, main, report_error, settings, use_color
+from reconciler.cli import api_options, color_option, main, report_error, settings, use_color, var_options
 from reconciler.errors import PlanError, YottactlError
 
 
@@ -91,6 +91,7 @@ def _notify(url: str, data: dict[str, Any]) -> str | None:
 @click.option("--max-chars", type=click.IntRange(min=2000), metavar="N",
               help="Markdown only: truncate whole lines (with a note) to fit N characters; "
                    "GitHub issue bodies hold at most 65536.")
+@var_options
 @api_options
 @color_option
 def drift(paths: tuple[str, ...], output: str, notify_url: str | None, ack_file: str | None,

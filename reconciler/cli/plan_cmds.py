@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from reconciler.cli import api_options, color_option, main, settings, use_color
+from reconciler.cli import (
+    api_options,
+    color_option,
+    main,
+    project_options,
+    settings,
+    use_color,
+    var_options,
+)
 
 
 @main.command()
@@ -18,13 +26,19 @@ from reconciler.cli import api_options, color_option, main, settings, use_color
               "message, hint}.")
 @click.option("--skip-env", is_flag=True,
               help="Do not require ${env:...} variables to be set (pre-commit, PR checks).")
+@var_options
+@project_options
 def validate(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
-    """Validate manifests offline (no API key needed). Exit 0 valid, 1 invalid."""
+    """Validate manifests offline (no API key needed). Exit 0 valid, 1 invalid.
+
+    Without PATH: the project file's manifests (yottactl.yaml), else the current folder.
+    """
+    from reconciler.cli.project_opts import current_inputs
     from reconciler.errors import ManifestError
-    from reconciler.manifest.loader import load
+    from reconciler.workflow import load_manifests
 
     try:
-        loaded = load(list(paths) or ["."], require_env=not skip_env)
+        result = load_manifests(paths, current_inputs(), require_env=not skip_env)
     except ManifestError as err:
         if output == "json":
             click.echo(json.dumps([
@@ -32,16 +46,25 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
                  "message": i.message, "hint": i.hint} for i in err.issues], indent=2))
             sys.exit(1)
         raise
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     if output == "json":
         click.echo("[]")
     else:
-        n = len(loaded)
+        n = len(result.deployments)
         click.echo(f"{n} deployment{'s' if n != 1 else ''} valid")
 
 
 @main.command()
-def schema() -> None:
-    """Print the JSON Schema of the manifest format (for editors)."""
+@click.option("--project", "project_schema", is_flag=True,
+              help="The project file's (yottactl.yaml) schema instead of the manifests'.")
+def schema(project_schema: bool) -> None:
+    """Print the JSON Schema of the manifest format, or of yottactl.yaml (for editors)."""
+    if project_schema:
+        from reconciler.project import json_schema as project_json_schema
+
+        click.echo(json.dumps(project_json_schema(), indent=2))
+        return
     from reconciler.manifest.schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
@@ -63,6 +86,7 @@ def schema() -> None:
 @click.option("--max-chars", type=click.IntRange(min=2000), metavar="N",
               help="Markdown only: truncate whole lines (with a note) to fit N characters; "
                    "GitHub comments hold at most 65536.")
+@var_options
 @api_options
 @color_option
 def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exitcode: bool,

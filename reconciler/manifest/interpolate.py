@@ -1,12 +1,17 @@
-"""``${env:NAME}`` interpolation plus the size/depth guard, in one pass over a loaded document.
+"""``${env:NAME}`` and ``${var:NAME}`` interpolation plus the size/depth guard, in one pass over
+a loaded document.
 
-Pure: takes the environment as a mapping. Every string that received a value from the
-environment is recorded as *sensitive* by its path, so later stages never print it.
+Pure: takes the environment and the variables as mappings. Every string that received a value
+from the environment is recorded as *sensitive* by its path, so later stages never print it;
+its template keeps the ``${env:...}`` text with variables already filled in (they are plain).
+Variables are typed: a value that is exactly ``${var:NAME}`` becomes the variable's value
+(``workers: ${var:workers}`` is an integer); inside longer text the variable's text is used.
 ``$${`` escapes a literal ``${``.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,8 +21,19 @@ MAX_DEPTH = 64
 MAX_NODES = 100_000  # a manifest has ~50 values; alias bombs expand to billions
 
 Path = tuple[str | int, ...]
-_TOKEN = re.compile(r"\$\$\{|\$\{env:([^}]*)\}")
+_TOKEN = re.compile(r"\$\$\{|\$\{(env|var):([^}]*)\}")
+_WHOLE_VAR = re.compile(r"^\$\{var:([A-Za-z_][A-Za-z0-9_]*)\}$")
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A ``${var:NAME}`` value: typed ``value``, ``text`` for use inside longer strings (as
+    written, so ``--var tag=1.10`` stays "1.10"), and ``source`` for messages."""
+
+    value: Any
+    text: str
+    source: str
 
 
 class DocumentTooComplex(Exception):
@@ -32,34 +48,75 @@ class Interpolated:
     sensitive: set[Path] = field(default_factory=set)
     templates: dict[Path, str] = field(default_factory=dict)  # sensitive path -> raw text
     missing: list[tuple[Path, str]] = field(default_factory=list)
+    undefined: list[tuple[Path, str]] = field(default_factory=list)  # ${var:X} with no value
+    not_scalar: list[tuple[Path, str]] = field(default_factory=list)  # list/map var inside text
+    from_variable: dict[Path, str] = field(default_factory=dict)  # path -> variable it came from
+    used: set[str] = field(default_factory=set)  # variable names used
+    env_templates: dict[Path, str] = field(default_factory=dict)  # every ${env:} text, set or not
 
 
-def interpolate(document: Any, environ: Mapping[str, str]) -> Interpolated:
+def interpolate(
+    document: Any, environ: Mapping[str, str], variables: Mapping[str, Variable] | None = None
+) -> Interpolated:
     """A copy of ``document`` with variables substituted; raises :class:`DocumentTooComplex`."""
     result = Interpolated(None)
     budget = [MAX_NODES]
+    known: Mapping[str, Variable] = variables or {}
 
-    def sub(text: str, path: Path) -> str:
+    def sub(text: str, path: Path) -> Any:
         if "$" not in text:
             return text
-        used = False
+        whole = _WHOLE_VAR.match(text)
+        if whole and whole.group(1) in known:
+            name = whole.group(1)
+            result.used.add(name)
+            result.from_variable[path] = name
+            return copy.deepcopy(known[name].value)
+        env_used = env_seen = False
+        template: list[str] = []
 
         def replace(match: re.Match[str]) -> str:
-            nonlocal used
-            if match.group(0) == "$${":
+            nonlocal env_used, env_seen
+            token = match.group(0)
+            if token == "$${":
+                template.append(token)
                 return "${"
-            name = match.group(1)
+            kind, name = match.group(1), match.group(2)
+            if kind == "var":
+                variable = known.get(name)
+                if variable is None:
+                    result.undefined.append((path, name))
+                    template.append(token)
+                    return token
+                result.used.add(name)
+                result.from_variable[path] = name
+                if isinstance(variable.value, (dict, list)):
+                    result.not_scalar.append((path, name))
+                template.append(variable.text.replace("${", "$${"))
+                return variable.text
+            template.append(token)
+            env_seen = True
             if not _VAR.match(name) or name not in environ:
                 result.missing.append((path, name))
-                return match.group(0)  # keep validating the rest of the document
-            used = True
+                return token  # keep validating the rest of the document
+            env_used = True
             return environ[name]
 
-        out = _TOKEN.sub(replace, text)
-        if used:
+        pieces: list[str] = []
+        at = 0
+        for match in _TOKEN.finditer(text):
+            pieces.append(text[at : match.start()])
+            template.append(text[at : match.start()])
+            pieces.append(replace(match))
+            at = match.end()
+        pieces.append(text[at:])
+        template.append(text[at:])
+        if env_seen:
+            result.env_templates[path] = "".join(template)
+        if env_used:
             result.sensitive.add(path)
-            result.templates[path] = text
-        return out
+            result.templates[path] = result.env_templates[path]
+        return "".join(pieces)
 
     def walk(node: Any, path: Path, depth: int) -> Any:
         budget[0] -= 1

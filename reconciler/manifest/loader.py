@@ -7,21 +7,43 @@ All problems in all files are collected and raised together as one :class:`Manif
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from reconciler.errors import ManifestError, ManifestIssue, UsageError
 from reconciler.manifest import fastyaml
-from reconciler.manifest.interpolate import MAX_DEPTH, DocumentTooComplex, interpolate
+from reconciler.manifest.interpolate import (
+    MAX_DEPTH,
+    DocumentTooComplex,
+    Interpolated,
+    Variable,
+    interpolate,
+)
 from reconciler.manifest.positions import Locator, describe_validation_error
 from reconciler.manifest.schema import DesiredDeployment, Manifest
 
+if TYPE_CHECKING:
+    from reconciler.manifest.overlay import OverlaySet
+
 MAX_FILE_BYTES = 10 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Rendering:
+    """What a project adds to loading: ``${var:...}`` values and an environment's overlays in;
+    the variables used and (for `yottactl render`) the final documents out."""
+
+    variables: Mapping[str, Variable] = field(default_factory=dict)
+    overlays: OverlaySet | None = None
+    used: set[str] = field(default_factory=set)
+    documents: list[tuple[str, int, dict[str, Any]]] | None = None  # kept when not None
 
 
 def discover(paths: Sequence[str]) -> list[Path]:
@@ -76,11 +98,14 @@ def _yaml_issue(path: str, source: str, exc: Exception) -> ManifestIssue:
 class _FileLoader:
     """Everything about one file: parse, per-document checks, validation, positions."""
 
-    def __init__(self, path: str, text: str, environ: Mapping[str, str], require_env: bool) -> None:
+    def __init__(self, path: str, text: str, environ: Mapping[str, str], require_env: bool,
+                 rendering: Rendering | None = None) -> None:
         self.path, self.text, self.environ = path, text, environ
         self.require_env = require_env
         self.issues: list[ManifestIssue] = []
         self.locator = Locator(path, text)
+        self.rendering = rendering or Rendering()
+        self._merged: dict[int, Any] = {}  # document index -> document after overlays
 
     def load(self) -> list[DesiredDeployment]:
         try:
@@ -102,9 +127,44 @@ class _FileLoader:
 
     def _issue(self, index: int, loc: tuple[Any, ...], message: str, hint: str = "",
                key: bool = False) -> None:
-        line, col = self.locator.position(index, loc, key=key)
+        overlays = self.rendering.overlays
+        if overlays is not None and index in self._merged:  # the value may come from an overlay
+            file, line, col = overlays.locate(
+                self.path, index, loc, key,
+                lambda at, k: self.locator.position(index, at, key=k), self._merged[index])
+        else:
+            file = self.path
+            line, col = self.locator.position(index, loc, key=key)
         path = _dotted(loc)
-        self.issues.append(ManifestIssue(self.path, line, col, path, message, hint))
+        self.issues.append(ManifestIssue(file, line, col, path, message, hint))
+
+    def _variable_issues(self, index: int, result: Interpolated) -> None:
+        known = self.rendering.variables
+        for loc, name in result.undefined:
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+            defined = f"defined: {', '.join(sorted(known))}" if known else "no variables are defined"
+            self._issue(index, loc, f"variable {name!r} is not defined",
+                        (f"did you mean {close[0]!r}? " if close else "") + defined + "; set it in "
+                        f"yottactl.yaml `variables:`, --var {name}=..., --var-file or "
+                        f"YOTTACTL_VAR_{name}")
+        for loc, name in result.not_scalar:
+            self._issue(index, loc, f"variable {name!r} holds a list or mapping",
+                        f"use it as the whole value (`${{var:{name}}}`), not inside text")
+
+    def _from_variable(self, result: Interpolated, loc: tuple[Any, ...]) -> str:
+        """' (value from ${var:X} = ..., set in SOURCE)' when ``loc`` holds a variable's value."""
+        if not result.from_variable:
+            return ""
+        from reconciler.manifest.overlay import by_key
+
+        named = by_key(result.value, loc)
+        for cut in range(len(named), 0, -1):
+            name = result.from_variable.get(named[:cut])
+            if name is not None:
+                variable = self.rendering.variables[name]
+                return (f" (value from ${{var:{name}}} = {variable.value!r}, set in "
+                        f"{variable.source})")
+        return ""
 
     def _document(self, index: int, document: Any) -> DesiredDeployment | None:
         if not isinstance(document, dict):
@@ -112,11 +172,18 @@ class _FileLoader:
             self._issue(index, (), f"document is a {kind}; expected a mapping",
                         "a manifest has apiVersion, kind, metadata and spec keys")
             return None
+        rendering = self.rendering
+        if rendering.overlays is not None:
+            merged = rendering.overlays.apply(document, self.path, index)
+            if merged is not document:
+                self._merged[index] = document = merged
         try:
-            result = interpolate(document, self.environ)
+            result = interpolate(document, self.environ, rendering.variables)
         except DocumentTooComplex as exc:
             self._issue(index, exc.path, str(exc), "remove YAML anchors/aliases and deep nesting")
             return None
+        rendering.used |= result.used
+        self._variable_issues(index, result)
         if not self.require_env:
             result.missing.clear()
         for loc, name in result.missing:
@@ -135,16 +202,36 @@ class _FileLoader:
                 ):
                     continue  # "0 items after validation" only echoes the item errors
                 loc, message, hint, at_key = describe_validation_error(error, result.value)
-                self._issue(index, loc, message, hint, key=at_key)
+                self._issue(index, loc, message + self._from_variable(result, loc), hint,
+                            key=at_key)
             return None
-        if result.missing:
+        if result.missing or result.undefined or result.not_scalar:
             return None
+        if rendering.documents is not None:
+            rendering.documents.append((self.path, index, _with_templates(result)))
         names = {p: _spec_path(p, result.value) for p in result.sensitive}
         return DesiredDeployment(
             manifest, self.path, index,
             frozenset(n for n in names.values() if n),
             {names[p]: t for p, t in result.templates.items() if names[p]},
         )
+
+
+def _with_templates(result: Interpolated) -> dict[str, Any]:
+    """The final document as a manifest again: secrets back to their ``${env:...}`` text,
+    literal ``${`` escaped, so `yottactl render` output can be read back."""
+
+    def walk(node: Any, path: tuple[Any, ...]) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v, (*path, str(k))) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(node)]
+        if path in result.env_templates:
+            return result.env_templates[path]
+        return node.replace("${", "$${") if isinstance(node, str) else node
+
+    out: dict[str, Any] = walk(result.value, ())
+    return out
 
 
 def _dotted(loc: Iterable[Any]) -> str:
@@ -167,11 +254,13 @@ def _spec_path(path: tuple[Any, ...], document: dict[str, Any]) -> str:
 
 
 def load(
-    paths: Sequence[str], environ: Mapping[str, str] | None = None, *, require_env: bool = True
+    paths: Sequence[str], environ: Mapping[str, str] | None = None, *, require_env: bool = True,
+    rendering: Rendering | None = None,
 ) -> list[DesiredDeployment]:
     """Every deployment in ``paths``; raises :class:`ManifestError` listing all problems.
 
     ``require_env=False`` accepts unset ``${env:...}`` variables (structure-only checks).
+    ``rendering`` supplies variables and overlays (a project's environment).
     """
     env = os.environ if environ is None else environ
     issues: list[ManifestIssue] = []
@@ -193,11 +282,14 @@ def load(
         if problem is not None or text is None:
             issues.append(problem)  # type: ignore[arg-type]
             continue
-        one = _FileLoader(name, text, env, require_env)
+        one = _FileLoader(name, text, env, require_env, rendering)
         loaded.extend(one.load())
         issues.extend(one.issues)
         locators[name] = one.locator
     issues.extend(_duplicate_names(loaded, locators))
+    if rendering is not None and rendering.overlays is not None:
+        issues.extend(rendering.overlays.issues)
+        issues.extend(rendering.overlays.unmatched())
     if issues:
         raise ManifestError(issues)
     return loaded

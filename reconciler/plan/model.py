@@ -3,6 +3,7 @@
 Plan file format (``format_version`` 2), JSON:
 
     {format_version, created_by, state_lineage, state_serial,
+     [environment, endpoint,]  (only when a project file yottactl.yaml is in use)
      changes: [Change...], drift: [DriftItem...], unmanaged: [Unmanaged...],
      diagnostics: [{severity, code, deployment, message, hint}...],
      warnings: [text...], errors: [text...], summary: {action: count}}
@@ -161,6 +162,7 @@ class DiagnosticCode(str, Enum):
     STATE_NOT_LIVE = "state-not-live"  # most state entries are missing live: wrong endpoint/key?
     MASS_DELETE = "mass-delete"  # the plan deletes most managed deployments
     FINGERPRINT_KEY_CHANGED = "fingerprint-key-changed"
+    UNUSED_VARIABLE = "unused-variable"  # a declared ${var:NAME} no manifest uses
     UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the text
 
 
@@ -196,6 +198,8 @@ class Plan(_Frozen):
     created_by: str = "yottactl"
     state_lineage: str | None = None
     state_serial: int = 0
+    environment: str | None = None  # the project file's environment (--env), if any
+    endpoint: str | None = None  # set when a project file is in use: the header names it
     changes: tuple[Change, ...] = ()
     drift: tuple[DriftItem, ...] = ()
     unmanaged: tuple[Unmanaged, ...] = ()
@@ -228,6 +232,9 @@ class Plan(_Frozen):
         data = self.model_dump(mode="json")
         data["warnings"], data["errors"] = list(self.warnings), list(self.errors)
         data["summary"] = self.summary
+        for key in ("environment", "endpoint"):  # only with a project file: plans stay as before
+            if data[key] is None:
+                del data[key]
         import json
 
         return json.dumps(data, indent=2, sort_keys=False) + "\n"

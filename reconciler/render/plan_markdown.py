@@ -7,7 +7,7 @@ import re
 from typing import TextIO
 
 from reconciler.plan.model import Action, Plan
-from reconciler.render.plan_text import ORDER, SYMBOLS, displayable, field_line, money, totals
+from reconciler.render.plan_text import ORDER, SYMBOLS, displayable, field_line, header, money, totals
 from reconciler.render.spec import padded
 
 MARKER = "<!-- yottactl-plan -->"
@@ -19,7 +19,13 @@ def _cell(text: str) -> str:
 
 def render_markdown(plan: Plan, out: TextIO) -> None:
     plan = displayable(plan)
-    out.write(f"{MARKER}\n### yottactl plan\n\n")
+    if plan.environment:  # one sticky comment per environment
+        out.write(f"<!-- yottactl-plan env={plan.environment} -->\n### yottactl plan: "
+                  f"{plan.environment}\n\n")
+    else:
+        out.write(f"{MARKER}\n### yottactl plan\n\n")
+    if header(plan):
+        out.write(f"{_cell(header(plan))}\n\n")
     for error in plan.errors:
         out.write(f"> **Error:** {_cell(error)}\n")
     pending = sorted(plan.pending, key=lambda c: (not c.disruptive, c.name))

@@ -104,9 +104,19 @@ def _change(out: TextIO, c: Change, st: Style) -> None:
     out.write("\n")
 
 
+def header(plan: Plan) -> str:
+    """"Environment: prod · endpoint URL" when a project file is in use, else empty."""
+    if plan.endpoint is None and plan.environment is None:
+        return ""
+    env = plan.environment or "(none: the project's global settings)"
+    return f"Environment: {env} · endpoint {plan.endpoint}"
+
+
 def render_text(plan: Plan, out: TextIO, color: bool = False) -> None:
     plan = displayable(plan)
     st = Style(color)
+    if header(plan):
+        out.write(st(header(plan), bold=True) + "\n\n")
     for error in plan.errors:
         out.write(st("Error: ", "red", bold=True) + error + "\n")
     if plan.errors:

@@ -1,0 +1,334 @@
+"""The project file ``yottactl.yaml``: manifest folders, endpoint, state, defaults, variables and
+named environments that override them. Pure apart from reading the file itself.
+
+    manifests: [deploy/base]               # str or list; relative to this file
+    endpoint: https://api.yottalabs.ai
+    state: state/yottactl.state.json       # path or PostgreSQL URL
+    defaults: {parallelism: 10, timeout: 900, lockTimeout: 0}
+    variables: {workers: 1}
+    environments:
+      prod: {endpoint: ..., state: ..., variables: {...}, overlays: [...], manifests: [...]}
+
+:func:`resolve` turns the file plus ``--env`` into a :class:`Context` (what one command run
+uses). An environment's ``state`` defaults to ``state/<NAME>.state.json`` beside the file, never
+to the global one, so a prod apply cannot touch staging's inventory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from reconciler.errors import ManifestIssue, ProjectFileError, UsageError
+
+PROJECT_FILE = "yottactl.yaml"
+ENV_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,49}$")
+VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _paths(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+VarName = Annotated[str, StringConstraints(pattern=VAR_NAME_RE.pattern)]
+EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_RE.pattern)]
+
+
+class Defaults(_Model):
+    """Defaults for command flags; a flag given on the command line always wins."""
+
+    parallelism: int | None = Field(default=None, ge=1, le=100, description="apply/destroy --parallelism")
+    timeout: float | None = Field(default=None, gt=0, description="apply/destroy --timeout (seconds)")
+    lockTimeout: float | None = Field(default=None, ge=0, description="--lock-timeout (seconds)")
+
+
+class Environment(_Model):
+    endpoint: str | None = Field(default=None, min_length=1, description="API base URL")
+    state: str | None = Field(default=None, min_length=1,
+                              description="State file (relative to yottactl.yaml) or PostgreSQL URL")
+    variables: dict[VarName, Any] = Field(default_factory=dict,
+                                          description="Overrides global variables")
+    overlays: tuple[str, ...] = Field(default=(), description="Overlay files, applied in order")
+    manifests: tuple[str, ...] | None = Field(default=None, description="Replaces the global list")
+
+    _paths = field_validator("overlays", "manifests", mode="before")(_paths)
+
+
+class ProjectFile(_Model):
+    manifests: tuple[str, ...] = Field(default=(".",), description="Manifest files or folders")
+    endpoint: str | None = Field(default=None, min_length=1, description="API base URL")
+    state: str | None = Field(default=None, min_length=1,
+                              description="State file (relative to yottactl.yaml) or PostgreSQL URL")
+    defaults: Defaults = Defaults()
+    variables: dict[VarName, Any] = Field(default_factory=dict, description="${var:NAME} values")
+    environments: dict[EnvName, Environment] = Field(default_factory=dict)
+
+    _paths = field_validator("manifests", mode="before")(_paths)
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {"": ProjectFile, "defaults": Defaults,
+                                         "environments.*": Environment}
+
+
+@dataclass(frozen=True)
+class Project:
+    """A validated project file and where it is (relative paths resolve against ``root``)."""
+
+    path: Path
+    config: ProjectFile
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def place(self, value: str) -> str:
+        """A path from the file, as the user's shell would name it; URLs unchanged."""
+        if "://" in value:
+            return value
+        return _shown(Path(os.path.normpath(self.root / value)))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What one command run uses from the project file (``project is None``: there is none)."""
+
+    project: Project | None = None
+    environment: str | None = None
+    manifests: tuple[str, ...] = ()
+    endpoint: str | None = None
+    state: str | None = None
+    overlays: tuple[str, ...] = ()
+    defaults: Defaults = field(default_factory=Defaults)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything besides paths that shapes the manifests a command reads: the project context
+    and the command line's ``--var NAME=VALUE`` / ``--var-file FILE`` in the order given."""
+
+    context: Context = field(default_factory=Context)
+    cli_vars: tuple[tuple[str, str], ...] = ()  # ("--var", "N=V") / ("--var-file", "FILE")
+
+
+def find(start: Path | None = None) -> Path | None:
+    """``yottactl.yaml`` in ``start`` (default: the working directory) or the nearest parent."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load(path: Path) -> Project:
+    """Read and validate a project file; raises :class:`ProjectFileError` with positions."""
+    from reconciler.manifest import fastyaml
+    from reconciler.manifest.loader import _yaml_issue as yaml_issue
+    from reconciler.manifest.positions import Locator
+
+    name = _shown(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read project file {name}: {exc}",
+                         hint="check --project FILE and its permissions") from exc
+    try:
+        documents = fastyaml.load_all(text)
+    except fastyaml.YamlStructureError as exc:
+        raise ProjectFileError([ManifestIssue(name, exc.line, exc.column, "", str(exc), exc.hint)]) from None
+    except Exception as exc:  # ruamel's syntax errors, translated at the boundary
+        raise ProjectFileError([yaml_issue(name, text, exc)]) from None
+    data = documents[0] if documents else None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict) or len([d for d in documents if d is not None]) > 1:
+        raise ProjectFileError([ManifestIssue(name, 1, 1, "", "a project file is one YAML mapping",
+                                              "see `yottactl schema --project` for its keys")])
+    try:
+        config = ProjectFile.model_validate(data)
+    except ValidationError as exc:
+        locator = Locator(name, text)
+        issues = []
+        for error in exc.errors():
+            loc, message, hint, at_key = _describe(error)
+            line, col = locator.position(0, loc, key=at_key)
+            issues.append(ManifestIssue(name, line, col, _dotted(loc), message, hint))
+        raise ProjectFileError(issues) from None
+    project = Project(path, config)
+    _check_distinct_states(project, text)
+    return project
+
+
+def _check_distinct_states(project: Project, text: str) -> None:
+    from reconciler.manifest.positions import Locator
+
+    seen: dict[str, str] = {}
+    issues = []
+    for env in project.config.environments:
+        where = state_location(project, env)
+        if where in seen:
+            line, col = Locator(_shown(project.path), text).position(
+                0, ("environments", env, "state"))
+            issues.append(ManifestIssue(
+                _shown(project.path), line, col, f"environments.{env}.state",
+                f"environments {seen[where]!r} and {env!r} share the state {where}",
+                "give each environment its own state so an apply in one can never touch another"))
+        seen[where] = env
+    if issues:
+        raise ProjectFileError(issues)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def is_database_url(value: str) -> bool:
+    return value.split("://", 1)[0] in ("postgres", "postgresql") and "://" in value
+
+
+def with_state_name(value: str, environment: str) -> str:
+    """A PostgreSQL state URL without ``?state=`` gets the environment's name, so one database
+    URL serves every environment and each still has its own state. Files are unchanged."""
+    from urllib.parse import parse_qs, urlsplit
+
+    if not is_database_url(value) or "state" in parse_qs(urlsplit(value).query):
+        return value
+    return f"{value}{'&' if '?' in value else '?'}state={environment}"
+
+
+def state_location(project: Project, environment: str | None) -> str:
+    """An environment's own ``state``, else the global PostgreSQL URL with ``?state=NAME``,
+    else ``state/NAME.state.json`` beside the project file; never another environment's."""
+    config = project.config
+    if environment is None:
+        return project.place(config.state) if config.state else ""
+    own = config.environments[environment].state
+    if own is None and config.state and is_database_url(config.state):
+        own = config.state
+    return with_state_name(project.place(own or f"state/{environment}.state.json"), environment)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _allowed(loc: tuple[Any, ...]) -> list[str]:
+    section = ".".join(str(p) for p in loc)
+    if len(loc) == 2 and loc[0] == "environments":
+        section = "environments.*"
+    model = _SECTIONS.get(section)
+    return list(model.model_fields) if model else []
+
+
+def _describe(error: Any) -> tuple[tuple[Any, ...], str, str, bool]:
+    loc: tuple[Any, ...] = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+    kind = error["type"]
+    if loc and loc[-1] == "[key]":  # a mapping key: a variable or environment name
+        loc = loc[:-1]
+        what = "environment" if len(loc) == 2 and loc[0] == "environments" else "variable"
+        hint = ("environment names start with a letter: letters, digits, - and _ (at most 50)"
+                if what == "environment" else
+                "variable names are letters, digits and _ (not starting with a digit)")
+        return loc, f"{loc[-1]!r} is not a valid {what} name", hint, True
+    if kind == "extra_forbidden":
+        parent, bad = loc[:-1], str(loc[-1])
+        allowed = _allowed(parent)
+        close = difflib.get_close_matches(bad, allowed, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}?" if close else "allowed here: " + ", ".join(allowed)
+        return loc, f"unknown key {bad!r}", hint, True
+    message = str(error["msg"]).removeprefix("Value error, ")
+    hints = {
+        "valid dictionary": "use a YAML mapping (key: value)",
+        "valid tuple": "use a YAML list (- item) or a single string",
+        "valid string": "quote the value to make it a string",
+        "valid integer": "use a whole number",
+        "valid number": "use a number of seconds",
+    }
+    hint = next((h for words, h in hints.items() if words in message),
+                "`yottactl schema --project` lists every key")
+    return loc, message, hint, False
+
+
+def resolve(project: Project | None, environment: str | None) -> Context:
+    """The :class:`Context` for ``--env environment`` (``None``: the file's global settings)."""
+    if project is None:
+        if environment:
+            raise UsageError(f"environment {environment!r} selected but there is no {PROJECT_FILE}",
+                             hint=f"run from a folder with a {PROJECT_FILE} (or a parent), pass "
+                                  "--project FILE, or unset YOTTACTL_ENV")
+        return Context()
+    config = project.config
+    if environment is None:
+        return Context(project=project, manifests=tuple(project.place(p) for p in config.manifests),
+                       endpoint=config.endpoint,
+                       state=state_location(project, None) or None, defaults=config.defaults)
+    env = config.environments.get(environment)
+    if env is None:
+        names = sorted(config.environments)
+        close = difflib.get_close_matches(environment, names, n=1, cutoff=0.5)
+        hint = (f"did you mean {close[0]!r}? " if close else "") + (
+            f"defined in {project.path}: {', '.join(names)}" if names
+            else f"{project.path} defines no environments")
+        raise UsageError(f"unknown environment {environment!r}", hint=hint)
+    return Context(
+        project=project, environment=environment,
+        manifests=tuple(project.place(p) for p in (env.manifests or config.manifests)),
+        endpoint=env.endpoint or config.endpoint,
+        state=state_location(project, environment),
+        overlays=tuple(project.place(p) for p in env.overlays),
+        defaults=config.defaults,
+    )
+
+
+def context_for(project_file: str | None, environment: str | None) -> Context:
+    """The project named by ``--project`` (or found by walking up) resolved for ``--env``."""
+    if project_file:
+        path = Path(project_file)
+        if not path.is_file():
+            raise UsageError(f"no such project file: {project_file}",
+                             hint=f"pass the path of a {PROJECT_FILE}")
+    else:
+        found = find()
+        if found is None:
+            return resolve(None, environment)
+        path = found
+    return resolve(load(path), environment)
+
+
+def manifest_paths(context: Context, paths: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """What to read: the command line's paths if any, else the project's manifest folders,
+    else the working directory (no project file: behaviour unchanged)."""
+    if paths:
+        return list(paths)
+    return list(context.manifests) or ["."]
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of ``yottactl.yaml`` for editors (yaml-language-server)."""
+    schema = ProjectFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "urn:yottactl:project:v1"
+    schema["title"] = "yottactl project file (yottactl.yaml)"
+    for model in (schema, schema["$defs"]["Environment"]):
+        props = model["properties"]
+        for key in ("manifests", "overlays"):
+            if key in props:
+                props[key] = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                              "description": props[key].get("description", "")}
+        props["variables"]["additionalProperties"] = False  # names must match the pattern
+    schema["properties"]["environments"]["additionalProperties"] = False
+    return schema
