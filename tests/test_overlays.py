@@ -209,3 +209,15 @@ def test_unpatched_documents_keep_their_own_positions(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as err:
         load([str(tmp_path / "base.yaml")], {}, rendering=Rendering(overlays=OverlaySet([overlay])))
     assert f"{tmp_path / 'base.yaml'}:24:10: spec.image:" in err.value.detail
+
+
+def test_null_deletes_a_field_back_to_its_default(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text(BASE + "lifecycle: {ignoreChanges: [workers]}\n")
+    overlay = write(tmp_path, "o.yaml", """\
+        metadata: {name: worker}
+        lifecycle: {ignoreChanges: null, preventDestroy: true}
+        """)
+    [_, worker] = load([str(tmp_path / "base.yaml")], {},
+                       rendering=Rendering(overlays=OverlaySet([overlay])))
+    assert worker.manifest.lifecycle.ignoreChanges == ()  # null is not a value: the key goes
+    assert worker.manifest.lifecycle.preventDestroy
