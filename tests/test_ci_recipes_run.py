@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.cli import main
 from reconciler.emulator.server import EmulatorServer
 from reconciler.plan.model import Plan
 from reconciler.render.plan_markdown import render_markdown
@@ -72,7 +73,14 @@ class GitHub:
                       "from fake_gh import main\nmain(sys.argv[1:])\n")
         gh.chmod(0o755)
         self.gh_state, self.gh_log = tmp / "github.json", tmp / "gh-calls.jsonl"
-        self.state = tmp / "shared-state" / "yottactl.state.json"
+        self.state = tmp / "shared-state" / "prod.state.json"
+        if any("--env" in getattr(p, "opts", ()) for p in main.commands["plan"].params):
+            # the recipes select environments (YOTTACTL_ENV): each has its own state, outside
+            # the per-job checkouts, as a database would be
+            (self.repo / "yottactl.yaml").write_text(
+                "manifests: deploy\nenvironments:\n"
+                f"  staging: {{state: {tmp / 'shared-state' / 'staging.state.json'}}}\n"
+                f"  prod: {{state: {self.state}}}\n")
         self.secrets = {"YOTTA_API_KEY": API_KEY, "YOTTACTL_STATE": str(self.state),
                         "HF_TOKEN": CANARY, "DRIFT_WEBHOOK_URL": webhook.url}
         self.runs = 0
@@ -164,26 +172,25 @@ def test_plan_recipe_keeps_one_comment_per_environment_and_shows_a_failed_plan(
     for c in first:
         assert "**2** to create" in c["body"] and "`embedder`" in c["body"], c["body"]
         assert CANARY not in c["body"]
-    # another comment by someone else that quotes the marker is never touched
-    github.data()  # the fake repository exists now
+    # a comment by someone else that quotes the marker (listed first) is never touched
     data = github.data()
-    data["comments"]["7"].append({"id": 1, "body": "<!-- yottactl-plan:prod --> quoted",
-                                  "user": {"login": "alice"}})
+    data["comments"]["7"].insert(0, {"id": 1, "body": "<!-- yottactl-plan:prod --> quoted",
+                                     "user": {"login": "alice"}})
     github.gh_state.write_text(json.dumps(data))
 
     run = github.run("yottactl-plan.yml", PR, secrets={"YOTTA_API_KEY": "wrong-key"})
     assert job(run, "plan-prod").result == "failure" and job(run, "comment").result == "success"
     assert step(job(run, "plan-prod"), "Plan").exit_code == 1
     after = comments(github)
-    assert [c["id"] for c in after] == [c["id"] for c in first] + [1]  # updated in place
-    for c in after[:2]:
+    assert [c["id"] for c in after] == [1] + [c["id"] for c in first]  # updated in place
+    for c in after[1:]:
         assert "failed" in c["body"] and "to create" not in c["body"], c["body"]
         assert "401" in c["body"] or "API key" in c["body"], c["body"]
-    assert after[2]["body"] == "<!-- yottactl-plan:prod --> quoted"
+    assert after[0]["body"] == "<!-- yottactl-plan:prod --> quoted"
 
     run = github.run("yottactl-plan.yml", PR)  # fixed: the comment shows the plan again
     assert job(run, "plan-prod").result == "success"
-    assert all("**2** to create" in c["body"] for c in comments(github)[:2])
+    assert all("**2** to create" in c["body"] for c in comments(github)[1:])
 
 
 def test_plan_comment_fits_githubs_limit_and_the_full_plan_is_an_artifact(github: GitHub) -> None:
