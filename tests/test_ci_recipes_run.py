@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli import main
 from reconciler.emulator.server import EmulatorServer
 from reconciler.plan.model import Plan
 from reconciler.render.plan_markdown import render_markdown
@@ -74,13 +73,12 @@ class GitHub:
         gh.chmod(0o755)
         self.gh_state, self.gh_log = tmp / "github.json", tmp / "gh-calls.jsonl"
         self.state = tmp / "shared-state" / "prod.state.json"
-        if any("--env" in getattr(p, "opts", ()) for p in main.commands["plan"].params):
-            # the recipes select environments (YOTTACTL_ENV): each has its own state, outside
-            # the per-job checkouts, as a database would be
-            (self.repo / "yottactl.yaml").write_text(
-                "manifests: deploy\nenvironments:\n"
-                f"  staging: {{state: {tmp / 'shared-state' / 'staging.state.json'}}}\n"
-                f"  prod: {{state: {self.state}}}\n")
+        # the recipes select environments (YOTTACTL_ENV): each has its own state, outside the
+        # per-job checkouts, as a database would be
+        (self.repo / "yottactl.yaml").write_text(
+            "manifests: deploy\nenvironments:\n"
+            f"  staging: {{state: {tmp / 'shared-state' / 'staging.state.json'}}}\n"
+            f"  prod: {{state: {self.state}}}\n")
         self.secrets = {"YOTTA_API_KEY": API_KEY, "YOTTACTL_STATE": str(self.state),
                         "HF_TOKEN": CANARY, "DRIFT_WEBHOOK_URL": webhook.url}
         self.runs = 0
@@ -169,8 +167,9 @@ def test_plan_recipe_keeps_one_comment_per_environment_and_shows_a_failed_plan(
     first = comments(github)
     assert [c["body"].splitlines()[0] for c in first] == [
         "<!-- yottactl-plan:prod -->", "<!-- yottactl-plan:staging -->"]
-    for c in first:
+    for c, environment in zip(first, ("prod", "staging"), strict=True):
         assert "**2** to create" in c["body"] and "`embedder`" in c["body"], c["body"]
+        assert f"### yottactl plan: {environment}" in c["body"]  # the matrix selected it
         assert CANARY not in c["body"]
     # a comment by someone else that quotes the marker (listed first) is never touched
     data = github.data()
@@ -225,6 +224,8 @@ def test_apply_recipe_plans_summarises_and_applies_the_saved_plan(github: GitHub
     assert "exit 0" in job(run, "apply").summary
     state = json.loads(github.state.read_text())
     assert set(state["deployments"]) == {"llama", "embedder"}
+    assert not (github.state.parent / "staging.state.json").exists()  # prod's run, prod's state
+    assert "### yottactl plan: prod" in plan_job.summary
     assert CANARY not in github.state.read_text()
 
     again = github.run("yottactl-apply.yml")  # nothing to do: the apply job does not run
