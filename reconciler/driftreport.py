@@ -65,6 +65,7 @@ def findings_from(plan: Plan, state: State | None) -> list[Finding]:
         elif change.desired is not None and (
             change.desired != entry.spec
             or change.desired_state != entry.desired_state
+            or change.action is Action.RECORD
         ):
             out.append(Finding(change.name, change.id, "pending",
                                "manifest changed since the last apply",

@@ -136,7 +136,9 @@ def _build_plan(
                       destroying=destroying)
     if destroying and paths:  # destroy PATH...: only what those manifests name
         options = Options(targets=frozenset(targets) or frozenset(d.name for d in loaded),
-                          allow_mass_delete=allow_mass_delete, destroying=True)
+                          allow_mass_delete=allow_mass_delete, destroying=True,
+                          prevent_destroy={d.name: d.manifest.lifecycle.preventDestroy
+                                           for d in loaded})
     plan = make_plan(desired, live, state, settings.fingerprinter(), options)
     context = settings.inputs.context
     if context.project is not None:  # the header names where this plan applies

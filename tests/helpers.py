@@ -76,6 +76,7 @@ def state(items: list[dict[str, Any]]) -> State:
             sensitive=sensitive, status=item.get("status", "RUNNING"),
             desired_state=item.get("desired_state", "running"),
             prevent_destroy=item.get("prevent_destroy", False),
+            ignore_changes=tuple(item.get("ignore_changes", ())),
         )
         out = out.with_entry(item["name"], entry)
     return out.model_copy(update={"key_verifier": FP.verifier()})

@@ -29,7 +29,9 @@ def run_case(case: dict[str, Any]) -> Plan:
         state(case.get("state", [])),
         FP,
         Options(targets=frozenset(opts.get("targets", ())),
-                allow_mass_delete=opts.get("allow_mass_delete", False)),
+                allow_mass_delete=opts.get("allow_mass_delete", False),
+                destroying=opts.get("destroying", False),
+                prevent_destroy=opts.get("prevent_destroy", {})),
     )
 
 
@@ -70,5 +72,7 @@ def test_every_rule_has_a_case() -> None:
                  "initializing_waits_first", "failed_recovers", "ignore_changes",
                  "prevent_destroy_replace", "prevent_destroy_delete", "mass_delete_guard",
                  "normalisation_noop", "sensitive_change", "readopt_stale_state",
-                 "readopt_ambiguous", "duplicate_of_managed"):
+                 "readopt_ambiguous", "duplicate_of_managed", "lifecycle_prevent_destroy_added",
+                 "lifecycle_ignore_changes_removed", "ignore_changes_silences_drift",
+                 "prevent_destroy_from_manifest"):
         assert rule in names

@@ -24,7 +24,7 @@ from reconciler.errors import (
     OutcomeUnknown,
     YottactlError,
 )
-from reconciler.plan.model import Change, Op, Plan, Step
+from reconciler.plan.model import Action, Change, Op, Plan, Step
 from reconciler.plan.normalize import Fingerprinter
 from reconciler.state.backend import StateFile, now_iso
 from reconciler.state.model import State, StateEntry
@@ -137,7 +137,7 @@ class Executor:
         entry = StateEntry(
             id=dep_id, spec=spec, sensitive=change.sensitive, fingerprint=self.fp.obj(spec),
             status=status, desired_state=change.desired_state,
-            prevent_destroy=change.prevent_destroy,
+            prevent_destroy=change.prevent_destroy, ignore_changes=change.ignore_changes,
             created_at=previous.created_at if previous and previous.id == dep_id else stamp,
             updated_at=stamp,
         )
@@ -157,7 +157,8 @@ class Executor:
             # what recovery records if this create turns out to have happened (masked: no secrets)
             record.update(spec=change.desired, sensitive=list(change.sensitive),
                           desired_state=change.desired_state,
-                          prevent_destroy=change.prevent_destroy)
+                          prevent_destroy=change.prevent_destroy,
+                          ignore_changes=list(change.ignore_changes))
         self.store.journal(record)
 
     def _call(self, change: Change, step: Step, dep_id: str | None) -> str | None:
@@ -285,7 +286,9 @@ class Executor:
             self.on_event(Event(change.name, step.describe(), "ok", time.monotonic() - started))
         if dep_id is not None and change.name in self.state.deployments:
             # every step done: the manifest's spec is now the last-applied one
-            self._record(change, dep_id, self.state.deployments[change.name].status)
+            status = self.state.deployments[change.name].status
+            self._record(change, dep_id, change.live_status if change.action is Action.RECORD
+                         else status)
 
     # -- whole plan -------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ def recover(store: StateFile, state: State, client: YottaClient, fp: Fingerprint
                 fingerprint=fp.obj(spec), status=found[0].status,
                 desired_state=str(intent.get("desired_state") or "running"),
                 prevent_destroy=bool(intent.get("prevent_destroy")),
+                ignore_changes=tuple(intent.get("ignore_changes") or ()),
                 created_at=stamp, updated_at=stamp))
             report.adopted.append(name)
     state = store.write(state)

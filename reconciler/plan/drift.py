@@ -28,9 +28,11 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
                wanted: Callable[[str], bool] = lambda _: True,
                essence_of: Callable[[Deployment], Essence] = essence_from_live,
                readopted: Mapping[str, str] | None = None,
+               ignored: Mapping[str, tuple[str, ...]] | None = None,
                ) -> tuple[DriftItem, ...]:
     """Drift of every managed deployment; ``readopted`` maps a name whose recorded id is gone
-    to the live deployment carrying that name, which the plan adopts instead."""
+    to the live deployment carrying that name, which the plan adopts instead. ``ignored``
+    overrides the state's lifecycle.ignoreChanges per name (the manifest's, when given)."""
     key_ok = not state.key_verifier or state.key_verifier == fp.verifier()
     items: list[DriftItem] = []
     for name in sorted(state.deployments):
@@ -50,7 +52,9 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
         if not key_ok:  # secrets cannot be compared with another key: take them as unchanged
             for path in entry.sensitive:
                 _copy_path(entry.spec, current, path)
-        changes = diff(entry.spec, current, entry.sensitive)
+        skip = (ignored or {}).get(name, entry.ignore_changes)
+        changes = tuple(c for c in diff(entry.spec, current, entry.sensitive)
+                        if not _is_ignored(c.path, skip))
         if live.name != name and live.name != entry.renamed_from:
             changes = (FieldChange(path="name", before=name, after=live.name), *changes)
         scaled = tuple(c for c in changes if c.path == "workers")
@@ -76,6 +80,10 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
 
 def _keys(env: object) -> list[str]:
     return [str(k) for k in env] if isinstance(env, dict) else []
+
+
+def _is_ignored(path: str, ignore: tuple[str, ...]) -> bool:
+    return any(path == i or path.startswith((i + ".", i + "[")) for i in ignore)
 
 
 def _copy_path(source: dict[str, object], target: dict[str, object], path: str) -> None:

@@ -40,6 +40,7 @@ class Action(str, Enum):
     STOP = "stop"
     REPLACE = "replace"
     DELETE = "delete"
+    RECORD = "record"  # only the state changes (e.g. lifecycle settings): no API call
     NOOP = "no-op"
 
 
@@ -104,6 +105,7 @@ class Change(_Frozen):
     id: str | None = None  # None: known after apply
     action: Action
     adopt: bool = False
+    readopted_from: str | None = None  # adopting by name because this recorded id is gone live
     reason: str = ""  # the sentence, rendered from reason_code by plan.reasons.sentence
     reason_code: Reason = Reason.UNSPECIFIED
     changes: tuple[FieldChange, ...] = ()
@@ -121,6 +123,7 @@ class Change(_Frozen):
     sensitive: tuple[str, ...] = ()  # paths in `desired` holding fingerprints
     templates: dict[str, str] = Field(default_factory=dict)  # path -> manifest template
     prevent_destroy: bool = False
+    ignore_changes: tuple[str, ...] = ()
     failed: bool = False  # live status FAILED: shown prominently
 
 

@@ -5,7 +5,7 @@ Each deployment goes down a ladder of early returns, one case per rung (see ``_p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.api.facts import FAILED, REPLACE_FIELDS, STOPPED
@@ -60,6 +60,20 @@ class Options:
     targets: frozenset[str] = frozenset()
     allow_mass_delete: bool = False
     destroying: bool = False
+    # lifecycle.preventDestroy of manifests given to `destroy PATH...` (they plan no change)
+    prevent_destroy: Mapping[str, bool] = field(default_factory=dict)
+
+
+def lifecycle_changes(entry: StateEntry, want: Desired) -> tuple[FieldChange, ...]:
+    """Lifecycle settings that differ from the state's record (state-only changes)."""
+    out = []
+    if entry.prevent_destroy != want.prevent_destroy:
+        out.append(FieldChange(path="lifecycle.preventDestroy", before=entry.prevent_destroy,
+                               after=want.prevent_destroy))
+    if sorted(entry.ignore_changes) != sorted(want.ignore_changes):
+        out.append(FieldChange(path="lifecycle.ignoreChanges", before=list(entry.ignore_changes),
+                               after=list(want.ignore_changes)))
+    return tuple(out)
 
 
 def estimate_price(essence: Essence, running: bool) -> float | None:
@@ -102,7 +116,8 @@ class _Planner:
         masked_desired = mask(want.essence, secret, self.fp)
         base = {"name": want.name, "desired": masked_desired, "desired_state": want.state,
                 "sensitive": tuple(sorted(secret)),
-                "templates": want.templates, "prevent_destroy": want.prevent_destroy}
+                "templates": want.templates, "prevent_destroy": want.prevent_destroy,
+                "ignore_changes": want.ignore_changes}
         running = want.state == "running"
         price_after = estimate_price(want.essence, running)
 
@@ -123,17 +138,22 @@ class _Planner:
         changes = diff(masked_live, compared, secret)
         if live.name != want.name:  # renamed in the console (or imported under another name)
             changes = (FieldChange(path="name", before=live.name, after=want.name), *changes)
-        base.update(id=live.id, adopt=adopt, changes=changes, live_status=live.status,
+        # lifecycle settings are state-only changes, shown with the others
+        lifecycle = () if entry is None or adopt else lifecycle_changes(entry, want)
+        base.update(id=live.id, adopt=adopt, changes=(*changes, *lifecycle),
+                    live_status=live.status,
                     live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
                     live_snapshot=masked_live, price_before=live.perHourPrice, desired=compared)
         fields = {c.path.split(".")[0].split("[")[0] for c in changes}
         adopting = ""
+        if adopt and entry is not None:  # typed: tools need not parse the sentence
+            base["readopted_from"] = entry.id
         if adopt:
             adopting = (f"re-adopting live deployment {live.id} of that name (the state's id "
                         f"{entry.id} is gone); " if entry is not None
                         else "adopting the live deployment of that name; ")
 
-        # 3. A field the update request cannot carry changed: replace (new id and domain).
+        # 2. A field the update request cannot carry changed: replace (new id and domain).
         replaced = fields & set(REPLACE_FIELDS)
         if replaced:
             if want.prevent_destroy:
@@ -151,7 +171,7 @@ class _Planner:
                               "; stops serving until the new one is RUNNING"),
                           price_after=price_after, price_estimated=True)
 
-        # 4. The rest depends on where the live status must go; see steps.converge.
+        # 3. The rest depends on where the live status must go; see steps.converge.
         outcome = S.converge(live.status, compared, running, fields)
         if outcome is None:
             self.diagnostics.append(error(
@@ -159,13 +179,16 @@ class _Planner:
                 "wait for it to settle or check `yottactl get`"))
             return None
         action, steps, disruption, code = outcome
+        # 4. Only lifecycle settings changed: recorded in the state, no API call.
+        if lifecycle and action is Action.NOOP:
+            action, code = Action.RECORD, Reason.LIFECYCLE_CHANGED
         why = sentence(code, fields)
         # 5. Up to date and already managed: a lean record (nothing will consume the rest).
         if action is Action.NOOP and not adopt:
             return Change(name=want.name, id=live.id, action=action, reason=why,
                           reason_code=code, live_status=live.status,
                           price_before=live.perHourPrice, price_after=live.perHourPrice)
-        estimated = action is not Action.NOOP
+        estimated = action not in (Action.NOOP, Action.RECORD)
         return Change(**base, action=action, steps=steps, reason=adopting + why, reason_code=code,
                       disruptive=bool(disruption), disruption=disruption,
                       failed=live.status == FAILED,
@@ -207,8 +230,8 @@ class _Planner:
             return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.forget(),
                           reason=sentence(gone_reason), reason_code=gone_reason,
                           price_before=0.0, price_after=0.0)
-        # 2. Protected: refuse.
-        if entry.prevent_destroy:
+        # 2. Protected (by the manifest when it is given, e.g. `destroy PATH`; else the state).
+        if self.options.prevent_destroy.get(name, entry.prevent_destroy):
             self.diagnostics.append(error(
                 D.PREVENT_DESTROY_DELETE, name, "lifecycle.preventDestroy forbids deleting it",
                 "remove preventDestroy first (or `yottactl state rm` to stop managing it)"))
@@ -289,8 +312,9 @@ class _Planner:
         unmanaged, duplicates = self.unmanaged(changes)
         readopted = {c.name: c.id for c in changes if c.adopt and c.id
                      and c.name in self.state.deployments}
+        ignored = {n: d.ignore_changes for n, d in self.desired.items()}
         drift = find_drift(self.state, self.live_by_id, self.fp, self.wanted, self.live_essence,
-                           readopted=readopted) + duplicates
+                           readopted=readopted, ignored=ignored) + duplicates
         if self.state.key_verifier and self.state.key_verifier != self.fp.verifier():
             self.diagnostics.append(warning(
                 D.FINGERPRINT_KEY_CHANGED, None,

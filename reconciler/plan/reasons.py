@@ -32,6 +32,9 @@ class Reason(str, Enum):
     REMOVED_GONE = "removed-gone"  # left the manifests and already gone live: forget
     DESTROY = "destroy"  # `yottactl destroy`: stop and delete
     DESTROY_GONE = "destroy-gone"  # `yottactl destroy` of one already gone live: forget
+    LIFECYCLE_CHANGED = "lifecycle-changed"  # only lifecycle settings: recorded, no API call
+    REFRESHED = "refreshed"  # apply --refresh-only: live values recorded in the state
+    REFRESH_GONE = "refresh-gone"  # apply --refresh-only: gone live, dropped from the state
     UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the sentence
 
 
@@ -59,6 +62,9 @@ _SENTENCES = {
                          "state",
     Reason.DESTROY: "destroy requested",
     Reason.DESTROY_GONE: "destroy requested and already gone live; will be dropped from the state",
+    Reason.LIFECYCLE_CHANGED: "lifecycle changed; recorded in the state only",
+    Reason.REFRESHED: "live values recorded in the state (refresh only)",
+    Reason.REFRESH_GONE: "deleted outside yottactl; will be dropped from the state",
     Reason.UNSPECIFIED: "",
 }
 

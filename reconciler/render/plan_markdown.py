@@ -30,7 +30,8 @@ def render_markdown(plan: Plan, out: TextIO) -> None:
         out.write(f"> **Error:** {_cell(error)}\n")
     pending = sorted(plan.pending, key=lambda c: (not c.disruptive, c.name))
     counts = plan.summary
-    badges = " · ".join(f"**{counts[a.value]}** to {a.value}" for a in ORDER if counts[a.value])
+    badges = " · ".join(f"**{counts[a.value]}** to {a.value}" for a in (*ORDER, Action.RECORD)
+                        if counts[a.value])
     before, after, estimated = totals(plan)
     delta = after - before
     out.write(f"{badges or 'No changes.'}  \n")

@@ -11,18 +11,20 @@ from reconciler.render.spec import padded
 
 SYMBOLS = {
     Action.CREATE: "+", Action.UPDATE: "~", Action.SCALE: "~", Action.REPLACE: "-/+",
-    Action.DELETE: "-", Action.START: ">", Action.STOP: "■", Action.NOOP: "=",
+    Action.DELETE: "-", Action.START: ">", Action.STOP: "■", Action.RECORD: "~",
+    Action.NOOP: "=",
 }
 COLORS = {
     Action.CREATE: "green", Action.UPDATE: "yellow", Action.SCALE: "yellow",
     Action.REPLACE: "red", Action.DELETE: "red", Action.START: "cyan", Action.STOP: "cyan",
-    Action.NOOP: "white",
+    Action.RECORD: "yellow", Action.NOOP: "white",
 }
 VERBS = {
     Action.CREATE: "will be created", Action.UPDATE: "will be updated",
     Action.SCALE: "will be scaled in place", Action.REPLACE: "must be replaced",
     Action.DELETE: "will be deleted", Action.START: "will be started",
-    Action.STOP: "will be stopped", Action.NOOP: "is up to date",
+    Action.STOP: "will be stopped",
+    Action.RECORD: "changes in the state only (no API call)", Action.NOOP: "is up to date",
 }
 ORDER = (Action.CREATE, Action.UPDATE, Action.SCALE, Action.REPLACE, Action.DELETE, Action.START,
          Action.STOP)
@@ -65,6 +67,8 @@ def totals(plan: Plan) -> tuple[float, float, bool]:
 def summary_line(plan: Plan) -> str:
     counts = plan.summary
     parts = [f"{counts[a.value]} to {a.value}" for a in ORDER]
+    if counts[Action.RECORD.value]:  # state-only changes: named only when there are some
+        parts.append(f"{counts[Action.RECORD.value]} to record in the state")
     return "Plan: " + ", ".join(parts) + "."
 
 

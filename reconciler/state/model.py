@@ -2,7 +2,8 @@
 
     {format_version: 1, lineage: uuid, serial: int, key_verifier: str|null,
      deployments: {name: {id, spec, sensitive, fingerprint, status, desired_state,
-                          prevent_destroy, created_at, updated_at, renamed_from}}}
+                          prevent_destroy, ignore_changes, created_at, updated_at,
+                          renamed_from}}}
 
 ``spec`` is the last-applied essence with secret values replaced by keyed fingerprints.
 """
@@ -26,6 +27,7 @@ class StateEntry(BaseModel):
     status: str | None = None
     desired_state: str = "running"
     prevent_destroy: bool = False
+    ignore_changes: tuple[str, ...] = ()  # lifecycle.ignoreChanges as last applied
     created_at: str = ""
     updated_at: str = ""
     # `state mv OLD NEW` sets OLD here: the live deployment still has that name until the next

@@ -1,0 +1,84 @@
+"""lifecycle.preventDestroy / ignoreChanges against the emulator: changes to them are planned
+and recorded (no API call), enforced by destroy, and ignored fields are never drift."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import Cli, stats
+
+MUTATING = ("create", "update", "scale", "start", "stop", "delete")
+
+
+def write(cli: Cli, name: str, lifecycle: str = "", **kw: object) -> None:
+    cli.write(name, **kw)
+    if lifecycle:
+        path = cli.manifests / f"{name}.yaml"
+        path.write_text(path.read_text() + "lifecycle:\n" + lifecycle)
+
+
+def recorded(cli: Cli, name: str) -> dict[str, object]:
+    entry: dict[str, object] = json.loads(cli.state.read_text())["deployments"][name]
+    return entry
+
+
+def mutating_calls(cli: Cli) -> int:
+    return sum(n for k, n in stats(cli.server).items()
+               if any(k.lower().startswith(f"endpoint{m}") for m in MUTATING))
+
+
+def test_prevent_destroy_added_then_removed_is_recorded_and_enforced(cli: Cli) -> None:
+    write(cli, "web")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    calls = mutating_calls(cli)
+    assert calls > 0  # precondition: the counter sees the create
+
+    write(cli, "web", "  preventDestroy: true\n")
+    plan = cli("plan", str(cli.manifests), "--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert "~ lifecycle.preventDestroy: false → true" in plan.output
+    assert "1 to record in the state" in plan.output
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    assert recorded(cli, "web")["prevent_destroy"] is True
+    assert mutating_calls(cli) == calls  # a state-only change: no API call
+    assert cli("plan", str(cli.manifests), "--detailed-exitcode").exit_code == 0
+
+    refused = cli("destroy", "--auto-approve")  # no manifests given: the state protects it
+    assert refused.exit_code == 1 and "preventDestroy forbids deleting it" in refused.output
+    assert [d.name for d in cli.client().list()] == ["web"]
+
+    write(cli, "web", "  preventDestroy: false\n")
+    plan = cli("plan", str(cli.manifests))
+    assert "~ lifecycle.preventDestroy: true → false" in plan.output, plan.output
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    assert recorded(cli, "web")["prevent_destroy"] is False
+    assert cli("destroy", "--auto-approve").exit_code == 0
+    assert cli.client().list() == []
+
+
+def test_destroy_enforces_the_manifests_prevent_destroy_over_the_state(cli: Cli) -> None:
+    write(cli, "web")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    write(cli, "web", "  preventDestroy: true\n")  # not applied: the state still says false
+    assert recorded(cli, "web")["prevent_destroy"] is False
+    refused = cli("destroy", str(cli.manifests), "--auto-approve")
+    assert refused.exit_code == 1 and "preventDestroy forbids deleting it" in refused.output
+    assert [d.name for d in cli.client().list()] == ["web"]
+
+
+def test_ignored_field_is_neither_a_change_nor_drift(cli: Cli) -> None:
+    write(cli, "web", "  ignoreChanges: [workers]\n")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    assert recorded(cli, "web")["ignore_changes"] == ["workers"]
+    [dep] = cli.client().list()
+    cli.client().scale(dep.id, 5)  # an autoscaler
+    assert cli.client().detail(dep.id).totalWorkers == 5
+    assert cli("plan", str(cli.manifests), "--detailed-exitcode").exit_code == 0
+    result = cli("drift", str(cli.manifests), "-o", "json")
+    assert result.exit_code == 0, result.output
+    # without the manifest, the state's record of ignoreChanges still silences it
+    other = cli.folder / "elsewhere"
+    other.mkdir()
+    assert cli("drift", str(other), "-o", "json").exit_code == 2  # pending delete, not scaled
+    report = json.loads(cli("drift", str(other), "-o", "json").output)
+    assert [f["type"] for f in report["findings"]] == ["pending"]
