@@ -292,7 +292,29 @@ class Executor:
 
     # -- whole plan -------------------------------------------------------------------------
 
-    def run(self, plan: Plan) -> Result:
+    def settle(self, name: str) -> None:
+        """Wait until a deployment an interrupted run touched leaves INITIALIZING/STOPPING:
+        apply never reports success while something it changed is still in transition."""
+        entry = self.state.deployments.get(name)
+        if entry is None:
+            return
+        started = time.monotonic()
+        try:
+            status = self.client.detail(entry.id).status
+        except NotFound:
+            return  # gone: the next plan sees it (deleted, or re-adopted by name)
+        until = {INITIALIZING: (RUNNING,), STOPPING: (STOPPED,)}.get(str(status))
+        if until is not None:
+            step = Step(op=Op.WAIT, until=until)
+            change = Change(name=name, id=entry.id, action=Action.NOOP)
+            self.on_event(Event(name, step.describe(), "start", 0.0))
+            status = self._wait(change, step, entry.id, started).status
+            self.on_event(Event(name, step.describe(), "ok", time.monotonic() - started))
+        self._set_status(name, status)
+
+    def run(self, plan: Plan, settle: tuple[str, ...] = ()) -> Result:
+        """Run the plan's changes; then wait for ``settle`` (deployments a recovered run
+        touched) to leave their transitional statuses, unless --no-wait."""
         pending = list(plan.pending)
         # a state on disk before the first journal record: a journal never outlives its state
         self.checkpoint()
@@ -304,10 +326,22 @@ class Executor:
                 done, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
                     self._collect(futures[future], future)
+            if not self.no_wait:
+                done_with = set(self.result.failed) | set(self.result.interrupted)
+                waits = {pool.submit(self.settle, n): Change(name=n, action=Action.NOOP)
+                         for n in settle if n not in done_with}
+                for future in waits:
+                    future.exception()  # wait for it
+                    self._collect_settle(waits[future], future)
         self.checkpoint()
         self.store.clear_journal()  # folded: everything it recorded is in the state now
         self.result.state = self.state
         return self.result
+
+    def _collect_settle(self, change: Change, future: Future[None]) -> None:
+        if future.exception() is None:
+            return  # counted neither as a change nor as a success of its own
+        self._collect(change, future)
 
     def _collect(self, change: Change, future: Future[None]) -> None:
         exc = future.exception()

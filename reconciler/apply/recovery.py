@@ -26,6 +26,7 @@ class Recovery:
     forgotten: list[str] = field(default_factory=list)
     pending: int = 0
     replayed: int = 0
+    touched: list[str] = field(default_factory=list)  # an API call was started for these
 
     @property
     def messages(self) -> list[str]:
@@ -67,6 +68,8 @@ def recover(store: StateFile, state: State, client: YottaClient, fp: Fingerprint
             report.replayed += 1
         elif record.get("phase") == "intent":
             report.pending += 1
+            if name not in report.touched:
+                report.touched.append(name)
             if op == "create":
                 creates[name] = record
             elif op == "delete" and record.get("id"):

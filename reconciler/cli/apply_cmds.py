@@ -107,7 +107,8 @@ def _signals(stop: threading.Event) -> Any:
 
 
 def run_plan(s: Any, store: Any, state: Any, the_plan: Any, essences: dict[str, Any],
-             parallelism: int, no_wait: bool, timeout: float, color: bool) -> None:
+             parallelism: int, no_wait: bool, timeout: float, color: bool,
+             settle: tuple[str, ...] = ()) -> None:
     from reconciler.apply.executor import Executor, Waiting
     from reconciler.apply.requests import SecretSource
     from reconciler.state.model import State
@@ -122,7 +123,7 @@ def run_plan(s: Any, store: Any, state: Any, the_plan: Any, essences: dict[str, 
                         on_event=Progress(sys.stdout.isatty(), color),
                         plan_fingerprint=fp.obj(the_plan.to_json()))
     try:
-        result = executor.run(the_plan)
+        result = executor.run(the_plan, settle)
     finally:
         restore()
     elapsed = time.monotonic() - started
@@ -143,16 +144,19 @@ def run_plan(s: Any, store: Any, state: Any, the_plan: Any, essences: dict[str, 
                               "`yottactl apply` again: only what is outstanding will be done")
 
 
-def _recover(s: Any, store: Any) -> Any:
+def _recover(s: Any, store: Any) -> tuple[Any, tuple[str, ...]]:
+    """The state with an interrupted run's journal folded in, and the deployments that run
+    touched (apply waits for them to settle before it reports success)."""
     from reconciler.apply.recovery import recover
     from reconciler.state.model import State
 
     state = store.read()
-    if store.journal_records():
-        state, report = recover(store, state or State.empty(), s.client(), s.fingerprinter())
-        for message in report.messages:
-            warn(message)
-    return state
+    if not store.journal_records():
+        return state, ()
+    state, report = recover(store, state or State.empty(), s.client(), s.fingerprinter())
+    for message in report.messages:
+        warn(message)
+    return state, tuple(report.touched)
 
 
 @main.command()
@@ -169,13 +173,17 @@ def _recover(s: Any, store: Any) -> Any:
               help="Only apply these deployments (repeatable); an unknown name is an error.")
 @click.option("--allow-mass-delete", is_flag=True,
               help="Allow plans that delete or re-create most managed deployments.")
+@click.option("--refresh-only", is_flag=True,
+              help="Record the live values of managed deployments in the state (no API call "
+                   "that changes anything): accepts out-of-band changes so drift stops "
+                   "reporting them. Reads no manifests.")
 @lock_option
 @var_options
 @api_options
 @color_option
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, parallelism: int,
           no_wait: bool, timeout: float, targets: tuple[str, ...], allow_mass_delete: bool,
-          lock_timeout: float, endpoint: str | None, api_key: str | None,
+          refresh_only: bool, lock_timeout: float, endpoint: str | None, api_key: str | None,
           state_path: str | None, no_color: bool) -> None:
     """Plan, confirm, and make live deployments match the manifests."""
     from reconciler.state.backend import command_line
@@ -183,11 +191,22 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
 
     if plan_file and paths:
         raise UsageError("give manifest paths or --plan FILE, not both")
+    if refresh_only and (plan_file or paths):
+        raise UsageError("--refresh-only reads no manifests and no saved plan",
+                         hint="run `yottactl apply --refresh-only` (optionally --target NAME)")
     s = settings(endpoint, api_key, state_path)
     color = use_color(no_color)
     store = s.state_file()
     with store.locked(command_line(), lock_timeout, warn=warn):
-        state = _recover(s, store)
+        state, touched = _recover(s, store)
+        if refresh_only:
+            the_plan = _refresh(s, state, targets, color)
+            if the_plan.has_changes:
+                confirm(auto_approve)
+            if the_plan.has_changes or touched:
+                run_plan(s, store, state, the_plan, {}, parallelism, no_wait, timeout, color,
+                         settle=touched)
+            return
         if plan_file:
             the_plan = _saved_plan(s, plan_file, state)
             essences: dict[str, Any] = {}
@@ -198,11 +217,21 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
             render_plan(the_plan, "text", color)
             if the_plan.errors:
                 sys.exit(1)
-            if not the_plan.has_changes:
+            if not the_plan.has_changes and (no_wait or not touched):
                 return
-            confirm(auto_approve)
+            if the_plan.has_changes:
+                confirm(auto_approve)
             essences = _essences(run)
-        run_plan(s, store, state, the_plan, essences, parallelism, no_wait, timeout, color)
+        run_plan(s, store, state, the_plan, essences, parallelism, no_wait, timeout, color,
+                 settle=touched)
+
+
+def _refresh(s: Any, state: Any, targets: tuple[str, ...], color: bool) -> Any:
+    from reconciler.plan.refresh import refresh_plan
+
+    the_plan = refresh_plan(s.client().list(), state, s.fingerprinter(), frozenset(targets))
+    render_plan(the_plan, "text", color)
+    return the_plan
 
 
 def _essences(run: Any) -> dict[str, Any]:
@@ -265,12 +294,14 @@ def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeou
     color = use_color(no_color)
     store = s.state_file()
     with store.locked(command_line(), lock_timeout, warn=warn):
-        state = _recover(s, store)
+        state, touched = _recover(s, store)
         run = build_plan(s, paths or None, targets=targets, destroying=True, state=state)
         render_plan(run.plan, "text", color)
         if run.plan.errors:
             sys.exit(1)
-        if not run.plan.has_changes:
+        if not run.plan.has_changes and not touched:
             return
-        confirm(auto_approve, "destroy")
-        run_plan(s, store, state, run.plan, {}, parallelism, False, timeout, color)
+        if run.plan.has_changes:
+            confirm(auto_approve, "destroy")
+        run_plan(s, store, state, run.plan, {}, parallelism, False, timeout, color,
+                 settle=touched)
