@@ -4,6 +4,7 @@ and recorded (no API call), enforced by destroy, and ignored fields are never dr
 from __future__ import annotations
 
 import json
+import subprocess
 
 from conftest import Cli, stats
 
@@ -82,3 +83,40 @@ def test_ignored_field_is_neither_a_change_nor_drift(cli: Cli) -> None:
     assert cli("drift", str(other), "-o", "json").exit_code == 2  # pending delete, not scaled
     report = json.loads(cli("drift", str(other), "-o", "json").output)
     assert [f["type"] for f in report["findings"]] == ["pending"]
+
+
+def test_refresh_only_records_live_values_without_mutating_calls(cli: Cli) -> None:
+    write(cli, "scaled")
+    write(cli, "gone")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    ids = {d.name: d.id for d in cli.client().list()}
+    api = cli.client()
+    api.scale(ids["scaled"], 5)
+    api.stop(ids["gone"])
+    while api.detail(ids["gone"]).status != "STOPPED":
+        pass
+    api.delete(ids["gone"])
+    before = json.loads(cli("drift", str(cli.manifests), "-o", "json").output)
+    kinds = {(f["deployment"], f["type"]) for f in before["findings"]}
+    assert {("scaled", "scaled"), ("gone", "deleted")} <= kinds  # precondition
+    calls = mutating_calls(cli)
+
+    refused = cli.subprocess("apply", "--refresh-only", stdin=subprocess.DEVNULL)
+    assert refused.returncode == 1 and "--auto-approve" in refused.stderr
+    with_paths = cli("apply", str(cli.manifests), "--refresh-only", "--auto-approve")
+    assert with_paths.exit_code == 1 and "reads no manifests" in with_paths.output
+
+    result = cli("apply", "--refresh-only", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "~ workers: 2 → 5" in result.output
+    assert "will be dropped from the state" in result.output
+    assert mutating_calls(cli) == calls
+    assert recorded(cli, "scaled")["spec"]["workers"] == 5  # type: ignore[index]
+    assert "gone" not in json.loads(cli.state.read_text())["deployments"]
+    after = json.loads(cli("drift", str(cli.manifests), "-o", "json").output)
+    kinds = {(f["deployment"], f["type"]) for f in after["findings"]}
+    assert ("scaled", "scaled") not in kinds and ("gone", "deleted") not in kinds
+    # the manifests still ask for 2 workers and for `gone`: that is a pending change now
+    assert ("scaled", "pending") in kinds and ("gone", "pending") in kinds
+    again = cli("apply", "--refresh-only", "--auto-approve")
+    assert again.exit_code == 0 and "No changes." in again.output, again.output

@@ -51,7 +51,7 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
                                   _keys(entry.spec.get("environmentVars")), fp)
         if not key_ok:  # secrets cannot be compared with another key: take them as unchanged
             for path in entry.sensitive:
-                _copy_path(entry.spec, current, path)
+                copy_path(entry.spec, current, path)
         skip = (ignored or {}).get(name, entry.ignore_changes)
         changes = tuple(c for c in diff(entry.spec, current, entry.sensitive)
                         if not _is_ignored(c.path, skip))
@@ -86,7 +86,7 @@ def _is_ignored(path: str, ignore: tuple[str, ...]) -> bool:
     return any(path == i or path.startswith((i + ".", i + "[")) for i in ignore)
 
 
-def _copy_path(source: dict[str, object], target: dict[str, object], path: str) -> None:
+def copy_path(source: dict[str, object], target: dict[str, object], path: str) -> None:
     head, _, key = path.partition(".")
     if key:
         src, dst = source.get(head), target.get(head)

@@ -1,0 +1,70 @@
+"""The refresh-only plan (`apply --refresh-only`, Terraform's ``-refresh-only``): record what is
+live for each managed deployment in the state, with no API call, so that an accepted
+out-of-band change stops being reported as drift.
+
+Pure, like the planner: ``(live, state) -> Plan`` whose changes are all ``record`` actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler.api.models import Deployment
+from reconciler.plan import steps as S
+from reconciler.plan.diff import diff
+from reconciler.plan.drift import copy_path
+from reconciler.plan.model import Action, Change, FieldChange, Plan, Unmanaged
+from reconciler.plan.normalize import Fingerprinter, essence_from_live, mask, status_fingerprint
+from reconciler.state.model import State, StateEntry
+
+
+def _refresh_one(name: str, entry: StateEntry, live: Deployment | None, fp: Fingerprinter,
+                 key_ok: bool) -> Change | None:
+    if live is None:  # what Terraform does: the state forgets what is gone
+        return Change(name=name, id=entry.id, action=Action.RECORD, steps=S.forget(),
+                      reason="deleted outside yottactl; will be dropped from the state",
+                      price_before=0.0, price_after=0.0)
+    current = mask(essence_from_live(live), entry.sensitive, fp)
+    if not key_ok:  # secrets cannot be read back with another key: keep the recorded ones
+        for path in entry.sensitive:
+            copy_path(entry.spec, current, path)
+    changes = diff(entry.spec, current, entry.sensitive)
+    if live.status != entry.status:
+        changes = (*changes, FieldChange(path="status", before=entry.status, after=live.status))
+    if not changes:
+        return None
+    return Change(name=name, id=entry.id, action=Action.RECORD, changes=changes,
+                  reason="live values recorded in the state (refresh only)",
+                  live_status=live.status, live_snapshot=current, desired=current,
+                  live_fingerprint=status_fingerprint(fp, current, live.status),
+                  desired_state=entry.desired_state, sensitive=entry.sensitive,
+                  prevent_destroy=entry.prevent_destroy, ignore_changes=entry.ignore_changes,
+                  price_before=live.perHourPrice, price_after=live.perHourPrice)
+
+
+def refresh_plan(live: Sequence[Deployment], state: State | None, fp: Fingerprinter,
+                 targets: frozenset[str] = frozenset()) -> Plan:
+    """``record`` changes for every managed deployment (or ``targets``) whose live values
+    differ from the state; unmapped live deployments are listed as usual."""
+    state = state or State.empty()
+    by_id = {d.id: d for d in live}
+    key_ok = not state.key_verifier or state.key_verifier == fp.verifier()
+    changes = []
+    for name in sorted(state.deployments):
+        if targets and name not in targets:
+            continue
+        entry = state.deployments[name]
+        change = _refresh_one(name, entry, by_id.get(entry.id), fp, key_ok)
+        if change is not None:
+            changes.append(change)
+    managed = {e.id: n for n, e in state.deployments.items()}
+    held = {n for n, e in state.deployments.items() if e.id in by_id}
+    unmanaged = tuple(Unmanaged(id=d.id, name=d.name or "", status=d.status,
+                                duplicate=(d.name or "") in held)
+                      for d in sorted(live, key=lambda d: (d.name or "", d.id))
+                      if d.id not in managed)
+    warnings = () if key_ok else (
+        "the fingerprint key differs from the one that wrote the state: secret values are "
+        "kept as recorded",)
+    return Plan(state_lineage=state.lineage, state_serial=state.serial, changes=tuple(changes),
+                unmanaged=unmanaged, warnings=warnings)
