@@ -49,7 +49,9 @@ def test_plan_case(path: Path) -> None:
             assert [field_line(c) for c in change.changes] == want["changes"]
         if "reason" in want:
             assert want["reason"] in change.reason
-        for key in ("adopt", "id", "disruptive", "disruption", "failed"):
+        if "reason_code" in want:
+            assert change.reason_code.value == want["reason_code"]
+        for key in ("adopt", "id", "disruptive", "disruption", "failed", "readopted_from"):
             if key in want:
                 assert getattr(change, key) == want[key], key
     assert [f"{d.name}: {d.kind.value}" for d in plan.drift] == case.get("drift", [])

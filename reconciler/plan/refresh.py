@@ -13,8 +13,10 @@ from reconciler.api.models import Deployment
 from reconciler.plan import steps as S
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import copy_path
-from reconciler.plan.model import Action, Change, FieldChange, Plan, Unmanaged
+from reconciler.plan.model import Action, Change, FieldChange, Plan, Unmanaged, warning
+from reconciler.plan.model import DiagnosticCode as D
 from reconciler.plan.normalize import Fingerprinter, essence_from_live, mask, status_fingerprint
+from reconciler.plan.reasons import Reason, sentence
 from reconciler.state.model import State, StateEntry
 
 
@@ -22,7 +24,7 @@ def _refresh_one(name: str, entry: StateEntry, live: Deployment | None, fp: Fing
                  key_ok: bool) -> Change | None:
     if live is None:  # what Terraform does: the state forgets what is gone
         return Change(name=name, id=entry.id, action=Action.RECORD, steps=S.forget(),
-                      reason="deleted outside yottactl; will be dropped from the state",
+                      reason=sentence(Reason.REFRESH_GONE), reason_code=Reason.REFRESH_GONE,
                       price_before=0.0, price_after=0.0)
     current = mask(essence_from_live(live), entry.sensitive, fp)
     if not key_ok:  # secrets cannot be read back with another key: keep the recorded ones
@@ -34,7 +36,7 @@ def _refresh_one(name: str, entry: StateEntry, live: Deployment | None, fp: Fing
     if not changes:
         return None
     return Change(name=name, id=entry.id, action=Action.RECORD, changes=changes,
-                  reason="live values recorded in the state (refresh only)",
+                  reason=sentence(Reason.REFRESHED), reason_code=Reason.REFRESHED,
                   live_status=live.status, live_snapshot=current, desired=current,
                   live_fingerprint=status_fingerprint(fp, current, live.status),
                   desired_state=entry.desired_state, sensitive=entry.sensitive,
@@ -63,8 +65,9 @@ def refresh_plan(live: Sequence[Deployment], state: State | None, fp: Fingerprin
                                 duplicate=(d.name or "") in held)
                       for d in sorted(live, key=lambda d: (d.name or "", d.id))
                       if d.id not in managed)
-    warnings = () if key_ok else (
-        "the fingerprint key differs from the one that wrote the state: secret values are "
-        "kept as recorded",)
+    diagnostics = () if key_ok else (warning(
+        D.FINGERPRINT_KEY_CHANGED, None, "the fingerprint key differs from the one that wrote "
+        "the state: secret values are kept as recorded",
+        "set YOTTACTL_FINGERPRINT_KEY to the original key"),)
     return Plan(state_lineage=state.lineage, state_serial=state.serial, changes=tuple(changes),
-                unmanaged=unmanaged, warnings=warnings)
+                unmanaged=unmanaged, diagnostics=diagnostics)
