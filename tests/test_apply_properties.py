@@ -200,18 +200,26 @@ def test_lock_timeout_waits_for_the_holder(cli: Cli) -> None:
 
     holder = threading.Thread(target=hold)
     holder.start()
-    held.wait(5)
-    refused = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
-    waiting = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "apply", str(cli.manifests), "--auto-approve",
-         "--lock-timeout", "60"], env={**os.environ, **cli.env}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
-    time.sleep(0.2)  # let it start waiting; it cannot finish before the release either way
-    release.set()
-    holder.join()
-    _, err = waiting.communicate(timeout=60)
-    assert refused.returncode == 1 and "test holder" in refused.stderr
-    assert waiting.returncode == 0, err
+    assert held.wait(60)
+    try:
+        refused = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
+        assert refused.returncode == 1 and "test holder" in refused.stderr
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "apply", str(cli.manifests), "--auto-approve",
+             "--lock-timeout", "60"], env={**os.environ, **cli.env}, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        assert waiting.stderr is not None
+        # the holder is released only once the waiter says it is waiting for it
+        said = waiting.stderr.readline()
+        assert "test holder" in said and "waiting up to 60s" in said, said
+        assert waiting.poll() is None  # still blocked on the lock
+        assert cli.client().list() == []  # and it has done nothing yet
+    finally:
+        release.set()
+        holder.join()
+    _, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, said + err
+    assert [d.name for d in cli.client().list()] == ["a"]
 
 
 def test_readme_main_job_runs() -> None:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import API_KEY, CANARY, Cli, start_emulator
+from reconciler.emulator.server import MUTATING, EmulatorServer
+
+from conftest import API_KEY, CANARY, Cli, start_emulator, stats
 
 SECRET_FILES = ("", ".backup", ".journal", ".lock.info")
 
@@ -35,28 +37,43 @@ def converged(cli: Cli, expected: dict[str, str]) -> None:
     assert {n: e["id"] for n, e in state["deployments"].items()} == {n: d.id for n, d in live.items()}
 
 
+def mutating_calls(server: EmulatorServer) -> int:
+    return sum(n for op, n in stats(server).items() if op in MUTATING)
+
+
 def test_crash_at_random_moments_never_duplicates(tmp_path: Path) -> None:
-    """SIGKILL a real `yottactl apply` at random moments, then apply again: converged."""
+    """SIGKILL a real `yottactl apply` at random moments of its API work, then apply again:
+    converged. Most kills must land after a mutating call, or the test proves little."""
     server = start_emulator(transition_seconds=0.05, latency_ms=15)
     rng = random.Random(20261128)
+    trials, after_a_call = 20, 0
     try:
         cli = Cli(server, tmp_path)
         names = ["alpha", "beta", "gamma"]
-        for trial in range(20):
+        for trial in range(trials):
             image = f"vllm/vllm-openai:v0.{trial}"  # every trial replaces all three
             for n in names:
                 cli.write(n, image=image, workers=1 + trial % 2)
+            before = mutating_calls(server)
             proc = subprocess.Popen(
                 [sys.executable, "-m", "reconciler", "apply", str(cli.manifests), "--auto-approve"],
                 env={**os.environ, **cli.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.3, 0.9))  # start-up ~0.3 s, then calls at 15 ms each
+            # start-up time varies with the machine's load: the random moment is counted from
+            # the first mutating call the emulator sees (a few trials still die before it)
+            delay = rng.uniform(-0.1, 0.5)
+            while (delay >= 0 and proc.poll() is None and mutating_calls(server) == before):
+                time.sleep(0.005)
+            time.sleep(abs(delay))
+            died = proc.poll() is None
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+            after_a_call += died and mutating_calls(server) > before
             again = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
             assert again.returncode == 0, (trial, again.stdout, again.stderr)
             converged(cli, dict.fromkeys(names, image))
     finally:
         server.stop()
+    assert after_a_call >= 0.7 * trials, f"only {after_a_call} of {trials} kills hit API work"
 
 
 # One apply through the core with the journal given as an object: the real file journal, or
@@ -221,18 +238,43 @@ def test_secrets_never_leak(cli: Cli) -> None:
     ]
     cli.write("secretive", workers=3)
     outputs.append(cli.subprocess("apply", str(cli.manifests), "--auto-approve"))  # + backup
-    cli.write("secretive", model="changed")  # leaves a journal behind a failing run
-    cli.server.emulator.api_key = "rotated"
+    _killed_mid_create(cli)  # leaves a journal and the lock info behind, as a crash does
+    files = [plan_file] + [Path(str(cli.state) + s) for s in SECRET_FILES]
+    for path in files[1:]:
+        assert path.exists(), path  # read below: each one must really be there
+    journal = [json.loads(line) for line in Path(str(cli.state) + ".journal").read_text().split("\n")
+               if line.strip()]
+    assert any(r.get("op") == "create" and r.get("phase") == "intent" for r in journal), journal
+    assert "pid" in json.loads(Path(str(cli.state) + ".lock.info").read_text())
+    snapshot = {path: path.read_text() for path in files}
+    cli.write("secretive", model="changed")
+    cli.server.emulator.api_key = "rotated"  # the next run fails, leaving the journal unfolded
     outputs.append(cli.subprocess("apply", str(cli.manifests), "--auto-approve"))
     for result in outputs:
         for secret in (CANARY, API_KEY):
             assert secret not in result.stdout and secret not in result.stderr, result.args
-    files = [plan_file] + [Path(str(cli.state) + s) for s in SECRET_FILES]
     files += list((cli.folder / "exported").glob("*"))
-    assert Path(str(cli.state) + ".backup").exists()
+    assert len(files) > len(SECRET_FILES) + 1  # the export wrote files
     for path in files:
-        if path.exists():
-            text = path.read_text()
-            assert CANARY not in text and API_KEY not in text, path
-            if path.name.endswith(".json"):
-                assert oct(path.stat().st_mode & 0o777) == "0o600" or path == plan_file
+        text = snapshot.get(path) or path.read_text()
+        assert CANARY not in text and API_KEY not in text, path
+        if path.name.endswith(".json"):
+            assert oct(path.stat().st_mode & 0o777) == "0o600" or path == plan_file
+
+
+def _killed_mid_create(cli: Cli) -> None:
+    """SIGKILL an apply (key given as a flag) whose create was committed but not answered."""
+    cli.write("secretive-two")
+    cli.server.emulator.faults.response_delay_ms = 30000
+    env = {k: v for k, v in {**os.environ, **cli.env}.items() if k != "YOTTA_API_KEY"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", str(cli.manifests), "--auto-approve",
+         "--api-key", API_KEY], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    api = cli.client()
+    deadline = time.monotonic() + 120
+    while len(api.list()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    cli.server.emulator.faults.response_delay_ms = 0
+    assert len(api.list()) == 2  # precondition: it was killed inside the create

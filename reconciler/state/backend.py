@@ -292,7 +292,14 @@ class StateFile:
         lock = FileLock(str(self.lock_path), mode=0o600)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock.acquire(timeout=max(timeout, 0.0))
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                if timeout <= 0:
+                    raise
+                if warn is not None:  # say who is waited for, rather than hang silently
+                    warn(f"{self._held().summary}; waiting up to {timeout:g}s for it")
+                lock.acquire(timeout=timeout)
         except Timeout:
             raise self._held() from None
         except OSError as exc:
