@@ -1,19 +1,39 @@
-"""Crash stress: SIGKILL `yottactl apply` at random moments many times, re-apply, check that
-every manifest has exactly one live deployment and the state matches live.
+"""Crash stress: SIGKILL `yottactl apply` at random points many times (during start-up and
+planning, between and inside API calls, and inside state writes), apply again after each kill,
+and count what must never happen.
 
-Run: python bench/crash_stress.py [TRIALS]   (default 100; the test suite runs 20)
+Run: python bench/crash_stress.py [TRIALS] [--seed N]      (default 240 trials)
+
+Each trial changes the manifests (replace all, scale, remove one, add it back, stop/start one),
+starts an apply and kills it in one of three ways, chosen at random:
+  start   a random moment after the process starts (start-up, manifests, plan, first calls)
+  api     a random moment after the emulator saw the run's first mutating call
+  write   after that call, the moment a state-file temp file appears (inside StateFile.write)
+Then it checks the files, runs apply again (it must exit 0) and checks the fleet.
+
+Figures (target in brackets; the script exits 1 if any target is missed):
+  duplicates            a manifest name with two or more live deployments   [0]
+  missing state files   no state file after a kill although one existed     [0]
+  new lineages          the state's lineage changed (a reset state)         [0]
+  unmanaged leftovers   live deployments the state does not map             [0]
+  failed re-applies     the apply after the kill did not exit 0             [0]
+  state != live         the state's name->id differs from live              [0]
+plus how many kills landed after a mutating call [>= 70%] and inside a state write [> 0].
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -21,43 +41,163 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from _fleet import EmulatorProcess, manifest_text
 
+from reconciler.emulator.server import MUTATING
+
+NAMES = [f"svc-{i:05d}" for i in range(4)]
+
+
+class Fleet:
+    def __init__(self, url: str, folder: Path) -> None:
+        self.url, self.folder = url, folder
+        self.manifests = folder / "m"
+        self.manifests.mkdir()
+        self.state = folder / "state" / "s.json"
+        self.env = {**os.environ, "YOTTA_API_URL": url, "YOTTA_API_KEY": "k",
+                    "YOTTACTL_STATE": str(self.state), "HF_TOKEN": "x", "NO_COLOR": "1"}
+        self.cmd = [sys.executable, "-m", "reconciler", "apply", str(self.manifests),
+                    "--auto-approve"]
+
+    def write(self, trial: int) -> None:
+        """A different change each trial, so every kind of step gets interrupted."""
+        kind = trial % 5
+        for i, name in enumerate(NAMES):
+            path = self.manifests / f"{name}.yaml"
+            if kind == 2 and i == trial % len(NAMES):
+                path.unlink(missing_ok=True)  # removed: a delete
+                continue
+            text = manifest_text(i).replace("v0.6.", f"v{trial // 5}.")  # new image: replace
+            if kind == 1:  # scale
+                text = re.sub(r"workers: \d+", f"workers: {1 + trial % 3}", text)
+            if kind == 4 and i == trial % len(NAMES):
+                text += "  state: stopped\n"
+            path.write_text(text)
+
+    def mutating_calls(self) -> int:
+        calls = httpx.get(f"{self.url}/_emulator/stats").json()["calls"]
+        return sum(n for op, n in calls.items() if op in MUTATING)
+
+    def live(self) -> list[dict[str, object]]:
+        data: list[dict[str, object]] = httpx.get(
+            f"{self.url}/openapi/v1/elastic/deploy/list", headers={"X-Api-Key": "k"}
+        ).json()["data"]
+        return data
+
+    def temp_files(self) -> set[str]:
+        folder = self.state.parent
+        return {p.name for p in folder.iterdir() if p.name.endswith(".tmp")} if folder.exists() \
+            else set()
+
+    def read_state(self) -> dict[str, object] | None:
+        try:
+            data: dict[str, object] = json.loads(self.state.read_text())
+            return data
+        except FileNotFoundError:
+            return None
+
+
+def kill(fleet: Fleet, mode: str, rng: random.Random) -> subprocess.Popen[bytes]:
+    before = fleet.mutating_calls()
+    temps = fleet.temp_files()
+    proc = subprocess.Popen(fleet.cmd, env=fleet.env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    if mode == "start":
+        time.sleep(rng.uniform(0.0, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return proc
+    while proc.poll() is None and fleet.mutating_calls() == before \
+            and time.monotonic() < deadline:
+        time.sleep(0.002)
+    if mode == "api":
+        time.sleep(rng.uniform(0.0, 0.8))
+    else:  # write: a temp file beside the state exists only inside StateFile.write
+        folder = fleet.state.parent
+        temps = fleet.temp_files()
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if any(e.name.endswith(".tmp") and e.name not in temps
+                       for e in os.scandir(folder)):
+                    break
+            except FileNotFoundError:
+                pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return proc
+
 
 def main() -> None:
-    trials = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    server = EmulatorProcess("--latency-ms", "15", "--transition-seconds", "0.05")
-    rng = random.Random(7)
-    names = [f"svc-{i:05d}" for i in range(4)]
-    failures = 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("trials", nargs="?", type=int, default=240)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    server = EmulatorProcess("--latency-ms", "5", "--transition-seconds", "0.05")
+    figures: Counter[str] = Counter()
+    started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory() as folder:
-            manifests = Path(folder, "m")
-            manifests.mkdir()
-            env = {**os.environ, "YOTTA_API_URL": server.url, "YOTTA_API_KEY": "k",
-                   "YOTTACTL_STATE": f"{folder}/s.json", "HF_TOKEN": "x"}
-            for trial in range(trials):
-                for i, name in enumerate(names):
-                    text = manifest_text(i).replace("v0.6.", f"v{trial}.")
-                    (manifests / f"{name}.yaml").write_text(text)
-                cmd = [sys.executable, "-m", "reconciler", "apply", str(manifests), "--auto-approve"]
-                proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-                time.sleep(rng.uniform(0.3, 1.5))
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                again = subprocess.run(cmd, env=env, capture_output=True, text=True)
-                live = httpx.get(f"{server.url}/openapi/v1/elastic/deploy/list",
-                                 headers={"X-Api-Key": "k"}).json()["data"]
-                counts = {n: sum(1 for d in live if d["name"] == n) for n in names}
-                state = json.loads(Path(folder, "s.json").read_text())
-                ok = (again.returncode == 0 and all(c == 1 for c in counts.values())
-                      and {n: e["id"] for n, e in state["deployments"].items()}
-                      == {d["name"]: d["id"] for d in live})
-                failures += not ok
-                print(f"trial {trial + 1:>3}: {'ok' if ok else 'FAILED ' + str(counts)}")
+            fleet = Fleet(server.url, Path(folder))
+            fleet.write(0)
+            assert subprocess.run(fleet.cmd, env=fleet.env, capture_output=True).returncode == 0
+            lineage = (fleet.read_state() or {}).get("lineage")
+            for trial in range(1, args.trials + 1):
+                fleet.write(trial)
+                mode = rng.choice(("start", "api", "api", "api", "api", "write", "write", "write"))
+                before_calls, before_temps = fleet.mutating_calls(), fleet.temp_files()
+                had_state = fleet.state.exists()
+                proc = kill(fleet, mode, rng)
+                figures[f"mode {mode}"] += 1
+                died = proc.returncode == -signal.SIGKILL
+                figures["killed"] += died
+                figures["killed after a mutating call"] += died and (
+                    fleet.mutating_calls() > before_calls)
+                figures["killed inside a state write"] += died and bool(
+                    fleet.temp_files() - before_temps)
+                if had_state and not fleet.state.exists():
+                    figures["missing state files"] += 1
+                again = subprocess.run(fleet.cmd, env=fleet.env, capture_output=True, text=True)
+                if again.returncode != 0:
+                    figures["failed re-applies"] += 1
+                    print(f"trial {trial}: re-apply exit {again.returncode}: "
+                          f"{(again.stderr or again.stdout).strip()[-300:]}")
+                state = fleet.read_state() or {}
+                if state.get("lineage") != lineage:
+                    figures["new lineages"] += 1
+                    lineage = state.get("lineage")
+                live = fleet.live()
+                names = Counter(str(d["name"]) for d in live)
+                figures["duplicates"] += sum(1 for n in names.values() if n > 1)
+                entries = state.get("deployments")
+                mapped = {str(e["id"]): n for n, e in entries.items()} \
+                    if isinstance(entries, dict) else {}
+                figures["unmanaged leftovers"] += sum(1 for d in live if str(d["id"]) not in mapped)
+                if {n: i for i, n in mapped.items()} != {str(d["name"]): str(d["id"]) for d in live}:
+                    figures["state != live"] += 1
+                if trial % 20 == 0:
+                    print(f"{trial} trials, {time.monotonic() - started:.0f}s: {dict(figures)}",
+                          flush=True)
     finally:
         server.stop()
-    print(f"{trials - failures}/{trials} trials converged with no duplicates")
-    sys.exit(1 if failures else 0)
+    report(figures, args.trials)
+
+
+def report(figures: Counter[str], trials: int) -> None:
+    modes = ", ".join(f"{m}: {figures['mode ' + m]}" for m in ("start", "api", "write"))
+    print(f"\ncrash stress: {trials} trials, {figures['killed']} kills ({modes})")
+    ok = True
+    for name in ("duplicates", "missing state files", "new lineages", "unmanaged leftovers",
+                 "failed re-applies", "state != live"):
+        ok &= figures[name] == 0
+        print(f"  {name:<24} {figures[name]:>5}   target 0")
+    after, inside, killed = (figures["killed after a mutating call"],
+                             figures["killed inside a state write"], max(figures["killed"], 1))
+    ok &= after >= 0.7 * killed and inside > 0 and figures["killed"] >= 200
+    print(f"  {'kills after a call':<24} {after:>5}   {after / killed:.0%} of kills, target >= 70%")
+    print(f"  {'kills inside a write':<24} {inside:>5}   target > 0")
+    print(f"  {'kills':<24} {figures['killed']:>5}   target >= 200")
+    print("PASS" if ok else "FAIL")
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ def mutating_calls(server: EmulatorServer) -> int:
     return sum(n for op, n in stats(server).items() if op in MUTATING)
 
 
+@pytest.mark.timeout(900)  # 40 applies: minutes when the shared machine is busy
 def test_crash_at_random_moments_never_duplicates(tmp_path: Path) -> None:
     """SIGKILL a real `yottactl apply` at random moments of its API work, then apply again:
     converged. Most kills must land after a mutating call, or the test proves little."""
