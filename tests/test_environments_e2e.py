@@ -122,6 +122,10 @@ def test_staging_and_prod_are_planned_and_applied_in_isolation(
     assert crossed.exit_code == 1
     assert "prod.plan was planned for environment 'prod', not 'staging'" in crossed.output
     assert live(two["staging"])["llama-inference"].totalWorkers == 1
+    got = run("get", "--env", "prod", "-o", "json")  # reads prod's endpoint, not staging's
+    assert got.exit_code == 0 and {d["name"] for d in json.loads(got.stdout)} == set(prod)
+    assert {d["id"] for d in json.loads(got.stdout)} == set(ids["prod"].values())
+    assert run("drift", "--env", "staging").exit_code == 0  # clean: its own state and fleet
     listed = run("state", "list", "--env", "staging")
     names = [line.split()[0] for line in listed.output.splitlines()[1:]]  # after the header
     assert sorted(names) == sorted(staging)
