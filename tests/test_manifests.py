@@ -18,7 +18,7 @@ from reconciler.manifest.schema import json_schema
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "manifest_cases"
 EXAMPLES = ROOT / "examples" / "manifests"
-ENV = {"HF_TOKEN": "hf_canary", "QUEUE_TOKEN": "q_canary"}
+ENV = {"HF_TOKEN": "hf_canary", "QUEUE_TOKEN": "q_canary", "EMPTY_TOKEN": ""}
 
 
 def errors_for(path: Path) -> str:

@@ -66,11 +66,32 @@ def _int64(value: object) -> bool:
     return not isinstance(value, int) or -(2**63) <= value < 2**63
 
 
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    """`pattern` with ECMA-262 semantics, as OpenAPI/JSON Schema define it: a final `$` is the
+    end of the string. Python's `$` also matches before a trailing newline, which let a name
+    such as "abc\\n" through."""
+    if not validator.is_type(instance, "string"):
+        return
+    python = pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
+    if not re.search(python, instance):
+        from jsonschema import ValidationError
+
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _validator_class() -> Any:
+    from jsonschema import validators
+
+    return validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+
+
 @cache
 def _validator(ref: str) -> Draft202012Validator:
-    return Draft202012Validator(
+    validator: Draft202012Validator = _validator_class()(
         {"$ref": f"{SPEC_URI}{ref}"}, registry=_registry(), format_checker=_FORMATS
     )
+    return validator
 
 
 @cache

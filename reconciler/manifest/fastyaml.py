@@ -3,31 +3,34 @@
 ruamel's safe constructor spends ~90% of load time in Python-level tag resolution; building
 dicts/lists straight from the C parser's events is ~8x faster, iterative (no recursion, so a
 100,000-deep document cannot crash the process) and enforces our depth limit as it goes.
-Plain scalars resolve per the YAML 1.2 core schema, as ruamel's safe loader does.
+Plain scalars resolve per the YAML 1.2 core schema, as ruamel's safe loader does, except the
+values under a manifest's ``spec.environmentVars`` (mapping or ``[{key, value}]`` form): those
+are strings in the API, so a plain one is kept as the text the user wrote (:class:`PlainText`:
+``3.10`` stays "3.10", not 3.1) and the schema decides which plain words need quotes.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from ruamel.yaml import events as ev
+
+from reconciler.manifest.scalars import PlainText
 
 try:  # the C extension; the pure-Python parser is a slower but equivalent fallback
     from _ruamel_yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - ruamel.yaml.clib is a declared dependency
     _Parser = None
 
-_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
-_OCT = re.compile(r"^0o[0-7_]+$")
-_HEX = re.compile(r"^0x[0-9a-fA-F_]+$")
-_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?$")
+_DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)")  # the common case, resolved without ruamel
 _NULL = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
-_INF = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
 _STD = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset({"str", "int", "float", "bool", "null"})
 
 
 class YamlStructureError(Exception):
@@ -38,7 +41,13 @@ class YamlStructureError(Exception):
         self.line, self.column, self.hint = line, column, hint
 
 
-_SPECIAL_START = frozenset("0123456789+-.~nNtTfF")
+class _NoValue(Exception):
+    """ruamel's safe loader has no value for this scalar (a plain `=` or `<<`)."""
+
+
+# First characters of plain scalars that may resolve to something other than a string
+# (ruamel's YAML 1.2 implicit resolvers); every other plain scalar is a string.
+_SPECIAL_START = frozenset("0123456789+-.~nNtTfF<=")
 
 
 def _plain(value: str) -> Any:
@@ -46,37 +55,58 @@ def _plain(value: str) -> Any:
         return value  # fast path: most scalars (names, images, regions) cannot be non-strings
     if value in _NULL:
         return None
+    if value == "<<":
+        return value  # the merge key; mappings handle it (as a value ruamel refuses it)
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    if _INT.match(value):
-        return int(value.replace("_", ""))
-    if _OCT.match(value):
-        return int(value[2:].replace("_", ""), 8)
-    if _HEX.match(value):
-        return int(value[2:].replace("_", ""), 16)
-    if _FLOAT.match(value) and any(c.isdigit() for c in value):
-        return float(value.replace("_", ""))
-    if value.lower() in _INF:
-        return _INF[value.lower()]
-    return value
+    if _DECIMAL.fullmatch(value):
+        return int(value)
+    return _reference(value, None)
+
+
+@functools.cache
+def _reference_loader() -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reference(value: str, tag: str | None) -> Any:
+    """Resolve and construct one scalar exactly as ruamel's safe loader does (octal `0o17`,
+    `01234`, `1_000`, `0x1F`, `.5`, timestamps, ...): the rare forms, so agreement costs no speed."""
+    from ruamel.yaml.nodes import ScalarNode
+
+    loader = _reference_loader()
+    if tag is None:
+        tag = str(loader.resolver.resolve(ScalarNode, value, (True, False)))
+    construct = loader.constructor.yaml_constructors.get(tag)
+    if construct is None:
+        raise _NoValue(tag)
+    return construct(loader.constructor, ScalarNode(tag, value))
 
 
 def _scalar(event: Any) -> Any:
     tag = event.tag
     if tag in (None, "!"):
-        return _plain(event.value) if not event.style and event.implicit[0] else event.value
+        if event.style or not event.implicit[0] or tag == "!":
+            return event.value
+        try:
+            return _plain(event.value)
+        except _NoValue:
+            mark = event.start_mark
+            raise YamlStructureError(f"plain {event.value!r} has no value in YAML", mark.line + 1,
+                                     mark.column + 1, f'quote it: "{event.value}"') from None
     name = str(tag).removeprefix(_STD).removeprefix("!!")
-    converters: dict[str, Callable[[str], Any]] = {"str": str, "int": lambda v: int(v, 0), "float": float,
-                  "bool": lambda v: v in _TRUE, "null": lambda v: None}
-    if name not in converters:
+    if name not in _SCALAR_TAGS:
         mark = event.start_mark
         raise YamlStructureError(f"unsupported tag {tag}", mark.line + 1, mark.column + 1,
                                  "manifests use plain YAML values without tags")
     try:
-        return converters[name](event.value)
-    except ValueError:
+        return _reference(event.value, _STD + name)
+    except Exception:  # ruamel's ConstructorError/ValueError: the tag does not fit the text
         mark = event.start_mark
         raise YamlStructureError(f"{event.value!r} is not a valid !!{name}", mark.line + 1,
                                  mark.column + 1, "remove the tag or fix the value") from None
@@ -94,19 +124,55 @@ def _events(text: str) -> Iterator[Any]:
     yield from YAML(typ="safe", pure=True).parse(text)  # pragma: no cover
 
 
+# Where a collection sits in a manifest document; only environment values are read differently.
+_DOC, _SPEC, _ENV_MAP, _ENV_LIST, _ENV_ITEM = 1, 2, 3, 4, 5
+
+
+def _child_role(stack: list[tuple[Any, list[Any], set[Any], int]], is_mapping: bool) -> int:
+    if not stack:
+        return _DOC if is_mapping else 0
+    _, pending, _, role = stack[-1]
+    key = pending[0][0] if pending else None
+    if role == _DOC and key == "spec" and is_mapping:
+        return _SPEC
+    if role == _SPEC and key == "environmentVars":
+        return _ENV_MAP if is_mapping else _ENV_LIST
+    if role == _ENV_LIST and is_mapping:
+        return _ENV_ITEM
+    return 0
+
+
+def _is_env_value(role: int, pending: list[Any]) -> bool:
+    """Is the next scalar of a collection with ``role`` an environment variable's value?"""
+    if role == _ENV_MAP:
+        return bool(pending)  # a value, not a key
+    return role == _ENV_ITEM and bool(pending) and pending[0][0] == "value"
+
+
+_MERGE_SEEN = ("<<",)  # marks a mapping that had its merge (no YAML key is a tuple)
+
+
+def _anchor(anchors: dict[str, Any], event: Any, value: Any) -> None:
+    if event.anchor in anchors:  # ruamel's safe loader refuses this too
+        mark = event.start_mark
+        raise YamlStructureError(f"anchor &{event.anchor} is defined twice", mark.line + 1,
+                                 mark.column + 1, "give each anchor its own name")
+    anchors[event.anchor] = value
+
+
 def load_all(text: str, max_depth: int = 64) -> list[Any]:
     """Every document in ``text`` as dicts/lists/scalars. Raises ruamel's MarkedYAMLError for
     syntax errors and :class:`YamlStructureError` for duplicate keys, depth, bad tags."""
     documents: list[Any] = []
-    # per open collection: (container, [pending key], keys that came from a << merge)
-    stack: list[tuple[Any, list[Any], set[Any]]] = []
+    # per open collection: (container, [pending key], keys that came from a << merge, role)
+    stack: list[tuple[Any, list[Any], set[Any], int]] = []
     anchors: dict[str, Any] = {}
 
     def add(value: Any, event: Any) -> None:
         if not stack:
             documents.append(value)
             return
-        container, pending, merged = stack[-1]
+        container, pending, merged, _ = stack[-1]
         if isinstance(container, list):
             container.append(value)
         elif not pending:
@@ -117,9 +183,16 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
             pending.append((value, event.start_mark))
         else:
             key, mark = pending.pop()
-            if key == "<<" and isinstance(value, (dict, list)):  # merge key
-                for source in value if isinstance(value, list) else [value]:
-                    for k, v in source.items() if isinstance(source, dict) else ():
+            if key == "<<":  # merge key: as ruamel's SafeConstructor.flatten_mapping
+                sources = value if isinstance(value, list) else [value]
+                if _MERGE_SEEN in merged or not all(isinstance(s, dict) for s in sources):
+                    raise YamlStructureError(
+                        "<< used twice in a mapping" if _MERGE_SEEN in merged else
+                        "<< merges a mapping or a list of mappings", mark.line + 1,
+                        mark.column + 1, "merge one anchored mapping, e.g. <<: *defaults")
+                merged.add(_MERGE_SEEN)
+                for source in sources:
+                    for k, v in source.items():
                         if k not in container:
                             container[k] = v
                             merged.add(k)
@@ -137,16 +210,29 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
             if event.tag is None and not event.anchor and stack:
                 # hot path: an untagged scalar inside a collection (most of a manifest)
                 raw = event.value
-                value = _plain(raw) if not event.style and event.implicit[0] else raw
-                container, pending, _ = stack[-1]
-                if pending and type(container) is dict and pending[0][0] not in container:
+                container, pending, _, role = stack[-1]
+                if event.style or not event.implicit[0]:
+                    value = raw
+                elif role and _is_env_value(role, pending):
+                    value = PlainText(raw)
+                else:
+                    try:
+                        value = _plain(raw)
+                    except _NoValue:
+                        value = _scalar(event)  # raises with the position
+                if pending and type(container) is dict and pending[0][0] not in container \
+                        and pending[0][0] != "<<":
                     container[pending.pop()[0]] = value
                     continue
                 add(value, event)
                 continue
-            value = _scalar(event)
+            if (stack and stack[-1][3] and event.tag is None and not event.style
+                    and event.implicit[0] and _is_env_value(stack[-1][3], stack[-1][1])):
+                value = PlainText(event.value)
+            else:
+                value = _scalar(event)
             if event.anchor:
-                anchors[event.anchor] = value
+                _anchor(anchors, event, value)
             add(value, event)
         elif kind is mapping_start or kind is ev.SequenceStartEvent:
             if len(stack) >= max_depth:
@@ -155,9 +241,10 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
                                          mark.column + 1, "manifests nest only a few levels")
             new: Any = {} if kind is mapping_start else []
             if event.anchor:
-                anchors[event.anchor] = new
+                _anchor(anchors, event, new)
+            role = _child_role(stack, kind is mapping_start)
             add(new, event)
-            stack.append((new, [], set()))
+            stack.append((new, [], set(), role))
         elif isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
             stack.pop()
         elif isinstance(event, ev.AliasEvent):

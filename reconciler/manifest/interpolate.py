@@ -6,7 +6,9 @@ from the environment is recorded as *sensitive* by its path, so later stages nev
 its template keeps the ``${env:...}`` text with variables already filled in (they are plain).
 Variables are typed: a value that is exactly ``${var:NAME}`` becomes the variable's value
 (``workers: ${var:workers}`` is an integer); inside longer text the variable's text is used.
-``$${`` escapes a literal ``${``.
+``$${`` escapes a literal ``${``. A value that is exactly one ``${env:NAME}`` becomes
+:class:`FromEnv` (number fields accept it) or, when NAME is unset or empty,
+:class:`Unresolved` (its problem is reported once, by the loader, not again by the schema).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.manifest.scalars import FromEnv, Unresolved
+
 MAX_DEPTH = 64
 MAX_NODES = 100_000  # a manifest has ~50 values; alias bombs expand to billions
 
@@ -24,6 +28,7 @@ Path = tuple[str | int, ...]
 _TOKEN = re.compile(r"\$\$\{|\$\{(env|var):([^}]*)\}")
 _WHOLE_VAR = re.compile(r"^\$\{var:([A-Za-z_][A-Za-z0-9_]*)\}$")
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WHOLE_ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,10 @@ class Variable:
     value: Any
     text: str
     source: str
+
+
+def valid_name(name: str) -> bool:
+    return _VAR.match(name) is not None
 
 
 class DocumentTooComplex(Exception):
@@ -53,6 +62,7 @@ class Interpolated:
     from_variable: dict[Path, str] = field(default_factory=dict)  # path -> variable it came from
     used: set[str] = field(default_factory=set)  # variable names used
     env_templates: dict[Path, str] = field(default_factory=dict)  # every ${env:} text, set or not
+    empty: list[tuple[Path, str]] = field(default_factory=list)  # set to "" (fork PRs' secrets)
 
 
 def interpolate(
@@ -72,11 +82,11 @@ def interpolate(
             result.used.add(name)
             result.from_variable[path] = name
             return copy.deepcopy(known[name].value)
-        env_used = env_seen = False
+        env_used = env_seen = unresolved = False
         template: list[str] = []
 
         def replace(match: re.Match[str]) -> str:
-            nonlocal env_used, env_seen
+            nonlocal env_used, env_seen, unresolved
             token = match.group(0)
             if token == "$${":
                 template.append(token)
@@ -98,7 +108,12 @@ def interpolate(
             env_seen = True
             if not _VAR.match(name) or name not in environ:
                 result.missing.append((path, name))
+                unresolved = True
                 return token  # keep validating the rest of the document
+            if environ[name] == "":
+                result.empty.append((path, name))
+                unresolved = True
+                return token
             env_used = True
             return environ[name]
 
@@ -116,7 +131,13 @@ def interpolate(
         if env_used:
             result.sensitive.add(path)
             result.templates[path] = result.env_templates[path]
-        return "".join(pieces)
+        out = "".join(pieces)
+        if unresolved:
+            return Unresolved(out)
+        whole = _WHOLE_ENV.fullmatch(text)
+        if env_used and whole is not None:
+            return FromEnv(out, whole.group(1))
+        return out
 
     def walk(node: Any, path: Path, depth: int) -> Any:
         budget[0] -= 1

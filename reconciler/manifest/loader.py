@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +25,16 @@ from reconciler.manifest.interpolate import (
     Interpolated,
     Variable,
     interpolate,
+    valid_name,
 )
 from reconciler.manifest.positions import Locator, describe_validation_error
-from reconciler.manifest.schema import DesiredDeployment, Manifest
+from reconciler.manifest.schema import RULE_ERROR, DesiredDeployment, Manifest, rule_violations
 
 if TYPE_CHECKING:
     from reconciler.manifest.overlay import OverlaySet
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ISSUES_PER_FILE = 50  # a generated file with 100,000 bad keys is refused in well under a second
 SUFFIXES = (".yaml", ".yml")
 
 
@@ -62,6 +65,40 @@ def discover(paths: Sequence[str]) -> list[Path]:
                              hint="pass manifest files or directories (default: .)")
     unique = list(dict.fromkeys(found))
     return unique
+
+
+_NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+                (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISDIR, "a directory"))
+
+
+def read_manifest_bytes(file: Path) -> tuple[bytes | None, ManifestIssue | None]:
+    """The file's bytes, if it is a regular file of at most MAX_FILE_BYTES. Hostile paths (a
+    FIFO that would block forever, a symlink to /dev/zero that never ends) are refused: the
+    open does not wait for a FIFO writer, the type is checked on the opened descriptor, and
+    the cap is enforced while reading (st_size of a device or /proc file says nothing)."""
+    name = str(file)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(file, flags)
+    except OSError as exc:
+        return None, ManifestIssue(name, 1, 1, "", f"cannot read file: {exc.strerror}",
+                                   "check the path and its permissions")
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        kind = next((what for test, what in _NOT_REGULAR if test(mode)), None)
+        if kind is not None or not stat.S_ISREG(mode):
+            return None, ManifestIssue(name, 1, 1, "", f"not a regular file: {kind or 'special file'}",
+                                       "manifests are ordinary *.yaml files; remove or rename this one")
+        try:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            return None, ManifestIssue(name, 1, 1, "", f"cannot read file: {exc.strerror}",
+                                       "check the path and its permissions")
+    if len(data) > MAX_FILE_BYTES:
+        return None, ManifestIssue(name, 1, 1, "", "file is larger than 10 MiB",
+                                   "split the manifests into smaller files")
+    return data, None
 
 
 def _decode(path: str, data: bytes) -> tuple[str | None, ManifestIssue | None]:
@@ -103,6 +140,7 @@ class _FileLoader:
         self.path, self.text, self.environ = path, text, environ
         self.require_env = require_env
         self.issues: list[ManifestIssue] = []
+        self.omitted = 0  # errors beyond MAX_ISSUES_PER_FILE, counted but not described
         self.locator = Locator(path, text)
         self.rendering = rendering or Rendering()
         self._merged: dict[int, Any] = {}  # document index -> document after overlays
@@ -120,9 +158,22 @@ class _FileLoader:
         for index, document in enumerate(documents):
             if document is None:
                 continue  # empty documents (a stray ---) are ignored
+            if len(self.issues) >= MAX_ISSUES_PER_FILE:
+                self.omitted += 1  # at least one more (not validated further)
+                continue
+            before = len(self.issues)
             loaded = self._document(index, document)
-            if loaded is not None:
+            if loaded is not None and len(self.issues) == before:
                 out.append(loaded)
+        if len(self.issues) > MAX_ISSUES_PER_FILE:
+            self.omitted += len(self.issues) - MAX_ISSUES_PER_FILE
+            self.issues = sorted(self.issues)[:MAX_ISSUES_PER_FILE]
+        if self.omitted:
+            last = max(self.issues)
+            self.issues.append(ManifestIssue(
+                self.path, last.line, last.column + 1, "", f"… and {self.omitted} more errors",
+                f"only the first {MAX_ISSUES_PER_FILE} errors of a file are listed: fix these "
+                "and validate again"))
         return out
 
     def _issue(self, index: int, loc: tuple[Any, ...], message: str, hint: str = "",
@@ -184,28 +235,33 @@ class _FileLoader:
             return None
         rendering.used |= result.used
         self._variable_issues(index, result)
-        if not self.require_env:
-            result.missing.clear()
+        name_loc = ("metadata", "name")
+        if name_loc in result.sensitive or any(loc == name_loc for loc, _ in
+                                               result.missing + result.empty):
+            self._issue(index, name_loc, "a name cannot come from ${env:...}: it is the "
+                        "deployment's identity, not a secret",
+                        "write the name itself, e.g. name: llama-inference")
+        if not self.require_env:  # structure only, but a malformed ${env:...} is structure
+            result.missing[:] = [(loc, name) for loc, name in result.missing if not valid_name(name)]
+            result.empty.clear()
         for loc, name in result.missing:
+            if not valid_name(name):
+                self._issue(index, loc, f"${{env:{name}}} is not a valid variable name",
+                            "names use letters, digits and _, and do not start with a digit")
+                continue
             self._issue(index, loc, f"environment variable {name!r} is not set",
                         f"export {name}=... before running (secrets come from the environment); "
                         "write $${ for a literal ${")
+        for loc, name in result.empty:
+            self._issue(index, loc, f"{name} is set but empty",
+                        "CI gives pull requests from forks and Dependabot empty secrets: set a "
+                        "value, or check structure only with `yottactl validate --skip-env`")
         try:
             manifest = Manifest.model_validate(result.value)
         except ValidationError as exc:
-            errors = exc.errors()
-            deeper = [tuple(e["loc"]) for e in errors]
-            for error in errors:
-                here = tuple(error["loc"])
-                if error["type"] == "too_short" and any(
-                    d[: len(here)] == here and d != here for d in deeper
-                ):
-                    continue  # "0 items after validation" only echoes the item errors
-                loc, message, hint, at_key = describe_validation_error(error, result.value)
-                self._issue(index, loc, message + self._from_variable(result, loc), hint,
-                            key=at_key)
+            self._field_errors(index, exc, result)
             return None
-        if result.missing or result.undefined or result.not_scalar:
+        if result.missing or result.empty or result.undefined or result.not_scalar or self.issues:
             return None
         if rendering.documents is not None:
             rendering.documents.append((self.path, index, _with_templates(result)))
@@ -215,6 +271,26 @@ class _FileLoader:
             frozenset(n for n in names.values() if n),
             {names[p]: t for p, t in result.templates.items() if names[p]},
         )
+
+    def _field_errors(self, index: int, exc: ValidationError, result: Interpolated) -> None:
+        """Every field error, then every cross-field rule (also when fields are wrong)."""
+        document = result.value
+        errors: list[dict[str, Any]] = [dict(e) for e in exc.errors() if e["type"] != RULE_ERROR]
+        spec = document.get("spec") if isinstance(document, dict) else None
+        errors += [{"loc": ("spec",), "type": RULE_ERROR, "msg": f"{field}: {message}"}
+                   for field, message in rule_violations(spec)]
+        deeper = [tuple(e["loc"]) for e in errors]
+        for error in errors:
+            if len(self.issues) >= MAX_ISSUES_PER_FILE:
+                break  # load() says how many more; describing 100,000 errors takes seconds
+            here = tuple(error["loc"])
+            if error["type"] == "too_short" and any(
+                d[: len(here)] == here and d != here for d in deeper
+            ):
+                continue  # "0 items after validation" only echoes the item errors
+            loc, message, hint, at_key = describe_validation_error(error, document)
+            self._issue(index, loc, message + self._from_variable(result, loc), hint, key=at_key)
+        self.omitted += max(0, len(errors) - MAX_ISSUES_PER_FILE)
 
 
 def _with_templates(result: Interpolated) -> dict[str, Any]:
@@ -268,15 +344,9 @@ def load(
     locators: dict[str, Locator] = {}
     for file in discover(paths):
         name = str(file)
-        try:
-            if file.stat().st_size > MAX_FILE_BYTES:
-                issues.append(ManifestIssue(name, 1, 1, "", "file is larger than 10 MiB",
-                                            "split the manifests into smaller files"))
-                continue
-            data = file.read_bytes()
-        except OSError as exc:
-            issues.append(ManifestIssue(name, 1, 1, "", f"cannot read file: {exc.strerror}",
-                                        "check the path and its permissions"))
+        data, problem = read_manifest_bytes(file)
+        if data is None:
+            issues.append(problem)  # type: ignore[arg-type]
             continue
         text, problem = _decode(name, data)
         if problem is not None or text is None:

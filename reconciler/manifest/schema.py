@@ -7,26 +7,61 @@ locations map straight back to YAML positions and to the API's fields.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from reconciler.catalog import gpu_types, regions
 from reconciler.fields import NAMES
+from reconciler.manifest.scalars import BOOL_WORDS, NULL_WORDS, FromEnv, PlainText, Unresolved
 
 API_VERSION = "yottactl/v1"
 KIND = "ElasticDeployment"
-NAME_RE = re.compile(r"^(?=[A-Za-z])[A-Za-z0-9@._-]{1,50}$")
-ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+# Python's `$` also matches before a trailing newline ("abc\n" would pass): use fullmatch in
+# code. NAME_PATTERN is for JSON Schema (ECMA-262, where `$` is the end): its `(?!\n)` makes
+# Python-based validators (jsonschema, pydantic) agree with editors.
+NAME_RE = re.compile(r"(?=[A-Za-z])[A-Za-z0-9@._-]{1,50}")
+NAME_PATTERN = r"^(?=[A-Za-z])[A-Za-z0-9@._-]{1,50}$(?!\n)"
+ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+ENV_TEMPLATE_PATTERN = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$(?!\n)"
+
+
+def _whole_number(placeholder: int) -> Callable[[Any], Any]:
+    """Number fields are strict (`true` and "2" are errors) but take a whole `${env:NAME}`."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, Unresolved):
+            return placeholder  # unknown here; the loader reports (or --skip-env skips) it
+        if isinstance(value, FromEnv):
+            if re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+                return int(value)
+            raise PydanticCustomError(  # never echo the value: it came from the environment
+                "env_not_a_number", f"${{env:{value.variable}}} is not a whole number")
+        return value
+
+    return convert
+
+
+# a whole number in [ge, le]; the lower bound stands in for an unresolved ${env:...}
+GpuCount = Annotated[int, Field(ge=1, le=8, strict=True), BeforeValidator(_whole_number(1))]
+Port = Annotated[int, Field(ge=1, le=65535, strict=True), BeforeValidator(_whole_number(1))]
+Workers = Annotated[int, Field(ge=1, le=100, strict=True), BeforeValidator(_whole_number(1))]
+VolumeGb = Annotated[int, Field(ge=20, strict=True), BeforeValidator(_whole_number(20))]
+MinSingleCard = Annotated[int, Field(ge=0, le=1536, strict=True), BeforeValidator(_whole_number(0))]
+
+
+StrictBool = Annotated[bool, Field(strict=True)]
 
 
 class _Model(BaseModel):
@@ -34,17 +69,26 @@ class _Model(BaseModel):
 
 
 class Metadata(_Model):
-    name: str = Field(pattern=NAME_RE.pattern, description="Deployment name (its identity)")
+    name: str = Field(pattern=NAME_PATTERN, description="Deployment name (its identity)")
+
+    @field_validator("name")
+    @classmethod
+    def _whole_name(cls, value: str) -> str:
+        if not NAME_RE.fullmatch(value):  # belt and braces beside the pattern's lookahead
+            raise ValueError(f"{value!r} is not a valid deployment name")
+        return value
 
 
 class ResourceSpec(_Model):
-    region: str = Field(min_length=1, examples=sorted(regions()))
-    gpuType: str = Field(min_length=1, examples=sorted(gpu_types()))
-    gpuCount: int = Field(ge=1, le=8)
+    region: str = Field(min_length=1)
+    gpuType: str = Field(min_length=1)
+    gpuCount: GpuCount
 
-    @field_validator("gpuType", "region")
+    @field_validator("gpuType", "region", mode="before")
     @classmethod
-    def _in_catalog(cls, value: str, info: ValidationInfo) -> str:
+    def _in_catalog(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, Unresolved) or not isinstance(value, str):
+            return value  # the type check reports non-strings
         known, what = (gpu_types(), "GPU type") if info.field_name == "gpuType" else (
             regions(), "region")
         if value not in known:
@@ -53,7 +97,7 @@ class ResourceSpec(_Model):
 
 
 class Expose(_Model):
-    port: int = Field(ge=1, le=65535)
+    port: Port
     protocol: str = Field(default="HTTP", min_length=1)
 
 
@@ -67,19 +111,29 @@ class EnvVar(_Model):
     @field_validator("key")
     @classmethod
     def _valid_key(cls, value: str) -> str:
-        if not ENV_KEY_RE.match(value):
+        if not ENV_KEY_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid environment variable name")
         return value
 
     @field_validator("value", mode="before")
     @classmethod
-    def _scalar_to_str(cls, value: Any) -> Any:
-        # YAML reads `PORT: 8000` as an int; the API wants strings. Booleans stay an error:
-        # `yes`/`true` would silently become "True", which is rarely what was meant.
-        if isinstance(value, int) and not isinstance(value, bool):
+    def _as_written(cls, value: Any) -> Any:
+        # The API takes strings: a plain scalar is sent as the text the user wrote (the YAML
+        # reader keeps it as PlainText). Plain words YAML reads as null or booleans are errors:
+        # `yes`/`true` silently becoming "True" (or "yes" in one tool and true in another) is
+        # rarely what was meant.
+        if isinstance(value, PlainText):
+            if value in NULL_WORDS:
+                shown = f"{value} is" if value else "an empty value is"
+                raise PydanticCustomError("env_null", f"{shown} null in YAML, not a string")
+            if value in BOOL_WORDS:
+                raise PydanticCustomError("env_bool", f"{value} is a boolean in YAML, not a string")
             return str(value)
-        if isinstance(value, float):
-            return repr(value)
+        if isinstance(value, bool) or value is None:
+            raise PydanticCustomError("env_bool" if value is not None else "env_null",
+                                      "a boolean or null is not a string")
+        if isinstance(value, int | float):  # from an alias or an explicit tag: no source text
+            return str(value)
         return value
 
 
@@ -88,24 +142,28 @@ class Spec(_Model):
     imageRegistry: str | None = Field(default=None, description="Registry URL (default Docker Hub)")
     credentialId: str | None = Field(default=None, description="Registry credential id")
     resources: tuple[ResourceSpec, ...] = Field(min_length=1)
-    workers: int = Field(ge=1, le=100)
-    containerVolumeInGb: int = Field(ge=20)
+    workers: Workers
+    containerVolumeInGb: VolumeGb
     serviceMode: Literal["ALB", "QUEUE", "CUSTOM"]
     expose: Expose | None = None
     initializationCommand: str | None = None
     environmentVars: tuple[EnvVar, ...] = ()
-    minSingleCardVramInGb: int | None = Field(default=None, ge=0, le=1536)
-    minSingleCardVcpu: int | None = Field(default=None, ge=0, le=1536)
-    minSingleCardRamInGb: int | None = Field(default=None, ge=0, le=1536)
+    minSingleCardVramInGb: MinSingleCard | None = None
+    minSingleCardVcpu: MinSingleCard | None = None
+    minSingleCardRamInGb: MinSingleCard | None = None
     webhookUrl: str | None = None
     state: Literal["running", "stopped"] = "running"
 
     @field_validator("credentialId", mode="before")
     @classmethod
     def _cred_str(cls, value: Any) -> Any:
+        if isinstance(value, Unresolved):
+            return value
         if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise ValueError(f"{value} is not a numeric credential id")
             return str(value)
-        if isinstance(value, str) and value and not value.isdigit():
+        if isinstance(value, str) and not re.fullmatch("[0-9]*", value):
             raise ValueError(f"{value!r} is not a numeric credential id")
         return value
 
@@ -128,18 +186,36 @@ class Spec(_Model):
 
     @model_validator(mode="after")
     def _documented_rules(self) -> Spec:
-        counts = {r.gpuCount for r in self.resources}
-        if len(counts) > 1:
-            raise ValueError(
-                f"resources: every entry must have the same gpuCount (found {sorted(counts)})"
-            )
-        pairs = [(r.region, r.gpuType) for r in self.resources]
-        dupes = sorted({p for p in pairs if pairs.count(p) > 1})
-        if dupes:
-            raise ValueError(f"resources: {dupes[0][0]}/{dupes[0][1]} is listed more than once")
-        if self.serviceMode == "ALB" and self.expose is None:
-            raise ValueError("serviceMode: ALB requires expose (e.g. expose: {port: 8000})")
+        problems = rule_violations({
+            "resources": [r.model_dump() for r in self.resources],
+            "serviceMode": self.serviceMode, "expose": self.expose})
+        if problems:
+            name, message = problems[0]
+            raise PydanticCustomError(RULE_ERROR, "{field}: {message}", {"field": name, "message": message})
         return self
+
+
+RULE_ERROR = "spec_rule"  # the error type of the cross-field rules below
+
+
+def rule_violations(spec: Any) -> list[tuple[str, str]]:
+    """(field, message) for every cross-field rule ``spec`` breaks. Tolerates wrong types, so
+    the loader also runs it on a document whose fields have errors: all errors in one run."""
+    if not isinstance(spec, Mapping):
+        return []
+    resources = spec.get("resources")
+    items = [r for r in resources if isinstance(r, Mapping)] if isinstance(resources, list | tuple) else []
+    out = []
+    counts = {c for r in items if isinstance(c := r.get("gpuCount"), int) and not isinstance(c, bool)}
+    if len(counts) > 1:
+        out.append(("resources", f"every entry must have the same gpuCount (found {sorted(counts)})"))
+    pairs = [(str(r.get("region")), str(r.get("gpuType"))) for r in items]
+    dupes = sorted({p for p in pairs if pairs.count(p) > 1})
+    if dupes:
+        out.append(("resources", f"{dupes[0][0]}/{dupes[0][1]} is listed more than once"))
+    if spec.get("serviceMode") == "ALB" and spec.get("expose") is None:
+        out.append(("serviceMode", "ALB requires expose (e.g. expose: {port: 8000})"))
+    return out
 
 
 # Paths `lifecycle.ignoreChanges` may name: spec fields, plus env vars and expose sub-fields.
@@ -147,7 +223,7 @@ IGNORABLE = frozenset(NAMES) | {"expose.port", "expose.protocol"}
 
 
 class Lifecycle(_Model):
-    preventDestroy: bool = False
+    preventDestroy: StrictBool = False
     ignoreChanges: tuple[str, ...] = ()
 
     @field_validator("ignoreChanges")
@@ -187,18 +263,10 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
 
 
 def json_schema() -> dict[str, Any]:
-    """JSON Schema of one manifest document, for editors (yaml-language-server)."""
-    schema = Manifest.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "urn:yottactl:manifest:v1"
-    schema["title"] = "yottactl ElasticDeployment manifest"
-    # environmentVars also accepts the friendlier mapping form
-    env = schema["$defs"]["Spec"]["properties"]["environmentVars"]
-    schema["$defs"]["Spec"]["properties"]["environmentVars"] = {
-        "anyOf": [env, {"type": "object", "additionalProperties": {"type": ["string", "integer"]}}],
-        "description": "KEY: value mapping, or the API's list of {key, value}",
-    }
-    return schema
+    """JSON Schema of one manifest document, for editors (see editor_schema)."""
+    from reconciler.manifest.editor_schema import json_schema as build
+
+    return build()
 
 
 @dataclass(frozen=True)
