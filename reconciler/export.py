@@ -7,7 +7,9 @@ deployment so two deployments' MODEL values cannot collide) and is listed for th
 from __future__ import annotations
 
 import io
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from reconciler.api.facts import DEFAULT_IMAGE_REGISTRY
@@ -52,3 +54,38 @@ def manifest_for(dep: Deployment) -> tuple[str, list[str]]:
     yaml.dump(document, buffer)
     comment = f"# Exported from live deployment {dep.id} by `yottactl export`.\n"
     return HEADER + comment + buffer.getvalue(), variables
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9@._-]")
+
+
+def file_name(name: str) -> str:
+    """``NAME.yaml`` for a live name, made safe: API text is untrusted, and a name such as
+    ``../../evil`` or ``/etc/x`` must not pick the path. Separators and other characters become
+    ``_``; a name that would be hidden or empty gets a ``deployment-`` prefix."""
+    safe = _UNSAFE.sub("_", name)[:100]
+    if not safe or safe.startswith("."):
+        safe = f"deployment-{safe}"
+    return f"{safe}.yaml"
+
+
+def write_new(folder: Path, target: Path, text: str, *, overwrite: bool) -> None:
+    """Write ``target`` inside ``folder``. Without ``overwrite`` the file must not exist (checked
+    by the kernel: O_EXCL); with it, a temp file is renamed over it, so a symlink at ``target``
+    is replaced, never followed out of the folder."""
+    from reconciler.errors import UsageError
+
+    if target.parent.resolve() != folder.resolve():  # defence in depth beside file_name()
+        raise UsageError(f"{target} is outside {folder}", hint="export to a plain folder")
+    data = text.encode("utf-8")
+    if not overwrite:
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise UsageError(f"refusing to overwrite {target}", hint="pass --force") from None
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return
+    temp = target.with_name(f".{target.name}.tmp")
+    temp.write_bytes(data)
+    os.replace(temp, target)

@@ -311,10 +311,11 @@ def context_for(project_file: str | None, environment: str | None) -> Context:
 
 def manifest_paths(context: Context, paths: tuple[str, ...] | list[str] = ()) -> list[str]:
     """What to read: the command line's paths if any, else the project's manifest folders,
-    else the working directory (no project file: behaviour unchanged)."""
+    else nothing, and the loader reads the conventional folder (manifests/ or deploy/) or
+    refuses with a hint: never every YAML file under the working directory."""
     if paths:
         return list(paths)
-    return list(context.manifests) or ["."]
+    return list(context.manifests)
 
 
 def json_schema() -> dict[str, Any]:

@@ -45,7 +45,8 @@ def load_manifests(
     paths: Sequence[str], inputs: Inputs | None = None, *, require_env: bool = True,
     keep_documents: bool = False,
 ) -> Loaded:
-    """The manifests at ``paths`` (default: the project's manifest folders, else ``.``) after
+    """The manifests at ``paths`` (default: the project's manifest folders, else manifests/ or
+    deploy/, see loader.default_paths) after
     the project's variables and the environment's overlays; warnings for unused variables."""
     from reconciler.manifest.loader import Rendering, load
     from reconciler.manifest.overlay import OverlaySet
@@ -128,6 +129,7 @@ def _build_plan(
         store = settings.state_file()
         state = replay(store.read(), store.journal_records())
     timings["load"] = time.perf_counter() - started
+    _check_targets(targets, loaded, state)
     live = fetching.result()  # the list call's own error, if any, surfaces here
     timings["fetch"] = fetching.seconds
     started = time.perf_counter()
@@ -151,6 +153,24 @@ def _build_plan(
         plan = plan.model_copy(update={"diagnostics": (*unused, *plan.diagnostics)})
     timings["plan"] = time.perf_counter() - started
     return PlanRun(plan, {d.name: d for d in loaded}, live, state, timings)
+
+
+def _check_targets(targets: Sequence[str], loaded: Sequence[DesiredDeployment],
+                   state: State | None) -> None:
+    """A --target that names nothing is a typo, not "No changes": say so (exit 1)."""
+    import difflib
+
+    from reconciler.errors import UsageError
+
+    known = {d.name for d in loaded} | set(state.deployments if state else ())
+    unknown = [t for t in dict.fromkeys(targets) if t not in known]
+    if not unknown:
+        return
+    close = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.6)
+    raise UsageError(
+        f"--target {', '.join(repr(t) for t in unknown)}: no such deployment in the manifests "
+        "or the state", hint=f"did you mean {close[0]!r}?" if close else
+        "targets are metadata.name values; `yottactl state list` shows managed names")
 
 
 class _Background:

@@ -64,15 +64,27 @@ def emulator(host: str, port: int, data_file: str | None, api_key: str | None,
 
 
 @main.command()
-@click.argument("path", default="examples/manifests", type=click.Path(exists=True))
+@click.argument("path", required=False, type=click.Path(exists=True))
 @click.option("--transition-seconds", default=1.0, show_default=True, type=float,
               help="Duration of the emulator's status transitions.")
-def demo(path: str, transition_seconds: float) -> None:
+def demo(path: str | None, transition_seconds: float) -> None:
     """Try yottactl with no account: plan -> apply -> plan on a local emulator.
 
     Starts the emulator on a free loopback port, uses a throw-away state, and runs the real
-    commands against the example manifests (demo values stand in for their secrets).
+    commands against PATH, by default the example manifests shipped inside the package (demo
+    values stand in for their secrets), so it works after a plain `pip install`.
     """
+    from contextlib import ExitStack
+    from importlib import resources
+
+    with ExitStack() as stack:
+        if path is None:
+            examples = resources.files("reconciler").joinpath("data/examples")
+            path = str(stack.enter_context(resources.as_file(examples)))
+        _demo(path, transition_seconds)
+
+
+def _demo(path: str, transition_seconds: float) -> None:
     import os
     import subprocess
     import tempfile

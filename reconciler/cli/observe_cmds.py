@@ -226,16 +226,21 @@ def logs(name: str, worker_id: str | None, all_workers: bool, since: str | None,
 @click.argument("names", nargs=-1)
 @click.option("--dir", "directory", default=".", show_default=True,
               type=click.Path(file_okay=False), help="Where to write NAME.yaml files.")
+@click.option("--force", is_flag=True, help="Overwrite files that already exist in --dir.")
 @api_options
-def export(names: tuple[str, ...], directory: str, endpoint: str | None, api_key: str | None,
-           state_path: str | None) -> None:
-    """Write manifests for live deployments (all, or NAME...), secrets as ${env:...}."""
+def export(names: tuple[str, ...], directory: str, force: bool, endpoint: str | None,
+           api_key: str | None, state_path: str | None) -> None:
+    """Write manifests for live deployments (all, or NAME...), secrets as ${env:...}.
+
+    Never overwrites an existing file without --force, and never writes outside --dir (a live
+    name that is not a valid deployment name is refused; file names are sanitised too).
+    """
     import re
     from pathlib import Path
 
     from reconciler.api.models import NAME_PATTERN
     from reconciler.errors import UsageError
-    from reconciler.export import manifest_for
+    from reconciler.export import file_name, manifest_for, write_new
     from reconciler.observe import resolve
 
     client = settings(endpoint, api_key, state_path).client()
@@ -244,7 +249,7 @@ def export(names: tuple[str, ...], directory: str, endpoint: str | None, api_key
     for d in deployments:
         counts[d.name or ""] = counts.get(d.name or "", 0) + 1
     for d in deployments:  # the name becomes a file name and metadata.name: it must be one
-        if not re.match(NAME_PATTERN, d.name or ""):
+        if not re.fullmatch(NAME_PATTERN.removeprefix("^").removesuffix("$"), d.name or ""):
             raise UsageError(f"live deployment {d.id} has {d.name!r}, which is not a valid "
                              "deployment name", hint="rename it in the console, then export it")
     dupes = sorted(n for n, c in counts.items() if c > 1)
@@ -252,12 +257,22 @@ def export(names: tuple[str, ...], directory: str, endpoint: str | None, api_key
         raise UsageError(f"several live deployments share the name(s) {', '.join(dupes)}",
                          hint="export them one at a time by id and rename the files' metadata.name")
     folder = Path(directory)
+    targets = {d.id: folder / file_name(d.name or d.id) for d in deployments}
+    clashes = sorted({str(p) for p in targets.values()
+                      if list(targets.values()).count(p) > 1})
+    if clashes:
+        raise UsageError(f"several deployments would be written to {', '.join(clashes)}",
+                         hint="export them one at a time with --dir")
+    existing = sorted(str(p) for p in targets.values() if p.exists() or p.is_symlink())
+    if existing and not force:
+        raise UsageError(f"refusing to overwrite {', '.join(existing)}",
+                         hint="pass --force to overwrite, or choose another --dir")
     folder.mkdir(parents=True, exist_ok=True)
     needed: list[str] = []
     for d in sorted(deployments, key=lambda d: d.name or ""):
         text, variables = manifest_for(d)
-        target = folder / f"{d.name}.yaml"
-        target.write_text(text, encoding="utf-8")
+        target = targets[d.id]
+        write_new(folder, target, text, overwrite=force)
         needed += variables
         click.echo(f"wrote {target}")
     if needed:

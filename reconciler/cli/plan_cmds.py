@@ -31,7 +31,7 @@ from reconciler.cli import (
 def validate(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
     """Validate manifests offline (no API key needed). Exit 0 valid, 1 invalid.
 
-    Without PATH: the project file's manifests (yottactl.yaml), else the current folder.
+    Without PATH: the project file's manifests (yottactl.yaml), else manifests/ or deploy/.
     """
     from reconciler.cli.project_opts import current_inputs
     from reconciler.errors import ManifestError

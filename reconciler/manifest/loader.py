@@ -49,20 +49,39 @@ class Rendering:
     documents: list[tuple[str, int, dict[str, Any]]] | None = None  # kept when not None
 
 
+# With no path given (and no `manifests:` in a project file), the first of these folders that
+# exists is read, never the whole working tree: dotfiles and CI workflow YAML are not manifests.
+CONVENTIONAL_FOLDERS = ("manifests", "deploy")
+
+
+def default_paths(base: Path | None = None) -> list[str]:
+    """The conventional manifest folder under ``base`` (default: the working directory)."""
+    root = base or Path(".")
+    for folder in CONVENTIONAL_FOLDERS:
+        if (root / folder).is_dir():
+            return [str(root / folder) if base else folder]
+    raise UsageError(
+        "no manifest path given, and there is no manifests/ or deploy/ folder here",
+        hint="pass the manifest files or folders (e.g. `yottactl plan deploy/`), or list them "
+             "under `manifests:` in yottactl.yaml; the working tree as a whole is never read")
+
+
 def discover(paths: Sequence[str]) -> list[Path]:
-    """Files to read, in a deterministic order: given files as-is, directories recursively."""
+    """Files to read, in a deterministic order: given files as-is, directories recursively
+    (skipping hidden files and folders). No paths: :func:`default_paths`."""
     found: list[Path] = []
-    for raw in paths or ["."]:
+    for raw in paths or default_paths():
         path = Path(raw)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(Path(root) / f for f in sorted(files) if f.endswith(SUFFIXES))
-        elif path.exists():
+                found.extend(Path(root) / f for f in sorted(files)
+                             if f.endswith(SUFFIXES) and not f.startswith("."))
+        elif path.exists() or path.is_symlink():
             found.append(path)
         else:
             raise UsageError(f"no such file or directory: {raw}",
-                             hint="pass manifest files or directories (default: .)")
+                             hint="pass manifest files or directories")
     unique = list(dict.fromkeys(found))
     return unique
 

@@ -1,0 +1,129 @@
+"""Installs that work where users install: the wheel alone runs `yottactl demo`, the sdist
+carries what its tests need, the metadata has a license, classifiers and URLs, and the
+dependency floors are all declared (CI installs them; see .ci/run)."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SKIP = {".git", ".venv", ".hypothesis", ".mypy_cache", ".ruff_cache", ".pytest_cache",
+        ".import_linter_cache", "__pycache__", "build", "dist"}
+
+
+def tracked_tree(dest: Path) -> Path:
+    """The project as a clean clone would have it (no venv, caches or build output)."""
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return {n for n in names if n in SKIP or n.endswith(".egg-info") or n.startswith(".venv") or
+                (Path(folder).name == "state" and n != ".gitkeep")}
+
+    shutil.copytree(ROOT, dest, ignore=ignore)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(wheel, sdist) built offline from a copy of the project with the setuptools backend."""
+    base = tmp_path_factory.mktemp("build")
+    source = tracked_tree(base / "src")
+    out = base / "dist"
+    out.mkdir()
+    built = []
+    for kind in ("sdist", "wheel"):  # one process each: build_sdist leaves state behind
+        script = ("import sys; from setuptools import build_meta as b; "
+                  f"print('BUILT', b.build_{kind}(sys.argv[1]))")
+        done = subprocess.run([sys.executable, "-c", script, str(out)], cwd=source,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        built += [x.split()[1] for x in done.stdout.splitlines() if x.startswith("BUILT ")]
+    sdist, wheel = built
+    return out / wheel, out / sdist
+
+
+def test_packaged_examples_match_the_repository_examples() -> None:
+    packaged = ROOT / "reconciler" / "data" / "examples"
+    repo = ROOT / "examples" / "manifests"
+    names = sorted(p.relative_to(repo) for p in repo.rglob("*.yaml"))
+    assert names == sorted(p.relative_to(packaged) for p in packaged.rglob("*.yaml"))
+    for name in names:
+        assert filecmp.cmp(repo / name, packaged / name, shallow=False), \
+            f"copy examples/manifests/{name} to reconciler/data/examples/{name}"
+
+
+def test_demo_runs_from_the_wheel_alone(built: tuple[Path, Path], tmp_path: Path) -> None:
+    wheel, _ = built
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        archive.extractall(site)
+    assert "reconciler/data/examples/llama-inference.yaml" in names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE")
+               for n in names)
+    elsewhere = tmp_path / "elsewhere"  # no examples/ folder here: only the wheel's files
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YOTTA", "PYTHON"))}
+    env["PYTHONPATH"] = str(site)
+    where = subprocess.run([sys.executable, "-c", "import reconciler; print(reconciler.__file__)"],
+                           cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert where.stdout.startswith(str(site)), where  # precondition: the wheel's copy is used
+    result = subprocess.run([sys.executable, "-m", "reconciler", "demo", "--transition-seconds",
+                             "0"], cwd=elsewhere, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Demo complete" in result.stdout
+
+
+def test_sdist_carries_what_its_tests_need(built: tuple[Path, Path], tmp_path: Path) -> None:
+    _, sdist = built
+    with tarfile.open(sdist) as archive:
+        top = archive.getnames()[0].split("/")[0]
+        names = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
+        archive.extractall(tmp_path, filter="data")
+    needed = ["LICENSE", "README.md", "pyproject.toml", ".pre-commit-hooks.yaml", ".ci/run",
+              "schema/manifest-v1.schema.json"]
+    for folder in ("tests", "examples"):
+        needed += [str(p.relative_to(ROOT)) for p in (ROOT / folder).rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts]
+    missing = sorted(set(needed) - names)
+    assert not missing, missing
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # the unpacked sdist's suite is importable and collects (conftest, helpers, case folders)
+    unpacked = tmp_path / top
+    env = {**os.environ, "PYTHONPATH": str(unpacked)}
+    collect = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
+                              "no:xdist", "tests/test_manifests.py", "tests/test_planner_cases.py"],
+                             cwd=unpacked, env=env, capture_output=True, text=True, timeout=600)
+    assert collect.returncode == 0, collect.stdout[-2000:] + collect.stderr[-2000:]
+    assert "tests/test_manifests.py: " in collect.stdout  # counts: -q twice (addopts)
+
+
+def test_metadata_has_license_classifiers_and_urls() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
+    assert project["license"] == {"text": "Apache-2.0"}
+    assert "License :: OSI Approved :: Apache Software License" in project["classifiers"]
+    assert any(c.startswith("Programming Language :: Python :: 3.1") for c in project["classifiers"])
+    assert project["urls"] and all(u.startswith("https://") for u in project["urls"].values())
+
+
+def test_every_dependency_declares_a_tested_floor() -> None:
+    sys.path.insert(0, str(ROOT / ".ci"))
+    try:
+        from min_constraints import floors
+    finally:
+        sys.path.pop(0)
+    pins = dict(line.split("==") for line in floors(ROOT / "pyproject.toml"))
+    assert {"pydantic", "click", "deepdiff", "pytest"} <= set(pins)
+    run = (ROOT / ".ci" / "run").read_text()
+    assert "min_constraints.py" in run and "-c " in run  # CI installs them and runs tests
