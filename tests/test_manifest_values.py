@@ -75,7 +75,7 @@ def test_only_environment_values_keep_their_text(tmp_path: Path) -> None:
 @pytest.mark.parametrize("word", ["~", "null", "NULL", ""])
 def test_null_env_values_are_errors_that_say_to_quote(tmp_path: Path, word: str) -> None:
     [issue] = issues_of(write(tmp_path, f"  environmentVars:\n    V: {word}\n"))
-    assert "null in YAML, not a string" in issue and "quote it" in issue
+    assert "null (~, null or no value) is not a string" in issue and "quote it" in issue
 
 
 @pytest.mark.parametrize("word", ["true", "False", "yes", "No", "on", "OFF"])

@@ -195,7 +195,8 @@ def test_explicit_project_file(tmp_path_factory: pytest.TempPathFactory, project
                                monkeypatch: pytest.MonkeyPatch) -> None:
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     monkeypatch.chdir(elsewhere)
-    assert "0 deployments valid" in run("validate").output  # no project here: '.' is empty
+    nothing = run("validate")  # no project and no manifests/ or deploy/ here: refused, with a hint
+    assert nothing.exit_code == 1 and "no manifest path given" in nothing.output
     result = run("validate", "--project", str(project / "yottactl.yaml"), "--env", "prod")
     assert result.exit_code == 0, result.output
     result = run("validate", "--project", "nope.yaml")

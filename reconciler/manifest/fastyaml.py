@@ -214,7 +214,7 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
                 if event.style or not event.implicit[0]:
                     value = raw
                 elif role and _is_env_value(role, pending):
-                    value = PlainText(raw)
+                    value = None if raw in _NULL else PlainText(raw)  # null: overlays delete
                 else:
                     try:
                         value = _plain(raw)
@@ -228,7 +228,7 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
                 continue
             if (stack and stack[-1][3] and event.tag is None and not event.style
                     and event.implicit[0] and _is_env_value(stack[-1][3], stack[-1][1])):
-                value = PlainText(event.value)
+                value = None if event.value in _NULL else PlainText(event.value)
             else:
                 value = _scalar(event)
             if event.anchor:

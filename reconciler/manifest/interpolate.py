@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.manifest.scalars import FromEnv, Unresolved
+from reconciler.manifest.scalars import FromEnv, FromVariable, Unresolved
 
 MAX_DEPTH = 64
 MAX_NODES = 100_000  # a manifest has ~50 values; alias bombs expand to billions
@@ -81,7 +81,8 @@ def interpolate(
             name = whole.group(1)
             result.used.add(name)
             result.from_variable[path] = name
-            return copy.deepcopy(known[name].value)
+            value = copy.deepcopy(known[name].value)
+            return FromVariable(value, name) if isinstance(value, str) else value
         env_used = env_seen = unresolved = False
         template: list[str] = []
 

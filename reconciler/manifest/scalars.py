@@ -34,6 +34,17 @@ class FromEnv(str):
         return f"FromEnv(<hidden>, variable={self.variable!r})"
 
 
+class FromVariable(str):
+    """A whole value from one ``${var:NAME}`` whose value is text (``--var workers=3``)."""
+
+    variable: str
+
+    def __new__(cls, value: str, variable: str) -> FromVariable:
+        self = super().__new__(cls, value)
+        self.variable = variable
+        return self
+
+
 class Unresolved(str):
     """``${env:NAME}`` text whose variable has no value here."""
 

@@ -24,7 +24,14 @@ from pydantic_core import PydanticCustomError
 
 from reconciler.catalog import gpu_types, regions
 from reconciler.fields import NAMES
-from reconciler.manifest.scalars import BOOL_WORDS, NULL_WORDS, FromEnv, PlainText, Unresolved
+from reconciler.manifest.scalars import (
+    BOOL_WORDS,
+    NULL_WORDS,
+    FromEnv,
+    FromVariable,
+    PlainText,
+    Unresolved,
+)
 
 API_VERSION = "yottactl/v1"
 KIND = "ElasticDeployment"
@@ -43,6 +50,8 @@ def _whole_number(placeholder: int) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         if isinstance(value, Unresolved):
             return placeholder  # unknown here; the loader reports (or --skip-env skips) it
+        if isinstance(value, FromVariable) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+            return int(value)  # --var workers=3 is text; the field says it is a number
         if isinstance(value, FromEnv):
             if re.fullmatch(r"[+-]?[0-9]+", value.strip()):
                 return int(value)
@@ -129,9 +138,10 @@ class EnvVar(_Model):
             if value in BOOL_WORDS:
                 raise PydanticCustomError("env_bool", f"{value} is a boolean in YAML, not a string")
             return str(value)
-        if isinstance(value, bool) or value is None:
-            raise PydanticCustomError("env_bool" if value is not None else "env_null",
-                                      "a boolean or null is not a string")
+        if value is None:  # ~, null or nothing (in an overlay, null deletes the variable)
+            raise PydanticCustomError("env_null", "null (~, null or no value) is not a string")
+        if isinstance(value, bool):
+            raise PydanticCustomError("env_bool", "a boolean is not a string")
         if isinstance(value, int | float):  # from an alias or an explicit tag: no source text
             return str(value)
         return value
