@@ -17,7 +17,7 @@ def run() -> None:
         return
     from reconciler.cli import main
 
-    main()
+    main(prog_name="yottactl")  # also under `python -m reconciler`: completion uses the name
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from enum import Enum
 from typing import Any
 
 from reconciler.api.client import YottaClient
-from reconciler.api.facts import LOG_BACKWARD, LOG_PAGE_MAX
+from reconciler.api.facts import FAILED, LOG_BACKWARD, LOG_PAGE_MAX, QUEUE, RUNNING, STOPPED
 from reconciler.api.models import Deployment, LogEntry
 from reconciler.errors import NotFound, UsageError
 
@@ -36,6 +37,49 @@ def resolve(client: YottaClient, name: str) -> Deployment:
     hint = (f"did you mean {', '.join(repr(c) for c in close)}?" if close
             else f"live deployments: {', '.join(names[:20]) or 'none'}")
     raise NotFound(f"no live deployment named {name!r}", operation="resolve", hint=hint)
+
+
+class WaitTarget(str, Enum):
+    RUNNING = "running"
+    STOPPED = "stopped"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class WaitState:
+    """Where one deployment stands relative to what `yottactl wait` waits for."""
+
+    status: str | None  # None: not live
+    running: int | None = None
+    wanted: int | None = None
+    reached: bool = False
+    failed: bool = False
+
+    def key(self) -> tuple[object, ...]:
+        return (self.status, self.running)
+
+    def describe(self) -> str:
+        if self.status is None:
+            return "deleted (not live)"
+        workers = f", workers {self.running or 0}/{self.wanted}" if self.wanted is not None else ""
+        return f"status {self.status}{workers}"
+
+
+def wait_state(dep: Deployment | None, target: WaitTarget) -> WaitState:
+    """Pure: has ``dep`` reached ``target``, or can it no longer get there (FAILED, deleted)?"""
+    if dep is None:
+        return WaitState(None, reached=target is WaitTarget.DELETED,
+                         failed=target is not WaitTarget.DELETED)
+    state = WaitState(dep.status, dep.runningWorkers, dep.totalWorkers)
+    if target is WaitTarget.RUNNING:
+        all_up = dep.serviceMode == QUEUE or (dep.runningWorkers or 0) >= (dep.totalWorkers or 0)
+        reached = dep.status == RUNNING and all_up
+    elif target is WaitTarget.STOPPED:
+        reached = dep.status == STOPPED
+    else:
+        reached = False
+    failed = dep.status == FAILED and target is not WaitTarget.DELETED
+    return WaitState(state.status, state.running, state.wanted, reached=reached, failed=failed)
 
 
 def url_of(dep: Deployment) -> str | None:

@@ -109,3 +109,20 @@ def wants_color(no_color_flag: bool, isatty: bool) -> bool:
     """The one colour policy: only on a terminal, never with --no-color or NO_COLOR
     (https://no-color.org: any non-empty value)."""
     return not no_color_flag and not os.environ.get("NO_COLOR") and isatty
+
+
+def debug_wanted(flag: bool, environ: Mapping[str, str] | None = None) -> bool:
+    """`--debug`, or YOTTACTL_LOG=debug: log every HTTP call (reconciler.api.debuglog)."""
+    env = os.environ if environ is None else environ
+    return flag or env.get("YOTTACTL_LOG", "").strip().lower() == "debug"
+
+
+def heartbeat_seconds(environ: Mapping[str, str] | None = None, default: float = 10.0) -> float:
+    """How often a waiting apply says it is still waiting without a TTY
+    (YOTTACTL_HEARTBEAT_SECONDS; tests use a fraction of a second)."""
+    env = os.environ if environ is None else environ
+    try:
+        value = float(env.get("YOTTACTL_HEARTBEAT_SECONDS") or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default

@@ -76,12 +76,13 @@ def build_plan(
     destroying: bool = False,
     state: State | None = None,
     client: YottaClient | None = None,
+    replace: Sequence[str] = (),
 ) -> PlanRun:
     """Manifests + state + ONE list call -> Plan. ``paths=None`` with ``destroying`` plans
-    the deletion of everything in the state."""
+    the deletion of everything in the state; ``replace`` names deployments to replace."""
     with _no_gc_pauses():
         return _build_plan(settings, paths, targets=targets, allow_mass_delete=allow_mass_delete,
-                           destroying=destroying, state=state, client=client)
+                           destroying=destroying, state=state, client=client, replace=replace)
 
 
 @contextlib.contextmanager
@@ -107,6 +108,7 @@ def _build_plan(
     destroying: bool,
     state: State | None,
     client: YottaClient | None,
+    replace: Sequence[str] = (),
 ) -> PlanRun:
     from reconciler.plan.planner import Options, desired_from_manifest, make_plan
 
@@ -135,7 +137,7 @@ def _build_plan(
     started = time.perf_counter()
     desired = [] if destroying else [desired_from_manifest(d) for d in loaded]
     options = Options(targets=frozenset(targets), allow_mass_delete=allow_mass_delete,
-                      destroying=destroying)
+                      destroying=destroying, replace=frozenset(replace))
     if destroying and paths:  # destroy PATH...: only what those manifests name
         options = Options(targets=frozenset(targets) or frozenset(d.name for d in loaded),
                           allow_mass_delete=allow_mass_delete, destroying=True,

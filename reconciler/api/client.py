@@ -19,7 +19,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from reconciler import __version__
-from reconciler.api import envelope, facts
+from reconciler.api import debuglog, envelope, facts
 from reconciler.api.limiter import AdaptiveLimiter, outcome_of
 from reconciler.api.models import (
     CreateRequest,
@@ -127,6 +127,7 @@ class YottaClient:
                 "no API key", hint="set YOTTA_API_KEY or pass --api-key (the emulator accepts any)"
             )
         self.base_url = resolve_endpoint(base_url, allow_insecure=allow_insecure)
+        debuglog.add_secret(key)
         self._headers = {
             facts.AUTH_HEADER: key,
             "User-Agent": f"yottactl/{__version__}",
@@ -186,6 +187,19 @@ class YottaClient:
             return started[0] + self.limits.deadline if started else float("inf")
 
         def attempt() -> Any:
+            began = time.perf_counter()
+            try:
+                response = send()
+                data = envelope.unwrap(response, operation=operation, deployment=deployment)
+            except ApiError as exc:
+                debuglog.call(method, facts.API_PREFIX + path, exc.http_status, exc.code,
+                              time.perf_counter() - began, type(exc).__name__)
+                raise
+            debuglog.call(method, facts.API_PREFIX + path, response.status_code, facts.CODE_OK,
+                          time.perf_counter() - began)
+            return data
+
+        def send() -> httpx.Response:
             try:
                 with self.limiter.slot() as report:
                     if not started:
@@ -221,7 +235,7 @@ class YottaClient:
                     operation=operation, deployment=deployment,
                     hint="raise YOTTACTL_HTTP_MAX_BODY_MB if the answer is really that large",
                 ) from exc
-            return envelope.unwrap(response, operation=operation, deployment=deployment)
+            return response
 
         policy = replace(self.retry, total_seconds=min(self.retry.total_seconds,
                                                        self.limits.deadline))

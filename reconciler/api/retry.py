@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import tenacity
 
+from reconciler.api import debuglog
 from reconciler.errors import (
     ApiError,
     DeadlineExceeded,
@@ -65,6 +66,13 @@ def _wait(policy: RetryPolicy, deadline: Callable[[], float] | None,
     return wait
 
 
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    summary = exc.summary if isinstance(exc, ApiError) else type(exc).__name__
+    debuglog.retry(summary, state.attempt_number, wait)
+
+
 def run_with_retries(fn: Callable[[], T], policy: RetryPolicy, *, idempotent: bool,
                      deadline: Callable[[], float] | None = None) -> T:
     """``fn()`` retried per ``policy``; ``deadline()`` (monotonic) bounds the pauses between tries."""
@@ -74,6 +82,7 @@ def run_with_retries(fn: Callable[[], T], policy: RetryPolicy, *, idempotent: bo
         wait=_wait(policy, deadline),
         retry=tenacity.retry_if_exception(lambda e: _retryable(e, idempotent)),
         reraise=True,
+        before_sleep=_log_retry,
     )
     try:
         return retrying(fn)

@@ -42,15 +42,21 @@ class Event:
     name: str
     step: str
     outcome: str  # "start" | "ok" | "failed" | "skipped" | "status"
-    elapsed: float
+    elapsed: float  # seconds since this deployment's first step started
     detail: str = ""
+    # "status" events (each poll of a wait): what the API reported and what is awaited
+    status: str | None = None
+    running: int | None = None
+    wanted: int | None = None
+    hint: str = ""  # "failed" events: where to look next
 
 
 @dataclass
 class Result:
     succeeded: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
-    interrupted: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)  # stopped before any step ran
+    partial: dict[str, list[str]] = field(default_factory=dict)  # stopped after these steps
     state: State | None = None
     persist_ms: list[float] = field(default_factory=list)
 
@@ -85,6 +91,13 @@ class SettleTimes:
             del recent[:-16]
 
 
+def awaited(step: Step) -> str:
+    """What a wait step waits for, in words: "3 running workers" or "status STOPPED"."""
+    if step.workers and RUNNING in step.until:
+        return f"{step.workers} running worker{'s' if step.workers != 1 else ''}"
+    return f"status {'|'.join(step.until)}"
+
+
 class Executor:
     def __init__(self, client: YottaClient, store: StateFile, state: State, fp: Fingerprinter,
                  secrets: SecretSource, *, parallelism: int = 10, no_wait: bool = False,
@@ -103,6 +116,10 @@ class Executor:
         self._lock = threading.RLock()
         self._checkpointed = time.monotonic()
         self.result = Result()
+        # per deployment: when its first step started, and the steps it completed
+        self._started: dict[str, float] = {}
+        self._done: dict[str, list[str]] = {}
+        self._current: dict[str, str] = {}
 
     # -- state ------------------------------------------------------------------------------
 
@@ -238,21 +255,26 @@ class Executor:
                 seen, delay = (dep.status, dep.runningWorkers), self.waiting.first_poll
             if dep.status == FAILED and FAILED not in step.until:
                 raise YottactlError(f"{change.name} ended FAILED while waiting for "
-                                    f"{'|'.join(step.until)}",
-                                    hint=f"inspect it with `yottactl logs {change.name}`")
+                                    f"{awaited(step)}",
+                                    hint=f"see why with `yottactl logs {change.name}` and "
+                                         f"`yottactl workers {change.name} --all`")
             if time.monotonic() > deadline:
                 raise YottactlError(
-                    f"{change.name}: timed out after {self.waiting.timeout:.0f}s waiting for "
-                    f"{'|'.join(step.until)} (status {dep.status})",
-                    hint="raise --timeout, or check the deployment with `yottactl get`")
+                    f"{change.name}: timed out after {self.waiting.timeout:g}s waiting for "
+                    f"{awaited(step)} (status {dep.status}, {dep.runningWorkers or 0} running)",
+                    hint=f"look at `yottactl logs {change.name}` and `yottactl workers "
+                         f"{change.name}`; raise --timeout if it is only slow, or follow it "
+                         f"with `yottactl wait {change.name}`")
             self.on_event(Event(change.name, step.describe(), "status", time.monotonic() - started,
-                                str(dep.status)))
+                                str(dep.status), status=dep.status, running=dep.runningWorkers,
+                                wanted=step.workers))
             if self.stop.wait(delay):
                 raise Interrupted()
             delay = min(delay * 2, self.waiting.max_poll)  # nothing changed: back off
 
     def run_change(self, change: Change) -> None:
-        started = time.monotonic()
+        started = self._started[change.name] = time.monotonic()
+        done = self._done[change.name] = []
         dep_id = change.id
         steps = list(change.steps)
         if self.no_wait:  # trailing waits only: a wait before a call is part of correctness
@@ -263,6 +285,7 @@ class Executor:
         for step in steps:
             if self.stop.is_set():
                 raise Interrupted()
+            self._current[change.name] = step.describe()
             self.on_event(Event(change.name, step.describe(), "start", time.monotonic() - started))
             if step.op is Op.FORGET:
                 self._persist(change.name, None)
@@ -283,12 +306,14 @@ class Executor:
                     self._record(change, dep_id, entry.status if entry else None)
                 else:
                     self._set_status(change.name, STOPPING if step.op is Op.STOP else INITIALIZING)
+            done.append(step.describe())
             self.on_event(Event(change.name, step.describe(), "ok", time.monotonic() - started))
         if dep_id is not None and change.name in self.state.deployments:
             # every step done: the manifest's spec is now the last-applied one
             status = self.state.deployments[change.name].status
             self._record(change, dep_id, change.live_status if change.action is Action.RECORD
                          else status)
+        self.on_event(Event(change.name, "", "done", time.monotonic() - started))
 
     # -- whole plan -------------------------------------------------------------------------
 
@@ -345,13 +370,23 @@ class Executor:
 
     def _collect(self, change: Change, future: Future[None]) -> None:
         exc = future.exception()
+        name = change.name
+        done = self._done.get(name, [])
         if exc is None:
-            self.result.succeeded.append(change.name)
+            self.result.succeeded.append(name)
         elif isinstance(exc, Interrupted):
-            self.result.interrupted.append(change.name)
-        elif isinstance(exc, YottactlError):
-            self.result.failed[change.name] = exc.summary
-            self.on_event(Event(change.name, "", "failed", 0.0, exc.summary))
-        else:  # a bug: report it for this deployment, keep the others going
-            self.result.failed[change.name] = f"internal error: {type(exc).__name__}: {exc}"
-            self.on_event(Event(change.name, "", "failed", 0.0, self.result.failed[change.name]))
+            if done:  # some calls were made (and recorded): not "not started"
+                self.result.partial[name] = list(done)
+                self.on_event(Event(name, self._current.get(name, ""), "interrupted",
+                                    time.monotonic() - self._started[name]))
+            else:
+                self.result.interrupted.append(name)
+        else:
+            if isinstance(exc, YottactlError):
+                message, hint = exc.summary, exc.hint
+            else:  # a bug: report it for this deployment, keep the others going
+                message, hint = f"internal error: {type(exc).__name__}: {exc}", ""
+            self.result.failed[name] = message
+            elapsed = time.monotonic() - self._started[name] if name in self._started else 0.0
+            self.on_event(Event(name, self._current.get(name, ""), "failed", elapsed, message,
+                                hint=hint))

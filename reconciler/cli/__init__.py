@@ -176,6 +176,18 @@ def var_options(func: F) -> F:
                              "[env YOTTACTL_VAR_NAME].")(func)
 
 
+def complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion: managed deployment names from the state (never the API: fast, and a
+    completion must not need credentials). Any problem completes nothing."""
+    try:
+        root = ctx.find_root().params
+        state_path = ctx.params.get("state_path") or root.get("state_path")
+        state = settings(None, None, state_path).state_file().read()
+    except Exception:  # a broken state must not break the user's shell
+        return []
+    return sorted(n for n in (state.deployments if state else {}) if n.startswith(incomplete))
+
+
 def api_options(func: F) -> F:
     """--endpoint / --api-key / --api-key-file / --state (+ env fallbacks) for every command
     that needs them."""
@@ -218,12 +230,21 @@ def settings(endpoint: str | None, api_key: str | None, state_path: str | None) 
 @click.group(cls=_Group, epilog=EXIT_CODES_HELP,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="yottactl")
-def main() -> None:
+@click.option("--debug", is_flag=True,
+              help="One stderr line per HTTP call and retry (method, path, status, code, "
+                   "duration; the API key and secrets redacted) [env YOTTACTL_LOG=debug].")
+def main(debug: bool) -> None:
     """Declarative reconciler for Yotta Labs Elastic Deployments (serverless GPU endpoints).
 
     Keep deployments as YAML manifests in Git; `plan` shows the API calls that would make the
     live fleet match them, `apply` runs them after confirmation and records every outcome.
     """
+    from reconciler.settings import debug_wanted
+
+    if debug_wanted(debug):
+        from reconciler.api import debuglog
+
+        debuglog.configure()
 
 
 def _register() -> None:
@@ -231,7 +252,7 @@ def _register() -> None:
     import importlib
 
     for module in ("plan_cmds", "apply_cmds", "state_cmds", "observe_cmds", "drift_cmd",
-                   "emulator_cmd", "render_cmd"):
+                   "rollout_cmds", "emulator_cmd", "render_cmd"):
         importlib.import_module(f"reconciler.cli.{module}")
 
 

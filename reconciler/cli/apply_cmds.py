@@ -7,12 +7,19 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 import click
 
-from reconciler.cli import api_options, color_option, main, settings, use_color, var_options
+from reconciler.cli import (
+    api_options,
+    color_option,
+    complete_names,
+    main,
+    settings,
+    use_color,
+    var_options,
+)
 from reconciler.cli.plan_cmds import render_plan
 from reconciler.errors import ApplyError, StalePlanError, StateError, UsageError
 
@@ -48,43 +55,6 @@ def confirm(auto_approve: bool, verb: str = "apply") -> None:
         sys.exit(1)
 
 
-class Progress:
-    """Per-deployment progress. On a TTY: one live line per deployment, redrawn in place
-    (step, status, elapsed). Otherwise: plain timestamped lines for CI logs, no control codes."""
-
-    def __init__(self, tty: bool, color: bool) -> None:
-        self.tty, self.color = tty, color
-        self._lock = threading.Lock()
-        self._lines: dict[str, str] = {}
-        self._drawn = 0
-
-    def _text(self, event: Any) -> str:
-        word = {"start": "…", "ok": "done", "status": "status"}.get(event.outcome, event.outcome)
-        text = f"{event.name}: {event.step}{' ' if event.step else ''}{word}"
-        if event.detail:  # may quote the API (statuses, messages)
-            text += f" ({event.detail})"
-        from reconciler.render.safe import clean
-
-        return clean(text) + f" [{event.elapsed:.1f}s]"
-
-    def __call__(self, event: Any) -> None:
-        with self._lock:
-            if self.tty:
-                self._live(event)
-            elif event.outcome != "status":
-                stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-                click.echo(f"{stamp} {self._text(event)}")
-
-    def _live(self, event: Any) -> None:
-        text = self._text(event)
-        fg = {"ok": "green", "failed": "red"}.get(event.outcome)
-        self._lines[event.name] = click.style(text, fg=fg) if self.color and fg else text
-        out = f"\x1b[{self._drawn}F" if self._drawn else ""
-        out += "".join(f"\x1b[2K{line}\n" for line in self._lines.values())
-        click.echo(out, nl=False)
-        self._drawn = len(self._lines)
-
-
 def _signals(stop: threading.Event) -> Any:
     """First Ctrl-C/SIGTERM: finish in-flight calls, start nothing new. Second: exit now."""
 
@@ -108,40 +78,65 @@ def _signals(stop: threading.Event) -> Any:
 
 def run_plan(s: Any, store: Any, state: Any, the_plan: Any, essences: dict[str, Any],
              parallelism: int, no_wait: bool, timeout: float, color: bool,
-             settle: tuple[str, ...] = ()) -> None:
+             output: str = "text", settle: tuple[str, ...] = ()) -> None:
     from reconciler.apply.executor import Executor, Waiting
     from reconciler.apply.requests import SecretSource
+    from reconciler.render.apply_summary import ApplySummary, render_summary
+    from reconciler.render.progress import JsonProgress, TextProgress
+    from reconciler.settings import heartbeat_seconds
     from reconciler.state.model import State
 
     fp = s.fingerprinter()
     stop = threading.Event()
     restore = _signals(stop)
     started = time.monotonic()
-    executor = Executor(s.client(), store, state or State.empty(), fp,
+    actions = {c.name: c.action.value for c in the_plan.pending}
+    heartbeat = heartbeat_seconds()
+    progress = (JsonProgress(sys.stdout, actions, heartbeat) if output == "json" else
+                TextProgress(sys.stdout, actions, heartbeat, tty=sys.stdout.isatty(),
+                             style=lambda t, fg: click.style(t, fg=fg) if color and fg else t))
+    client = s.client()
+    executor = Executor(client, store, state or State.empty(), fp,
                         SecretSource(fp, essences), parallelism=parallelism, no_wait=no_wait,
-                        waiting=Waiting(timeout=timeout), stop=stop,
-                        on_event=Progress(sys.stdout.isatty(), color),
+                        waiting=Waiting(timeout=timeout), stop=stop, on_event=progress,
                         plan_fingerprint=fp.obj(the_plan.to_json()))
     try:
-        result = executor.run(the_plan, settle)
+        with progress:
+            result = executor.run(the_plan, settle)
     finally:
         restore()
-    elapsed = time.monotonic() - started
-    click.echo("")
-    ok = click.style("succeeded", fg="green") if color else "succeeded"
-    click.echo(f"Apply finished in {elapsed:.1f}s: {len(result.succeeded)} {ok}, "
-               f"{len(result.failed)} failed, {len(result.interrupted)} not started.")
-    from reconciler.render.safe import clean
-
-    for name, message in sorted(result.failed.items()):
-        click.echo(f"  failed: {name}: {clean(message)}", err=True)
-    if result.interrupted:
-        click.echo(f"  interrupted before: {', '.join(sorted(result.interrupted))}", err=True)
+    summary = ApplySummary(time.monotonic() - started, result.succeeded, result.failed,
+                           result.partial, result.interrupted,
+                           _outputs(client, the_plan, result))
+    if isinstance(progress, JsonProgress):
+        progress.write(summary.to_json())
+    else:
+        render_summary(summary, sys.stdout, sys.stderr)
+    if result.interrupted or result.partial:
         sys.exit(130)
     if result.failed:
         raise ApplyError(f"{len(result.failed)} of {len(the_plan.pending)} changes failed",
                          hint="the state records what succeeded; fix the cause and run "
                               "`yottactl apply` again: only what is outstanding will be done")
+
+
+def _outputs(client: Any, the_plan: Any, result: Any) -> list[dict[str, Any]]:
+    """Id, status, workers and URL of what now serves (one list call; none if nothing does)."""
+    from reconciler.errors import ApiError
+    from reconciler.observe import output_record
+    from reconciler.render.apply_summary import OUTPUT_ACTIONS
+
+    done = set(result.succeeded) | set(result.partial)
+    managed = result.state.deployments if result.state else {}
+    names = [c.name for c in the_plan.pending
+             if c.action.value in OUTPUT_ACTIONS and c.name in done and c.name in managed]
+    if not names:
+        return []
+    try:
+        live = {d.id: d for d in client.list()}
+    except ApiError:  # the changes are done and recorded; outputs are a courtesy
+        return []
+    return [output_record(n, managed[n].id, live.get(managed[n].id)) for n in sorted(names)]
 
 
 def _recover(s: Any, store: Any) -> tuple[Any, tuple[str, ...]]:
@@ -169,7 +164,7 @@ def _recover(s: Any, store: Any) -> tuple[Any, tuple[str, ...]]:
 @click.option("--no-wait", is_flag=True, help="Return once the API accepted the calls.")
 @click.option("--timeout", default=900.0, show_default=True, type=float, metavar="SECONDS",
               help="Longest wait for one deployment to reach a status.")
-@click.option("--target", "targets", multiple=True, metavar="NAME",
+@click.option("--target", "targets", multiple=True, shell_complete=complete_names, metavar="NAME",
               help="Only apply these deployments (repeatable); an unknown name is an error.")
 @click.option("--allow-mass-delete", is_flag=True,
               help="Allow plans that delete or re-create most managed deployments.")
@@ -177,14 +172,22 @@ def _recover(s: Any, store: Any) -> tuple[Any, tuple[str, ...]]:
               help="Record the live values of managed deployments in the state (no API call "
                    "that changes anything): accepts out-of-band changes so drift stops "
                    "reporting them. Reads no manifests.")
+@click.option("--replace", "replace", multiple=True, shell_complete=complete_names, metavar="NAME",
+              help="Force NAME to be replaced (stop, delete, create: new id and domain), "
+                   "even if nothing changed (repeatable).")
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
+              show_default=True,
+              help="json: a JSON event stream on stdout, one object per line (needs "
+                   "--auto-approve or --plan).")
 @lock_option
 @var_options
 @api_options
 @color_option
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, parallelism: int,
           no_wait: bool, timeout: float, targets: tuple[str, ...], allow_mass_delete: bool,
-          refresh_only: bool, lock_timeout: float, endpoint: str | None, api_key: str | None,
-          state_path: str | None, no_color: bool) -> None:
+          refresh_only: bool, replace: tuple[str, ...], output: str, lock_timeout: float,
+          endpoint: str | None, api_key: str | None, state_path: str | None,
+          no_color: bool) -> None:
     """Plan, confirm, and make live deployments match the manifests."""
     from reconciler.state.backend import command_line
     from reconciler.workflow import build_plan
@@ -194,6 +197,12 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
     if refresh_only and (plan_file or paths):
         raise UsageError("--refresh-only reads no manifests and no saved plan",
                          hint="run `yottactl apply --refresh-only` (optionally --target NAME)")
+    if plan_file and replace:
+        raise UsageError("--replace applies to a new plan, not to a saved --plan FILE",
+                         hint=f"run `yottactl plan --replace {replace[0]} --out FILE` instead")
+    if output == "json" and not (auto_approve or plan_file):
+        raise UsageError("apply -o json needs --auto-approve or --plan FILE",
+                         hint="the JSON stream is for pipelines: nobody reviews a prompt there")
     s = settings(endpoint, api_key, state_path)
     color = use_color(no_color)
     store = s.state_file()
@@ -205,17 +214,25 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
                 confirm(auto_approve)
             if the_plan.has_changes or touched:
                 run_plan(s, store, state, the_plan, {}, parallelism, no_wait, timeout, color,
-                         settle=touched)
+                         output, settle=touched)
             return
         if plan_file:
-            the_plan = _saved_plan(s, plan_file, state)
+            the_plan = _saved_plan(s, plan_file, state, quiet=output == "json")
             essences: dict[str, Any] = {}
+            if output == "json":
+                _plan_event(the_plan)
         else:
             run = build_plan(s, paths, targets=targets, allow_mass_delete=allow_mass_delete,
-                             state=state)
+                             state=state, replace=replace)
             the_plan = run.plan
-            render_plan(the_plan, "text", color)
+            if output == "json":
+                _plan_event(the_plan)
+            else:
+                render_plan(the_plan, "text", color)
             if the_plan.errors:
+                if output == "json":
+                    for error in the_plan.errors:
+                        click.echo(f"Error: {error}", err=True)
                 sys.exit(1)
             if not the_plan.has_changes and (no_wait or not touched):
                 return
@@ -223,7 +240,21 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
                 confirm(auto_approve)
             essences = _essences(run)
         run_plan(s, store, state, the_plan, essences, parallelism, no_wait, timeout, color,
-                 settle=touched)
+                 output, settle=touched)
+
+
+def _plan_event(the_plan: Any) -> None:
+    """The first object of `apply -o json`: what is about to happen."""
+    import json
+
+    from reconciler.render.progress import EVENTS_FORMAT_VERSION
+
+    changes = [{"deployment": c.name, "action": c.action.value, "id": c.id, "reason": c.reason,
+                "disruptive": c.disruptive, "disruption": c.disruption}
+               for c in the_plan.pending]
+    click.echo(json.dumps({"format_version": EVENTS_FORMAT_VERSION, "type": "plan",
+                           "summary": the_plan.summary, "changes": changes,
+                           "errors": list(the_plan.errors)}))
 
 
 def _refresh(s: Any, state: Any, targets: tuple[str, ...], color: bool) -> Any:
@@ -240,7 +271,7 @@ def _essences(run: Any) -> dict[str, Any]:
     return {name: essence_from_spec(d.manifest.spec) for name, d in run.desired.items()}
 
 
-def _saved_plan(s: Any, plan_file: str, state: Any) -> Any:
+def _saved_plan(s: Any, plan_file: str, state: Any, quiet: bool = False) -> Any:
     from reconciler.apply.stale import stale_reasons
     from reconciler.cli.plan_cmds import read_plan_file
 
@@ -263,7 +294,7 @@ def _saved_plan(s: Any, plan_file: str, state: Any) -> Any:
         raise StalePlanError(f"{plan_file} is stale: deployments it touches changed",
                              detail="\n".join(f"  {r}" for r in reasons),
                              hint="run `yottactl plan --out FILE` again")
-    click.echo(f"Applying saved plan {plan_file}: {len(the_plan.pending)} change(s).")
+    click.echo(f"Applying saved plan {plan_file}: {len(the_plan.pending)} change(s).", err=quiet)
     return the_plan
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli import api_options, color_option, main, settings, use_color
+from reconciler.cli import api_options, color_option, complete_names, main, settings, use_color
 
 STATUS_COLORS = {"RUNNING": "green", "INITIALIZING": "cyan", "INITIALIZE": "cyan",
                  "STOPPING": "yellow", "STOPPED": "white", "FAILED": "red", "TERMINATED": "white",
@@ -39,7 +39,7 @@ def _yaml(data: Any) -> None:
 
 
 @main.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_names)
 @click.option("--status", "statuses", multiple=True, metavar="S",
               help="Only deployments with this status (repeatable).")
 @click.option("--output", "-o", type=click.Choice(["table", "json", "yaml"]), default="table",
@@ -83,7 +83,7 @@ def get(name: str | None, statuses: tuple[str, ...], output: str, show_secrets: 
 
 
 @main.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_names)
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: one object for NAME, else an object keyed by name.")
 @api_options
@@ -123,7 +123,7 @@ def output(name: str | None, output: str, endpoint: str | None, api_key: str | N
 
 
 @main.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @click.option("--status", "statuses", multiple=True, metavar="S",
               help="Only workers with this status, e.g. RUNNING (repeatable).")
 @click.option("--all", "show_all", is_flag=True, help="Include TERMINATED workers.")
@@ -159,7 +159,7 @@ def workers(name: str, statuses: tuple[str, ...], show_all: bool, output: str,
 
 
 @main.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @click.option("--worker", "worker_id", metavar="ID", help="Only this worker.")
 @click.option("--all-workers", is_flag=True, help="Every worker, merged by time (default).")
 @click.option("--since", metavar="T", help="10m, 2h, 1d, ISO 8601 or epoch ms.")

@@ -11,6 +11,7 @@ import click
 from reconciler.cli import (
     api_options,
     color_option,
+    complete_names,
     main,
     project_options,
     settings,
@@ -79,18 +80,21 @@ def schema(project_schema: bool) -> None:
               "(a PR comment).")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when there are changes (0 none, 1 error).")
-@click.option("--target", "targets", multiple=True, metavar="NAME",
+@click.option("--target", "targets", multiple=True, shell_complete=complete_names, metavar="NAME",
               help="Only plan these deployments (repeatable).")
 @click.option("--allow-mass-delete", is_flag=True,
               help="Allow plans that delete or re-create most managed deployments.")
 @click.option("--max-chars", type=click.IntRange(min=2000), metavar="N",
               help="Markdown only: truncate whole lines (with a note) to fit N characters; "
                    "GitHub comments hold at most 65536.")
+@click.option("--replace", "replace", multiple=True, shell_complete=complete_names, metavar="NAME",
+              help="Plan NAME's replacement (new id and domain) even if unchanged (repeatable).")
 @var_options
 @api_options
 @color_option
 def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exitcode: bool,
          targets: tuple[str, ...], allow_mass_delete: bool, max_chars: int | None,
+         replace: tuple[str, ...],
          endpoint: str | None,
          api_key: str | None, state_path: str | None, no_color: bool) -> None:
     """Show the API calls that would make live deployments match the manifests.
@@ -100,7 +104,7 @@ def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exi
     from reconciler.workflow import build_plan
 
     run = build_plan(settings(endpoint, api_key, state_path), paths, targets=targets,
-                     allow_mass_delete=allow_mass_delete)
+                     allow_mass_delete=allow_mass_delete, replace=replace)
     render_plan(run.plan, output, use_color(no_color), max_chars=max_chars)
     if run.plan.errors:
         sys.exit(1)

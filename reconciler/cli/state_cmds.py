@@ -6,7 +6,7 @@ import json
 
 import click
 
-from reconciler.cli import api_options, main, settings, state_option
+from reconciler.cli import api_options, complete_names, main, settings, state_option
 from reconciler.cli.apply_cmds import lock_option, warn
 from reconciler.errors import StateError, UsageError
 
@@ -73,7 +73,7 @@ def state_list(state_path: str | None) -> None:
 
 
 @state.command(name="show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @state_option
 def state_show(name: str, state_path: str | None) -> None:
     """Show what the state records for NAME (secret values are fingerprints)."""
@@ -85,7 +85,7 @@ def state_show(name: str, state_path: str | None) -> None:
 
 
 @state.command(name="rm")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1, required=True, shell_complete=complete_names)
 @lock_option
 @state_option
 def state_rm(names: tuple[str, ...], lock_timeout: float, state_path: str | None) -> None:
@@ -106,7 +106,7 @@ def state_rm(names: tuple[str, ...], lock_timeout: float, state_path: str | None
 
 
 @state.command(name="mv")
-@click.argument("old")
+@click.argument("old", shell_complete=complete_names)
 @click.argument("new")
 @lock_option
 @state_option
@@ -156,3 +156,19 @@ def force_unlock(lock_id: str, force: bool, state_path: str | None) -> None:
     info = settings(None, None, state_path).state_file().force_unlock(lock_id, force=force)
     click.echo(f"Unlocked (was held by pid {info.get('pid')} on {info.get('host')}, "
                f"`{info.get('command')}`).")
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (bash, zsh or fish).
+
+    Commands, options and managed deployment names (from the state) complete with Tab:
+    `eval "$(yottactl completion bash)"` in ~/.bashrc, `eval "$(yottactl completion zsh)"` in
+    ~/.zshrc, `yottactl completion fish | source` in ~/.config/fish/config.fish.
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None  # click ships all three
+    click.echo(cls(main, {}, "yottactl", "_YOTTACTL_COMPLETE").source())

@@ -41,6 +41,7 @@ class Action(str, Enum):
     REPLACE = "replace"
     DELETE = "delete"
     RECORD = "record"  # only the state changes (e.g. lifecycle settings): no API call
+    RESTART = "restart"  # `yottactl restart NAME`: stop, then start with new workers
     NOOP = "no-op"
 
 
@@ -166,6 +167,9 @@ class DiagnosticCode(str, Enum):
     MASS_DELETE = "mass-delete"  # the plan deletes most managed deployments
     FINGERPRINT_KEY_CHANGED = "fingerprint-key-changed"
     UNUSED_VARIABLE = "unused-variable"  # a declared ${var:NAME} no manifest uses
+    UNKNOWN_REPLACE = "unknown-replace"  # `--replace NAME` names no desired deployment
+    NOT_MANAGED = "not-managed"  # `restart NAME`: NAME is not in the state
+    NOT_RESTARTABLE = "not-restartable"  # `restart NAME`: NAME is not RUNNING
     UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the text
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from reconciler.api.facts import FAILED, REPLACE_FIELDS, STOPPED
+from reconciler.api.facts import FAILED, REPLACE_FIELDS
 from reconciler.api.models import Deployment
 from reconciler.catalog import hourly_price
 from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
@@ -62,6 +62,7 @@ class Options:
     destroying: bool = False
     # lifecycle.preventDestroy of manifests given to `destroy PATH...` (they plan no change)
     prevent_destroy: Mapping[str, bool] = field(default_factory=dict)
+    replace: frozenset[str] = frozenset()  # `apply --replace NAME`: replace even if unchanged
 
 
 def lifecycle_changes(entry: StateEntry, want: Desired) -> tuple[FieldChange, ...]:
@@ -153,22 +154,23 @@ class _Planner:
                         f"{entry.id} is gone); " if entry is not None
                         else "adopting the live deployment of that name; ")
 
-        # 2. A field the update request cannot carry changed: replace (new id and domain).
+        # 2. A field the update request cannot carry changed, or `--replace NAME`: replace
+        #    (new id and domain).
         replaced = fields & set(REPLACE_FIELDS)
-        if replaced:
+        forced = want.name in self.options.replace
+        if replaced or forced:
             if want.prevent_destroy:
+                why = (f"changed: {', '.join(sorted(replaced))}" if replaced
+                       else "asked with --replace")
                 self.diagnostics.append(error(
                     D.PREVENT_DESTROY_REPLACE, want.name,
-                    f"lifecycle.preventDestroy forbids replacing it (changed: "
-                    f"{', '.join(sorted(replaced))})"))
+                    f"lifecycle.preventDestroy forbids replacing it ({why})"))
                 return None
+            code = Reason.REPLACE_FIELDS if replaced else Reason.REPLACE_REQUESTED
             return Change(**base, action=Action.REPLACE,
                           steps=S.replace(live.status, compared, running),
-                          reason=adopting + sentence(Reason.REPLACE_FIELDS, replaced),
-                          reason_code=Reason.REPLACE_FIELDS,
-                          disruptive=True, disruption="new id and domain" + (
-                              "" if live.status == STOPPED else
-                              "; stops serving until the new one is RUNNING"),
+                          reason=adopting + sentence(code, replaced), reason_code=code,
+                          disruptive=True, disruption="new id and domain",
                           price_after=price_after, price_estimated=True)
 
         # 3. The rest depends on where the live status must go; see steps.converge.
@@ -243,7 +245,7 @@ class _Planner:
                       sensitive=entry.sensitive,
                       reason=sentence(why), reason_code=why,
                       disruptive=True,
-                      disruption="deployment and its domain are deleted", live_status=live.status,
+                      disruption="deployment is deleted", live_status=live.status,
                       live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
                       live_snapshot=masked_live, price_before=live.perHourPrice, price_after=0.0)
 
@@ -298,6 +300,10 @@ class _Planner:
 
     def plan(self) -> Plan:
         changes: list[Change] = []
+        for name in sorted(self.options.replace - set(self.desired)):
+            self.diagnostics.append(error(
+                D.UNKNOWN_REPLACE, name, "--replace names no deployment in the manifests",
+                "check the name (`yottactl state list` shows managed ones)"))
         for name in sorted(self.desired):
             if self.wanted(name):
                 change = self.plan_desired(self.desired[name])

@@ -30,6 +30,8 @@ class Reason(str, Enum):
     START_REQUESTED = "start-requested"
     REMOVED = "removed"  # left the manifests: stop and delete
     REMOVED_GONE = "removed-gone"  # left the manifests and already gone live: forget
+    REPLACE_REQUESTED = "replace-requested"  # `apply --replace NAME`
+    RESTART_REQUESTED = "restart-requested"  # `yottactl restart NAME`
     DESTROY = "destroy"  # `yottactl destroy`: stop and delete
     DESTROY_GONE = "destroy-gone"  # `yottactl destroy` of one already gone live: forget
     LIFECYCLE_CHANGED = "lifecycle-changed"  # only lifecycle settings: recorded, no API call
@@ -60,6 +62,8 @@ _SENTENCES = {
     Reason.REMOVED: "removed from manifests",
     Reason.REMOVED_GONE: "removed from manifests and already gone live; will be dropped from the "
                          "state",
+    Reason.REPLACE_REQUESTED: "replacement requested with --replace",
+    Reason.RESTART_REQUESTED: "restart requested: stopped and started with new workers",
     Reason.DESTROY: "destroy requested",
     Reason.DESTROY_GONE: "destroy requested and already gone live; will be dropped from the state",
     Reason.LIFECYCLE_CHANGED: "lifecycle changed; recorded in the state only",

@@ -14,7 +14,7 @@ from reconciler.plan.reasons import Reason
 R = Reason
 
 STOP = (Step(op=Op.STOP), Step(op=Op.WAIT, until=(STOPPED,)))
-RESTARTS = "stops serving for the restart (new workers)"  # the disruption of stop+start
+RESTARTS = "workers restart"  # the disruption of stop + start (render/plan_text says more)
 
 
 def wait_running(essence: Essence) -> Step:

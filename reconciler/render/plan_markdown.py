@@ -7,7 +7,16 @@ import re
 from typing import TextIO
 
 from reconciler.plan.model import Action, Plan
-from reconciler.render.plan_text import ORDER, SYMBOLS, displayable, field_line, header, money, totals
+from reconciler.render.plan_text import (
+    ORDER,
+    SYMBOLS,
+    consequence,
+    displayable,
+    field_line,
+    header,
+    money,
+    totals,
+)
 from reconciler.render.spec import padded
 
 MARKER = "<!-- yottactl-plan -->"
@@ -30,7 +39,7 @@ def render_markdown(plan: Plan, out: TextIO) -> None:
         out.write(f"> **Error:** {_cell(error)}\n")
     pending = sorted(plan.pending, key=lambda c: (not c.disruptive, c.name))
     counts = plan.summary
-    badges = " · ".join(f"**{counts[a.value]}** to {a.value}" for a in (*ORDER, Action.RECORD)
+    badges = " · ".join(f"**{counts[a.value]}** to {a.value}" for a in (*ORDER, Action.RECORD, Action.RESTART)
                         if counts[a.value])
     before, after, estimated = totals(plan)
     delta = after - before
@@ -40,7 +49,7 @@ def render_markdown(plan: Plan, out: TextIO) -> None:
               f"{', estimated' if estimated else ''})\n\n")
     disruptive = [c for c in pending if c.disruptive]
     if disruptive:
-        out.write("**Disruptive:** " + ", ".join(f"`{c.name}` ({c.disruption})" for c in disruptive)
+        out.write("**Disruptive:** " + ", ".join(f"`{c.name}` ({consequence(c)})" for c in disruptive)
                   + "\n\n")
     if pending:
         out.write("| | deployment | action | reason | cost/h |\n|---|---|---|---|---|\n")

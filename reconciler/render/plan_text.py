@@ -12,18 +12,19 @@ from reconciler.render.spec import padded
 SYMBOLS = {
     Action.CREATE: "+", Action.UPDATE: "~", Action.SCALE: "~", Action.REPLACE: "-/+",
     Action.DELETE: "-", Action.START: ">", Action.STOP: "■", Action.RECORD: "~",
+    Action.RESTART: "↻",
     Action.NOOP: "=",
 }
 COLORS = {
     Action.CREATE: "green", Action.UPDATE: "yellow", Action.SCALE: "yellow",
     Action.REPLACE: "red", Action.DELETE: "red", Action.START: "cyan", Action.STOP: "cyan",
-    Action.RECORD: "yellow", Action.NOOP: "white",
+    Action.RECORD: "yellow", Action.RESTART: "cyan", Action.NOOP: "white",
 }
 VERBS = {
     Action.CREATE: "will be created", Action.UPDATE: "will be updated",
     Action.SCALE: "will be scaled in place", Action.REPLACE: "must be replaced",
     Action.DELETE: "will be deleted", Action.START: "will be started",
-    Action.STOP: "will be stopped",
+    Action.STOP: "will be stopped", Action.RESTART: "will be restarted",
     Action.RECORD: "changes in the state only (no API call)", Action.NOOP: "is up to date",
 }
 ORDER = (Action.CREATE, Action.UPDATE, Action.SCALE, Action.REPLACE, Action.DELETE, Action.START,
@@ -53,6 +54,20 @@ def displayable(plan: Plan) -> Plan:
     return clean_tree(plan, keep=frozenset({"before", "after"}))  # type: ignore[no-any-return]
 
 
+# what a disruption means for whoever uses the deployment (the plan stores the short label,
+# so plan files of every version render the same)
+_CONSEQUENCES = {
+    "workers restart": "stops serving for the restart (new workers)",
+    "deployment is deleted": "deployment and its domain are deleted",
+}
+
+
+def consequence(c: Change) -> str:
+    if c.action is Action.REPLACE and c.live_status not in ("STOPPED", None):
+        return f"{c.disruption}; stops serving until the new one is RUNNING"
+    return _CONSEQUENCES.get(c.disruption, c.disruption)
+
+
 def money(v: float | None) -> str:
     return "?" if v is None else f"${v:,.2f}/h"
 
@@ -66,7 +81,9 @@ def totals(plan: Plan) -> tuple[float, float, bool]:
 
 def summary_line(plan: Plan) -> str:
     counts = plan.summary
-    parts = [f"{counts[a.value]} to {a.value}" for a in ORDER]
+    # restarts only come from `yottactl restart`: counted when there are some
+    shown = (*ORDER, Action.RESTART) if counts[Action.RESTART.value] else ORDER
+    parts = [f"{counts[a.value]} to {a.value}" for a in shown]
     if counts[Action.RECORD.value]:  # state-only changes: named only when there are some
         parts.append(f"{counts[Action.RECORD.value]} to record in the state")
     return "Plan: " + ", ".join(parts) + "."
@@ -80,7 +97,7 @@ def _change(out: TextIO, c: Change, st: Style) -> None:
             else "will be adopted (imported by name); no changes"
     head = f"  # {c.name} {verb}"
     if c.disruptive:
-        head += st(f"  [disruptive: {c.disruption}]", "red", bold=True)
+        head += st(f"  [disruptive: {consequence(c)}]", "red", bold=True)
     if c.failed:
         head += st("  [live status FAILED]", "red", bold=True)
     out.write(st(head, bold=True) + "\n")
@@ -136,7 +153,7 @@ def render_text(plan: Plan, out: TextIO, color: bool = False) -> None:
     if disruptive:
         out.write(st("Disruptive changes (read these first):", "red", bold=True) + "\n")
         for c in disruptive:
-            out.write(f"  ! {c.name} {VERBS[c.action]}: {c.disruption}\n")
+            out.write(f"  ! {c.name} {VERBS[c.action]}: {consequence(c)}\n")
         out.write("\n")
     if pending:
         out.write("yottactl will perform the following actions:\n\n")

@@ -1,0 +1,68 @@
+"""`--debug` / `YOTTACTL_LOG=debug`: one stderr line per HTTP call (method, path, HTTP status,
+envelope code, duration) and per retry (why, when the next attempt goes).
+
+Only what is safe is logged: no headers, no bodies, no query values; and every line passes a
+filter that blanks the API key (and any other registered secret) should one ever slip in.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+LOGGER = logging.getLogger("yottactl.http")
+REDACTED = "[redacted]"
+
+
+class _Redact(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        record.msg, record.args = text, None
+        return True
+
+
+_REDACT = _Redact()
+LOGGER.addFilter(_REDACT)
+
+
+def add_secret(value: str | None) -> None:
+    """Never let ``value`` reach a debug line (short values would blank innocent text)."""
+    if value and len(value) >= 4:
+        _REDACT.secrets.add(value)
+
+
+def configure() -> None:
+    """Send debug lines to stderr (once); until then the logger stays silent."""
+    if LOGGER.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("debug: %(message)s"))
+    LOGGER.addHandler(handler)
+    LOGGER.setLevel(logging.DEBUG)
+    LOGGER.propagate = False
+
+
+def call(method: str, path: str, status: int | None, code: int | None, seconds: float,
+         error: str = "") -> None:
+    if not LOGGER.isEnabledFor(logging.DEBUG):
+        return
+    answer = f"HTTP {status}" if status is not None else "no answer"
+    text = f"{method} {path} → {answer}"
+    if code is not None:
+        text += f" code {code}"
+    text += f" {seconds * 1000:.0f}ms"
+    if error:
+        text += f" ({error})"
+    LOGGER.debug(text)
+
+
+def retry(summary: str, attempt: int, wait_seconds: float) -> None:
+    if LOGGER.isEnabledFor(logging.DEBUG):
+        LOGGER.debug(f"retry after attempt {attempt}: {summary}; next attempt in "
+                     f"{wait_seconds:.2f}s")
