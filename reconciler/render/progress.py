@@ -179,7 +179,7 @@ class TextProgress(_Base):
         if self.tty:
             refreshed = False
             for track in self.tracks.values():
-                if track.active and track.status is not None:
+                if track.active and track.step:  # the elapsed time keeps counting
                     track.line = self._live_text(track, now)
                     refreshed = True
             if refreshed:
