@@ -192,6 +192,17 @@ def test_plan_recipe_keeps_one_comment_per_environment_and_shows_a_failed_plan(
     assert all("**2** to create" in c["body"] for c in comments(github)[1:])
 
 
+def test_invalid_manifest_puts_its_position_in_the_comment(github: GitHub) -> None:
+    github.write("llama")
+    (github.repo / "deploy" / "broken.yaml").write_text(
+        manifest_text("broken").replace("containerVolumeInGb: 50", "containerVolumeInGB: 50"))
+    run = github.run("yottactl-plan.yml", PR)
+    assert job(run, "plan-prod").result == "failure" and job(run, "comment").result == "success"
+    for c in comments(github):
+        assert "failed" in c["body"] and "broken.yaml:" in c["body"], c["body"]
+        assert "containerVolumeInGb" in c["body"]  # the did-you-mean hint reaches the reviewer
+
+
 def test_plan_comment_fits_githubs_limit_and_the_full_plan_is_an_artifact(github: GitHub) -> None:
     for i in range(260):
         github.write(f"endpoint-{i:03d}-with-a-long-descriptive-name")
