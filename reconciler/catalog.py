@@ -1,6 +1,18 @@
-"""Known GPU types, regions and prices, read from ``data/catalog.json`` (DESIGN §1).
+"""Known GPU types, regions and prices: ``data/catalog.json``, extended or overridden by a user
+catalog file (DESIGN §1).
 
-Kept as data so a new GPU type is a one-line change. Pure: no network, cached after first read.
+No authoritative list is published and the real API is the final judge, so a new GPU type or
+region must not need a yottactl release: a user catalog (``YOTTACTL_CATALOG``, or the project
+file's setting) adds or replaces entries, and ``--allow-unknown-gpu`` lets an unknown GPU type
+through with a warning. The CLI calls :func:`configure` once per command; reads are cached.
+
+User catalog format (JSON or YAML), every part optional::
+
+    gpuTypes:
+      NVIDIA_H100_80GB_HBM3_80G: {displayName: "NVIDIA H100 80GB HBM3", pricePerHour: 2.1}
+    regions:
+      eu-north-2: "EU (Stockholm) 2"
+    storagePricePerGbHour: 0.0001
 """
 
 from __future__ import annotations
@@ -8,13 +20,104 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
+
+from reconciler.errors import UsageError
+
+_config: dict[str, Any] = {"path": None, "allow_unknown_gpu": False}
+_unknown_allowed: set[str] = set()  # unknown GPU types let through by --allow-unknown-gpu
+
+
+def configure(path: str | None = None, *, allow_unknown_gpu: bool = False) -> None:
+    """The user catalog file (None: built-in only) and whether unknown GPU types pass."""
+    _config.update(path=path or None, allow_unknown_gpu=allow_unknown_gpu)
+    _unknown_allowed.clear()
+    catalog.cache_clear()
+
+
+def allow_unknown_gpu(allowed: bool = True) -> None:
+    _config["allow_unknown_gpu"] = allowed
+
+
+def accept_unknown_gpu(name: str) -> bool:
+    """True (and remembered for a warning) when unknown GPU types are allowed."""
+    if _config["allow_unknown_gpu"]:
+        _unknown_allowed.add(name)
+        return True
+    return False
+
+
+def unknown_gpus_allowed() -> list[str]:
+    return sorted(_unknown_allowed)
+
+
+def builtin() -> dict[str, Any]:
+    text = resources.files("reconciler").joinpath("data/catalog.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def _load_user(path: str) -> dict[str, Any]:
+    where = f"catalog file {path}"
+    hint = "see the format in `yottactl --help` / README (gpuTypes, regions, storagePricePerGbHour)"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the {where} ({type(exc).__name__})",
+                         hint="check YOTTACTL_CATALOG or the project file's catalog setting"
+                         ) from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
+
+        try:
+            data = YAML(typ="safe", pure=True).load(text)
+        except YAMLError as exc:
+            raise UsageError(f"the {where} is neither JSON nor YAML ({exc})", hint=hint) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UsageError(f"the {where} must be a mapping", hint=hint)
+    unknown = set(data) - {"gpuTypes", "regions", "storagePricePerGbHour", "_comment"}
+    if unknown:
+        raise UsageError(f"the {where} has unknown keys: {', '.join(sorted(map(str, unknown)))}",
+                         hint=hint)
+    gpus = data.get("gpuTypes") or {}
+    regions_ = data.get("regions") or {}
+    if not isinstance(gpus, dict) or not isinstance(regions_, dict):
+        raise UsageError(f"the {where}: gpuTypes and regions must be mappings", hint=hint)
+    out: dict[str, Any] = {"gpuTypes": {}, "regions": {}}
+    for name, entry in gpus.items():
+        entry = entry if isinstance(entry, dict) else {}
+        price = entry.get("pricePerHour")
+        if price is not None and (isinstance(price, bool) or not isinstance(price, (int, float))):
+            raise UsageError(f"the {where}: gpuTypes.{name}.pricePerHour must be a number",
+                             hint=hint)
+        out["gpuTypes"][str(name)] = {"displayName": str(entry.get("displayName") or name),
+                                      "vramGb": entry.get("vramGb"), "vcpu": entry.get("vcpu"),
+                                      "ramGb": entry.get("ramGb"), "pricePerHour": price}
+    out["regions"] = {str(k): str(v or k) for k, v in regions_.items()}
+    storage = data.get("storagePricePerGbHour")
+    if storage is not None:
+        if isinstance(storage, bool) or not isinstance(storage, (int, float)):
+            raise UsageError(f"the {where}: storagePricePerGbHour must be a number", hint=hint)
+        out["storagePricePerGbHour"] = storage
+    return out
 
 
 @cache
 def catalog() -> dict[str, Any]:
-    text = resources.files("reconciler").joinpath("data/catalog.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
+    data = builtin()
+    path = _config["path"]
+    if path:
+        user = _load_user(path)
+        data["gpuTypes"] = {**data["gpuTypes"], **user["gpuTypes"]}
+        data["regions"] = {**data["regions"], **user["regions"]}
+        if "storagePricePerGbHour" in user:
+            data["storagePricePerGbHour"] = user["storagePricePerGbHour"]
     return data
 
 
@@ -29,9 +132,10 @@ def regions() -> dict[str, str]:
 
 
 def hourly_price(gpu_type: str, gpu_count: int, volume_gb: int, workers: int) -> float | None:
-    """Estimated $/h: workers × (GPU rate × gpuCount + storage rate × volume). None if unknown GPU."""
+    """Estimated $/h: workers × (GPU rate × gpuCount + storage rate × volume). None if the GPU
+    type or its price is unknown."""
     gpu = gpu_types().get(gpu_type)
-    if gpu is None:
+    if gpu is None or gpu.get("pricePerHour") is None:
         return None
     per_worker = gpu["pricePerHour"] * gpu_count + catalog()["storagePricePerGbHour"] * volume_gb
     return round(float(workers * per_worker), 6)

@@ -105,6 +105,14 @@ def resolve(
     )
 
 
+def catalog_file(environ: Mapping[str, str] | None = None,
+                 fallback: Mapping[str, str] | None = None) -> str | None:
+    """The user catalog file that extends the built-in GPU types and regions: YOTTACTL_CATALOG,
+    then the ``fallback`` layer's ``catalog`` (the project file's setting)."""
+    env = os.environ if environ is None else environ
+    return env.get("YOTTACTL_CATALOG") or (fallback or {}).get("catalog") or None
+
+
 def wants_color(no_color_flag: bool, isatty: bool) -> bool:
     """The one colour policy: only on a terminal, never with --no-color or NO_COLOR
     (https://no-color.org: any non-empty value)."""

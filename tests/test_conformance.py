@@ -4,7 +4,9 @@ validates against the spec's response schemas."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -15,7 +17,20 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from conftest import API_KEY, start_emulator
 
 SPEC = Path(__file__).resolve().parents[1] / "reconciler" / "emulator" / "openapi.json"
-schema = schemathesis.openapi.from_path(str(SPEC))
+
+
+def _document() -> dict[str, Any]:
+    """The vendored document, with one documented deviation: a business error (HTTP 200, code
+    != 10000) carries ``"data": null``, as Yotta's own SDK mocks do, while the document types
+    ``data`` only for success. Everything else is checked as written."""
+    document: dict[str, Any] = json.loads(SPEC.read_text(encoding="utf-8"))
+    for name, item in document["components"]["schemas"].items():
+        if name.startswith("Result") and "data" in item.get("properties", {}):
+            item["properties"]["data"] = {"anyOf": [item["properties"]["data"], {"type": "null"}]}
+    return document
+
+
+schema = schemathesis.openapi.from_dict(_document())
 server = start_emulator(seed=3)
 
 

@@ -75,12 +75,15 @@ class _Group(click.Group):
     group_class = type
 
     def invoke(self, ctx: click.Context) -> Any:
-        from reconciler.render.safe import install
-
         # every command writes through the sanitising streams: API text never reaches the
         # terminal raw, whichever command prints it (render/safe.py)
+        from reconciler import catalog
+        from reconciler.render.safe import install
+        from reconciler.settings import catalog_file
+
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = install(*saved)
+        catalog.configure(catalog_file())  # the user catalog, if any; strict about GPU types
         try:
             return super().invoke(ctx)
         except click.UsageError as err:  # raised while parsing a subcommand's arguments
@@ -92,6 +95,7 @@ class _Group(click.Group):
             click.echo("interrupted", err=True)
             ctx.exit(130)
         finally:
+            _warn_unknown_gpus()
             sys.stdout, sys.stderr = saved
 
 
@@ -203,6 +207,30 @@ def api_options(func: F) -> F:
                         help="API base URL [env YOTTA_API_URL; default https://api.yottalabs.ai]."
                         )(func)
     return func
+
+
+def _allow_unknown_gpu_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        from reconciler import catalog
+
+        catalog.allow_unknown_gpu()
+
+
+def catalog_option(func: F) -> F:
+    """--allow-unknown-gpu for every command that reads manifests."""
+    return click.option("--allow-unknown-gpu", is_flag=True, expose_value=False,
+                        callback=_allow_unknown_gpu_flag,
+                        help="Accept GPU types missing from the catalog, with a warning (the API "
+                             "decides; extend the catalog with YOTTACTL_CATALOG=FILE).")(func)
+
+
+def _warn_unknown_gpus() -> None:
+    from reconciler import catalog
+
+    for name in catalog.unknown_gpus_allowed():
+        click.echo(f"Warning: GPU type {name!r} is not in the catalog; allowed by "
+                   "--allow-unknown-gpu (the API will accept or refuse it; no price estimate)",
+                   err=True)
 
 
 def color_option(func: F) -> F:

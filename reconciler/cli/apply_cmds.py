@@ -13,6 +13,7 @@ import click
 
 from reconciler.cli import (
     api_options,
+    catalog_option,
     color_option,
     complete_names,
     main,
@@ -183,6 +184,7 @@ def _recover(s: Any, store: Any) -> tuple[Any, tuple[str, ...]]:
 @var_options
 @api_options
 @color_option
+@catalog_option
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, parallelism: int,
           no_wait: bool, timeout: float, targets: tuple[str, ...], allow_mass_delete: bool,
           refresh_only: bool, replace: tuple[str, ...], output: str, lock_timeout: float,
@@ -311,6 +313,7 @@ def _saved_plan(s: Any, plan_file: str, state: Any, quiet: bool = False) -> Any:
 @var_options
 @api_options
 @color_option
+@catalog_option
 def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeout: float,
             targets: tuple[str, ...], lock_timeout: float, endpoint: str | None,
             api_key: str | None, state_path: str | None, no_color: bool) -> None:

@@ -10,7 +10,16 @@ from typing import Any
 
 import click
 
-from reconciler.cli import api_options, color_option, main, report_error, settings, use_color, var_options
+from reconciler.cli import (
+    api_options,
+    catalog_option,
+    color_option,
+    main,
+    report_error,
+    settings,
+    use_color,
+    var_options,
+)
 from reconciler.errors import PlanError, YottactlError
 
 
@@ -94,6 +103,7 @@ def _notify(url: str, data: dict[str, Any]) -> str | None:
 @var_options
 @api_options
 @color_option
+@catalog_option
 def drift(paths: tuple[str, ...], output: str, notify_url: str | None, ack_file: str | None,
           report_file: str | None, max_chars: int | None, endpoint: str | None,
           api_key: str | None, state_path: str | None, no_color: bool) -> None:

@@ -10,6 +10,7 @@ import click
 
 from reconciler.cli import (
     api_options,
+    catalog_option,
     color_option,
     complete_names,
     main,
@@ -29,6 +30,7 @@ from reconciler.cli import (
               help="Do not require ${env:...} variables to be set (pre-commit, PR checks).")
 @var_options
 @project_options
+@catalog_option
 def validate(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
     """Validate manifests offline (no API key needed). Exit 0 valid, 1 invalid.
 
@@ -92,6 +94,7 @@ def schema(project_schema: bool) -> None:
 @var_options
 @api_options
 @color_option
+@catalog_option
 def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exitcode: bool,
          targets: tuple[str, ...], allow_mass_delete: bool, max_chars: int | None,
          replace: tuple[str, ...],

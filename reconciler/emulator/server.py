@@ -139,7 +139,8 @@ class Emulator:
         route = next(r for r in spec.routes() if r.operation_id == "endpointCreate")
         ids = []
         with self.world.lock:
-            for body in payload.get("deployments", []):
+            for raw in payload.get("deployments", []):
+                body = spec.coerce_numbers_to_strings(route.body_schema, raw)
                 spec.validate_body(route, body)
                 dep = self.world.create(body)
                 if payload.get("status", "RUNNING") == "RUNNING":
@@ -173,10 +174,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _envelope(self, status: int, code: int, message: str, data: Any = None,
                   headers: dict[str, str] | None = None) -> None:
+        # business errors (HTTP 200, code != 10000) carry "data": null too, as Yotta's own SDK
+        # mocks and the emulator's 401/404 bodies do
         payload: dict[str, Any] = {"code": code, "message": message, "data": data}
-        if data is None and status == 200 and code != 10000:
-            # business errors ride on HTTP 200, whose schema types `data` as an object: omit it
-            del payload["data"]
         self._send(status, payload, headers)
 
     def _drop(self) -> None:
@@ -244,7 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(emu.faults.latency_ms / 1000)
         fault = emu.pick_fault()
         try:
-            body = self._read_body()
+            body = spec.coerce_numbers_to_strings(route.body_schema, self._read_body())
             params = spec.parse_params(route, path_values, parse_qs(url.query))
             spec.validate_body(route, body if route.body_schema else None)
         except (spec.RequestInvalid, ValueError) as exc:

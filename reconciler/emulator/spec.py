@@ -169,6 +169,34 @@ def parse_params(
     return out
 
 
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        resolved: dict[str, Any] = spec()["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        return resolved
+    return schema
+
+
+def coerce_numbers_to_strings(schema: dict[str, Any] | None, value: Any) -> Any:
+    """``value`` with JSON integers turned into strings wherever ``schema`` says string.
+
+    Yotta's backend is Java/Spring, whose JSON binding coerces a number to a String field, and
+    Yotta's own SDK sends ``credentialId`` as an integer (361530338086227968). Python's json
+    keeps such integers exact, so ``str`` gives the same 18 digits (never through a float)."""
+    if schema is None:
+        return value
+    schema = _resolve(schema)
+    kind = schema.get("type")
+    if kind == "string" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        props = schema["properties"]
+        return {k: coerce_numbers_to_strings(props.get(k), v) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [coerce_numbers_to_strings(schema["items"], v) for v in value]
+    return value
+
+
 def validate_body(route: Route, body: Any) -> None:
     if route.body_schema is None:
         return

@@ -39,7 +39,8 @@ def _worker_price_hour(dep: dict[str, Any]) -> float:
     res = dep["resources"][0]
     gpu = gpu_types()[res["gpuType"]]
     storage = catalog()["storagePricePerGbHour"] * dep["containerVolumeInGb"]
-    return float(gpu["pricePerHour"] * res["gpuCount"] + storage)
+    # a user catalog may add a GPU type without a price
+    return float((gpu["pricePerHour"] or 0.0) * res["gpuCount"] + storage)
 
 
 class World:

@@ -234,6 +234,10 @@ def describe_validation_error(
     if "; did you mean" in message:
         message, _, suggestion = message.partition("; ")
         hint = suggestion
+    if message.startswith(("unknown GPU type", "unknown region")):  # the catalog is not final
+        hint = (f"{hint} " if hint else "") + "If it is new, add it to a catalog file " + (
+            "(YOTTACTL_CATALOG) or pass --allow-unknown-gpu" if "GPU" in message
+            else "(YOTTACTL_CATALOG)")
     rule = next((h for words, h in _MESSAGE_HINTS if words in message), "")
     hint = rule or hint or _RULE_HINTS.get(kind, "")
     return loc, message, hint or "`yottactl schema` lists every field and its allowed values", False

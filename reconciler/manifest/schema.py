@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from reconciler.catalog import gpu_types, regions
+from reconciler.catalog import accept_unknown_gpu, gpu_types, regions
 from reconciler.fields import NAMES
 from reconciler.manifest.scalars import (
     BOOL_WORDS,
@@ -100,9 +100,11 @@ class ResourceSpec(_Model):
             return value  # the type check reports non-strings
         known, what = (gpu_types(), "GPU type") if info.field_name == "gpuType" else (
             regions(), "region")
-        if value not in known:
-            raise ValueError(f"unknown {what} {value!r}{_suggest(value, known)}")
-        return value
+        if value in known:
+            return value
+        if info.field_name == "gpuType" and accept_unknown_gpu(value):
+            return value  # --allow-unknown-gpu: the real API is the final judge (CLI warns)
+        raise ValueError(f"unknown {what} {value!r}{_suggest(value, known)}")
 
 
 class Expose(_Model):

@@ -1,0 +1,77 @@
+"""A new GPU type or region needs no release: a user catalog (YOTTACTL_CATALOG) extends or
+overrides the built-in one, and --allow-unknown-gpu lets an unknown type through with a warning."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from reconciler.cli import main
+
+from conftest import Cli, manifest_text
+
+NEW_GPU = "NVIDIA_X200_96G"
+
+
+def write_manifest(folder: Path, gpu: str, region: str = "us-east-1") -> None:
+    folder.mkdir(exist_ok=True)
+    text = manifest_text("svc").replace("gpuType: NVIDIA_RTX_4090_24G", f"gpuType: {gpu}")
+    (folder / "svc.yaml").write_text(text.replace("region: us-east-1", f"region: {region}"))
+
+
+def validate(folder: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, ["validate", str(folder / "m"), *args],
+                              env={"HF_TOKEN": "x", "YOTTACTL_CATALOG": "", **(env or {})},
+                              catch_exceptions=False)
+
+
+def test_unknown_gpu_is_an_error_naming_the_ways_out(tmp_path: Path) -> None:
+    write_manifest(tmp_path / "m", NEW_GPU)
+    result = validate(tmp_path)
+    assert result.exit_code == 1
+    assert f"unknown GPU type '{NEW_GPU}'" in result.stderr
+    assert "YOTTACTL_CATALOG" in result.stderr and "--allow-unknown-gpu" in result.stderr
+
+
+def test_user_catalog_adds_gpu_types_and_regions(tmp_path: Path) -> None:
+    write_manifest(tmp_path / "m", NEW_GPU, region="eu-north-9")
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(f"gpuTypes:\n  {NEW_GPU}: {{pricePerHour: 3.5}}\n"
+                       "regions:\n  eu-north-9: Somewhere cold\n")
+    result = validate(tmp_path, env={"YOTTACTL_CATALOG": str(catalog)})
+    assert result.exit_code == 0, result.stderr
+    assert "1 deployment valid" in result.output
+    again = validate(tmp_path)  # the catalog is per command: without it, invalid again
+    assert again.exit_code == 1
+
+
+def test_allow_unknown_gpu_warns_and_passes(tmp_path: Path) -> None:
+    write_manifest(tmp_path / "m", NEW_GPU)
+    result = validate(tmp_path, "--allow-unknown-gpu")
+    assert result.exit_code == 0, result.stderr
+    assert f"GPU type '{NEW_GPU}' is not in the catalog" in result.stderr
+    assert validate(tmp_path).exit_code == 1  # the flag does not outlive its command
+
+
+def test_a_bad_catalog_file_is_a_clean_error(tmp_path: Path) -> None:
+    write_manifest(tmp_path / "m", "NVIDIA_L4_24G")
+    bad = tmp_path / "catalog.json"
+    bad.write_text(json.dumps({"gpuTypes": {"X": {"pricePerHour": "cheap"}}}))
+    result = validate(tmp_path, env={"YOTTACTL_CATALOG": str(bad)})
+    assert result.exit_code == 1 and "gpuTypes.X.pricePerHour must be a number" in result.stderr
+    missing = validate(tmp_path, env={"YOTTACTL_CATALOG": str(tmp_path / "none.json")})
+    assert missing.exit_code == 1 and "cannot read the catalog file" in missing.stderr
+
+
+def test_user_catalog_overrides_a_built_in_price(cli: Cli) -> None:
+    cli.write("svc")  # NVIDIA_RTX_4090_24G x1, 2 workers, 50 GB
+    catalog = cli.folder / "prices.json"
+    catalog.write_text(json.dumps({"gpuTypes": {"NVIDIA_RTX_4090_24G": {"pricePerHour": 10}},
+                                   "storagePricePerGbHour": 0.0}))
+    cli.env["YOTTACTL_CATALOG"] = str(catalog)
+    result = cli("plan", str(cli.manifests), "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    [change] = json.loads(result.output)["changes"]
+    assert change["price_after"] == 20.0  # 2 workers x 10 $/h x 1 GPU, storage free
