@@ -173,20 +173,21 @@ SLOW_COMMANDS = [["get"], ["get", "svc"], ["workers", "svc"], ["logs", "svc"],
 
 @pytest.mark.parametrize("args", SLOW_COMMANDS, ids=" ".join)
 def test_a_dripping_answer_ends_at_the_deadline(hostile: Env, args: list[str]) -> None:
-    # a 100-byte answer, one byte every 0.2 s, would take 20 s
+    # a 100-byte answer, one byte every 0.3 s, would take 30 s
     slow = json.dumps({"code": 10000, "message": "success", "data": []}).ljust(100).encode()
     if args[0] in ("get", "plan", "drift", "export") and args[1:2] != ["svc"]:
-        hostile.api.answer("/list", body=slow, drip_seconds=0.2)
+        hostile.api.answer("/list", body=slow, drip_seconds=0.3)
     else:  # the list is quick; the next call (detail, workers) drips
         hostile.api.answer("/list", [deployment("102", "svc")])
-        hostile.api.answer("/102", body=slow, drip_seconds=0.2)
-        hostile.api.answer("/102/workers", body=slow, drip_seconds=0.2)
+        hostile.api.answer("/102", body=slow, drip_seconds=0.3)
+        hostile.api.answer("/102/workers", body=slow, drip_seconds=0.3)
     started = time.monotonic()
     result = hostile(*args)
     elapsed = time.monotonic() - started
     assert result.exit_code == 1, output(result)
     assert "no complete answer within 0.5 s (YOTTACTL_HTTP_TIMEOUT)" in result.stderr
-    assert elapsed < DEADLINE + 1.0, f"took {elapsed:.1f}s with a {DEADLINE}s deadline"
+    # the deadline, not the server, ended it (a loaded CI machine adds start-up time)
+    assert elapsed < DEADLINE + 5.0, f"took {elapsed:.1f}s with a {DEADLINE}s deadline"
 
 
 @pytest.mark.parametrize("args", SLOW_COMMANDS, ids=" ".join)
