@@ -28,7 +28,7 @@ def variable_name(deployment: str, key: str) -> str:
 
 def manifest_for(dep: Deployment) -> tuple[str, list[str]]:
     """(YAML text, environment variables the user must provide)."""
-    e = essence_from_live(dep)
+    e = essence_from_live(dep).plain()
     name = dep.name or dep.id
     spec: dict[str, Any] = {}
     variables: list[str] = []

@@ -25,7 +25,7 @@ from reconciler.errors import (
     YottactlError,
 )
 from reconciler.plan.model import Action, Change, Op, Plan, Step
-from reconciler.plan.normalize import Fingerprinter
+from reconciler.plan.normalize import Essence, Fingerprinter
 from reconciler.state.backend import StateFile, now_iso
 from reconciler.state.model import State, StateEntry
 
@@ -145,10 +145,11 @@ class Executor:
             self._checkpointed = time.monotonic()
 
     def _record(self, change: Change, dep_id: str, status: str | None,
-                spec: dict[str, object] | None = None) -> None:
+                spec: Essence | None = None) -> None:
         """Record ``dep_id`` as managed; its last-applied spec is the plan's desired one
         unless ``spec`` says otherwise (an adoption records what is live until it is changed)."""
-        spec = dict(change.desired or {}) if spec is None else spec
+        if spec is None:
+            spec = change.desired or Essence()
         previous = self.state.deployments.get(change.name)
         stamp = now_iso()
         entry = StateEntry(
@@ -172,7 +173,8 @@ class Executor:
                                      "id": dep_id, "plan": self.plan_fingerprint, **extra}
         if phase == "intent" and op is Op.CREATE:
             # what recovery records if this create turns out to have happened (masked: no secrets)
-            record.update(spec=change.desired, sensitive=list(change.sensitive),
+            record.update(spec=change.desired.plain() if change.desired else None,
+                          sensitive=list(change.sensitive),
                           desired_state=change.desired_state,
                           prevent_destroy=change.prevent_destroy,
                           ignore_changes=list(change.ignore_changes))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.api.client import YottaClient
-from reconciler.plan.normalize import Fingerprinter
+from reconciler.plan.normalize import Essence, Fingerprinter
 from reconciler.state.backend import StateFile, now_iso
 from reconciler.state.model import State, StateEntry
 
@@ -92,7 +92,7 @@ def recover(store: StateFile, state: State, client: YottaClient, fp: Fingerprint
             found = [d for d in live if d.name == name and d.id not in known]
             if len(found) != 1:
                 continue
-            spec = intent.get("spec") or {}
+            spec = Essence.model_validate(intent.get("spec") or {})
             stamp = now_iso()
             state = state.with_entry(name, StateEntry(
                 id=found[0].id, spec=spec, sensitive=tuple(intent.get("sensitive") or ()),

@@ -30,7 +30,7 @@ class SecretSource:
         head, _, key = path.partition(".")
         real = self.essences.get(change.name)
         if real is not None:
-            got = real.get(head)
+            got = real.top_level(head)
             value = got.get(key) if key and isinstance(got, dict) else got
             if isinstance(value, str) and self.fp.value(value) == masked:
                 return value
@@ -46,24 +46,28 @@ class SecretSource:
 
 def unmask(change: Change, secrets: SecretSource) -> Essence:
     """The change's desired essence with real secret values (kept in memory only)."""
-    assert change.desired is not None
-    out = dict(change.desired)
+    desired = change.desired
+    assert desired is not None
+    update: dict[str, object] = {}
+    env = desired.environmentVars
     for path in change.sensitive:
         head, _, key = path.partition(".")
-        if key and isinstance(out.get(head), dict):
-            section = out[head] = dict(out[head])
-            masked = section.get(key)
-            if isinstance(masked, str) and masked.startswith(SENSITIVE_PREFIX):
-                section[key] = secrets.value(change, path, masked)
-        elif isinstance(out.get(head), str) and out[head].startswith(SENSITIVE_PREFIX):
-            out[head] = secrets.value(change, path, out[head])
-    return out
+        if head == "environmentVars" and key:
+            masked = env.get(key)
+            if masked is not None and masked.startswith(SENSITIVE_PREFIX):
+                env = update["environmentVars"] = {**env, key: secrets.value(change, path, masked)}
+            continue
+        value = desired.top_level(head)
+        if isinstance(value, str) and value.startswith(SENSITIVE_PREFIX):
+            update[head] = secrets.value(change, path, value)
+    return desired.model_copy(update=update) if update else desired
 
 
 def _body(name: str, e: Essence, fields: Sequence[DeploymentField]) -> dict[str, Any]:
     body: dict[str, Any] = {"name": name}
+    plain = e.plain()
     for f in fields:
-        value = e.get(f.name)
+        value = plain[f.name]
         if f.kind is Kind.ENV:  # the API's list form, in a stable order
             value = [{"key": k, "value": v} for k, v in sorted((value or {}).items())]
         if request_keeps(f, value):

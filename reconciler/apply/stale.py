@@ -8,6 +8,7 @@ from reconciler.api.models import Deployment
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Plan
 from reconciler.plan.normalize import (
+    Essence,
     Fingerprinter,
     essence_from_live,
     hide_undeclared,
@@ -35,12 +36,12 @@ def stale_reasons(plan: Plan, live: Sequence[Deployment], state: State | None,
                 continue
             reasons.append(f"{change.name}: deployment {change.id} no longer exists")
             continue
-        declared = (change.desired or {}).get("environmentVars") or {}  # as the planner did
+        declared = change.desired.environmentVars if change.desired else {}  # as the planner did
         masked = hide_undeclared(mask(essence_from_live(current), change.sensitive, fp), declared,
                                  fp)
         if status_fingerprint(fp, masked, current.status) == change.live_fingerprint:
             continue
-        what = [c.line() for c in diff(change.live_snapshot or {}, masked, change.sensitive)]
+        what = [c.line() for c in diff(change.live_snapshot or Essence(), masked, change.sensitive)]
         if change.live_status != current.status:
             what.append(f"status: {change.live_status} → {current.status}")
         reasons.append(f"{change.name}: changed since the plan ({'; '.join(what) or 'fields'})")

@@ -40,7 +40,7 @@ def import_(name: str, deployment_id: str, lock_timeout: float, endpoint: str | 
                              hint=f"run `yottactl state rm {owner}` first")
         essence = essence_from_live(live)
         # every env value may be a secret: the state only ever holds their fingerprints
-        sensitive = tuple(sorted(f"environmentVars.{k}" for k in essence["environmentVars"]))
+        sensitive = tuple(sorted(f"environmentVars.{k}" for k in essence.environmentVars))
         fp = s.fingerprinter()
         spec = mask(essence, sensitive, fp)
         stamp = now_iso()

@@ -30,7 +30,7 @@ def diff(before: Essence, after: Essence, sensitive: Iterable[str] = ()) -> tupl
 
     secret = tuple(sensitive)
     changes: dict[str, FieldChange] = {}
-    tree = DeepDiff(before, after, view="tree", verbose_level=2)
+    tree = DeepDiff(before.plain(), after.plain(), view="tree", verbose_level=2)
     for kind in tree:
         for level in tree[kind]:
             parts = level.path(output_format="list")

@@ -5,7 +5,7 @@ Pure. Only configured fields count; observed ones (running workers, cost, domain
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from reconciler.api.facts import FAILED, INITIALIZING, RUNNING, STOPPED, STOPPING
 from reconciler.api.models import Deployment
@@ -48,10 +48,9 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
             items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.DELETED, detail=detail))
             continue
         current = hide_undeclared(mask(essence_of(live), entry.sensitive, fp),
-                                  _keys(entry.spec.get("environmentVars")), fp)
+                                  list(entry.spec.environmentVars), fp)
         if not key_ok:  # secrets cannot be compared with another key: take them as unchanged
-            for path in entry.sensitive:
-                copy_path(entry.spec, current, path)
+            current = with_recorded_secrets(entry.spec, current, entry.sensitive)
         skip = (ignored or {}).get(name, entry.ignore_changes)
         changes = tuple(c for c in diff(entry.spec, current, entry.sensitive)
                         if not _is_ignored(c.path, skip))
@@ -78,20 +77,20 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
     return tuple(items)
 
 
-def _keys(env: object) -> list[str]:
-    return [str(k) for k in env] if isinstance(env, dict) else []
-
-
 def _is_ignored(path: str, ignore: tuple[str, ...]) -> bool:
     return any(path == i or path.startswith((i + ".", i + "[")) for i in ignore)
 
 
-def copy_path(source: dict[str, object], target: dict[str, object], path: str) -> None:
-    head, _, key = path.partition(".")
-    if key:
-        src, dst = source.get(head), target.get(head)
-        if isinstance(src, dict) and isinstance(dst, dict) and key in src:
-            dst = target[head] = dict(dst)
-            dst[key] = src[key]
-    elif head in source:
-        target[head] = source[head]
+def with_recorded_secrets(recorded: Essence, current: Essence, paths: Iterable[str]) -> Essence:
+    """``current`` with the sensitive values the state recorded (taken as unchanged)."""
+    source, target = recorded.plain(), current.plain()
+    for path in paths:
+        head, _, key = path.partition(".")
+        if key:
+            src, dst = source.get(head), target.get(head)
+            if isinstance(src, dict) and isinstance(dst, dict) and key in src:
+                dst = target[head] = dict(dst)
+                dst[key] = src[key]
+        elif head in source:
+            target[head] = source[head]
+    return Essence.model_validate(target)

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler.plan.essence import Essence
 from reconciler.plan.reasons import Reason
 
 FORMAT_VERSION = 2
@@ -114,12 +115,12 @@ class Change(_Frozen):
     disruptive: bool = False
     disruption: str = ""
     live_fingerprint: str | None = None
-    live_snapshot: dict[str, Any] | None = None  # masked live essence the plan was made against
+    live_snapshot: Essence | None = None  # masked live essence the plan was made against
     live_status: str | None = None
     price_before: float | None = None
     price_after: float | None = None
     price_estimated: bool = False
-    desired: dict[str, Any] | None = None  # masked essence the create/update calls send
+    desired: Essence | None = None  # masked essence the create/update calls send
     desired_state: str = "running"
     sensitive: tuple[str, ...] = ()  # paths in `desired` holding fingerprints
     templates: dict[str, str] = Field(default_factory=dict)  # path -> manifest template

@@ -1,6 +1,6 @@
 """Essences: the configured fields of a deployment, normalised so that equal means equal.
 
-Both sides (manifest and live API object) become the same plain-dict shape: server-owned and
+Both sides (manifest and live API object) become the same typed :class:`Essence`: server-owned and
 observed fields dropped, env vars as an order-free mapping, resources reduced to
 region/gpuType/gpuCount and sorted, ids as strings, defaults filled, protocol upper-cased.
 Secrets are replaced by keyed fingerprints (HMAC) before anything is stored or shown.
@@ -15,16 +15,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from reconciler.api.facts import DEFAULT_IMAGE_REGISTRY
-from reconciler.api.models import Deployment
+from reconciler.api.models import Deployment, ExposePortResponse, KeyValuePair, ResourceResponse
 from reconciler.fields import FIELDS, Kind
-from reconciler.manifest.schema import Spec
+from reconciler.manifest.schema import EnvVar, Expose, ResourceSpec, Spec
+from reconciler.plan.essence import Essence, ExposeEssence, ResourceEssence
 from reconciler.plan.model import SENSITIVE_PREFIX
 
-Essence = dict[str, Any]
+__all__ = ["Essence", "ExposeEssence", "Fingerprinter", "ResourceEssence"]
 
 
 class Fingerprinter:
-    """Keyed fingerprints (HMAC-SHA256). The key never leaves memory (DESIGN §6)."""
+    """Keyed fingerprints (HMAC-SHA256). The key never leaves memory: it is not stored in the
+    state, the plan or the journal (only :meth:`verifier`, which identifies it)."""
 
     def __init__(self, key: bytes) -> None:
         self._key = key
@@ -37,6 +39,8 @@ class Fingerprinter:
         return f"{SENSITIVE_PREFIX}{digest[:32]}"
 
     def obj(self, data: Any) -> str:
+        if isinstance(data, Essence):
+            data = data.plain()
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
         return hmac.digest(self._key, canonical.encode(), "sha256").hex()[:32]
 
@@ -49,18 +53,18 @@ def _registry(value: str | None) -> str:
     return (value or DEFAULT_IMAGE_REGISTRY).rstrip("/")
 
 
-def _resources(items: Iterable[Any]) -> list[dict[str, Any]]:
+def _resources(items: Iterable[ResourceSpec | ResourceResponse]) -> list[dict[str, Any]]:
     out = [{"region": r.region, "gpuType": r.gpuType, "gpuCount": r.gpuCount} for r in items]
     return sorted(out, key=lambda r: (r["region"], r["gpuType"], r["gpuCount"] or 0))
 
 
-def _expose(value: Any) -> dict[str, Any] | None:
+def _expose(value: Expose | ExposePortResponse | None) -> dict[str, Any] | None:
     if not value or not value.port:
         return None
     return {"port": value.port, "protocol": (value.protocol or "HTTP").upper()}
 
 
-def _env(items: Iterable[Any]) -> dict[str, str]:
+def _env(items: Iterable[EnvVar | KeyValuePair]) -> dict[str, str]:
     return {e.key: e.value for e in items}
 
 
@@ -79,8 +83,8 @@ _RULES = tuple((f.name, f.name, f.response_name, _NORMALISE[f.kind]) for f in FI
 
 def _essence(src: Spec | Deployment, live: bool) -> Essence:
     # manifest specs and API objects share the API's field names, except where the table says
-    return {key: norm(getattr(src, live_attr if live else attr))
-            for key, attr, live_attr, norm in _RULES}
+    return Essence.model_validate({key: norm(getattr(src, live_attr if live else attr))
+                                   for key, attr, live_attr, norm in _RULES})
 
 
 def essence_from_spec(spec: Spec) -> Essence:
@@ -93,32 +97,31 @@ def essence_from_live(dep: Deployment) -> Essence:
 
 def mask(essence: Essence, sensitive: Iterable[str], fp: Fingerprinter) -> Essence:
     """A copy with every sensitive value replaced by its keyed fingerprint."""
-    out = dict(essence)
+    update: dict[str, object] = {}
+    env = essence.environmentVars
     for path in sensitive:
         head, _, key = path.partition(".")
         if head == "environmentVars" and key:
-            env = out["environmentVars"] = dict(out["environmentVars"])
-            if key in env and not str(env[key]).startswith(SENSITIVE_PREFIX):
-                env[key] = fp.value(str(env[key]))
-        elif isinstance(out.get(head), str) and out[head] and not out[head].startswith(
-            SENSITIVE_PREFIX
-        ):
-            out[head] = fp.value(out[head])
-    return out
+            if key in env and not env[key].startswith(SENSITIVE_PREFIX):
+                env = update["environmentVars"] = {**env, key: fp.value(env[key])}
+            continue
+        value = essence.top_level(head)
+        if isinstance(value, str) and value and not value.startswith(SENSITIVE_PREFIX):
+            update[head] = fp.value(value)
+    return essence.model_copy(update=update) if update else essence
 
 
 def hide_undeclared(live: Essence, declared: Iterable[str], fp: Fingerprinter) -> Essence:
     """``live`` with the value of every environment variable not in ``declared`` (one added in
     the console, say) replaced by its keyed fingerprint: no manifest says it is not a secret, so
     plans, drift reports and notifications show it as hidden, as `get` does."""
-    env = live.get("environmentVars") or {}
+    env = live.environmentVars
     known = set(declared)
-    extra = [k for k, v in env.items() if k not in known and not str(v).startswith(SENSITIVE_PREFIX)]
+    extra = [k for k, v in env.items() if k not in known and not v.startswith(SENSITIVE_PREFIX)]
     if not extra:
         return live
-    out = dict(live)
-    out["environmentVars"] = {k: fp.value(str(v)) if k in extra else v for k, v in env.items()}
-    return out
+    return live.model_copy(update={
+        "environmentVars": {k: fp.value(v) if k in extra else v for k, v in env.items()}})
 
 
 def is_sensitive(path: str, sensitive: Iterable[str]) -> bool:
@@ -127,22 +130,26 @@ def is_sensitive(path: str, sensitive: Iterable[str]) -> bool:
 
 def apply_ignored(desired: Essence, live: Essence, ignore: Iterable[str]) -> Essence:
     """``desired`` with each ignored path taking the live value (so it never shows as a diff)."""
-    out = dict(desired)
-    for path in ignore:
+    paths = tuple(ignore)
+    if not paths:
+        return desired
+    out, theirs = desired.plain(), live.plain()
+    for path in paths:
         head, _, sub = path.partition(".")
         if not sub:
-            out[head] = live.get(head)
+            out[head] = theirs.get(head)
         elif isinstance(out.get(head), dict) or out.get(head) is None:
             section = dict(out.get(head) or {})
-            live_section = live.get(head) or {}
+            live_section = theirs.get(head) or {}
             if sub in live_section:
                 section[sub] = live_section[sub]
             else:
                 section.pop(sub, None)
-            out[head] = section or None if head == "expose" else section
-    return out
+            # an expose without a port is no expose
+            out[head] = (section if "port" in section else None) if head == "expose" else section
+    return Essence.model_validate(out)
 
 
 def status_fingerprint(fp: Fingerprinter, masked_live: Essence, status: str | None) -> str:
     """What a saved plan checks before it runs: configured fields + status of the live object."""
-    return fp.obj({"essence": masked_live, "status": status})
+    return fp.obj({"essence": masked_live.plain(), "status": status})

@@ -80,9 +80,10 @@ def lifecycle_changes(entry: StateEntry, want: Desired) -> tuple[FieldChange, ..
 def estimate_price(essence: Essence, running: bool) -> float | None:
     if not running:
         return 0.0
-    res = essence["resources"][0]
-    return hourly_price(res["gpuType"], res["gpuCount"], essence["containerVolumeInGb"],
-                        essence["workers"])
+    res = essence.resources[0]
+    # a manifest always sets these (they are required); 0 only keeps mypy honest
+    return hourly_price(res.gpuType or "", res.gpuCount or 0, essence.containerVolumeInGb or 0,
+                        essence.workers or 0)
 
 
 class _Planner:
@@ -135,7 +136,7 @@ class _Planner:
         real_live = mask(self.live_essence(live), secret, self.fp)
         compared = apply_ignored(masked_desired, real_live, want.ignore_changes)
         # env vars in no manifest (added in the console) are shown hidden, never their values
-        masked_live = hide_undeclared(real_live, compared["environmentVars"], self.fp)
+        masked_live = hide_undeclared(real_live, compared.environmentVars, self.fp)
         changes = diff(masked_live, compared, secret)
         if live.name != want.name:  # renamed in the console (or imported under another name)
             changes = (FieldChange(path="name", before=live.name, after=want.name), *changes)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from reconciler.api.models import Deployment
 from reconciler.plan import steps as S
 from reconciler.plan.diff import diff
-from reconciler.plan.drift import copy_path
+from reconciler.plan.drift import with_recorded_secrets
 from reconciler.plan.model import Action, Change, FieldChange, Plan, Unmanaged, warning
 from reconciler.plan.model import DiagnosticCode as D
 from reconciler.plan.normalize import Fingerprinter, essence_from_live, mask, status_fingerprint
@@ -28,8 +28,7 @@ def _refresh_one(name: str, entry: StateEntry, live: Deployment | None, fp: Fing
                       price_before=0.0, price_after=0.0)
     current = mask(essence_from_live(live), entry.sensitive, fp)
     if not key_ok:  # secrets cannot be read back with another key: keep the recorded ones
-        for path in entry.sensitive:
-            copy_path(entry.spec, current, path)
+        current = with_recorded_secrets(entry.spec, current, entry.sensitive)
     changes = diff(entry.spec, current, entry.sensitive)
     if live.status != entry.status:
         changes = (*changes, FieldChange(path="status", before=entry.status, after=live.status))

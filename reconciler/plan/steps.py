@@ -19,7 +19,7 @@ RESTARTS = "workers restart"  # the disruption of stop + start (render/plan_text
 
 def wait_running(essence: Essence) -> Step:
     # QUEUE mode varies running workers with load: only the status is awaited
-    workers = None if essence.get("serviceMode") == QUEUE else essence.get("workers")
+    workers = None if essence.serviceMode == QUEUE else essence.workers
     return Step(op=Op.WAIT, until=(RUNNING,), workers=workers)
 
 
@@ -73,7 +73,7 @@ def converge(status: str | None, essence: Essence, running: bool,
         if not fields:
             return Action.NOOP, (), "", R.UP_TO_DATE_INITIALIZING if lead else R.UP_TO_DATE
         if only_workers:
-            return Action.SCALE, (*lead, Step(op=Op.SCALE, workers=essence["workers"]),
+            return Action.SCALE, (*lead, Step(op=Op.SCALE, workers=essence.workers),
                                   wait_running(essence)), "", R.SCALE_RUNNING
         return Action.UPDATE, (*lead, *STOP, *update, *restart), RESTARTS, R.UPDATE_RESTART
     if now == RUNNING and not running:
@@ -88,7 +88,7 @@ def converge(status: str | None, essence: Essence, running: bool,
         if not fields:
             return Action.NOOP, (), "", R.UP_TO_DATE_STOPPED
         if only_workers:
-            return Action.SCALE, (*lead, Step(op=Op.SCALE, workers=essence["workers"])), "", (
+            return Action.SCALE, (*lead, Step(op=Op.SCALE, workers=essence.workers)), "", (
                 R.SCALE_STOPPED)
         return Action.UPDATE, (*lead, *update), "", R.UPDATE_STOPPED
     return None

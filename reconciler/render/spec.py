@@ -26,7 +26,7 @@ def _scalar(value: Any) -> str:
 
 def spec_lines(change: Change) -> Iterator[tuple[str, str]]:
     """(path, shown value) for every configured field of the desired spec, then ``state``."""
-    desired = change.desired or {}
+    desired: dict[str, Any] = change.desired.plain() if change.desired else {}
     for key in (*_ORDER, *sorted(k for k in desired if k not in _ORDER)):
         value = desired.get(key)
         if value in (None, "", {}, []):

@@ -14,6 +14,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler.plan.essence import Essence
+
 FORMAT_VERSION = 1
 
 
@@ -21,7 +23,7 @@ class StateEntry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
-    spec: dict[str, object] = Field(default_factory=dict)
+    spec: Essence = Field(default_factory=Essence)
     sensitive: tuple[str, ...] = ()
     fingerprint: str = ""
     status: str | None = None
