@@ -65,7 +65,8 @@ class Environment(_Model):
 
 
 class ProjectFile(_Model):
-    manifests: tuple[str, ...] = Field(default=(".",), description="Manifest files or folders")
+    manifests: tuple[str, ...] = Field(default=(), description="Manifest files or folders "
+                                       "[default: manifests/ or deploy/ beside this file]")
     endpoint: str | None = Field(default=None, min_length=1, description="API base URL")
     state: str | None = Field(default=None, min_length=1,
                               description="State file (relative to yottactl.yaml) or PostgreSQL URL")
@@ -273,7 +274,7 @@ def resolve(project: Project | None, environment: str | None) -> Context:
         return Context()
     config = project.config
     if environment is None:
-        return Context(project=project, manifests=tuple(project.place(p) for p in config.manifests),
+        return Context(project=project, manifests=_manifests(project, config.manifests),
                        endpoint=config.endpoint,
                        state=state_location(project, None) or None, defaults=config.defaults)
     env = config.environments.get(environment)
@@ -286,12 +287,19 @@ def resolve(project: Project | None, environment: str | None) -> Context:
         raise UsageError(f"unknown environment {environment!r}", hint=hint)
     return Context(
         project=project, environment=environment,
-        manifests=tuple(project.place(p) for p in (env.manifests or config.manifests)),
+        manifests=_manifests(project, env.manifests or config.manifests),
         endpoint=env.endpoint or config.endpoint,
         state=state_location(project, environment),
         overlays=tuple(project.place(p) for p in env.overlays),
         defaults=config.defaults,
     )
+
+
+def _manifests(project: Project, configured: tuple[str, ...]) -> tuple[str, ...]:
+    """The configured folders, else manifests/ or deploy/ beside the project file."""
+    if not configured:
+        configured = tuple(d for d in ("manifests", "deploy") if (project.root / d).is_dir())[:1]
+    return tuple(project.place(p) for p in configured)
 
 
 def context_for(project_file: str | None, environment: str | None) -> Context:

@@ -189,6 +189,9 @@ def test_project_found_from_a_subfolder_and_paths_relative_to_it(project: Path,
     assert context.manifests == (str(project / "deploy"),)
     assert context.state == str(project / "state" / "prod.json")
     assert context_for(None, "staging").state == str(project / "state" / "staging.state.json")
+    (project / "yottactl.yaml").write_text("variables: {tag: v1, workers: 1, model: m}\n")
+    assert context_for(None, None).manifests == (str(project / "deploy"),)  # the default folder
+    assert run("validate").exit_code == 0
 
 
 def test_explicit_project_file(tmp_path_factory: pytest.TempPathFactory, project: Path,
