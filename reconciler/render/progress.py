@@ -132,43 +132,39 @@ class TextProgress(_Base):
         self.out.flush()
 
     def event(self, event: Any, track: _Track, now: float) -> None:
-        name, elapsed = clean(event.name), now - track.started
+        elapsed = duration(now - track.started)
+        step = f"{event.step} " if event.step else ""
         if event.outcome == "failed":
-            text = (f"{name}: {event.step + ' ' if event.step else ''}failed after "
-                    f"{duration(elapsed)}: {clean(event.detail)}")
-            if event.hint:
-                text += f"\n    next: {clean(event.hint)}"
+            body = f"{step}failed after {elapsed}: {clean(event.detail)}"
+            if event.hint and not self.tty:
+                body += f"\n    next: {clean(event.hint)}"
         elif event.outcome == "interrupted":
-            text = f"{name}: interrupted during {event.step} [{duration(elapsed)}]"
+            body = f"interrupted during {step}[{elapsed}]"
         elif event.outcome == "done":
-            text = f"{name}: complete [{duration(elapsed)}]"
+            body = f"complete [{elapsed}]"
         elif event.outcome == "start":
-            text = f"{name}: {event.step} … [{duration(elapsed)}]"
+            body = f"{step}… [{elapsed}]"
         elif event.outcome == "ok":
-            text = f"{name}: {event.step} done [{duration(elapsed)}]"
-        else:  # a poll: shown by the live view / the heartbeat, not as a line of its own
-            text = ""
+            body = f"{step}done [{elapsed}]"
+        else:  # a poll: shown by the live view and the heartbeat, not as a line of its own
+            body = self._live_text(track, now) if self.tty else ""
         if self.tty:
-            track.line = self._live_text(track, now) if event.outcome == "status" or not text \
-                else text
-            self._redraw(event.outcome)
-            return
-        if text:
+            track.line = body
+            self._redraw()
+        elif body:
             track.last_line = now
-            self._emit(text)
+            self._emit(f"{clean(event.name)}: {body}")
 
     def _live_text(self, track: _Track, now: float) -> str:
         about = self.waiting(track)
-        return f"{track.step} … {about} [{duration(now - track.started)}]".replace("  ", " ")
+        return f"{track.step} …{' ' + about if about else ''} [{duration(now - track.started)}]"
 
-    def _redraw(self, outcome: str = "") -> None:
+    def _redraw(self) -> None:
         lines = []
         for name, track in self.tracks.items():
-            body = track.line if track.line.startswith(clean(name)) else (
-                f"{clean(name)}: {track.line}")
-            fg = "green" if not track.active and "failed" not in body else (
-                "red" if "failed" in body else None)
-            lines.append(self.style(body.split("\n")[0], fg))
+            failed = "failed after" in track.line
+            fg = "red" if failed else ("green" if not track.active else None)
+            lines.append(self.style(f"{clean(name)}: {track.line}", fg))
         out = f"\x1b[{self._drawn}F" if self._drawn else ""
         out += "".join(f"\x1b[2K{line}\n" for line in lines)
         self.out.write(out)
