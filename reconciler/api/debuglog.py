@@ -37,15 +37,28 @@ def add_secret(value: str | None) -> None:
         _REDACT.secrets.add(value)
 
 
-def configure() -> None:
-    """Send debug lines to stderr (once); until then the logger stays silent."""
-    if LOGGER.handlers:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("debug: %(message)s"))
-    LOGGER.addHandler(handler)
-    LOGGER.setLevel(logging.DEBUG)
-    LOGGER.propagate = False
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time, so a run that swapped stderr (an
+    in-process CLI run, a test) never leaves the logger bound to a closed stream."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
+def configure(enabled: bool = True) -> None:
+    """Debug lines to stderr for this invocation, or silence: decided anew by every command,
+    so one `--debug` run never leaks its lines into the next run in the same process."""
+    if not LOGGER.handlers:
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("debug: %(message)s"))
+        LOGGER.addHandler(handler)
+        LOGGER.propagate = False
+    LOGGER.setLevel(logging.DEBUG if enabled else logging.WARNING)
 
 
 def call(method: str, path: str, status: int | None, code: int | None, seconds: float,

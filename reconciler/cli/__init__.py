@@ -272,7 +272,9 @@ def main(debug: bool) -> None:
     if debug_wanted(debug):
         from reconciler.api import debuglog
 
-        debuglog.configure()
+        debuglog.configure(True)
+    elif "reconciler.api.debuglog" in sys.modules:  # an earlier in-process run turned it on
+        sys.modules["reconciler.api.debuglog"].configure(False)
 
 
 def _register() -> None:
