@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
     from reconciler.plan.normalize import Fingerprinter
     from reconciler.project import Inputs
-    from reconciler.state.backend import StateFile
+    from reconciler.state.protocol import Backend
 
 # setting -> environment variable
 ENV_VARS = {
@@ -46,7 +46,10 @@ class Settings:
     inputs: Inputs = field(default_factory=lambda: _no_project())  # yottactl.yaml, --env, --var
 
     def __repr__(self) -> str:
-        return f"Settings(endpoint={self.endpoint!r}, state_path={self.state_path!r})"
+        from reconciler.state.backend import redact_url
+
+        state = redact_url(self.state_path) if self.state_path else None
+        return f"Settings(endpoint={self.endpoint!r}, state_path={state!r})"
 
     def key(self) -> str:
         return self.api_key or ""
@@ -59,10 +62,11 @@ class Settings:
         return YottaClient(self.key(), self.endpoint, allow_insecure=self.allow_insecure,
                            timeout=limits.deadline, max_body_bytes=limits.max_body_bytes)
 
-    def state_file(self) -> StateFile:
-        from reconciler.state.backend import StateFile
+    def state_file(self) -> Backend:
+        """The state backend: a file path (None: the default path) or a postgresql:// URL."""
+        from reconciler.state.backend import open_backend
 
-        return StateFile(self.state_path)  # None: its default path
+        return open_backend(self.state_path)
 
     def fingerprinter(self) -> Fingerprinter:
         """Keyed fingerprints for secrets: the fingerprint key, else derived from the API key.

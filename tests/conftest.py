@@ -135,3 +135,7 @@ class Cli:
 @pytest.fixture
 def cli(emulator: EmulatorServer, tmp_path: Any) -> Cli:
     return Cli(emulator, tmp_path)
+
+
+# a real PostgreSQL for the state backend tests (and anyone else's): see tests/pgserver.py
+from pgserver import pg_database, pg_state, postgres_url  # noqa: E402, F401

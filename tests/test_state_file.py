@@ -19,6 +19,7 @@ import pytest
 from reconciler.errors import LockHeld, StateError
 from reconciler.state.backend import StateFile
 from reconciler.state.model import State, StateEntry
+from reconciler.state.records import IntentRecord
 
 from conftest import Cli
 
@@ -85,8 +86,8 @@ def test_a_lost_state_file_is_an_error_never_a_fresh_state(tmp_path: Path) -> No
         store.read()
     assert f"cp {store.backup} {store.path}" in err.value.hint
     store.backup.unlink()
-    store.journal({"phase": "intent", "deployment": "a", "op": "create"})
-    with pytest.raises(StateError, match="missing, but the journal"):
+    store.journal(IntentRecord(deployment="a", op="create"))
+    with pytest.raises(StateError, match="missing, but its journal"):
         store.read()
 
 

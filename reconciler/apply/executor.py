@@ -26,8 +26,9 @@ from reconciler.errors import (
 )
 from reconciler.plan.model import Action, Change, Op, Plan, Step
 from reconciler.plan.normalize import Essence, Fingerprinter
-from reconciler.state.backend import StateFile, now_iso
 from reconciler.state.model import State, StateEntry
+from reconciler.state.protocol import Backend
+from reconciler.state.records import IntentRecord, OutcomeRecord, StateRecord, now_iso
 
 MUTATING = {Op.CREATE, Op.UPDATE, Op.SCALE, Op.START, Op.STOP, Op.DELETE}
 CHECKPOINT_SECONDS = 0.5
@@ -99,11 +100,12 @@ def awaited(step: Step) -> str:
 
 
 class Executor:
-    def __init__(self, client: YottaClient, store: StateFile, state: State, fp: Fingerprinter,
+    def __init__(self, client: YottaClient, store: Backend, state: State, fp: Fingerprinter,
                  secrets: SecretSource, *, parallelism: int = 10, no_wait: bool = False,
                  waiting: Waiting | None = None, on_event: Callable[[Event], None] | None = None,
                  stop: threading.Event | None = None, plan_fingerprint: str = "") -> None:
         self.client, self.store, self.fp, self.secrets = client, store, fp, secrets
+        self._saved = state
         self.state = state.model_copy(update={"key_verifier": fp.verifier()})
         self.parallelism = max(1, parallelism)
         client.limiter.set_ceiling(self.parallelism)  # --parallelism caps the adaptive limit
@@ -133,15 +135,16 @@ class Executor:
             started = time.perf_counter()
             self.state = (self.state.without(name) if entry is None
                           else self.state.with_entry(name, entry))
-            self.store.journal({"phase": "state", "deployment": name,
-                                "entry": entry.model_dump(mode="json") if entry else None})
+            self.store.journal(StateRecord(deployment=name, entry=entry))
             if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
                 self.checkpoint()
             self.result.persist_ms.append((time.perf_counter() - started) * 1000)
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, force: bool = False) -> None:
+        """Write the state if it changed since the last write (or ``force``)."""
         with self._lock:
-            self.state = self.store.write(self.state)
+            if force or self.state != self._saved:
+                self.state = self._saved = self.store.write(self.state)
             self._checkpointed = time.monotonic()
 
     def _record(self, change: Change, dep_id: str, status: str | None,
@@ -168,28 +171,30 @@ class Executor:
 
     # -- steps ------------------------------------------------------------------------------
 
-    def _journal(self, phase: str, change: Change, op: Op, dep_id: str | None, **extra: object) -> None:
-        record: dict[str, object] = {"phase": phase, "deployment": change.name, "op": op.value,
-                                     "id": dep_id, "plan": self.plan_fingerprint, **extra}
-        if phase == "intent" and op is Op.CREATE:
+    def _intent(self, change: Change, op: Op, dep_id: str | None) -> None:
+        record = IntentRecord(deployment=change.name, op=op.value, id=dep_id, plan=self.plan_fingerprint)
+        if op is Op.CREATE:
             # what recovery records if this create turns out to have happened (masked: no secrets)
-            record.update(spec=change.desired.plain() if change.desired else None,
-                          sensitive=list(change.sensitive),
-                          desired_state=change.desired_state,
-                          prevent_destroy=change.prevent_destroy,
-                          ignore_changes=list(change.ignore_changes))
+            record = record.model_copy(update={
+                "spec": change.desired, "sensitive": tuple(change.sensitive),
+                "desired_state": change.desired_state, "prevent_destroy": change.prevent_destroy,
+                "ignore_changes": tuple(change.ignore_changes)})
         self.store.journal(record)
+
+    def _outcome(self, change: Change, op: Op, dep_id: str | None, *, ok: bool, error: str = "",
+                 code: int | None = None) -> None:
+        self.store.journal(OutcomeRecord(deployment=change.name, op=op.value, id=dep_id,
+                                         plan=self.plan_fingerprint, ok=ok, error=error, code=code))
 
     def _call(self, change: Change, step: Step, dep_id: str | None) -> str | None:
         """One mutating API call, bracketed by the journal. Returns the (new) deployment id."""
-        self._journal("intent", change, step.op, dep_id)
+        self._intent(change, step.op, dep_id)
         try:
             new_id = self._dispatch(change, step, dep_id)
         except ApiError as exc:
-            self._journal("outcome", change, step.op, dep_id, ok=False, error=exc.summary,
-                          code=exc.code)
+            self._outcome(change, step.op, dep_id, ok=False, error=exc.summary, code=exc.code)
             raise exc.with_deployment(change.name) from exc
-        self._journal("outcome", change, step.op, new_id or dep_id, ok=True)
+        self._outcome(change, step.op, new_id or dep_id, ok=True)
         return new_id
 
     def _dispatch(self, change: Change, step: Step, dep_id: str | None) -> str | None:
@@ -343,8 +348,9 @@ class Executor:
         """Run the plan's changes; then wait for ``settle`` (deployments a recovered run
         touched) to leave their transitional statuses, unless --no-wait."""
         pending = list(plan.pending)
-        # a state on disk before the first journal record: a journal never outlives its state
-        self.checkpoint()
+        # a state on disk before the first journal record (a journal never outlives its state),
+        # and proof that it can be written before any API call is made
+        self.checkpoint(force=True)
         with ThreadPoolExecutor(self.parallelism, thread_name_prefix="apply") as pool:
             futures: dict[Future[None], Change] = {pool.submit(self.run_change, c): c
                                                    for c in pending}

@@ -11,13 +11,15 @@ Everything else (stop, start, scale, update) is re-derived from live by the next
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from reconciler.api.client import YottaClient
+from reconciler.api.models import Deployment
 from reconciler.plan.normalize import Essence, Fingerprinter
-from reconciler.state.backend import StateFile, now_iso
 from reconciler.state.model import State, StateEntry
+from reconciler.state.protocol import Backend
+from reconciler.state.records import IntentRecord, JournalRecord, OutcomeRecord, StateRecord, now_iso
 
 
 @dataclass
@@ -37,71 +39,74 @@ class Recovery:
         return out
 
 
-def _replay_one(state: State, name: str, entry: Any) -> State:
-    return state.without(name) if entry is None else state.with_entry(
-        name, StateEntry.model_validate(entry))
+def _replay_one(state: State, record: StateRecord) -> State:
+    return (state.without(record.deployment) if record.entry is None
+            else state.with_entry(record.deployment, record.entry))
 
 
-def replay(state: State | None, records: list[dict[str, Any]]) -> State | None:
+def replay(state: State | None, records: Sequence[JournalRecord]) -> State | None:
     """The state with the journal's state records applied, in memory (read-only commands)."""
     for record in records:
-        name = record.get("deployment")
-        if record.get("phase") == "state" and isinstance(name, str):
-            state = _replay_one(state or State.empty(), name, record.get("entry"))
+        if isinstance(record, StateRecord):
+            state = _replay_one(state or State.empty(), record)
     return state
 
 
-def recover(store: StateFile, state: State, client: YottaClient, fp: Fingerprinter) -> tuple[State, Recovery]:
-    records = store.journal_records()
+def fold(state: State, records: Sequence[JournalRecord], list_live: Callable[[], list[Deployment]],
+         fp: Fingerprinter) -> tuple[State, Recovery]:
+    """The state an interrupted run's journal leads to (pure but for ``list_live``, called
+    once and only if a create or delete may be unresolved)."""
     report = Recovery()
-    if not records:
-        return state, report
     # state records are replayed in order; intents for create/delete are resolved via list
-    creates: dict[str, dict[str, Any]] = {}
+    creates: dict[str, IntentRecord] = {}
     deletes: dict[str, str] = {}
     for record in records:
-        name, op = record.get("deployment"), record.get("op")
-        if not isinstance(name, str):
-            continue
-        if record.get("phase") == "state":  # write-ahead log: replay onto the checkpoint
-            state = _replay_one(state, name, record.get("entry"))
+        if isinstance(record, StateRecord):  # write-ahead log: replay onto the checkpoint
+            state = _replay_one(state, record)
             report.replayed += 1
-        elif record.get("phase") == "intent":
+        elif isinstance(record, IntentRecord):
             report.pending += 1
-            if name not in report.touched:
-                report.touched.append(name)
-            if op == "create":
-                creates[name] = record
-            elif op == "delete" and record.get("id"):
-                deletes[name] = str(record["id"])
-        elif record.get("phase") == "outcome":
+            if record.deployment not in report.touched:
+                report.touched.append(record.deployment)
+            if record.op == "create":
+                creates[record.deployment] = record
+            elif record.op == "delete" and record.id:
+                deletes[record.deployment] = record.id
+        elif isinstance(record, OutcomeRecord):
             report.pending -= 1
-    if creates or deletes:
-        live = client.list()
-        live_ids = {d.id for d in live}
-        for name, dep_id in deletes.items():
-            entry = state.deployments.get(name)
-            if entry is not None and entry.id == dep_id and dep_id not in live_ids:
-                state = state.without(name)
-                report.forgotten.append(name)
-        known = {e.id for e in state.deployments.values()}
-        for name, intent in creates.items():
-            entry = state.deployments.get(name)
-            if entry is not None and entry.id in live_ids:
-                continue  # the state already knows the result
-            found = [d for d in live if d.name == name and d.id not in known]
-            if len(found) != 1:
-                continue
-            spec = Essence.model_validate(intent.get("spec") or {})
-            stamp = now_iso()
-            state = state.with_entry(name, StateEntry(
-                id=found[0].id, spec=spec, sensitive=tuple(intent.get("sensitive") or ()),
-                fingerprint=fp.obj(spec), status=found[0].status,
-                desired_state=str(intent.get("desired_state") or "running"),
-                prevent_destroy=bool(intent.get("prevent_destroy")),
-                ignore_changes=tuple(intent.get("ignore_changes") or ()),
-                created_at=stamp, updated_at=stamp))
-            report.adopted.append(name)
+    if not (creates or deletes):
+        return state, report
+    live = list_live()
+    live_ids = {d.id for d in live}
+    for name, dep_id in deletes.items():
+        entry = state.deployments.get(name)
+        if entry is not None and entry.id == dep_id and dep_id not in live_ids:
+            state = state.without(name)
+            report.forgotten.append(name)
+    known = {e.id for e in state.deployments.values()}
+    for name, intent in creates.items():
+        entry = state.deployments.get(name)
+        if entry is not None and entry.id in live_ids:
+            continue  # the state already knows the result
+        found = [d for d in live if d.name == name and d.id not in known]
+        if len(found) != 1:
+            continue
+        spec = intent.spec or Essence()
+        stamp = now_iso()
+        state = state.with_entry(name, StateEntry(
+            id=found[0].id, spec=spec, sensitive=intent.sensitive, fingerprint=fp.obj(spec),
+            status=found[0].status, desired_state=intent.desired_state,
+            prevent_destroy=intent.prevent_destroy, ignore_changes=intent.ignore_changes,
+            created_at=stamp, updated_at=stamp))
+        report.adopted.append(name)
+    return state, report
+
+
+def recover(store: Backend, state: State, client: YottaClient, fp: Fingerprinter) -> tuple[State, Recovery]:
+    records = store.journal_records()
+    if not records:
+        return state, Recovery()
+    state, report = fold(state, records, client.list, fp)
     state = store.write(state)
     store.clear_journal()
     return state, report

@@ -105,8 +105,10 @@ F = Any  # a click-decorated command function
 def state_option(func: F) -> F:
     """--state (+ YOTTACTL_STATE) for every command that reads or writes the state."""
     func = project_options(func)
-    return click.option("--state", "state_path", metavar="FILE",
-                        help="State file [env YOTTACTL_STATE; default state/yottactl.state.json]."
+    return click.option("--state", "state_path", metavar="FILE|URL",
+                        help="State file, or postgresql://USER@HOST/DB?state=NAME for a shared "
+                             "PostgreSQL state [env YOTTACTL_STATE; default "
+                             "state/yottactl.state.json]."
                         )(func)
 
 

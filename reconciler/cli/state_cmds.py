@@ -1,4 +1,4 @@
-"""Inventory management: `import`, `state list|show|rm`, `force-unlock`."""
+"""Inventory management: `import`, `state list|show|rm|history|pull|migrate`, `force-unlock`."""
 
 from __future__ import annotations
 
@@ -154,8 +154,7 @@ def force_unlock(lock_id: str, force: bool, state_path: str | None) -> None:
     be checked: that needs --force, once you know that run is gone.
     """
     info = settings(None, None, state_path).state_file().force_unlock(lock_id, force=force)
-    click.echo(f"Unlocked (was held by pid {info.get('pid')} on {info.get('host')}, "
-               f"`{info.get('command')}`).")
+    click.echo(f"Unlocked (was held by pid {info.pid} on {info.host}, `{info.command}`).")
 
 
 @main.command()
@@ -172,3 +171,74 @@ def completion(shell: str) -> None:
     cls = get_completion_class(shell)
     assert cls is not None  # click ships all three
     click.echo(cls(main, {}, "yottactl", "_YOTTACTL_COMPLETE").source())
+
+
+def _printable(text: str) -> str:
+    """Stored text may come from anyone with write access to the state: no control characters."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+@state.command(name="history")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000),
+              help="Show at most this many versions, newest first.")
+@state_option
+def state_history(limit: int, state_path: str | None) -> None:
+    """List the stored versions of the state: serial, time, who, command, what changed.
+
+    PostgreSQL keeps every version; a state file keeps two (the file and its .backup).
+    """
+    versions = settings(None, None, state_path).state_file().history(limit)
+    if not versions:
+        click.echo("No state yet.")
+        return
+    click.echo("SERIAL\tWRITTEN\tBY\tCOMMAND\tCHANGES")
+    for v in versions:
+        click.echo(_printable(f"{v.serial}\t{v.written_at or '-'}\t{v.written_by or '-'}\t"
+                              f"{v.command or '-'}\t{v.changes or '-'}"))
+
+
+@state.command(name="pull")
+@click.option("--serial", type=click.IntRange(0), metavar="N",
+              help="Print this version instead of the latest (see `state history`).")
+@state_option
+def state_pull(serial: int | None, state_path: str | None) -> None:
+    """Print the state (or one version of it) as JSON; secret values are fingerprints."""
+    store = settings(None, None, state_path).state_file()
+    current = store.read() if serial is None else store.version(serial)
+    if current is None:
+        raise StateError("no state yet" if serial is None else f"no version with serial {serial}",
+                         hint="`yottactl state history` lists the stored versions")
+    click.echo(current.model_dump_json(indent=1))
+
+
+@state.command(name="migrate")
+@click.option("--to", "target", required=True, metavar="FILE|URL",
+              help="Where to copy the state: a file path or a postgresql:// URL.")
+@click.option("--force", is_flag=True, help="Replace a state the target already holds.")
+@lock_option
+@state_option
+def state_migrate(target: str, force: bool, lock_timeout: float, state_path: str | None) -> None:
+    """Copy the current state, with its lineage and serial, to another backend.
+
+    Both states are locked meanwhile. Refuses when the target already holds a state (unless
+    --force) and when an interrupted run's journal has not been folded yet. Afterwards, point
+    --state / YOTTACTL_STATE at the target.
+    """
+    from reconciler.state.backend import command_line, open_backend, redact_url
+
+    source = settings(None, None, state_path).state_file()
+    destination = open_backend(target)
+    if destination.location == source.location:
+        raise UsageError("--to names the state being migrated", hint="give another file or URL")
+    with source.locked(command_line(), lock_timeout, warn=warn), \
+            destination.locked(command_line(), lock_timeout, warn=warn):
+        if source.journal_records():
+            raise StateError(f"{source.location} has the journal of an interrupted run",
+                             hint="run `yottactl apply` first: it folds the journal into the state")
+        current = source.read()
+        if current is None:
+            raise StateError(f"{source.location} holds no state to migrate")
+        destination.put(current, force=force)
+    click.echo(f"Migrated the state (lineage {current.lineage}, serial {current.serial}, "
+               f"{len(current.deployments)} deployments) from {source.location} to "
+               f"{redact_url(destination.location)}. Use --state {redact_url(target)} from now on.")

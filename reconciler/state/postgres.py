@@ -1,0 +1,377 @@
+"""The PostgreSQL state backend (Terraform's `pg` backend is the precedent).
+
+Several named states share one database (``?state=NAME``, default ``default``). Tables are
+created on first use and carry a schema version; a newer schema is refused.
+
+  yottactl_state_versions  one row per written version: unique (name, serial); a write of
+                           serial N+1 commits only if the latest is N of the same lineage
+  yottactl_journal         intent / outcome / state records, each committed on its own
+  yottactl_locks           the holder row (lock id, pid, host, user, command, started)
+
+The lock is a session-level advisory lock held on its own connection for the whole run: a
+holder that dies, however, loses its connection and with it the lock. psycopg is imported
+only here, on first use (``pip install 'yotta-reconciler[postgres]'``); libpq reads
+PGPASSWORD, ~/.pgpass, sslmode= etc. as usual. No message ever contains the password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from reconciler.errors import LockHeld, StateError
+from reconciler.state.backend import redact_url
+from reconciler.state.file_lock import current_user
+from reconciler.state.files import parse_state
+from reconciler.state.model import State
+from reconciler.state.protocol import Backend, LockInfo, Version, Warn, changes_between
+from reconciler.state.records import JournalRecord, now_iso, parse_record, record_json
+
+SCHEMA_VERSION = 1
+_SCHEMA_LOCK = 0x796F747461  # advisory key serialising table creation ("yotta")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS yottactl_meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS yottactl_state_versions (
+  name text NOT NULL, serial bigint NOT NULL, lineage text NOT NULL, body text NOT NULL,
+  written_at timestamptz NOT NULL DEFAULT now(), written_by text NOT NULL DEFAULT '',
+  command text NOT NULL DEFAULT '', changes text NOT NULL DEFAULT '',
+  PRIMARY KEY (name, serial));
+CREATE TABLE IF NOT EXISTS yottactl_journal (
+  seq bigserial PRIMARY KEY, name text NOT NULL, record text NOT NULL,
+  written_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX IF NOT EXISTS yottactl_journal_name ON yottactl_journal (name, seq);
+CREATE TABLE IF NOT EXISTS yottactl_locks (
+  name text PRIMARY KEY, lock_id text NOT NULL, pid integer, host text NOT NULL DEFAULT '',
+  username text NOT NULL DEFAULT '', command text NOT NULL DEFAULT '', started text NOT NULL DEFAULT '');
+INSERT INTO yottactl_meta VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING;
+"""
+EXTRA_HINT = "install it with: pip install 'yotta-reconciler[postgres]'"
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise StateError("the PostgreSQL state backend needs psycopg, which is not installed",
+                         hint=EXTRA_HINT) from exc
+    return psycopg
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """(libpq connection URL without our ``state`` parameter, state name)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    names = [v for k, v in query if k == "state"]
+    name = names[-1] if names else "default"
+    if not name or len(name) > 200:
+        raise StateError(f"invalid state name {name!r} in {redact_url(url)}",
+                         hint="use ?state=NAME with 1-200 characters, e.g. ?state=prod")
+    rest = [(k, v) for k, v in query if k != "state"]
+    if not any(k == "connect_timeout" for k, _ in rest):
+        rest.append(("connect_timeout", "10"))
+    return urlunsplit(parts._replace(query=urlencode(rest))), name
+
+
+class _Db:
+    """One data connection (autocommit), opened on first use; every use is serialised, since
+    the executor journals from several threads and a write is a multi-statement transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.conninfo, self.name = split_url(url)
+        self.location = redact_url(url)
+        self.password = unquote(urlsplit(url).password or "")
+        self.key = int.from_bytes(hashlib.sha256(f"yottactl:{self.name}".encode()).digest()[:8],
+                                  "big", signed=True)
+        self.mutex = threading.RLock()
+        self._conn: Any = None
+
+    def error(self, action: str, exc: Exception) -> StateError:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = redact_url(text)
+        if self.password:
+            text = text.replace(self.password, "***")
+        return StateError(f"cannot {action} the PostgreSQL state {self.name!r} at {self.location}: {text}",
+                          hint="check the URL, that the server is reachable and the user's "
+                               "privileges (libpq reads PGPASSWORD, ~/.pgpass, sslmode=)")
+
+    def connect(self) -> Any:
+        psycopg = _psycopg()
+        try:
+            return psycopg.connect(self.conninfo, autocommit=True, application_name="yottactl")
+        except psycopg.Error as exc:
+            raise self.error("connect to", exc) from None
+
+    @contextlib.contextmanager
+    def session(self, action: str) -> Iterator[Any]:
+        """The shared connection, schema checked, psycopg errors translated."""
+        psycopg = _psycopg()
+        with self.mutex:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = self.connect()
+                    self._ensure_schema(self._conn)
+                yield self._conn
+            except psycopg.Error as exc:
+                raise self.error(action, exc) from None
+
+    def _ensure_schema(self, conn: Any) -> None:
+        psycopg = _psycopg()
+        try:
+            row = conn.execute("SELECT value FROM yottactl_meta WHERE key = 'schema_version'").fetchone()
+        except psycopg.errors.UndefinedTable:
+            row = None
+        if row is None:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                conn.execute(_SCHEMA)
+            row = conn.execute("SELECT value FROM yottactl_meta WHERE key = 'schema_version'").fetchone()
+        if int(row[0]) > SCHEMA_VERSION:
+            raise StateError(
+                f"the database at {self.location} has yottactl schema version {row[0]}; this "
+                f"yottactl understands version {SCHEMA_VERSION}",
+                hint="upgrade yottactl to the version that created these tables")
+
+    def close(self) -> None:
+        with self.mutex:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _who() -> str:
+    return f"{current_user()}@{socket.gethostname()} pid {os.getpid()}"
+
+
+class PostgresStore:
+    def __init__(self, db: _Db) -> None:
+        self.db = db
+        self._last: State | None = None  # the version this process last read or wrote
+
+    def _where(self) -> str:
+        return f"{self.db.location} (state {self.db.name!r})"
+
+    def read(self) -> State | None:
+        with self.db.session("read") as conn:
+            row = conn.execute("SELECT body FROM yottactl_state_versions WHERE name = %s "
+                               "ORDER BY serial DESC LIMIT 1", (self.db.name,)).fetchone()
+        self._last = None if row is None else parse_state(
+            row[0], self._where(), "restore a good version: `yottactl state history`, then "
+                                   "`yottactl state pull --serial N`")
+        return self._last
+
+    def write(self, state: State) -> State:
+        from reconciler.state.backend import command_line
+
+        nxt = state.model_copy(update={"serial": state.serial + 1})
+        last = self._last if self._last and self._last.serial == state.serial else None
+        psycopg = _psycopg()
+        with self.db.session("write") as conn:
+            try:
+                with conn.transaction():
+                    latest = conn.execute(
+                        "SELECT serial, lineage FROM yottactl_state_versions WHERE name = %s "
+                        "ORDER BY serial DESC LIMIT 1", (self.db.name,)).fetchone()
+                    if latest is not None and (latest[0], latest[1]) != (state.serial, state.lineage):
+                        raise self._fenced(latest[0], latest[1], state)
+                    conn.execute(
+                        "INSERT INTO yottactl_state_versions (name, serial, lineage, body, written_by, "
+                        "command, changes) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        (self.db.name, nxt.serial, nxt.lineage, nxt.model_dump_json(), _who(),
+                         command_line(), changes_between(last, nxt)))
+            except psycopg.errors.UniqueViolation:
+                raise self._fenced(nxt.serial, state.lineage, state) from None
+        self._last = nxt
+        return nxt
+
+    def _fenced(self, serial: int, lineage: str, state: State) -> StateError:
+        return StateError(
+            f"refusing to write the state {self._where()}: it changed since this run read it "
+            f"(stored: lineage {lineage} serial {serial}; this run has lineage {state.lineage} "
+            f"serial {state.serial})",
+            detail="another run wrote a newer version; nothing was overwritten",
+            hint="run the command again: it starts from the newer state")
+
+    def put(self, state: State, *, force: bool = False) -> None:
+        from reconciler.state.backend import command_line
+
+        with self.db.session("write") as conn, conn.transaction():
+            held = conn.execute("SELECT count(*) FROM yottactl_state_versions WHERE name = %s",
+                                (self.db.name,)).fetchone()[0]
+            if held and not force:
+                raise StateError(f"{self._where()} already holds a state ({held} versions)",
+                                 hint="pass --force to replace it (its versions and journal are deleted)")
+            conn.execute("DELETE FROM yottactl_state_versions WHERE name = %s", (self.db.name,))
+            conn.execute("DELETE FROM yottactl_journal WHERE name = %s", (self.db.name,))
+            conn.execute(
+                "INSERT INTO yottactl_state_versions (name, serial, lineage, body, written_by, "
+                "command, changes) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (self.db.name, state.serial, state.lineage, state.model_dump_json(), _who(),
+                 command_line(), "migrated"))
+        self._last = state
+
+    def history(self, limit: int) -> list[Version]:
+        with self.db.session("read the history of") as conn:
+            rows = conn.execute(
+                "SELECT serial, lineage, to_char(written_at AT TIME ZONE 'UTC', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), written_by, command, changes "
+                "FROM yottactl_state_versions WHERE name = %s ORDER BY serial DESC LIMIT %s",
+                (self.db.name, limit)).fetchall()
+        return [Version(serial=r[0], lineage=r[1], written_at=r[2], written_by=r[3], command=r[4],
+                        changes=r[5]) for r in rows]
+
+    def version(self, serial: int) -> State | None:
+        with self.db.session("read") as conn:
+            row = conn.execute("SELECT body FROM yottactl_state_versions WHERE name = %s AND serial = %s",
+                               (self.db.name, serial)).fetchone()
+        return None if row is None else parse_state(row[0], self._where(), "")
+
+
+class PostgresJournal:
+    def __init__(self, db: _Db) -> None:
+        self.db = db
+
+    def append(self, record: JournalRecord) -> None:
+        with self.db.session("append to the journal of") as conn:
+            conn.execute("INSERT INTO yottactl_journal (name, record) VALUES (%s, %s)",
+                         (self.db.name, record_json(record)))
+
+    def records(self) -> list[JournalRecord]:
+        import json
+
+        from pydantic import ValidationError
+
+        with self.db.session("read the journal of") as conn:
+            rows = conn.execute("SELECT seq, record FROM yottactl_journal WHERE name = %s ORDER BY seq",
+                                (self.db.name,)).fetchall()
+        out = []
+        for seq, text in rows:
+            try:
+                out.append(parse_record(json.loads(text)))
+            except (ValueError, ValidationError) as exc:
+                raise StateError(f"journal row {seq} of state {self.db.name!r} is not a yottactl "
+                                 f"journal record", detail=str(exc).splitlines()[0],
+                                 hint="inspect the yottactl_journal table; yottactl changed nothing"
+                                 ) from None
+        return out
+
+    def clear(self) -> None:
+        with self.db.session("clear the journal of") as conn:
+            conn.execute("DELETE FROM yottactl_journal WHERE name = %s", (self.db.name,))
+
+
+class PostgresLock:
+    def __init__(self, db: _Db) -> None:
+        self.db = db
+
+    def _holder(self) -> LockInfo | None:
+        with self.db.session("read the lock of") as conn:
+            row = conn.execute("SELECT lock_id, pid, host, username, command, started FROM "
+                               "yottactl_locks WHERE name = %s", (self.db.name,)).fetchone()
+        return None if row is None else LockInfo(id=row[0], pid=row[1], host=row[2], user=row[3],
+                                                 command=row[4], started=row[5])
+
+    @contextlib.contextmanager
+    def locked(self, command: str, timeout: float = 0.0, warn: Warn | None = None) -> Iterator[str]:
+        psycopg = _psycopg()
+        with self.db.session("lock"):
+            pass  # the schema exists before the lock connection needs the tables
+        conn = self.db.connect()
+        try:
+            if not self._acquire(conn, 0):
+                if timeout <= 0:
+                    raise self._held()
+                if warn is not None:  # say who is waited for, rather than hang silently
+                    warn(f"{self._held().summary}; waiting up to {timeout:g}s for it")
+                if not self._acquire(conn, timeout):
+                    raise self._held()
+            previous = self._holder()
+            if previous is not None and warn is not None:
+                warn(f"took over the state lock left by pid {previous.pid} on {previous.host} "
+                     f"(`{previous.command}`): its database session had ended, so it no longer "
+                     "holds the lock")
+            lock_id = str(uuid.uuid4())
+            conn.execute(
+                "INSERT INTO yottactl_locks (name, lock_id, pid, host, username, command, started) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET "
+                "lock_id = EXCLUDED.lock_id, pid = EXCLUDED.pid, host = EXCLUDED.host, "
+                "username = EXCLUDED.username, command = EXCLUDED.command, started = EXCLUDED.started",
+                (self.db.name, lock_id, os.getpid(), socket.gethostname(), current_user(),
+                 command, now_iso()))
+            try:
+                yield lock_id
+            finally:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("DELETE FROM yottactl_locks WHERE name = %s AND lock_id = %s",
+                                 (self.db.name, lock_id))
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (self.db.key,))
+        except psycopg.Error as exc:
+            raise self.db.error("lock", exc) from None
+        finally:
+            conn.close()
+
+    def _acquire(self, conn: Any, timeout: float) -> bool:
+        psycopg = _psycopg()
+        if timeout <= 0:
+            return bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (self.db.key,)).fetchone()[0])
+        conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(timeout * 1000)}ms",))
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s)", (self.db.key,))
+        except psycopg.errors.LockNotAvailable:
+            return False
+        conn.execute("SELECT set_config('lock_timeout', '0', false)")
+        return True
+
+    def _held(self) -> LockHeld:
+        holder = self._holder()
+        deadline = time.monotonic() + 0.5
+        while holder is None and time.monotonic() < deadline:  # written right after locking
+            time.sleep(0.01)
+            holder = self._holder()
+        who = holder.who() if holder else "another process"
+        return LockHeld(f"the state is locked by {who}",
+                        detail=f"lock id: {holder.id if holder else '?'}  state: {self.db.name!r} "
+                               f"at {self.db.location}",
+                        hint="wait for it to finish, or pass --lock-timeout SECONDS to wait for it; "
+                             "the lock is freed as soon as that run's database session ends, even "
+                             "if it is killed")
+
+    def force_unlock(self, lock_id: str, force: bool = False) -> LockInfo:
+        holder = self._holder()
+        if holder is None:
+            raise StateError("the state is not locked", hint="nothing to unlock")
+        if holder.id != lock_id:
+            raise StateError(f"lock id {lock_id} does not match the current lock {holder.id}",
+                             hint="copy the id from the 'locked by' message")
+        conn = self.db.connect()
+        try:
+            if not conn.execute("SELECT pg_try_advisory_lock(%s)", (self.db.key,)).fetchone()[0]:
+                raise StateError(
+                    f"refusing to unlock: the holder, pid {holder.pid} on {holder.host} "
+                    f"(`{holder.command}`), still has its database session",
+                    detail="PostgreSQL frees the lock by itself when that session ends (the run "
+                           "finishes, is killed, or loses its connection); yottactl never breaks a "
+                           "live lock",
+                    hint="wait for it to finish, or stop that run")
+            conn.execute("DELETE FROM yottactl_locks WHERE name = %s AND lock_id = %s",
+                         (self.db.name, lock_id))
+        finally:
+            conn.close()
+        return holder
+
+
+class PostgresBackend(Backend):
+    def __init__(self, url: str) -> None:
+        self.db = _Db(url)
+        super().__init__(f"{self.db.location} (state {self.db.name!r})", PostgresStore(self.db),
+                         PostgresJournal(self.db), PostgresLock(self.db))
+
+    def close(self) -> None:
+        self.db.close()
