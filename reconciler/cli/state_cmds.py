@@ -173,11 +173,6 @@ def completion(shell: str) -> None:
     click.echo(cls(main, {}, "yottactl", "_YOTTACTL_COMPLETE").source())
 
 
-def _printable(text: str) -> str:
-    """Stored text may come from anyone with write access to the state: no control characters."""
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
-
-
 @state.command(name="history")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000),
               help="Show at most this many versions, newest first.")
@@ -191,10 +186,12 @@ def state_history(limit: int, state_path: str | None) -> None:
     if not versions:
         click.echo("No state yet.")
         return
+    from reconciler.render.safe import clean
+
     click.echo("SERIAL\tWRITTEN\tBY\tCOMMAND\tCHANGES")
-    for v in versions:
-        click.echo(_printable(f"{v.serial}\t{v.written_at or '-'}\t{v.written_by or '-'}\t"
-                              f"{v.command or '-'}\t{v.changes or '-'}"))
+    for v in versions:  # stored text: anyone with write access to the state may have put it there
+        fields = [str(v.serial), v.written_at, v.written_by, v.command, v.changes]
+        click.echo("\t".join(clean(f or "-") for f in fields))
 
 
 @state.command(name="pull")
