@@ -159,10 +159,9 @@ def test_kill_9_of_the_holder_frees_the_lock_and_the_next_apply_recovers(cli: Cl
     holder.send_signal(signal.SIGKILL)
     holder.wait()
     cli.server.emulator.faults.response_delay_ms = 0
-    started = time.monotonic()
+    # --lock-timeout 5: it fails unless the dead holder's lock is free within 5 s
     again = cli.subprocess("apply", str(cli.manifests), "--auto-approve", "--lock-timeout", "5")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert time.monotonic() - started < 5 + 10  # lock within 5 s (+ the apply itself)
     assert "took over the state lock left by pid" in again.stderr
     assert "recovered: one was created by an interrupted run" in again.stderr
     assert names_and_counts(cli) == {"one": 1}
