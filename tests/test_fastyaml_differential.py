@@ -46,11 +46,11 @@ def flow(depth: int) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def block(draw: Any, indent: int = 0, depth: int = 2) -> str:
+def block(draw: Any, indent: int = 0, depth: int = 2, keys: list[str] = KEYS) -> str:
     """A block mapping; values are flow nodes, nested block mappings or block sequences,
     some anchored and later aliased (and merged with <<)."""
     pad = " " * indent
-    keys = draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=5, unique=True))
+    keys = draw(st.lists(st.sampled_from(keys), min_size=1, max_size=5, unique=True))
     lines, anchors = [], []
     for key in keys:
         kind = draw(st.sampled_from(["flow", "flow", "map", "seq", "alias"]) if depth else
@@ -81,8 +81,11 @@ def block(draw: Any, indent: int = 0, depth: int = 2) -> str:
 def documents(draw: Any) -> str:
     docs = []
     for _ in range(draw(st.integers(1, 3))):
-        body = draw(block())
-        if draw(st.booleans()):  # a manifest-shaped environment section
+        with_env = draw(st.booleans())
+        # Keys are unique in each generated mapping: a duplicate is an error for fastyaml and, next
+        # to a merge key, silently "last wins" for ruamel (tested on its own below).
+        body = draw(block(keys=[k for k in KEYS if k != "spec"] if with_env else KEYS))
+        if with_env:  # a manifest-shaped environment section
             env = draw(st.lists(scalars, min_size=1, max_size=4))
             if draw(st.booleans()):
                 body += "\nspec:\n  environmentVars:\n" + "".join(
@@ -186,3 +189,11 @@ def test_hostile_and_case_inputs_through_both(case: Path) -> None:
     if expected is not None and actual is not None:
         for exp_doc, our_doc in zip(expected, actual, strict=True):
             assert comparable(without_env(our_doc)[0]) == comparable(without_env(exp_doc)[0])
+
+
+@pytest.mark.parametrize("text", ["spec: 1\nspec: 2\n", "spec: 1\n<<: {a: 1}\nspec: 2\n"])
+def test_duplicate_keys_are_errors_even_beside_a_merge_key(text: str) -> None:
+    """Deliberately stricter than ruamel, which lets the last duplicate win when the mapping
+    also holds a merge key: in a manifest a repeated key is always a mistake."""
+    with pytest.raises(Exception, match="(?i)duplicate"):
+        load_all(text)
