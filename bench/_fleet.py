@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.api.client import YottaClient
+    from reconciler.apply.executor import Executor
+    from reconciler.plan.model import Plan
+    from reconciler.workflow import Settings
+
 GPUS = ["NVIDIA_H100_80G", "NVIDIA_RTX_4090_24G", "NVIDIA_L4_24G", "NVIDIA_A100_80G"]
 REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-central-2"]
 
@@ -37,6 +46,35 @@ def create_body(i: int) -> dict[str, object]:
     if mode != "QUEUE":
         body["expose"] = {"port": 8000, "protocol": "HTTP"}
     return body
+
+
+def write_fleet(folder: Path, n: int) -> Path:
+    """``n`` manifests, one file each, in a new ``folder``."""
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"svc-{i:05d}.yaml").write_text(manifest_text(i))
+    return folder
+
+
+def planned_executor(settings: Settings, manifests: Path, parallelism: int,
+                     client: YottaClient | None = None) -> tuple[Executor, Plan]:
+    """The plan for ``manifests`` and an executor for it, set up as ``apply`` does."""
+    import os
+
+    from reconciler.apply.executor import Executor
+    from reconciler.apply.requests import SecretSource
+    from reconciler.plan.normalize import essence_from_spec
+    from reconciler.state.model import State
+    from reconciler.workflow import build_plan
+
+    os.environ["HF_TOKEN"] = "bench-secret"
+    plan_run = build_plan(settings, [str(manifests)])
+    essences = {k: essence_from_spec(d.manifest.spec) for k, d in plan_run.desired.items()}
+    fp = settings.fingerprinter()
+    executor = Executor(client or settings.client(), settings.state_file(),
+                        plan_run.state or State.empty(), fp, SecretSource(fp, essences),
+                        parallelism=parallelism)
+    return executor, plan_run.plan
 
 
 class EmulatorProcess:

@@ -16,13 +16,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _fleet import EmulatorProcess, manifest_text
+from _fleet import EmulatorProcess, planned_executor, write_fleet
 
-from reconciler.apply.executor import Executor
-from reconciler.apply.requests import SecretSource
-from reconciler.plan.normalize import essence_from_spec
-from reconciler.state.model import State
-from reconciler.workflow import Settings, build_plan
+from reconciler.workflow import Settings
 
 CALLS_PER_CREATE = 2  # create, then one detail poll (transitions are instant here)
 
@@ -31,21 +27,11 @@ def run(n: int, latency_ms: float, parallelism: int) -> None:
     server = EmulatorProcess("--latency-ms", str(latency_ms))
     try:
         with tempfile.TemporaryDirectory() as folder:
-            manifests = Path(folder, "m")
-            manifests.mkdir()
-            for i in range(n):
-                (manifests / f"svc-{i:05d}.yaml").write_text(manifest_text(i))
-            import os
-
-            os.environ["HF_TOKEN"] = "bench-secret"
+            manifests = write_fleet(Path(folder, "m"), n)
             settings = Settings(endpoint=server.url, api_key="bench", state_path=f"{folder}/s.json")
-            plan_run = build_plan(settings, [str(manifests)])
-            essences = {k: essence_from_spec(d.manifest.spec) for k, d in plan_run.desired.items()}
-            fp = settings.fingerprinter()
-            executor = Executor(settings.client(), settings.state_file(), State.empty(), fp,
-                                SecretSource(fp, essences), parallelism=parallelism)
+            executor, plan = planned_executor(settings, manifests, parallelism)
             started = time.perf_counter()
-            result = executor.run(plan_run.plan)
+            result = executor.run(plan)
             wall = time.perf_counter() - started
             bound = math.ceil(n / parallelism) * CALLS_PER_CREATE * latency_ms / 1000
             target = 1.2 * bound + 0.5

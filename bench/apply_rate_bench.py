@@ -12,7 +12,6 @@ Run: python bench/apply_rate_bench.py [N] [RATE]   (default 300 20)
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
@@ -21,14 +20,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _fleet import EmulatorProcess, manifest_text
+from _fleet import EmulatorProcess, manifest_text, planned_executor, write_fleet
 
 from reconciler.api.limiter import AdaptiveLimiter, FixedLimiter
-from reconciler.apply.executor import Executor
-from reconciler.apply.requests import SecretSource
-from reconciler.plan.normalize import essence_from_spec
-from reconciler.state.model import State
-from reconciler.workflow import Settings, build_plan
+from reconciler.workflow import Settings
 
 
 def _stats(url: str) -> tuple[dict[str, int], int]:
@@ -38,17 +33,12 @@ def _stats(url: str) -> tuple[dict[str, int], int]:
 
 def _apply(settings: Settings, manifests: Path, limiter: AdaptiveLimiter, ceiling: int,
            url: str, label: str, rate: float) -> None:
-    plan_run = build_plan(settings, [str(manifests)])
-    essences = {k: essence_from_spec(d.manifest.spec) for k, d in plan_run.desired.items()}
-    fp = settings.fingerprinter()
-    store = settings.state_file()
     client = settings.client()
     client.limiter = limiter
+    executor, plan = planned_executor(settings, manifests, ceiling, client)
     before, throttled_before = _stats(url)
-    executor = Executor(client, store, plan_run.state or State.empty(), fp, SecretSource(fp, essences),
-                        parallelism=ceiling)
     started = time.perf_counter()
-    result = executor.run(plan_run.plan)
+    result = executor.run(plan)
     wall = time.perf_counter() - started
     after, throttled_after = _stats(url)
     calls = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) - before.get(k, 0)}
@@ -69,11 +59,7 @@ def run(n: int, rate: float, mode: str, ceiling: int) -> None:
                              "--transition-seconds", "2")
     try:
         with tempfile.TemporaryDirectory() as folder:
-            manifests = Path(folder, "m")
-            manifests.mkdir()
-            for i in range(n):
-                (manifests / f"svc-{i:05d}.yaml").write_text(manifest_text(i))
-            os.environ["HF_TOKEN"] = "bench-secret"
+            manifests = write_fleet(Path(folder, "m"), n)
             settings = Settings(endpoint=server.url, api_key="bench", state_path=f"{folder}/s.json")
 
             def limiter() -> AdaptiveLimiter:
