@@ -75,3 +75,14 @@ def test_user_catalog_overrides_a_built_in_price(cli: Cli) -> None:
     assert result.exit_code == 0, result.stderr
     [change] = json.loads(result.output)["changes"]
     assert change["price_after"] == 20.0  # 2 workers x 10 $/h x 1 GPU, storage free
+
+
+def test_a_commands_catalog_does_not_outlive_it(tmp_path: Path) -> None:
+    """The catalog is process state: after a command that named a missing catalog file, code
+    running later in the same process (the planner, another command) sees the built-in one."""
+    from reconciler import catalog
+
+    write_manifest(tmp_path / "m", "NVIDIA_L4_24G")
+    missing = validate(tmp_path, env={"YOTTACTL_CATALOG": str(tmp_path / "none.json")})
+    assert missing.exit_code == 1 and "cannot read the catalog file" in missing.stderr
+    assert "NVIDIA_L4_24G" in catalog.gpu_types()  # raised UsageError before the fix

@@ -96,6 +96,7 @@ class _Group(click.Group):
             ctx.exit(130)
         finally:
             _warn_unknown_gpus()
+            catalog.configure()  # the command's catalog never outlives it (in-process callers)
             sys.stdout, sys.stderr = saved
 
 
