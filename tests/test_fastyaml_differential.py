@@ -195,5 +195,5 @@ def test_hostile_and_case_inputs_through_both(case: Path) -> None:
 def test_duplicate_keys_are_errors_even_beside_a_merge_key(text: str) -> None:
     """Deliberately stricter than ruamel, which lets the last duplicate win when the mapping
     also holds a merge key: in a manifest a repeated key is always a mistake."""
-    with pytest.raises(Exception, match="(?i)duplicate"):
+    with pytest.raises(Exception, match=r"(?i)duplicate"):
         load_all(text)
