@@ -75,6 +75,14 @@ def test_a_kill_at_any_point_of_a_write_leaves_a_complete_state(tmp_path: Path) 
         backup = json.loads((tmp_path / f"k{kill_at}" / "s.json.backup").read_text())
         assert backup["serial"] in (1, 2), kill_at
     assert {p.name: p.read_bytes() for p in origin.iterdir()} == before
+    # a kill between the temp file and the rename leaves the temp file; the next run that takes
+    # the lock removes it
+    leftovers = [f for f in tmp_path.glob("k*/.s.json*.tmp")]
+    assert leftovers, "no kill landed between a temp file and its rename"
+    for folder in {f.parent for f in leftovers}:
+        with StateFile(folder / "s.json").locked("apply"):
+            pass
+    assert not list(tmp_path.glob("k*/.s.json*.tmp"))
 
 
 def test_a_lost_state_file_is_an_error_never_a_fresh_state(tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ class FileStateLock:
                 atomic_write(self.info_path, json.dumps(info) + "\n")
             except OSError as exc:
                 raise io_error("lock the state", self.info_path, exc) from exc
+            self._sweep_temp_files()
             try:
                 yield lock_id
             finally:
@@ -89,6 +90,15 @@ class FileStateLock:
                     self.info_path.unlink()
         finally:
             lock.release()
+
+    def _sweep_temp_files(self) -> None:
+        """Temp files of a write that was killed before its rename (the state itself is whole:
+        see files.py). Only the lock holder writes, so under the lock none is in flight."""
+        name = self.path.name
+        for pattern in (f".{name}.*.tmp", f".{name}.backup.*.tmp"):
+            for leftover in self.path.parent.glob(pattern):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
     def _held(self) -> LockHeld:
         data = self._info()
