@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TypedDict
 
 from reconciler.plan.model import Action, Plan
 from reconciler.state.model import State
@@ -34,9 +34,38 @@ class Finding:
     id: str | None
     type: str
     detail: str
-    fields: list[dict[str, Any]] = field(default_factory=list)
+    fields: list[dict[str, object]] = field(default_factory=list)
     acknowledged: bool = False
     ack_reason: str = ""
+
+
+class FindingJson(TypedDict):
+    deployment: str
+    id: str | None
+    type: str
+    detail: str
+    fields: list[dict[str, object]]  # plan.model.FieldChange as JSON
+    acknowledged: bool
+    ack_reason: str
+
+
+class AcksJson(TypedDict):
+    expired: list[str]
+    unmatched: list[str]
+
+
+class DriftReport(TypedDict):
+    """The report format above (``format_version`` 1), as mypy sees it."""
+
+    format_version: int
+    kind: str
+    generated_at: str
+    clean: bool
+    summary: dict[str, int]
+    text: str
+    findings: list[FindingJson]
+    acks: AcksJson
+    unmanaged: list[dict[str, object]]
 
 
 @dataclass(frozen=True)
@@ -73,7 +102,7 @@ def findings_from(plan: Plan, state: State | None) -> list[Finding]:
     return sorted(out, key=lambda f: (f.deployment, TYPES.index(f.type)))
 
 
-def parse_acks(data: Any, source: str) -> list[Ack]:
+def parse_acks(data: object, source: str) -> list[Ack]:
     """Acks from the loaded YAML: a list of {deployment, type, reason, expires}."""
     from reconciler.errors import UsageError
 
@@ -98,7 +127,7 @@ def parse_acks(data: Any, source: str) -> list[Ack]:
     return acks
 
 
-def apply_acks(findings: list[Finding], acks: list[Ack], today: date) -> dict[str, list[str]]:
+def apply_acks(findings: list[Finding], acks: list[Ack], today: date) -> AcksJson:
     """Mark acknowledged findings; return expired and unmatched acks for the report."""
     expired, unmatched = [], []
     for ack in acks:
@@ -115,8 +144,13 @@ def apply_acks(findings: list[Finding], acks: list[Ack], today: date) -> dict[st
     return {"expired": expired, "unmatched": unmatched}
 
 
-def report(findings: list[Finding], acks: dict[str, list[str]], generated_at: str,
-           unmanaged: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _finding_json(f: Finding) -> FindingJson:
+    return {"deployment": f.deployment, "id": f.id, "type": f.type, "detail": f.detail,
+            "fields": f.fields, "acknowledged": f.acknowledged, "ack_reason": f.ack_reason}
+
+
+def report(findings: list[Finding], acks: AcksJson, generated_at: str,
+           unmanaged: list[dict[str, object]] | None = None) -> DriftReport:
     open_ = [f for f in findings if not f.acknowledged]
     summary: dict[str, int] = {}
     for f in open_:
@@ -127,6 +161,6 @@ def report(findings: list[Finding], acks: dict[str, list[str]], generated_at: st
     return {
         "format_version": 1, "kind": "yottactl-drift-report", "generated_at": generated_at,
         "clean": not open_, "summary": summary, "text": text,
-        "findings": [f.__dict__ for f in findings], "acks": acks,
+        "findings": [_finding_json(f) for f in findings], "acks": acks,
         "unmanaged": unmanaged or [],
     }

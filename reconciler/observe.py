@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any
+from typing import Any, TypedDict
 
 from reconciler.api.client import YottaClient
 from reconciler.api.facts import FAILED, LOG_BACKWARD, LOG_PAGE_MAX, QUEUE, RUNNING, STOPPED
@@ -90,7 +90,20 @@ def url_of(dep: Deployment) -> str | None:
     return domain if "://" in domain else f"https://{domain}"
 
 
-def output_record(name: str, dep_id: str, dep: Deployment | None) -> dict[str, Any]:
+class OutputRecord(TypedDict):
+    """One deployment in `yottactl output` and in the outputs after an apply."""
+
+    name: str
+    id: str
+    found: bool
+    status: str | None
+    domain: str | None
+    url: str | None
+    runningWorkers: int | None
+    workers: int | None
+
+
+def output_record(name: str, dep_id: str, dep: Deployment | None) -> OutputRecord:
     """What `yottactl output` and the apply summary say about one managed deployment."""
     if dep is None:
         return {"name": name, "id": dep_id, "found": False, "status": None, "domain": None,

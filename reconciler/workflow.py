@@ -157,6 +157,15 @@ def _build_plan(
     return PlanRun(plan, {d.name: d for d in loaded}, live, state, timings)
 
 
+def save_plan(the_plan: Plan, out_file: str) -> None:
+    """`plan --out FILE`: the plan file, written atomically (never half a plan)."""
+    from pathlib import Path
+
+    from reconciler.state.backend import atomic_write
+
+    atomic_write(Path(out_file), the_plan.to_json())
+
+
 def _check_targets(targets: Sequence[str], loaded: Sequence[DesiredDeployment],
                    state: State | None) -> None:
     """A --target that names nothing is a typo, not "No changes": say so (exit 1)."""

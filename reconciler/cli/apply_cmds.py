@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.cli import (
+    F,
     api_options,
     catalog_option,
     color_option,
@@ -22,19 +24,33 @@ from reconciler.cli import (
     var_options,
 )
 from reconciler.cli.plan_cmds import render_plan
-from reconciler.errors import ApplyError, StalePlanError, StateError, UsageError
+from reconciler.errors import ApplyError, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from types import FrameType
+
+    from reconciler.app.apply import ApplyOptions
+    from reconciler.plan.essence import Essence
+    from reconciler.plan.model import Plan
+    from reconciler.settings import Settings
+    from reconciler.state.model import State
+    from reconciler.state.protocol import Backend
 
 PROMPT = "Do you want to perform these actions? Only 'yes' will be accepted:"
 
 
-def lock_option(func: Any) -> Any:
+def lock_option(func: F) -> F:
     return click.option("--lock-timeout", default=0.0, show_default=True, type=float,
                         metavar="SECONDS",
                         help="Wait this long for another run's state lock before failing.")(func)
 
 
 def warn(message: str) -> None:
-    click.echo(click.style("Warning: ", fg="yellow", bold=True) + message, err=True)
+    from reconciler.render.style import Style
+
+    label = Style(use_color(stream=sys.stderr))("Warning: ", fg="yellow", bold=True)
+    click.echo(label + message, err=True)
 
 
 def confirm(auto_approve: bool, verb: str = "apply") -> None:
@@ -56,10 +72,10 @@ def confirm(auto_approve: bool, verb: str = "apply") -> None:
         sys.exit(1)
 
 
-def _signals(stop: threading.Event) -> Any:
+def _signals(stop: threading.Event) -> Callable[[], None]:
     """First Ctrl-C/SIGTERM: finish in-flight calls, start nothing new. Second: exit now."""
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
             os._exit(130)  # the journal is fsync'd per record: it stays consistent
         stop.set()
@@ -77,17 +93,16 @@ def _signals(stop: threading.Event) -> Any:
     return restore
 
 
-def run_plan(s: Any, store: Any, state: Any, the_plan: Any, essences: dict[str, Any],
-             parallelism: int, no_wait: bool, timeout: float, color: bool,
-             output: str = "text", settle: tuple[str, ...] = ()) -> None:
-    from reconciler.apply.executor import Executor, Waiting
-    from reconciler.apply.requests import SecretSource
+def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
+             essences: Mapping[str, Essence], options: ApplyOptions, color: bool,
+             output: str = "text") -> None:
+    """Execute with live progress and signal handling, then render the outcome."""
+    from reconciler.app.apply import execute
     from reconciler.render.apply_summary import ApplySummary, render_summary
     from reconciler.render.progress import JsonProgress, TextProgress
+    from reconciler.render.style import Style
     from reconciler.settings import heartbeat_seconds
-    from reconciler.state.model import State
 
-    fp = s.fingerprinter()
     stop = threading.Event()
     restore = _signals(stop)
     started = time.monotonic()
@@ -95,64 +110,25 @@ def run_plan(s: Any, store: Any, state: Any, the_plan: Any, essences: dict[str, 
     heartbeat = heartbeat_seconds()
     progress = (JsonProgress(sys.stdout, actions, heartbeat) if output == "json" else
                 TextProgress(sys.stdout, actions, heartbeat, tty=sys.stdout.isatty(),
-                             style=lambda t, fg: click.style(t, fg=fg) if color and fg else t))
-    client = s.client()
-    executor = Executor(client, store, state or State.empty(), fp,
-                        SecretSource(fp, essences), parallelism=parallelism, no_wait=no_wait,
-                        waiting=Waiting(timeout=timeout), stop=stop, on_event=progress,
-                        plan_fingerprint=fp.obj(the_plan.to_json()))
+                             style=Style(color)))
     try:
         with progress:
-            result = executor.run(the_plan, settle)
+            outcome = execute(s, store, state, the_plan, essences, options, progress, stop)
     finally:
         restore()
+    result = outcome.result
     summary = ApplySummary(time.monotonic() - started, result.succeeded, result.failed,
-                           result.partial, result.interrupted,
-                           _outputs(client, the_plan, result))
+                           result.partial, result.interrupted, outcome.outputs)
     if isinstance(progress, JsonProgress):
         progress.write(summary.to_json())
     else:
         render_summary(summary, sys.stdout, sys.stderr)
-    if result.interrupted or result.partial:
+    if outcome.stopped_early:
         sys.exit(130)
     if result.failed:
         raise ApplyError(f"{len(result.failed)} of {len(the_plan.pending)} changes failed",
                          hint="the state records what succeeded; fix the cause and run "
                               "`yottactl apply` again: only what is outstanding will be done")
-
-
-def _outputs(client: Any, the_plan: Any, result: Any) -> list[dict[str, Any]]:
-    """Id, status, workers and URL of what now serves (one list call; none if nothing does)."""
-    from reconciler.errors import ApiError
-    from reconciler.observe import output_record
-    from reconciler.render.apply_summary import OUTPUT_ACTIONS
-
-    done = set(result.succeeded) | set(result.partial)
-    managed = result.state.deployments if result.state else {}
-    names = [c.name for c in the_plan.pending
-             if c.action.value in OUTPUT_ACTIONS and c.name in done and c.name in managed]
-    if not names:
-        return []
-    try:
-        live = {d.id: d for d in client.list()}
-    except ApiError:  # the changes are done and recorded; outputs are a courtesy
-        return []
-    return [output_record(n, managed[n].id, live.get(managed[n].id)) for n in sorted(names)]
-
-
-def _recover(s: Any, store: Any) -> tuple[Any, tuple[str, ...]]:
-    """The state with an interrupted run's journal folded in, and the deployments that run
-    touched (apply waits for them to settle before it reports success)."""
-    from reconciler.apply.recovery import recover
-    from reconciler.state.model import State
-
-    state = store.read()
-    if not store.journal_records():
-        return state, ()
-    state, report = recover(store, state or State.empty(), s.client(), s.fingerprinter())
-    for message in report.messages:
-        warn(message)
-    return state, tuple(report.touched)
 
 
 @main.command()
@@ -191,6 +167,14 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
           endpoint: str | None, api_key: str | None, state_path: str | None,
           no_color: bool) -> None:
     """Plan, confirm, and make live deployments match the manifests."""
+    from reconciler.app.apply import (
+        ApplyOptions,
+        desired_essences,
+        recover_state,
+        refresh,
+        saved_plan,
+    )
+    from reconciler.render.progress import plan_event
     from reconciler.state.backend import command_line
     from reconciler.workflow import build_plan
 
@@ -209,26 +193,31 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
     color = use_color(no_color)
     store = s.state_file()
     with store.locked(command_line(), lock_timeout, warn=warn):
-        state, touched = _recover(s, store)
+        recovered = recover_state(s, store, warn)
+        state, touched = recovered.state, recovered.touched
+        options = ApplyOptions(parallelism=parallelism, no_wait=no_wait, timeout=timeout,
+                               settle=touched)
+        essences: dict[str, Essence] = {}
         if refresh_only:
-            the_plan = _refresh(s, state, targets, color)
+            the_plan = refresh(s, state, targets)
+            render_plan(the_plan, "text", color)
             if the_plan.has_changes:
                 confirm(auto_approve)
             if the_plan.has_changes or touched:
-                run_plan(s, store, state, the_plan, {}, parallelism, no_wait, timeout, color,
-                         output, settle=touched)
+                run_plan(s, store, state, the_plan, essences, options, color, output)
             return
         if plan_file:
-            the_plan = _saved_plan(s, plan_file, state, quiet=output == "json")
-            essences: dict[str, Any] = {}
+            the_plan = saved_plan(s, plan_file, state)
+            click.echo(f"Applying saved plan {plan_file}: {len(the_plan.pending)} change(s).",
+                       err=output == "json")
             if output == "json":
-                _plan_event(the_plan)
+                click.echo(json.dumps(plan_event(the_plan)))
         else:
             run = build_plan(s, paths, targets=targets, allow_mass_delete=allow_mass_delete,
                              state=state, replace=replace)
             the_plan = run.plan
             if output == "json":
-                _plan_event(the_plan)
+                click.echo(json.dumps(plan_event(the_plan)))
             else:
                 render_plan(the_plan, "text", color)
             if the_plan.errors:
@@ -240,64 +229,8 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
                 return
             if the_plan.has_changes:
                 confirm(auto_approve)
-            essences = _essences(run)
-        run_plan(s, store, state, the_plan, essences, parallelism, no_wait, timeout, color,
-                 output, settle=touched)
-
-
-def _plan_event(the_plan: Any) -> None:
-    """The first object of `apply -o json`: what is about to happen."""
-    import json
-
-    from reconciler.render.progress import EVENTS_FORMAT_VERSION
-
-    changes = [{"deployment": c.name, "action": c.action.value, "id": c.id, "reason": c.reason,
-                "disruptive": c.disruptive, "disruption": c.disruption}
-               for c in the_plan.pending]
-    click.echo(json.dumps({"format_version": EVENTS_FORMAT_VERSION, "type": "plan",
-                           "summary": the_plan.summary, "changes": changes,
-                           "errors": list(the_plan.errors)}))
-
-
-def _refresh(s: Any, state: Any, targets: tuple[str, ...], color: bool) -> Any:
-    from reconciler.plan.refresh import refresh_plan
-
-    the_plan = refresh_plan(s.client().list(), state, s.fingerprinter(), frozenset(targets))
-    render_plan(the_plan, "text", color)
-    return the_plan
-
-
-def _essences(run: Any) -> dict[str, Any]:
-    from reconciler.plan.normalize import essence_from_spec
-
-    return {name: essence_from_spec(d.manifest.spec) for name, d in run.desired.items()}
-
-
-def _saved_plan(s: Any, plan_file: str, state: Any, quiet: bool = False) -> Any:
-    from reconciler.apply.stale import stale_reasons
-    from reconciler.cli.plan_cmds import read_plan_file
-
-    the_plan = read_plan_file(plan_file)
-    if the_plan.errors:
-        raise UsageError(f"{plan_file} contains plan errors and cannot be applied")
-    environment = s.inputs.context.environment
-    if the_plan.environment != environment and (the_plan.environment or environment):
-        raise UsageError(f"{plan_file} was planned for environment {the_plan.environment!r}, "
-                         f"not {environment!r}",
-                         hint=f"apply it with --env {the_plan.environment}" if the_plan.environment
-                         else "apply it without --env / YOTTACTL_ENV")
-    lineage = state.lineage if state else None
-    if the_plan.state_lineage and lineage and the_plan.state_lineage != lineage:
-        raise StateError(f"{plan_file} was made from another state (lineage "
-                         f"{the_plan.state_lineage}, this state is {lineage})",
-                         hint="plan again against this state")
-    reasons = stale_reasons(the_plan, s.client().list(), state, s.fingerprinter())
-    if reasons:
-        raise StalePlanError(f"{plan_file} is stale: deployments it touches changed",
-                             detail="\n".join(f"  {r}" for r in reasons),
-                             hint="run `yottactl plan --out FILE` again")
-    click.echo(f"Applying saved plan {plan_file}: {len(the_plan.pending)} change(s).", err=quiet)
-    return the_plan
+            essences = desired_essences(run)
+        run_plan(s, store, state, the_plan, essences, options, color, output)
 
 
 @main.command()
@@ -321,6 +254,7 @@ def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeou
 
     Respects lifecycle.preventDestroy. Unmanaged deployments are never touched.
     """
+    from reconciler.app.apply import ApplyOptions, recover_state
     from reconciler.state.backend import command_line
     from reconciler.workflow import build_plan
 
@@ -328,7 +262,8 @@ def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeou
     color = use_color(no_color)
     store = s.state_file()
     with store.locked(command_line(), lock_timeout, warn=warn):
-        state, touched = _recover(s, store)
+        recovered = recover_state(s, store, warn)
+        state, touched = recovered.state, recovered.touched
         run = build_plan(s, paths or None, targets=targets, destroying=True, state=state)
         render_plan(run.plan, "text", color)
         if run.plan.errors:
@@ -337,5 +272,5 @@ def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeou
             return
         if run.plan.has_changes:
             confirm(auto_approve, "destroy")
-        run_plan(s, store, state, run.plan, {}, parallelism, False, timeout, color,
-                 settle=touched)
+        run_plan(s, store, state, run.plan, {},
+                 ApplyOptions(parallelism=parallelism, timeout=timeout, settle=touched), color)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +19,9 @@ from reconciler.cli import (
     use_color,
     var_options,
 )
+
+if TYPE_CHECKING:
+    from reconciler.plan.model import Plan
 
 
 @main.command()
@@ -112,11 +115,9 @@ def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exi
     if run.plan.errors:
         sys.exit(1)
     if out_file:
-        from pathlib import Path
+        from reconciler.workflow import save_plan
 
-        from reconciler.state.backend import atomic_write
-
-        atomic_write(Path(out_file), run.plan.to_json())
+        save_plan(run.plan, out_file)
         if output == "text":
             click.echo(f"\nSaved the plan to {out_file}; run `yottactl apply --plan {out_file}`.")
     sys.exit(2 if detailed_exitcode and run.plan.has_changes else 0)
@@ -129,45 +130,13 @@ def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exi
 @color_option
 def show(plan_file: str, output: str, no_color: bool) -> None:
     """Render a saved plan (from `plan --out`) without calling the API."""
+    from reconciler.app.apply import read_plan_file
+
     render_plan(read_plan_file(plan_file), output, use_color(no_color))
 
 
-def read_plan_file(plan_file: str) -> Any:
-    """A saved plan, or a clear error saying what the file is not."""
-    from pathlib import Path
+def render_plan(the_plan: Plan, output: str, color: bool, max_chars: int | None = None) -> None:
+    """The plan on standard output (see :func:`reconciler.render.plan_output.write_plan`)."""
+    from reconciler.render.plan_output import write_plan
 
-    from reconciler.errors import UsageError
-    from reconciler.plan.model import FORMAT_VERSION, Plan
-
-    try:
-        text = Path(plan_file).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read plan file {plan_file}: {exc.strerror}",
-                         hint="create one with `yottactl plan --out FILE`") from exc
-    refusal = UsageError(f"{plan_file} is not a yottactl plan file (format {FORMAT_VERSION})",
-                         hint="create one with `yottactl plan --out FILE`")
-    try:
-        return Plan.from_json(text)  # checks format_version: `{}` is refused too
-    except ValueError as exc:
-        raise refusal from exc
-
-
-def render_plan(the_plan: Any, output: str, color: bool, max_chars: int | None = None) -> None:
-    stream = sys.stdout
-    if output == "json":
-        stream.write(the_plan.to_json())
-    elif output == "markdown":
-        import io
-
-        from reconciler.render.fit import fit_markdown
-        from reconciler.render.plan_markdown import render_markdown
-
-        buffer = io.StringIO()
-        render_markdown(the_plan, buffer)
-        text = buffer.getvalue()
-        stream.write(fit_markdown(text, max_chars, "plan") if max_chars else text)
-    else:
-        from reconciler.render.plan_text import render_text
-
-        render_text(the_plan, stream, color=color)
-    stream.flush()
+    write_plan(the_plan, output, sys.stdout, color, max_chars)

@@ -111,7 +111,7 @@ def restart(names: tuple[str, ...], auto_approve: bool, no_wait: bool, timeout: 
     Like kubectl's `rollout restart`: nothing in the spec changes; it is planned, shown and
     recorded like any apply.
     """
-    from reconciler.cli.apply_cmds import _recover
+    from reconciler.app.apply import ApplyOptions, recover_state
     from reconciler.cli.plan_cmds import render_plan
     from reconciler.plan.restart import plan_restart
     from reconciler.state.backend import command_line
@@ -120,11 +120,13 @@ def restart(names: tuple[str, ...], auto_approve: bool, no_wait: bool, timeout: 
     color = use_color(no_color)
     store = s.state_file()
     with store.locked(command_line(), lock_timeout, warn=warn):
-        state, touched = _recover(s, store)
+        recovered = recover_state(s, store, warn)
+        state = recovered.state
         the_plan = plan_restart(names, s.client().list(), state)
         render_plan(the_plan, "text", color)
         if the_plan.errors:
             sys.exit(1)
         confirm(auto_approve, "restart")
-        run_plan(s, store, state, the_plan, {}, parallelism, no_wait, timeout, color,
-                 settle=touched)
+        run_plan(s, store, state, the_plan, {},
+                 ApplyOptions(parallelism=parallelism, no_wait=no_wait, timeout=timeout,
+                              settle=recovered.touched), color)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from reconciler.render.progress import duration
 from reconciler.render.safe import clean
 from reconciler.render.table import render_table
 
-# actions after which a deployment serves somewhere worth printing
-OUTPUT_ACTIONS = frozenset({"create", "replace", "start", "update", "scale", "restart"})
+if TYPE_CHECKING:
+    from reconciler.observe import OutputRecord
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class ApplySummary:
     failed: Mapping[str, str] = field(default_factory=dict)
     partial: Mapping[str, Sequence[str]] = field(default_factory=dict)  # name -> steps done
     not_started: Sequence[str] = ()
-    outputs: Sequence[Mapping[str, Any]] = ()  # reconciler.observe.output_record(...)
+    outputs: Sequence[OutputRecord] = ()
 
     def headline(self) -> str:
         interrupted = len(self.partial)
@@ -30,7 +30,7 @@ class ApplySummary:
                 f"{len(self.failed)} failed, {interrupted} interrupted after some of their "
                 f"steps, {len(self.not_started)} not started.")
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"type": "summary", "elapsed": round(self.elapsed, 3),
                 "succeeded": sorted(self.succeeded), "failed": dict(sorted(self.failed.items())),
                 "interrupted": {n: list(s) for n, s in sorted(self.partial.items())},

@@ -8,6 +8,7 @@ from reconciler.api.facts import REPLACE_FIELDS
 from reconciler.plan.model import Action, Change, FieldChange, Plan
 from reconciler.render.safe import clean, clean_tree
 from reconciler.render.spec import padded
+from reconciler.render.style import Style
 
 SYMBOLS = {
     Action.CREATE: "+", Action.UPDATE: "~", Action.SCALE: "~", Action.REPLACE: "-/+",
@@ -29,19 +30,6 @@ VERBS = {
 }
 ORDER = (Action.CREATE, Action.UPDATE, Action.SCALE, Action.REPLACE, Action.DELETE, Action.START,
          Action.STOP)
-
-
-class Style:
-    def __init__(self, color: bool) -> None:
-        self.color = color
-
-    def __call__(self, text: str, fg: str | None = None, bold: bool = False) -> str:
-        if not self.color:
-            return text
-        codes = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36,
-                 "white": 37}
-        parts = ([str(codes[fg])] if fg else []) + (["1"] if bold else [])
-        return f"\x1b[{';'.join(parts)}m{text}\x1b[0m" if parts else text
 
 
 def field_line(c: FieldChange) -> str:

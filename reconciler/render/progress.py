@@ -17,14 +17,53 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, ClassVar, Protocol, TextIO
 
 from reconciler.render.safe import clean
+
+if TYPE_CHECKING:
+    from reconciler.plan.model import Plan
 
 EVENTS_FORMAT_VERSION = 1
 GERUNDS = {"create": "creating", "replace": "replacing", "update": "updating",
            "scale": "scaling", "start": "starting", "stop": "stopping", "delete": "deleting",
            "no-op": "adopting", "restart": "restarting"}
+
+
+class ProgressEvent(Protocol):
+    """What the executor reports (``reconciler.apply.executor.Event``; render does not import
+    the executor, so the shape is declared here and checked by mypy where the two meet)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def elapsed(self) -> float: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def running(self) -> int | None: ...
+    @property
+    def wanted(self) -> int | None: ...
+    @property
+    def hint(self) -> str: ...
+
+
+JsonRecord = dict[str, object]
+
+
+def plan_event(the_plan: Plan) -> JsonRecord:
+    """The first object of `apply -o json`: what is about to happen."""
+    changes = [{"deployment": c.name, "action": c.action.value, "id": c.id, "reason": c.reason,
+                "disruptive": c.disruptive, "disruption": c.disruption}
+               for c in the_plan.pending]
+    return {"format_version": EVENTS_FORMAT_VERSION, "type": "plan",
+            "summary": the_plan.summary, "changes": changes, "errors": list(the_plan.errors)}
 
 
 def duration(seconds: float) -> str:
@@ -86,7 +125,7 @@ class _Base:
 
     # -- events from executor threads ---------------------------------------------------------
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: ProgressEvent) -> None:
         with self._lock:
             now = self.clock()
             track = self.tracks.get(event.name)
@@ -103,7 +142,7 @@ class _Base:
                 track.active = False
             self.event(event, track, now)
 
-    def event(self, event: Any, track: _Track, now: float) -> None:
+    def event(self, event: ProgressEvent, track: _Track, now: float) -> None:
         raise NotImplementedError
 
     def tick(self, now: float, step: float) -> None:
@@ -131,7 +170,7 @@ class TextProgress(_Base):
         self.out.write(f"{_stamp()} {text}\n")
         self.out.flush()
 
-    def event(self, event: Any, track: _Track, now: float) -> None:
+    def event(self, event: ProgressEvent, track: _Track, now: float) -> None:
         elapsed = duration(now - track.started)
         step = f"{event.step} " if event.step else ""
         if event.outcome == "failed":
@@ -197,16 +236,16 @@ class JsonProgress(_Base):
                                        "interrupted": "interrupted",
                                        "done": "deployment_finished"}
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: JsonRecord) -> None:
         line = {"format_version": EVENTS_FORMAT_VERSION, "time": _stamp(), **record}
         self.out.write(json.dumps(line) + "\n")
         self.out.flush()
 
-    def event(self, event: Any, track: _Track, now: float) -> None:
+    def event(self, event: ProgressEvent, track: _Track, now: float) -> None:
         kind = self.KINDS.get(event.outcome)
         if kind is None:
             return
-        record: dict[str, Any] = {"type": kind, "deployment": event.name,
+        record: JsonRecord = {"type": kind, "deployment": event.name,
                                   "action": self.actions.get(event.name), "step": event.step,
                                   "elapsed": round(now - track.started, 3)}
         if event.outcome == "failed":

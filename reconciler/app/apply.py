@@ -1,0 +1,167 @@
+"""`apply` and `destroy` behind the prompt: recover an interrupted run, check a saved plan,
+run the changes, and collect what now serves. No printing: warnings go to the caller's ``warn``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from reconciler.errors import StalePlanError, StateError, UsageError
+from reconciler.plan.model import Plan
+from reconciler.settings import Settings
+
+if TYPE_CHECKING:
+    from reconciler.api.client import YottaClient
+    from reconciler.apply.executor import Event, Result
+    from reconciler.observe import OutputRecord
+    from reconciler.plan.essence import Essence
+    from reconciler.state.model import State
+    from reconciler.state.protocol import Backend
+    from reconciler.workflow import PlanRun
+
+# actions after which a deployment serves somewhere worth printing in the outputs
+OUTPUT_ACTIONS = frozenset({"create", "replace", "start", "update", "scale", "restart"})
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """The state with an interrupted run's journal folded in, and the deployments that run
+    touched (apply waits for them to settle before it reports success)."""
+
+    state: State | None
+    touched: tuple[str, ...] = ()
+
+
+def recover_state(settings: Settings, store: Backend, warn: Callable[[str], None]) -> Recovered:
+    """Read the state under the caller's lock; fold in the journal of an interrupted run."""
+    from reconciler.apply.recovery import recover
+    from reconciler.state.model import State
+
+    state = store.read()
+    if not store.journal_records():
+        return Recovered(state)
+    state, report = recover(store, state or State.empty(), settings.client(),
+                            settings.fingerprinter())
+    for message in report.messages:
+        warn(message)
+    return Recovered(state, tuple(report.touched))
+
+
+def read_plan_file(plan_file: str) -> Plan:
+    """A saved plan, or a clear error saying what the file is not."""
+    from pathlib import Path
+
+    from reconciler.plan.model import FORMAT_VERSION
+
+    try:
+        text = Path(plan_file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read plan file {plan_file}: {exc.strerror}",
+                         hint="create one with `yottactl plan --out FILE`") from exc
+    refusal = UsageError(f"{plan_file} is not a yottactl plan file (format {FORMAT_VERSION})",
+                         hint="create one with `yottactl plan --out FILE`")
+    try:
+        return Plan.from_json(text)  # checks format_version: `{}` is refused too
+    except ValueError as exc:
+        raise refusal from exc
+
+
+def saved_plan(settings: Settings, plan_file: str, state: State | None) -> Plan:
+    """A plan file from `plan --out`, refused when it has errors, was planned for another
+    environment or state, or is stale for any deployment it touches."""
+    from reconciler.apply.stale import stale_reasons
+
+    the_plan = read_plan_file(plan_file)
+    if the_plan.errors:
+        raise UsageError(f"{plan_file} contains plan errors and cannot be applied")
+    environment = settings.inputs.context.environment
+    if the_plan.environment != environment and (the_plan.environment or environment):
+        raise UsageError(f"{plan_file} was planned for environment {the_plan.environment!r}, "
+                         f"not {environment!r}",
+                         hint=f"apply it with --env {the_plan.environment}" if the_plan.environment
+                         else "apply it without --env / YOTTACTL_ENV")
+    lineage = state.lineage if state else None
+    if the_plan.state_lineage and lineage and the_plan.state_lineage != lineage:
+        raise StateError(f"{plan_file} was made from another state (lineage "
+                         f"{the_plan.state_lineage}, this state is {lineage})",
+                         hint="plan again against this state")
+    reasons = stale_reasons(the_plan, settings.client().list(), state, settings.fingerprinter())
+    if reasons:
+        raise StalePlanError(f"{plan_file} is stale: deployments it touches changed",
+                             detail="\n".join(f"  {r}" for r in reasons),
+                             hint="run `yottactl plan --out FILE` again")
+    return the_plan
+
+
+def refresh(settings: Settings, state: State | None, targets: Sequence[str]) -> Plan:
+    """`apply --refresh-only`: record live values of managed deployments (one list call)."""
+    from reconciler.plan.refresh import refresh_plan
+
+    return refresh_plan(settings.client().list(), state, settings.fingerprinter(),
+                        frozenset(targets))
+
+
+def desired_essences(run: PlanRun) -> dict[str, Essence]:
+    """Real (unmasked) essences of the loaded manifests: where apply finds secret values."""
+    from reconciler.plan.normalize import essence_from_spec
+
+    return {name: essence_from_spec(d.manifest.spec) for name, d in run.desired.items()}
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    parallelism: int = 10
+    no_wait: bool = False
+    timeout: float = 900.0
+    settle: tuple[str, ...] = ()  # touched by an interrupted run: wait for these too
+
+
+@dataclass
+class Outcome:
+    """What a run did (the executor's result) and what now serves (for the summary)."""
+
+    result: Result
+    outputs: list[OutputRecord] = field(default_factory=list)
+
+    @property
+    def stopped_early(self) -> bool:
+        return bool(self.result.interrupted or self.result.partial)
+
+
+def execute(settings: Settings, store: Backend, state: State | None, the_plan: Plan,
+            essences: Mapping[str, Essence], options: ApplyOptions,
+            on_event: Callable[[Event], None], stop: threading.Event) -> Outcome:
+    """Run the plan's pending changes; the executor journals and records every outcome."""
+    from reconciler.apply.executor import Executor, Waiting
+    from reconciler.apply.requests import SecretSource
+    from reconciler.state.model import State
+
+    fp = settings.fingerprinter()
+    client = settings.client()
+    executor = Executor(client, store, state or State.empty(), fp,
+                        SecretSource(fp, essences), parallelism=options.parallelism,
+                        no_wait=options.no_wait, waiting=Waiting(timeout=options.timeout),
+                        stop=stop, on_event=on_event, plan_fingerprint=fp.obj(the_plan.to_json()))
+    result = executor.run(the_plan, options.settle)
+    return Outcome(result, outputs(client, the_plan, result))
+
+
+def outputs(client: YottaClient, the_plan: Plan, result: Result) -> list[OutputRecord]:
+    """Id, status, workers and URL of what now serves (one list call; none if nothing does)."""
+    from reconciler.errors import ApiError
+    from reconciler.observe import output_record
+
+    done = set(result.succeeded) | set(result.partial)
+    managed = result.state.deployments if result.state else {}
+    names = [c.name for c in the_plan.pending
+             if c.action.value in OUTPUT_ACTIONS and c.name in done and c.name in managed]
+    if not names:
+        return []
+    try:
+        live = {d.id: d for d in client.list()}
+    except ApiError:  # the changes are done and recorded; outputs are a courtesy
+        return []
+    return [output_record(n, managed[n].id, live.get(managed[n].id)) for n in sorted(names)]

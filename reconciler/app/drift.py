@@ -1,0 +1,65 @@
+"""`drift`: the read-only report (no lock, no state write) and its webhook."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler.errors import PlanError, YottactlError
+from reconciler.settings import Settings
+
+if TYPE_CHECKING:
+    from reconciler.driftreport import Ack, DriftReport
+
+
+def read_acks(ack_file: str) -> list[Ack]:
+    """The acknowledgements file: a YAML list of {deployment, type, reason, expires}."""
+    from reconciler.driftreport import parse_acks
+    from reconciler.manifest.fastyaml import load_all
+
+    try:
+        docs = load_all(Path(ack_file).read_text(encoding="utf-8"))
+    except Exception as exc:  # any YAML problem is a usage error with the file's name
+        raise YottactlError(f"{ack_file}: not valid YAML ({exc})") from exc
+    return parse_acks(docs[0] if docs else [], ack_file)
+
+
+def drift_report(settings: Settings, paths: Sequence[str], acks: list[Ack],
+                 today: date | None = None) -> DriftReport:
+    """Manifests + state + one list call -> the drift report (acknowledged findings marked)."""
+    from reconciler.driftreport import apply_acks, findings_from, report
+    from reconciler.workflow import build_plan
+
+    run = build_plan(settings, paths)  # read-only: one list call, the state read without a lock
+    if run.plan.errors:
+        raise PlanError("cannot compute drift: " + "; ".join(run.plan.errors))
+    findings = findings_from(run.plan, run.state)
+    ack_report = apply_acks(findings, acks, today or date.today())
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return report(findings, ack_report, stamp,
+                  [u.model_dump(mode="json") for u in run.plan.unmanaged])
+
+
+def report_json(data: DriftReport) -> str:
+    return json.dumps(data, indent=2)
+
+
+def write_report(report_file: str, data: DriftReport) -> None:
+    Path(report_file).write_text(report_json(data) + "\n", encoding="utf-8")
+
+
+def notify(url: str, data: DriftReport) -> str | None:
+    """POST the report to a webhook; the problem in a few words, or None when it arrived."""
+    import httpx
+
+    try:
+        response = httpx.post(url, json=data, timeout=15.0,
+                              headers={"User-Agent": "yottactl-drift"})
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if response.status_code >= 300:
+        return f"HTTP {response.status_code}"
+    return None

@@ -1,0 +1,61 @@
+"""The drift report (``reconciler.driftreport`` format 1) as text for people or as Markdown
+for an issue body. API strings are cleaned; field values are formatted (and cleaned) by
+:func:`reconciler.render.plan_text.field_line`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TextIO, cast
+
+from reconciler.render.style import Style
+
+if TYPE_CHECKING:
+    from reconciler.driftreport import DriftReport
+
+
+def _displayable(data: DriftReport) -> DriftReport:
+    from reconciler.render.safe import clean_tree
+
+    return cast("DriftReport", clean_tree(data, keep=frozenset({"before", "after"})))
+
+
+def _field_line(change: dict[str, object]) -> str:
+    from reconciler.plan.model import FieldChange
+    from reconciler.render.plan_text import field_line
+
+    return field_line(FieldChange.model_validate(change))
+
+
+def render_drift_text(data: DriftReport, out: TextIO, color: bool) -> None:
+    data = _displayable(data)
+    style = Style(color)
+    lines = [] if data["findings"] else [
+        "No drift: live deployments match the manifests and the state."]
+    for f in data["findings"]:
+        mark = "acknowledged" if f["acknowledged"] else "!"
+        lines.append(f"{mark} {style(f['deployment'], bold=True)}: {f['type']}: {f['detail']}"
+                     + (f"  (ack: {f['ack_reason']})" if f["acknowledged"] else ""))
+        lines += [f"    ~ {_field_line(c)}" for c in f["fields"]]
+    lines += [f"expired acknowledgement (no longer silences): {label}"
+              for label in data["acks"]["expired"]]
+    lines += [f"unmatched acknowledgement (nothing to silence): {label}"
+              for label in data["acks"]["unmatched"]]
+    lines.append(data["text"])
+    out.write("".join(line + "\n" for line in lines))
+    out.flush()
+
+
+def render_drift_markdown(data: DriftReport) -> str:
+    data = _displayable(data)
+    lines = ["<!-- yottactl-drift -->\n### yottactl drift report\n",
+             ("✅ " if data["clean"] else "⚠️ ") + data["text"] + "\n"]
+    if data["findings"]:
+        lines.append("| deployment | finding | detail | acknowledged |\n|---|---|---|---|")
+        for f in data["findings"]:
+            ack = f"yes: {f['ack_reason']}" if f["acknowledged"] else "no"
+            lines.append(f"| `{f['deployment']}` | {f['type']} | {f['detail'].replace('|', '/')} "
+                         f"| {ack} |")
+    for label in data["acks"]["expired"]:
+        lines.append(f"\n> expired acknowledgement: {label}")
+    for label in data["acks"]["unmatched"]:
+        lines.append(f"\n> unmatched acknowledgement: {label}")
+    return "".join(line + "\n" for line in lines)
