@@ -1,5 +1,5 @@
 """Known GPU types, regions and prices: ``data/catalog.json``, extended or overridden by a user
-catalog file (DESIGN §1).
+catalog file (docs/ARCHITECTURE.md §1).
 
 No authoritative list is published and the real API is the final judge, so a new GPU type or
 region must not need a yottactl release: a user catalog (``YOTTACTL_CATALOG``, or the project

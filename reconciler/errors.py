@@ -2,7 +2,8 @@
 
 Every error a user can see derives from :class:`YottactlError` and carries three parts:
 ``summary`` (one line: what went wrong), ``detail`` (where / which object / what the API said)
-and ``hint`` (how to fix it). ``cli.py`` prints those parts and maps the class to an exit code;
+and ``hint`` (how to fix it). The CLI group (``reconciler/cli/__init__.py``) prints those parts
+(``render/errors.py``) and maps the class to an exit code;
 no other exception should ever reach the user as a traceback.
 
     YottactlError

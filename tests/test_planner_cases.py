@@ -1,7 +1,7 @@
 """Planner case files: desired + live + state -> expected actions, steps and field changes.
 
 One small YAML file per rule in tests/plan_cases/. The planner is pure, so these need no
-emulator; end-to-end planning against the emulator is in test_plan_e2e.py.
+emulator; end-to-end planning against the emulator is in test_lifecycle_e2e.py.
 """
 
 from __future__ import annotations

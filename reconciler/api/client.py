@@ -1,4 +1,4 @@
-"""Typed client for the 10 Elastic Deployment operations (DESIGN §1).
+"""Typed client for the 10 Elastic Deployment operations (docs/ARCHITECTURE.md §1).
 
 The boundary where httpx exceptions and API envelopes become :mod:`reconciler.errors`.
 Constructing a client costs no network activity; pass ``http=`` to inject an ``httpx.Client``
@@ -339,7 +339,7 @@ class YottaClient:
         search_after_time: str | None = None,
         search_after_offset: str | int | None = None,
     ) -> Iterator[LogEntry]:
-        """Every log line, following the cursor until ``hasMore`` is false (DESIGN §1)."""
+        """Every log line, following the cursor until ``hasMore`` is false (docs/ARCHITECTURE.md §1)."""
         cursor_time, cursor_offset = search_after_time, search_after_offset
         while True:
             page = self.logs(

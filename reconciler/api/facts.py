@@ -1,4 +1,4 @@
-"""API facts the OpenAPI document leaves out (DESIGN §1), kept in one place so they are easy
+"""API facts the OpenAPI document leaves out (docs/ARCHITECTURE.md §1), kept in one place so they are easy
 to change. Pure constants: the planner, the client and the renderers all read them here.
 (GPU types, regions and prices are data: ``reconciler/data/catalog.json``.)
 """

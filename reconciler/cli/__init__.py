@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import click
 
@@ -22,18 +23,12 @@ def use_color(no_color: bool = False, stream: TextIO | None = None) -> bool:
 
 
 def report_error(err: YottactlError, color: bool) -> None:
-    from reconciler.render.safe import clean, clean_lines
+    from reconciler.render.errors import error_text
 
-    # summaries and hints may quote the API (messages, live names): one line each, cleaned
-    red = (lambda t: click.style(t, fg="red", bold=True)) if color else (lambda t: t)
-    click.echo(f"{red('Error:')} {clean(err.summary)}", err=True)
-    if err.detail:
-        click.echo(clean_lines(err.detail), err=True)
-    if err.hint:
-        click.echo(f"hint: {clean(err.hint)}", err=True)
+    click.echo(error_text(err, color), err=True, nl=False)
 
 
-# Exit codes on every command (DESIGN §5): scripts and CI jobs rely on them.
+# Exit codes on every command (docs/ARCHITECTURE.md): scripts and CI jobs rely on them.
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 EXIT_CODES_HELP = (
     "Exit codes (every command): 0 success; 1 any error, including usage errors such as an "
@@ -65,7 +60,7 @@ class _Group(click.Group):
     usage errors (unknown option, bad value, missing file) exit 1, like any other error."""
 
     def make_context(self, info_name: str | None, args: list[str],
-                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+                     parent: click.Context | None = None, **extra: object) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as err:
@@ -74,7 +69,7 @@ class _Group(click.Group):
     command_class = _Command
     group_class = type
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> object:
         # every command writes through the sanitising streams: API text never reaches the
         # terminal raw, whichever command prints it (render/safe.py)
         from reconciler import catalog
@@ -100,7 +95,7 @@ class _Group(click.Group):
             sys.stdout, sys.stderr = saved
 
 
-F = Any  # a click-decorated command function
+F = TypeVar("F", bound=Callable[..., object])  # a command function, decorated by click
 
 
 def state_option(func: F) -> F:

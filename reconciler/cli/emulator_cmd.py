@@ -89,8 +89,11 @@ def _demo(path: str, transition_seconds: float) -> None:
     import subprocess
     import tempfile
 
+    from reconciler.cli import use_color
     from reconciler.emulator.server import EmulatorServer, build
+    from reconciler.render.style import Style
 
+    style = Style(use_color())
     server = EmulatorServer(build(transition_seconds=transition_seconds,
                                   log_interval_seconds=0.5)).start()
     with tempfile.TemporaryDirectory(prefix="yottactl-demo-") as folder:
@@ -105,11 +108,11 @@ def _demo(path: str, transition_seconds: float) -> None:
         ]
         try:
             for title, args in steps:
-                click.echo(click.style(f"\n$ yottactl {' '.join(args)}   # {title}", bold=True))
+                click.echo(style(f"\n$ yottactl {' '.join(args)}   # {title}", bold=True))
                 code = subprocess.call([sys.executable, "-m", "reconciler", *args], env=env)
                 if code not in (0,):
                     raise click.ClickException(f"`yottactl {' '.join(args)}` exited {code}")
         finally:
             server.stop()
-    click.echo(click.style("\nDemo complete: plan → apply → plan-clean on the emulator.",
-                           fg="green", bold=True))
+    click.echo(style("\nDemo complete: plan → apply → plan-clean on the emulator.",
+                     fg="green", bold=True))

@@ -3,7 +3,7 @@ their values are kept in the click context and read back by :func:`current_input
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -19,7 +19,10 @@ _INPUTS = "yottactl.inputs"
 _DEFAULTS = {"parallelism": "parallelism", "timeout": "timeout", "lockTimeout": "lock_timeout"}
 
 
-def remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+V = TypeVar("V")
+
+
+def remember(ctx: click.Context, param: click.Parameter, value: V) -> V:
     ctx.meta.setdefault(_OPTS, {})[param.name] = value
     return value
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -28,23 +27,6 @@ def render(paths: tuple[str, ...], output: str) -> None:
     loaded = load_manifests(paths, current_inputs(), require_env=False, keep_documents=True)
     for warning in loaded.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    documents = loaded.documents or []
-    if output == "json":
-        click.echo(json.dumps([doc for _, _, doc in documents], indent=2, ensure_ascii=False))
-        return
-    from ruamel.yaml import YAML
+    from reconciler.render.manifests import write_documents
 
-    yaml = YAML(typ="rt")
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    for n, (file, index, doc) in enumerate(documents):
-        name = doc.get("metadata", {}).get("name", "")
-        source = f"{file}" + (f" (document {index + 1})" if index else "")
-        patched = loaded.overlays.get(name)
-        if n:
-            sys.stdout.write("---\n")
-        sys.stdout.write(f"# source: {source}\n")
-        if patched:
-            sys.stdout.write(f"# overlays: {', '.join(patched)}\n")
-        yaml.dump(doc, sys.stdout)
-    sys.stdout.flush()
+    write_documents(loaded.documents or [], loaded.overlays, output, sys.stdout)

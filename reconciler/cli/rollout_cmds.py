@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import sys
-import time
-from typing import Any
 
 import click
 
 from reconciler.cli import api_options, color_option, complete_names, main, settings, use_color
 from reconciler.cli.apply_cmds import confirm, lock_option, run_plan, warn
-from reconciler.errors import UsageError, YottactlError
 
 
 @main.command(name="wait")
@@ -29,67 +26,17 @@ def wait_cmd(names: tuple[str, ...], target: str, timeout: float, endpoint: str 
     Exit 0 when all have, 1 when one FAILED or the timeout passed. Managed names are
     followed by their id, so a rename or a replace cannot fool it.
     """
-    from reconciler.observe import WaitTarget, wait_state
+    from reconciler.app.rollout import wait_for
     from reconciler.render.progress import duration
     from reconciler.settings import heartbeat_seconds
 
     s = settings(endpoint, api_key, state_path)
-    client = s.client()
-    ids = _ids(s, client, names, target)
-    heartbeat = heartbeat_seconds()
-    started = time.monotonic()
-    deadline = started + timeout
-    delay, last_line = 0.05, dict.fromkeys(names, started)
-    seen: dict[str, tuple[object, ...]] = {}
-    pending = list(names)
-    while pending:
-        live = {d.id: d for d in client.list()}
-        now = time.monotonic()
-        for name in list(pending):
-            dep_id = ids[name]
-            dep = live.get(dep_id) if dep_id else None
-            state = wait_state(dep, WaitTarget(target))
-            elapsed = duration(now - started)
-            if state.reached:
-                click.echo(f"{name}: {state.describe()} [{elapsed}]")
-                pending.remove(name)
-            elif state.failed:
-                raise YottactlError(f"{name} ended {state.describe()} while waiting for "
-                                    f"{target}", hint=f"see why with `yottactl logs {name}`")
-            elif seen.get(name) != state.key() or now - last_line[name] >= heartbeat:
-                seen[name], last_line[name] = state.key(), now
-                click.echo(f"{name}: waiting for {target}… [{elapsed} elapsed] "
-                           f"{state.describe()}")
-        if not pending:
-            return
-        if now > deadline:
-            raise YottactlError(f"timed out after {timeout:g}s waiting for "
-                                f"{', '.join(pending)} to be {target}",
-                                hint=f"look at `yottactl logs {pending[0]}` and `yottactl "
-                                     f"workers {pending[0]}`")
-        time.sleep(min(delay, max(0.0, deadline - now)))  # poll interval, not a test sleep
-        delay = min(delay * 1.5, 2.0)
-
-
-def _ids(s: Any, client: Any, names: tuple[str, ...], target: str) -> dict[str, str | None]:
-    """Managed names by the state's id; others by their live name (one list call)."""
-    from reconciler.observe import resolve
-
-    state = s.state_file().read()
-    managed = state.deployments if state else {}
-    out: dict[str, str | None] = {}
-    for name in names:
-        if name in managed:
-            out[name] = managed[name].id
-        elif target == "deleted":
-            live = [d for d in client.list() if d.name == name or d.id == name]
-            out[name] = live[0].id if len(live) == 1 else None
-            if len(live) > 1:
-                raise UsageError(f"{len(live)} live deployments are named {name!r}",
-                                 hint="pass the id instead of the name")
+    for line in wait_for(s, names, target, timeout, heartbeat_seconds()):
+        if line.reached:
+            click.echo(f"{line.name}: {line.description} [{duration(line.elapsed)}]")
         else:
-            out[name] = resolve(client, name).id
-    return out
+            click.echo(f"{line.name}: waiting for {target}… [{duration(line.elapsed)} elapsed] "
+                       f"{line.description}")
 
 
 @main.command()
@@ -112,8 +59,8 @@ def restart(names: tuple[str, ...], auto_approve: bool, no_wait: bool, timeout: 
     recorded like any apply.
     """
     from reconciler.app.apply import ApplyOptions, recover_state
+    from reconciler.app.rollout import restart_plan
     from reconciler.cli.plan_cmds import render_plan
-    from reconciler.plan.restart import plan_restart
     from reconciler.state.backend import command_line
 
     s = settings(endpoint, api_key, state_path)
@@ -122,7 +69,7 @@ def restart(names: tuple[str, ...], auto_approve: bool, no_wait: bool, timeout: 
     with store.locked(command_line(), lock_timeout, warn=warn):
         recovered = recover_state(s, store, warn)
         state = recovered.state
-        the_plan = plan_restart(names, s.client().list(), state)
+        the_plan = restart_plan(s, names, state)
         render_plan(the_plan, "text", color)
         if the_plan.errors:
             sys.exit(1)

@@ -8,7 +8,7 @@ import click
 
 from reconciler.cli import api_options, complete_names, main, settings, state_option
 from reconciler.cli.apply_cmds import lock_option, warn
-from reconciler.errors import StateError, UsageError
+from reconciler.errors import StateError
 
 
 @main.command(name="import")
@@ -19,36 +19,10 @@ from reconciler.errors import StateError, UsageError
 def import_(name: str, deployment_id: str, lock_timeout: float, endpoint: str | None,
             api_key: str | None, state_path: str | None) -> None:
     """Record live deployment ID in the state under NAME (start managing it)."""
-    from reconciler.plan.normalize import essence_from_live, mask
-    from reconciler.state.backend import command_line, now_iso
-    from reconciler.state.model import State, StateEntry
+    from reconciler.app.inventory import import_deployment
 
-    if not deployment_id.isdigit():
-        raise UsageError(f"{deployment_id!r} is not a deployment id",
-                         hint="ids are 18-digit numbers; `yottactl get` lists them")
-    s = settings(endpoint, api_key, state_path)
-    store = s.state_file()
-    with store.locked(command_line(), lock_timeout, warn=warn):
-        state = store.read() or State.empty()
-        live = s.client().detail(deployment_id)
-        if live.name != name:
-            warn(f"the live deployment is named {live.name!r}, not {name!r}; it is recorded "
-                 f"as {name!r} (a manifest named {name!r} will manage it)")
-        owner = next((n for n, e in state.deployments.items() if e.id == deployment_id), None)
-        if owner and owner != name:
-            raise StateError(f"deployment {deployment_id} is already managed as {owner!r}",
-                             hint=f"run `yottactl state rm {owner}` first")
-        essence = essence_from_live(live)
-        # every env value may be a secret: the state only ever holds their fingerprints
-        sensitive = tuple(sorted(f"environmentVars.{k}" for k in essence.environmentVars))
-        fp = s.fingerprinter()
-        spec = mask(essence, sensitive, fp)
-        stamp = now_iso()
-        entry = StateEntry(id=live.id, spec=spec, sensitive=sensitive, fingerprint=fp.obj(spec),
-                           status=live.status,
-                           desired_state="stopped" if live.status in ("STOPPED", "STOPPING")
-                           else "running", created_at=stamp, updated_at=stamp)
-        store.write(state.with_entry(name, entry).model_copy(update={"key_verifier": fp.verifier()}))
+    live = import_deployment(settings(endpoint, api_key, state_path), name, deployment_id,
+                             lock_timeout, warn)
     click.echo(f"Imported {name} (id {live.id}, {live.status}); run `yottactl plan` to compare it "
                "with its manifest.")
 
@@ -62,7 +36,9 @@ def state() -> None:
 @state_option
 def state_list(state_path: str | None) -> None:
     """List managed deployments: name, id, last observed status."""
-    current = settings(None, None, state_path).state_file().read()
+    from reconciler.app.inventory import read_state
+
+    current = read_state(settings(None, None, state_path))
     entries = sorted((current.deployments if current else {}).items())
     if not entries:
         click.echo("No deployments in the state.", err=True)
@@ -77,10 +53,9 @@ def state_list(state_path: str | None) -> None:
 @state_option
 def state_show(name: str, state_path: str | None) -> None:
     """Show what the state records for NAME (secret values are fingerprints)."""
-    current = settings(None, None, state_path).state_file().read()
-    entry = current.deployments.get(name) if current else None
-    if entry is None:
-        raise StateError(f"{name!r} is not in the state", hint="`yottactl state list` shows names")
+    from reconciler.app.inventory import entry_of
+
+    entry = entry_of(settings(None, None, state_path), name)
     click.echo(json.dumps({"name": name, **entry.model_dump(mode="json")}, indent=2))
 
 
@@ -90,17 +65,9 @@ def state_show(name: str, state_path: str | None) -> None:
 @state_option
 def state_rm(names: tuple[str, ...], lock_timeout: float, state_path: str | None) -> None:
     """Stop managing NAME without deleting it (it becomes unmanaged)."""
-    from reconciler.state.backend import command_line
+    from reconciler.app.inventory import forget
 
-    store = settings(None, None, state_path).state_file()
-    with store.locked(command_line(), lock_timeout, warn=warn):
-        current = store.read()
-        missing = [n for n in names if not current or n not in current.deployments]
-        if missing or current is None:
-            raise StateError(f"not in the state: {', '.join(missing)}")
-        for name in names:
-            current = current.without(name)
-        store.write(current)
+    forget(settings(None, None, state_path), names, lock_timeout, warn)
     for name in names:
         click.echo(f"Removed {name} from the state; the live deployment was not touched.")
 
@@ -116,27 +83,9 @@ def state_mv(old: str, new: str, lock_timeout: float, state_path: str | None) ->
     The live deployment is not touched: the next plan renames it in place (an update),
     instead of deleting OLD and creating NEW.
     """
-    from reconciler.manifest.schema import NAME_RE
-    from reconciler.state.backend import command_line
+    from reconciler.app.inventory import rename
 
-    if not NAME_RE.match(new):
-        raise UsageError(f"{new!r} is not a valid deployment name",
-                         hint="1-50 characters: letters, digits, @ . _ -, starting with a letter")
-    store = settings(None, None, state_path).state_file()
-    with store.locked(command_line(), lock_timeout, warn=warn):
-        if store.journal_records():
-            raise StateError("an interrupted apply left a journal that names deployments",
-                             hint="run `yottactl apply` first (it folds the journal into the "
-                                  "state), then move")
-        current = store.read()
-        entry = current.deployments.get(old) if current else None
-        if current is None or entry is None:
-            raise StateError(f"{old!r} is not in the state", hint="`yottactl state list` shows names")
-        if new in current.deployments:
-            raise StateError(f"{new!r} is already in the state (id {current.deployments[new].id})",
-                             hint=f"remove it first with `yottactl state rm {new}` if it is stale")
-        moved = entry.model_copy(update={"renamed_from": old})
-        store.write(current.without(old).with_entry(new, moved))
+    entry = rename(settings(None, None, state_path), old, new, lock_timeout, warn)
     click.echo(f"Moved {old} to {new} (id {entry.id}); the next plan renames the live deployment "
                "in place.")
 
@@ -221,21 +170,11 @@ def state_migrate(target: str, force: bool, lock_timeout: float, state_path: str
     --force) and when an interrupted run's journal has not been folded yet. Afterwards, point
     --state / YOTTACTL_STATE at the target.
     """
-    from reconciler.state.backend import command_line, open_backend, redact_url
+    from reconciler.app.inventory import migrate
+    from reconciler.state.backend import redact_url
 
-    source = settings(None, None, state_path).state_file()
-    destination = open_backend(target)
-    if destination.location == source.location:
-        raise UsageError("--to names the state being migrated", hint="give another file or URL")
-    with source.locked(command_line(), lock_timeout, warn=warn), \
-            destination.locked(command_line(), lock_timeout, warn=warn):
-        if source.journal_records():
-            raise StateError(f"{source.location} has the journal of an interrupted run",
-                             hint="run `yottactl apply` first: it folds the journal into the state")
-        current = source.read()
-        if current is None:
-            raise StateError(f"{source.location} holds no state to migrate")
-        destination.put(current, force=force)
+    done = migrate(settings(None, None, state_path), target, force, lock_timeout, warn)
+    current = done.state
     click.echo(f"Migrated the state (lineage {current.lineage}, serial {current.serial}, "
-               f"{len(current.deployments)} deployments) from {source.location} to "
-               f"{redact_url(destination.location)}. Use --state {redact_url(target)} from now on.")
+               f"{len(current.deployments)} deployments) from {done.source} to "
+               f"{done.destination}. Use --state {redact_url(target)} from now on.")

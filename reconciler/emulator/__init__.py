@@ -1,1 +1,1 @@
-"""A local emulator of the Yotta Elastic Deployment API (DESIGN §7). Imports no client code."""
+"""A local emulator of the Yotta Elastic Deployment API (docs/ARCHITECTURE.md §7). Imports no client code."""

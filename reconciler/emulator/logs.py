@@ -1,4 +1,4 @@
-"""Deterministic, realistic worker logs with the API's cursor paging (DESIGN §1).
+"""Deterministic, realistic worker logs with the API's cursor paging (docs/ARCHITECTURE.md §1).
 
 Line ``i`` of a worker is a pure function of (worker id, i): a startup sequence, then one request
 line every ``log_interval_seconds`` while the worker runs, so logs grow with uptime and two reads

@@ -2,7 +2,7 @@
 
 Transitions need no background thread: each record stores its phase, when it ends and what
 follows, and every read first *settles* records against the clock. So state survives restarts
-and tests can use zero-length transitions. Business rules follow DESIGN §1.
+and tests can use zero-length transitions. Business rules follow docs/ARCHITECTURE.md §1.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ class World:
             )
 
     def _running_target(self, dep: dict[str, Any]) -> int:
-        # QUEUE mode: the platform keeps only part of the fleet warm (not drift, DESIGN §1)
+        # QUEUE mode: the platform keeps only part of the fleet warm (not drift, docs/ARCHITECTURE.md §1)
         workers: int = dep["workers_wanted"]
         return max(1, (workers + 1) // 2) if dep["serviceMode"] == "QUEUE" else workers
 

@@ -1,7 +1,8 @@
 """Load manifests from files and directories into validated, immutable models.
 
-Fast path: ruamel.yaml's C-backed safe loader. Only when something is wrong do we re-read a
-file with the round-trip loader, whose nodes carry line/column, to point at the exact spot.
+Reading: :mod:`reconciler.manifest.fastyaml` builds plain data from libyaml's C parser events.
+Only when something is wrong does :class:`reconciler.manifest.positions.Locator` re-read the
+file's parser events to point at the exact line and column.
 All problems in all files are collected and raised together as one :class:`ManifestError`.
 """
 

@@ -1,4 +1,5 @@
-"""The manifest format (DESIGN §4) as immutable pydantic models. Pure: no YAML, no I/O.
+"""The manifest format (README "Manifests"; fields from ``reconciler/fields.py``) as immutable
+pydantic models. Pure: no YAML, no I/O.
 
 Field names are the manifest's keys (camelCase, matching the API) so that validation error
 locations map straight back to YAML positions and to the API's fields.

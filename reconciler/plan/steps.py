@@ -1,4 +1,4 @@
-"""Step sequences for each lifecycle situation (DESIGN §1): what the executor will run, in order.
+"""Step sequences for each lifecycle situation (docs/ARCHITECTURE.md §1): what the executor runs.
 
 Rules of the API: update and delete only when STOPPED; start only from STOPPED (new workers);
 scale applies at once when RUNNING and is only recorded when STOPPED.

@@ -1,0 +1,135 @@
+"""The state as an inventory: `import`, `state rm|mv|migrate`. Each edit runs under the state
+lock; ``warn`` receives the lock's waiting notice and other warnings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reconciler.errors import StateError, UsageError
+from reconciler.settings import Settings
+
+if TYPE_CHECKING:
+    from reconciler.api.models import Deployment
+    from reconciler.state.model import State, StateEntry
+
+Warn = Callable[[str], None]
+
+
+def import_deployment(settings: Settings, name: str, deployment_id: str, lock_timeout: float,
+                      warn: Warn) -> Deployment:
+    """Record live deployment ``deployment_id`` as ``name``; returns what the API reported."""
+    from reconciler.plan.normalize import essence_from_live, mask
+    from reconciler.state.backend import command_line, now_iso
+    from reconciler.state.model import State, StateEntry
+
+    if not deployment_id.isdigit():
+        raise UsageError(f"{deployment_id!r} is not a deployment id",
+                         hint="ids are 18-digit numbers; `yottactl get` lists them")
+    store = settings.state_file()
+    with store.locked(command_line(), lock_timeout, warn=warn):
+        state = store.read() or State.empty()
+        live = settings.client().detail(deployment_id)
+        if live.name != name:
+            warn(f"the live deployment is named {live.name!r}, not {name!r}; it is recorded "
+                 f"as {name!r} (a manifest named {name!r} will manage it)")
+        owner = next((n for n, e in state.deployments.items() if e.id == deployment_id), None)
+        if owner and owner != name:
+            raise StateError(f"deployment {deployment_id} is already managed as {owner!r}",
+                             hint=f"run `yottactl state rm {owner}` first")
+        essence = essence_from_live(live)
+        # every env value may be a secret: the state only ever holds their fingerprints
+        sensitive = tuple(sorted(f"environmentVars.{k}" for k in essence.environmentVars))
+        fp = settings.fingerprinter()
+        spec = mask(essence, sensitive, fp)
+        stamp = now_iso()
+        entry = StateEntry(id=live.id, spec=spec, sensitive=sensitive, fingerprint=fp.obj(spec),
+                           status=live.status,
+                           desired_state="stopped" if live.status in ("STOPPED", "STOPPING")
+                           else "running", created_at=stamp, updated_at=stamp)
+        store.write(state.with_entry(name, entry).model_copy(update={"key_verifier": fp.verifier()}))
+    return live
+
+
+def read_state(settings: Settings) -> State | None:
+    return settings.state_file().read()
+
+
+def entry_of(settings: Settings, name: str) -> StateEntry:
+    current = read_state(settings)
+    entry = current.deployments.get(name) if current else None
+    if entry is None:
+        raise StateError(f"{name!r} is not in the state", hint="`yottactl state list` shows names")
+    return entry
+
+
+def forget(settings: Settings, names: Sequence[str], lock_timeout: float, warn: Warn) -> None:
+    """`state rm`: stop managing ``names`` (the live deployments are not touched)."""
+    from reconciler.state.backend import command_line
+
+    store = settings.state_file()
+    with store.locked(command_line(), lock_timeout, warn=warn):
+        current = store.read()
+        missing = [n for n in names if not current or n not in current.deployments]
+        if missing or current is None:
+            raise StateError(f"not in the state: {', '.join(missing)}")
+        for name in names:
+            current = current.without(name)
+        store.write(current)
+
+
+def rename(settings: Settings, old: str, new: str, lock_timeout: float,
+           warn: Warn) -> StateEntry:
+    """`state mv`: record ``old`` under ``new``; the next plan renames it in place."""
+    from reconciler.manifest.schema import NAME_RE
+    from reconciler.state.backend import command_line
+
+    if not NAME_RE.match(new):
+        raise UsageError(f"{new!r} is not a valid deployment name",
+                         hint="1-50 characters: letters, digits, @ . _ -, starting with a letter")
+    store = settings.state_file()
+    with store.locked(command_line(), lock_timeout, warn=warn):
+        if store.journal_records():
+            raise StateError("an interrupted apply left a journal that names deployments",
+                             hint="run `yottactl apply` first (it folds the journal into the "
+                                  "state), then move")
+        current = store.read()
+        entry = current.deployments.get(old) if current else None
+        if current is None or entry is None:
+            raise StateError(f"{old!r} is not in the state", hint="`yottactl state list` shows names")
+        if new in current.deployments:
+            raise StateError(f"{new!r} is already in the state (id {current.deployments[new].id})",
+                             hint=f"remove it first with `yottactl state rm {new}` if it is stale")
+        store.write(current.without(old).with_entry(new, entry.model_copy(
+            update={"renamed_from": old})))
+    return entry
+
+
+@dataclass(frozen=True)
+class Migrated:
+    state: State
+    source: str
+    destination: str  # its location, credentials redacted
+
+
+def migrate(settings: Settings, target: str, force: bool, lock_timeout: float,
+            warn: Warn) -> Migrated:
+    """`state migrate`: copy the state (lineage and serial kept) to another backend, both
+    locked meanwhile."""
+    from reconciler.state.backend import command_line, open_backend, redact_url
+
+    source = settings.state_file()
+    destination = open_backend(target)
+    if destination.location == source.location:
+        raise UsageError("--to names the state being migrated", hint="give another file or URL")
+    with source.locked(command_line(), lock_timeout, warn=warn), \
+            destination.locked(command_line(), lock_timeout, warn=warn):
+        if source.journal_records():
+            raise StateError(f"{source.location} has the journal of an interrupted run",
+                             hint="run `yottactl apply` first: it folds the journal into the state")
+        current = source.read()
+        if current is None:
+            raise StateError(f"{source.location} holds no state to migrate")
+        destination.put(current, force=force)
+    return Migrated(current, source.location, redact_url(destination.location))

@@ -1,0 +1,71 @@
+"""The thin CLI, checked by reading the source (the import rules are in .importlinter).
+
+Commands parse options, call one use case (workflow.py / app/) and render: none of those layers
+passes untyped data around, so mypy --strict checks what flows between them.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1] / "reconciler"
+THIN_LAYERS = [*sorted((ROOT / "cli").glob("*.py")), *sorted((ROOT / "app").glob("*.py")),
+               ROOT / "workflow.py", ROOT / "settings.py", ROOT / "driftreport.py",
+               ROOT / "observe.py"]
+
+
+def _mentions_any(node: ast.AST) -> bool:
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id == "Any":
+            return True
+        if isinstance(n, ast.Attribute) and n.attr == "Any":
+            return True
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and "Any" in n.value:
+            return True  # a string annotation
+    return False
+
+
+def any_in_signatures(path: Path) -> list[str]:
+    """``file:line function`` for each parameter or return annotation that mentions Any."""
+    found = []
+    for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        a = fn.args
+        params = [*a.posonlyargs, *a.args, *a.kwonlyargs, *filter(None, [a.vararg, a.kwarg])]
+        annotations = [p.annotation for p in params] + [fn.returns]
+        if any(ann is not None and _mentions_any(ann) for ann in annotations):
+            found.append(f"{path.relative_to(ROOT.parent)}:{fn.lineno} {fn.name}")
+    return found
+
+
+def test_the_checker_sees_any_in_a_signature(tmp_path: Path) -> None:
+    sample = tmp_path / "reconciler" / "sample.py"
+    sample.parent.mkdir()
+    sample.write_text("from typing import Any\n\ndef f(x: int, **kw: Any) -> None: ...\n"
+                      "def g() -> 'dict[str, Any]': ...\ndef h(x: object) -> int: ...\n")
+    global ROOT
+    saved, ROOT = ROOT, tmp_path / "reconciler"
+    try:
+        assert any_in_signatures(sample) == ["reconciler/sample.py:3 f", "reconciler/sample.py:4 g"]
+    finally:
+        ROOT = saved
+
+
+def test_no_any_in_cli_use_case_and_settings_signatures() -> None:
+    assert len(THIN_LAYERS) > 15  # the globs found the packages
+    offenders = [hit for path in THIN_LAYERS for hit in any_in_signatures(path)]
+    assert offenders == []
+
+
+def test_only_the_cli_imports_click() -> None:
+    importers = []
+    for path in ROOT.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "click" or n.startswith("click.") for n in names):
+                importers.append(path.relative_to(ROOT).parts[0])
+    assert importers and set(importers) == {"cli"}
