@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from reconciler.api.facts import FAILED, QUEUE, RUNNING, STOPPED
 from reconciler.api.models import Deployment
