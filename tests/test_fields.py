@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from reconciler.api.models import CreateRequest, Deployment, UpdateRequest
 from reconciler.apply.requests import create_request, update_request
-from reconciler.fields import BY_NAME, FIELDS, MANIFEST_ONLY, NAMES, REPLACE_FIELDS
+from reconciler.fields import (
+    BY_NAME,
+    FIELDS,
+    MANIFEST_ONLY,
+    NAMES,
+    REPLACE_FIELDS,
+    DeploymentField,
+    Kind,
+)
 from reconciler.manifest.schema import IGNORABLE, Spec
 from reconciler.plan.normalize import Essence, essence_from_live, essence_from_spec
 
@@ -51,3 +62,49 @@ def test_request_bodies_from_the_table() -> None:
     assert created["imageRegistry"] == "https://index.docker.io/v1"
     assert created["serviceMode"] == "ALB"
     assert "initializationCommand" not in created and "webhookUrl" not in created
+
+
+# -- plain rows: every model derives the attribute from the row alone -------------------------
+
+PLAIN = [f for f in FIELDS if f.plain]
+
+
+def test_plain_rows_are_the_tail_of_the_table() -> None:
+    """Derived attributes follow the hand-typed ones: the essence keeps the table's order (and
+    state/plan files their bytes) only if plain rows come last."""
+    assert PLAIN and [f.name for f in FIELDS[-len(PLAIN):]] == [f.name for f in PLAIN]
+    assert all(not f.required and f.kind in (Kind.INT, Kind.TEXT) for f in PLAIN)
+    assert all((f.bounds is not None) == (f.kind is Kind.INT) for f in PLAIN)
+
+
+@pytest.mark.parametrize("row", PLAIN, ids=lambda f: f.name)
+def test_a_plain_row_reaches_every_model(row: DeploymentField) -> None:
+    value: object = row.bounds[1] if row.bounds else "https://hooks.example.com/x"
+    spec = manifest("web", {row.name: value}).spec
+    essence = essence_from_spec(spec)
+    assert getattr(spec, row.name) == value and essence.top_level(row.name) == value
+    if row.updatable:
+        assert update_request("web", essence).to_wire()[row.name] == value
+    assert create_request("web", essence).to_wire()[row.name] == value
+    wire = live({"name": "web", "id": "1", "raw": {row.response_name: value}})
+    assert essence_from_live(wire).top_level(row.name) == value
+    absent = essence_from_spec(manifest("web").spec)
+    assert absent.top_level(row.name) == (None if row.kind is Kind.INT else "")
+    assert row.name not in create_request("web", absent).to_wire()  # left out when unset
+
+
+@pytest.mark.parametrize("row", [f for f in PLAIN if f.bounds], ids=lambda f: f.name)
+def test_a_plain_number_keeps_its_bounds(row: DeploymentField) -> None:
+    assert row.bounds is not None
+    low, high = row.bounds
+    for bad in (low - 1, high + 1, "2", True):
+        with pytest.raises(ValidationError):
+            manifest("web", {row.name: bad})
+    body = create_request("web", essence_from_spec(manifest("web").spec)).to_wire()
+    over = {**body, row.name: high + 1}
+    if row.bounded_on_create:  # the API's create request says so (OpenAPI)
+        with pytest.raises(ValidationError):
+            CreateRequest.model_validate(over)
+    else:
+        assert CreateRequest.model_validate(over).to_wire()[row.name] == high + 1
+    assert Deployment.model_validate({"id": "1", row.response_name: high + 1})

@@ -7,9 +7,11 @@ Unknown response fields are kept (``extra="allow"``) and unknown statuses parse 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+
+from reconciler.fields import PLAIN_FIELDS, DeploymentField, Kind
 
 
 class _Request(BaseModel):
@@ -56,29 +58,49 @@ def _int_to_str(value: Any) -> Any:
 _credential_to_str = _int_to_str
 
 
-class UpdateRequest(_Request):
+def _plain(f: DeploymentField, bounded: bool = False) -> object:
+    """The wire type of a plain row of the field table: optional, left out when None."""
+    if f.kind is not Kind.INT:
+        return (str | None, None)
+    if bounded and f.bounds:
+        return (int | None, Field(default=None, ge=f.bounds[0], le=f.bounds[1]))
+    return (int | None, None)
+
+
+def _with_plain_fields(name: str, base: type[BaseModel], *, bounded: bool = False,
+                       updatable_only: bool = False) -> type[BaseModel]:
+    """``base`` plus an attribute for each plain row of the field table (fields.py)."""
+    rows = [f for f in PLAIN_FIELDS if f.updatable or not updatable_only]
+    fields: dict[str, Any] = {f.response_name: _plain(f, bounded and f.bounded_on_create)
+                              for f in rows}
+    return create_model(name, __base__=base, __module__=__name__, **fields)
+
+
+class _UpdateCore(_Request):
     name: str = Field(min_length=1, pattern=NAME_PATTERN)
     resources: tuple[Resource, ...] = Field(min_length=1)
-    minSingleCardVramInGb: int | None = None
-    minSingleCardVcpu: int | None = None
-    minSingleCardRamInGb: int | None = None
     workers: int = Field(ge=1)
     credentialId: str | None = None
     containerVolumeInGb: int = Field(ge=20)
     initializationCommand: str | None = None
     environmentVars: tuple[KeyValuePair, ...] | None = None
     expose: ExposePort | None = None
-    webhookUrl: str | None = None
 
     _cred = field_validator("credentialId", mode="before")(_credential_to_str)
 
 
-class CreateRequest(UpdateRequest):
+class _CreateCore(_UpdateCore):
     imageRegistry: str | None = None
     image: str = Field(min_length=1, max_length=255)
     serviceMode: str = Field(min_length=1)
-    minSingleCardVramInGb: int | None = Field(default=None, ge=0, le=1536)
-    minSingleCardRamInGb: int | None = Field(default=None, ge=0, le=1536)
+
+
+if TYPE_CHECKING:  # mypy sees the hand-typed fields; the plain ones are set by name
+    UpdateRequest = _UpdateCore
+    CreateRequest = _CreateCore
+else:
+    UpdateRequest = _with_plain_fields("UpdateRequest", _UpdateCore, updatable_only=True)
+    CreateRequest = _with_plain_fields("CreateRequest", _CreateCore, bounded=True)
 
 
 class ScaleRequest(_Request):
@@ -101,7 +123,7 @@ class ExposePortResponse(_Response):
     protocol: str | None = None
 
 
-class Deployment(_Response):
+class _DeploymentCore(_Response):
     """``OpenapiElasticDetailResponse``: what detail and list return."""
 
     id: str
@@ -111,9 +133,6 @@ class Deployment(_Response):
     imageRegistry: str | None = None
     image: str | None = None
     resources: tuple[ResourceResponse, ...] = ()
-    minSingleCardVramInGb: int | None = None
-    minSingleCardVcpu: int | None = None
-    minSingleCardRamInGb: int | None = None
     credentialId: str | None = None
     containerVolumeInGb: int | None = None
     initializationCommand: str | None = None
@@ -125,7 +144,6 @@ class Deployment(_Response):
     perSecondPrice: float | None = None
     perHourPrice: float | None = None
     serviceMode: str | None = None
-    webhookUrl: str | None = None
     status: str | None = None
 
     _cred = field_validator("credentialId", mode="before")(_credential_to_str)
@@ -136,6 +154,12 @@ class Deployment(_Response):
     @classmethod
     def _null_as_empty(cls, value: Any) -> Any:
         return () if value is None else value
+
+
+if TYPE_CHECKING:
+    Deployment = _DeploymentCore
+else:
+    Deployment = _with_plain_fields("Deployment", _DeploymentCore)
 
 
 class Worker(_Response):

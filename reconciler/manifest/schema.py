@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,13 +18,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from reconciler.catalog import accept_unknown_gpu, gpu_types, regions
-from reconciler.fields import NAMES
+from reconciler.fields import NAMES, PLAIN_FIELDS, DeploymentField, Kind
 from reconciler.manifest.scalars import (
     BOOL_WORDS,
     NULL_WORDS,
@@ -68,7 +69,12 @@ GpuCount = Annotated[int, Field(ge=1, le=8, strict=True), BeforeValidator(_whole
 Port = Annotated[int, Field(ge=1, le=65535, strict=True), BeforeValidator(_whole_number(1))]
 Workers = Annotated[int, Field(ge=1, le=100, strict=True), BeforeValidator(_whole_number(1))]
 VolumeGb = Annotated[int, Field(ge=20, strict=True), BeforeValidator(_whole_number(20))]
-MinSingleCard = Annotated[int, Field(ge=0, le=1536, strict=True), BeforeValidator(_whole_number(0))]
+
+
+def _optional_bounded(low: int, high: int) -> object:
+    """An optional whole number in [low, high] (a whole ${env:X} value fills it too)."""
+    number = Annotated[int, Field(ge=low, le=high, strict=True), BeforeValidator(_whole_number(low))]
+    return number | None
 
 
 StrictBool = Annotated[bool, Field(strict=True)]
@@ -150,7 +156,9 @@ class EnvVar(_Model):
         return value
 
 
-class Spec(_Model):
+class _SpecCore(_Model):
+    """The hand-typed fields and the rules; the table's plain rows are added by Spec's base."""
+
     image: str = Field(min_length=1, max_length=255, description="Container image (with tag)")
     imageRegistry: str | None = Field(default=None, description="Registry URL (default Docker Hub)")
     credentialId: str | None = Field(default=None, description="Registry credential id")
@@ -161,11 +169,6 @@ class Spec(_Model):
     expose: Expose | None = None
     initializationCommand: str | None = None
     environmentVars: tuple[EnvVar, ...] = ()
-    minSingleCardVramInGb: MinSingleCard | None = None
-    minSingleCardVcpu: MinSingleCard | None = None
-    minSingleCardRamInGb: MinSingleCard | None = None
-    webhookUrl: str | None = None
-    state: Literal["running", "stopped"] = "running"
 
     @field_validator("credentialId", mode="before")
     @classmethod
@@ -198,7 +201,7 @@ class Spec(_Model):
         return value
 
     @model_validator(mode="after")
-    def _documented_rules(self) -> Spec:
+    def _documented_rules(self) -> _SpecCore:
         problems = rule_violations({
             "resources": [r.model_dump() for r in self.resources],
             "serviceMode": self.serviceMode, "expose": self.expose})
@@ -206,6 +209,24 @@ class Spec(_Model):
             name, message = problems[0]
             raise PydanticCustomError(RULE_ERROR, "{field}: {message}", {"field": name, "message": message})
         return self
+
+
+def _plain_field(f: DeploymentField) -> object:
+    if f.kind is Kind.INT:
+        low, high = f.bounds or (0, 2**31 - 1)
+        return _optional_bounded(low, high), None
+    return str | None, None
+
+
+if TYPE_CHECKING:  # mypy sees the hand-typed fields; the plain ones are read by name
+    _SpecFields = _SpecCore
+else:
+    _SpecFields = create_model("_SpecFields", __base__=_SpecCore,
+                               **{f.name: _plain_field(f) for f in PLAIN_FIELDS})
+
+
+class Spec(_SpecFields):
+    state: Literal["running", "stopped"] = "running"
 
 
 RULE_ERROR = "spec_rule"  # the error type of the cross-field rules below

@@ -9,9 +9,11 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from reconciler.fields import PLAIN_FIELDS, DeploymentField, Kind
 
 
 class _Frozen(BaseModel):
@@ -30,8 +32,8 @@ class ExposeEssence(_Frozen):
     protocol: str = "HTTP"
 
 
-class Essence(_Frozen):
-    """Configured fields only: observed ones (running workers, cost, domain) never appear."""
+class _EssenceCore(_Frozen):
+    """The hand-typed fields; the table's plain rows are added by :data:`Essence`'s base."""
 
     image: str = ""
     imageRegistry: str = ""
@@ -43,10 +45,22 @@ class Essence(_Frozen):
     expose: ExposeEssence | None = None
     initializationCommand: str = ""
     environmentVars: dict[str, str] = Field(default_factory=dict)
-    minSingleCardVramInGb: int | None = None
-    minSingleCardVcpu: int | None = None
-    minSingleCardRamInGb: int | None = None
-    webhookUrl: str = ""
+
+
+def _plain_field(f: DeploymentField) -> object:
+    # normalised: a missing number is None, a missing text is "" (None and "" are the same)
+    return (int | None, None) if f.kind is Kind.INT else (str, "")
+
+
+if TYPE_CHECKING:  # mypy sees the hand-typed fields; the plain ones are read by name
+    _EssenceFields = _EssenceCore
+else:
+    _EssenceFields = create_model("_EssenceFields", __base__=_EssenceCore,
+                                  **{f.name: _plain_field(f) for f in PLAIN_FIELDS})
+
+
+class Essence(_EssenceFields):
+    """Configured fields only: observed ones (running workers, cost, domain) never appear."""
 
     def plain(self) -> dict[str, Any]:
         """JSON-shaped dict (lists, not tuples): for diffs, request bodies and fingerprints."""
