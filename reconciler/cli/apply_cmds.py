@@ -167,17 +167,36 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
           endpoint: str | None, api_key: str | None, state_path: str | None,
           no_color: bool) -> None:
     """Plan, confirm, and make live deployments match the manifests."""
-    from reconciler.app.apply import (
-        ApplyOptions,
-        desired_essences,
-        recover_state,
-        refresh,
-        saved_plan,
-    )
-    from reconciler.render.progress import plan_event
+    from reconciler.app.apply import ApplyOptions, recover_state
     from reconciler.state.backend import command_line
-    from reconciler.workflow import build_plan
 
+    _check_apply_flags(paths, plan_file, refresh_only, replace, output, auto_approve)
+    s = settings(endpoint, api_key, state_path)
+    color = use_color(no_color)
+    store = s.state_file()
+    with store.locked(command_line(), lock_timeout, warn=warn):
+        recovered = recover_state(s, store, warn)
+        essences: Mapping[str, Essence] = {}
+        if refresh_only:
+            the_plan = _refresh_plan(s, recovered.state, targets, color)
+        elif plan_file:
+            the_plan = _saved_plan(s, plan_file, recovered.state, output)
+        else:
+            the_plan, essences = _new_plan(s, paths, recovered.state, targets, allow_mass_delete,
+                                           replace, output, color)
+        if not plan_file:  # a saved plan was reviewed when it was made
+            waits_for_touched = recovered.touched and (refresh_only or not no_wait)
+            if not the_plan.has_changes and not waits_for_touched:
+                return
+            if the_plan.has_changes:
+                confirm(auto_approve)
+        options = ApplyOptions(parallelism=parallelism, no_wait=no_wait, timeout=timeout,
+                               settle=recovered.touched)
+        run_plan(s, store, recovered.state, the_plan, essences, options, color, output)
+
+
+def _check_apply_flags(paths: tuple[str, ...], plan_file: str | None, refresh_only: bool,
+                       replace: tuple[str, ...], output: str, auto_approve: bool) -> None:
     if plan_file and paths:
         raise UsageError("give manifest paths or --plan FILE, not both")
     if refresh_only and (plan_file or paths):
@@ -189,48 +208,48 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
     if output == "json" and not (auto_approve or plan_file):
         raise UsageError("apply -o json needs --auto-approve or --plan FILE",
                          hint="the JSON stream is for pipelines: nobody reviews a prompt there")
-    s = settings(endpoint, api_key, state_path)
-    color = use_color(no_color)
-    store = s.state_file()
-    with store.locked(command_line(), lock_timeout, warn=warn):
-        recovered = recover_state(s, store, warn)
-        state, touched = recovered.state, recovered.touched
-        options = ApplyOptions(parallelism=parallelism, no_wait=no_wait, timeout=timeout,
-                               settle=touched)
-        essences: dict[str, Essence] = {}
-        if refresh_only:
-            the_plan = refresh(s, state, targets)
-            render_plan(the_plan, "text", color)
-            if the_plan.has_changes:
-                confirm(auto_approve)
-            if the_plan.has_changes or touched:
-                run_plan(s, store, state, the_plan, essences, options, color, output)
-            return
-        if plan_file:
-            the_plan = saved_plan(s, plan_file, state)
-            click.echo(f"Applying saved plan {plan_file}: {len(the_plan.pending)} change(s).",
-                       err=output == "json")
-            if output == "json":
-                click.echo(json.dumps(plan_event(the_plan)))
-        else:
-            run = build_plan(s, paths, targets=targets, allow_mass_delete=allow_mass_delete,
-                             state=state, replace=replace)
-            the_plan = run.plan
-            if output == "json":
-                click.echo(json.dumps(plan_event(the_plan)))
-            else:
-                render_plan(the_plan, "text", color)
-            if the_plan.errors:
-                if output == "json":
-                    for error in the_plan.errors:
-                        click.echo(f"Error: {error}", err=True)
-                sys.exit(1)
-            if not the_plan.has_changes and (no_wait or not touched):
-                return
-            if the_plan.has_changes:
-                confirm(auto_approve)
-            essences = desired_essences(run)
-        run_plan(s, store, state, the_plan, essences, options, color, output)
+
+
+def _refresh_plan(s: Settings, state: State | None, targets: tuple[str, ...],
+                  color: bool) -> Plan:
+    from reconciler.app.apply import refresh
+
+    the_plan = refresh(s, state, targets)
+    render_plan(the_plan, "text", color)
+    return the_plan
+
+
+def _saved_plan(s: Settings, plan_file: str, state: State | None, output: str) -> Plan:
+    from reconciler.app.apply import saved_plan
+    from reconciler.render.progress import plan_event
+
+    the_plan = saved_plan(s, plan_file, state)
+    click.echo(f"Applying saved plan {plan_file}: {len(the_plan.pending)} change(s).",
+               err=output == "json")
+    if output == "json":
+        click.echo(json.dumps(plan_event(the_plan)))
+    return the_plan
+
+
+def _new_plan(s: Settings, paths: tuple[str, ...], state: State | None,
+              targets: tuple[str, ...], allow_mass_delete: bool, replace: tuple[str, ...],
+              output: str, color: bool) -> tuple[Plan, dict[str, Essence]]:
+    """Plan from the manifests and show it; a plan with errors exits 1 here."""
+    from reconciler.app.apply import desired_essences
+    from reconciler.render.progress import plan_event
+    from reconciler.workflow import build_plan
+
+    run = build_plan(s, paths, targets=targets, allow_mass_delete=allow_mass_delete,
+                     state=state, replace=replace)
+    if output == "json":
+        click.echo(json.dumps(plan_event(run.plan)))
+        for error in run.plan.errors:
+            click.echo(f"Error: {error}", err=True)
+    else:
+        render_plan(run.plan, "text", color)
+    if run.plan.errors:
+        sys.exit(1)
+    return run.plan, desired_essences(run)
 
 
 @main.command()
