@@ -134,35 +134,13 @@ def export(settings: Settings, names: Sequence[str], directory: str, force: bool
            on_written: Callable[[Path], None] = lambda path: None) -> Exported:
     """Manifests for live deployments (all, or ``names``), never outside ``directory`` and
     never over an existing file without ``force``."""
-    import re
-
-    from reconciler.api.models import NAME_PATTERN
-    from reconciler.export import file_name, manifest_for, write_new
+    from reconciler.export import manifest_for, write_new
 
     client = settings.client()
     deployments = [resolve(client, n) for n in names] if names else client.list()
-    counts: dict[str, int] = {}
-    for d in deployments:
-        counts[d.name or ""] = counts.get(d.name or "", 0) + 1
-    for d in deployments:  # the name becomes a file name and metadata.name: it must be one
-        if not re.fullmatch(NAME_PATTERN.removeprefix("^").removesuffix("$"), d.name or ""):
-            raise UsageError(f"live deployment {d.id} has {d.name!r}, which is not a valid "
-                             "deployment name", hint="rename it in the console, then export it")
-    dupes = sorted(n for n, c in counts.items() if c > 1)
-    if dupes:
-        raise UsageError(f"several live deployments share the name(s) {', '.join(dupes)}",
-                         hint="export them one at a time by id and rename the files' metadata.name")
+    _check_exportable(deployments)
     folder = Path(directory)
-    targets = {d.id: folder / file_name(d.name or d.id) for d in deployments}
-    clashes = sorted({str(p) for p in targets.values()
-                      if list(targets.values()).count(p) > 1})
-    if clashes:
-        raise UsageError(f"several deployments would be written to {', '.join(clashes)}",
-                         hint="export them one at a time with --dir")
-    existing = sorted(str(p) for p in targets.values() if p.exists() or p.is_symlink())
-    if existing and not force:
-        raise UsageError(f"refusing to overwrite {', '.join(existing)}",
-                         hint="pass --force to overwrite, or choose another --dir")
+    targets = _export_targets(deployments, folder, force)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     needed: list[str] = []
@@ -174,6 +152,43 @@ def export(settings: Settings, names: Sequence[str], directory: str, force: bool
         written.append(target)
         on_written(target)
     return Exported(written, needed)
+
+
+def _check_exportable(deployments: Sequence[Deployment]) -> None:
+    """Each name becomes a file name and metadata.name: it must be a valid, unique name."""
+    import re
+
+    from reconciler.api.models import NAME_PATTERN
+
+    counts: dict[str, int] = {}
+    for d in deployments:
+        counts[d.name or ""] = counts.get(d.name or "", 0) + 1
+    for d in deployments:
+        if not re.fullmatch(NAME_PATTERN.removeprefix("^").removesuffix("$"), d.name or ""):
+            raise UsageError(f"live deployment {d.id} has {d.name!r}, which is not a valid "
+                             "deployment name", hint="rename it in the console, then export it")
+    dupes = sorted(n for n, c in counts.items() if c > 1)
+    if dupes:
+        raise UsageError(f"several live deployments share the name(s) {', '.join(dupes)}",
+                         hint="export them one at a time by id and rename the files' metadata.name")
+
+
+def _export_targets(deployments: Sequence[Deployment], folder: Path,
+                    force: bool) -> dict[str, Path]:
+    """The file each deployment is written to; refused on a clash or an existing file."""
+    from reconciler.export import file_name
+
+    targets = {d.id: folder / file_name(d.name or d.id) for d in deployments}
+    clashes = sorted({str(p) for p in targets.values()
+                      if list(targets.values()).count(p) > 1})
+    if clashes:
+        raise UsageError(f"several deployments would be written to {', '.join(clashes)}",
+                         hint="export them one at a time with --dir")
+    existing = sorted(str(p) for p in targets.values() if p.exists() or p.is_symlink())
+    if existing and not force:
+        raise UsageError(f"refusing to overwrite {', '.join(existing)}",
+                         hint="pass --force to overwrite, or choose another --dir")
+    return targets
 
 
 def resolve(client: YottaClient, name: str) -> Deployment:
