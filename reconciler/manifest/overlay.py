@@ -24,7 +24,7 @@ from typing import Any
 from reconciler.errors import ManifestIssue
 from reconciler.manifest.positions import Locator
 
-Loc = tuple[Any, ...]
+Loc = tuple[str | int, ...]  # a path into a document: mapping keys and list indices
 DELETE = "$patch"
 _TOP_KEYS = ("apiVersion", "kind", "metadata", "spec", "lifecycle")
 

@@ -4,7 +4,7 @@ for an issue body. API strings are cleaned; field values are formatted (and clea
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import TYPE_CHECKING, TextIO
 
 from reconciler.render.style import Style
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def _displayable(data: DriftReport) -> DriftReport:
     from reconciler.render.safe import clean_tree
 
-    return cast("DriftReport", clean_tree(data, keep=frozenset({"before", "after"})))
+    return clean_tree(data, keep=frozenset({"before", "after"}))
 
 
 def _field_line(change: dict[str, object]) -> str:

@@ -39,7 +39,7 @@ def field_line(c: FieldChange) -> str:
 def displayable(plan: Plan) -> Plan:
     """The plan with every string cleaned of control characters (names, statuses and messages
     can come from the API); field values are cleaned by :func:`field_line` as it formats them."""
-    return clean_tree(plan, keep=frozenset({"before", "after"}))  # type: ignore[no-any-return]
+    return clean_tree(plan, keep=frozenset({"before", "after"}))
 
 
 # what a disruption means for whoever uses the deployment (the plan stores the short label,

@@ -16,7 +16,8 @@ JSON output needs neither: ``json.dumps`` escapes control characters and keeps e
 from __future__ import annotations
 
 import re
-from typing import Any, TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO, TypeVar, cast
 
 # C0 except tab, DEL, C1: the characters a terminal may act on
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
@@ -41,35 +42,43 @@ def clean(text: str) -> str:
     return _CONTROL.sub(_escape, text)
 
 
-def clean_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
+T = TypeVar("T")
+
+
+def clean_tree(value: T, keep: frozenset[str] = frozenset()) -> T:
     """A copy of ``value`` (str, list, tuple, dict, pydantic model) with every string cleaned.
 
     Fields or keys named in ``keep`` are left as they are (e.g. values a renderer formats and
     cleans itself). Unchanged parts are returned as they are, so a clean plan costs no copies."""
+    return cast(T, _clean_tree(value, keep))
+
+
+def _clean_tree(value: object, keep: frozenset[str]) -> object:
     if isinstance(value, str):
         return clean(value)
     from pydantic import BaseModel  # already imported by whoever built the model
 
     if isinstance(value, BaseModel):
-        updates = {}
+        updates: dict[str, object] = {}
         for name in type(value).model_fields:
             if name in keep:
                 continue
             old = getattr(value, name)
-            new = clean_tree(old, keep)
+            new = _clean_tree(old, keep)
             if new is not old:
                 updates[name] = new
         return value.model_copy(update=updates) if updates else value
     if isinstance(value, dict):
-        out, changed = {}, False
+        out: dict[object, object] = {}
+        changed = False
         for k, v in value.items():
             new_key = clean(k) if isinstance(k, str) else k
-            new_value = v if k in keep else clean_tree(v, keep)
+            new_value = v if k in keep else _clean_tree(v, keep)
             changed = changed or new_key is not k or new_value is not v
             out[new_key] = new_value
         return out if changed else value
     if isinstance(value, (list, tuple)):
-        items = [clean_tree(v, keep) for v in value]
+        items = [_clean_tree(v, keep) for v in value]
         if all(a is b for a, b in zip(items, value, strict=True)):
             return value
         return type(value)(items) if isinstance(value, tuple) else items
@@ -115,7 +124,7 @@ class SafeStream:
         parts.append(_STREAM_CONTROL.sub(_escape, text[last:]))
         return "".join(parts)
 
-    def writelines(self, lines: Any) -> None:
+    def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.write(line)
 

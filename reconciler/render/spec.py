@@ -18,7 +18,7 @@ _ORDER = ("image", "imageRegistry", "credentialId", "resources", "workers", "con
           "expose", "webhookUrl", "environmentVars", "initializationCommand")
 
 
-def _scalar(value: Any) -> str:
+def _scalar(value: object) -> str:
     if isinstance(value, str) and value.startswith(SENSITIVE_PREFIX):
         return "(sensitive)"
     return json.dumps(value, ensure_ascii=False)
