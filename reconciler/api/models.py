@@ -49,7 +49,7 @@ class ExposePort(_Request):
 NAME_PATTERN = r"^(?=[A-Za-z])[A-Za-z0-9@._-]{1,50}$"
 
 
-def _int_to_str(value: Any) -> Any:
+def _int_to_str(value: object) -> object:
     # ids are 18-digit numbers the spec types as strings, but Yotta's Java backend (and its own
     # SDK) also uses JSON integers: accept both, exactly (json parses integers without a float)
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
@@ -152,7 +152,7 @@ class _DeploymentCore(_Response):
 
     @field_validator("environmentVars", "resources", mode="before")
     @classmethod
-    def _null_as_empty(cls, value: Any) -> Any:
+    def _null_as_empty(cls, value: object) -> object:
         return () if value is None else value
 
 
@@ -198,5 +198,5 @@ class LogPage(_Response):
 
     @field_validator("logs", mode="before")
     @classmethod
-    def _null_as_empty(cls, value: Any) -> Any:
+    def _null_as_empty(cls, value: object) -> object:
         return () if value is None else value

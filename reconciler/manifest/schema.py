@@ -8,7 +8,7 @@ locations map straight back to YAML positions and to the API's fields.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -46,10 +46,10 @@ ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 ENV_TEMPLATE_PATTERN = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$(?!\n)"
 
 
-def _whole_number(placeholder: int) -> Callable[[Any], Any]:
+def _whole_number(placeholder: int) -> Callable[[object], object]:
     """Number fields are strict (`true` and "2" are errors) but take a whole `${env:NAME}`."""
 
-    def convert(value: Any) -> Any:
+    def convert(value: object) -> object:
         if isinstance(value, Unresolved):
             return placeholder  # unknown here; the loader reports (or --skip-env skips) it
         if isinstance(value, FromVariable) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
@@ -102,7 +102,7 @@ class ResourceSpec(_Model):
 
     @field_validator("gpuType", "region", mode="before")
     @classmethod
-    def _in_catalog(cls, value: Any, info: ValidationInfo) -> Any:
+    def _in_catalog(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, Unresolved) or not isinstance(value, str):
             return value  # the type check reports non-strings
         known, what = (gpu_types(), "GPU type") if info.field_name == "gpuType" else (
@@ -135,7 +135,7 @@ class EnvVar(_Model):
 
     @field_validator("value", mode="before")
     @classmethod
-    def _as_written(cls, value: Any) -> Any:
+    def _as_written(cls, value: object) -> object:
         # The API takes strings: a plain scalar is sent as the text the user wrote (the YAML
         # reader keeps it as PlainText). Plain words YAML reads as null or booleans are errors:
         # `yes`/`true` silently becoming "True" (or "yes" in one tool and true in another) is
@@ -172,7 +172,7 @@ class _SpecCore(_Model):
 
     @field_validator("credentialId", mode="before")
     @classmethod
-    def _cred_str(cls, value: Any) -> Any:
+    def _cred_str(cls, value: object) -> object:
         if isinstance(value, Unresolved):
             return value
         if isinstance(value, int) and not isinstance(value, bool):
@@ -185,7 +185,7 @@ class _SpecCore(_Model):
 
     @field_validator("environmentVars", mode="before")
     @classmethod
-    def _env_forms(cls, value: Any) -> Any:
+    def _env_forms(cls, value: object) -> object:
         # a mapping (KEY: value) or the API's list form [{key, value}]; keys must be unique
         if value is None:
             return ()
@@ -232,7 +232,7 @@ class Spec(_SpecFields):
 RULE_ERROR = "spec_rule"  # the error type of the cross-field rules below
 
 
-def rule_violations(spec: Any) -> list[tuple[str, str]]:
+def rule_violations(spec: object) -> list[tuple[str, str]]:
     """(field, message) for every cross-field rule ``spec`` breaks. Tolerates wrong types, so
     the loader also runs it on a document whose fields have errors: all errors in one run."""
     if not isinstance(spec, Mapping):
@@ -282,7 +282,7 @@ class Manifest(_Model):
         return self.metadata.name
 
 
-def _suggest(word: str, choices: Any) -> str:
+def _suggest(word: str, choices: Iterable[str]) -> str:
     import difflib
 
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
