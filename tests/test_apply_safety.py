@@ -33,8 +33,20 @@ def converged(cli: Cli, expected: dict[str, str]) -> None:
     live = {d.name: d for d in cli.client().list()}
     assert names_and_counts(cli) == dict.fromkeys(expected, 1)
     assert {n: d.image for n, d in live.items()} == expected
-    state = json.loads(cli.state.read_text())
-    assert {n: e["id"] for n, e in state["deployments"].items()} == {n: d.id for n, d in live.items()}
+    assert stored_ids(cli) == {n: d.id for n, d in live.items()}
+
+
+def stored_ids(cli: Cli) -> dict[str, str]:
+    """Deployment ids in the state, read through its backend (a file or PostgreSQL)."""
+    from reconciler.state.backend import open_backend
+
+    backend = open_backend(cli.env["YOTTACTL_STATE"])
+    try:
+        state = backend.read()
+    finally:
+        backend.close()
+    assert state is not None, "no state was written"
+    return {n: e.id for n, e in state.deployments.items()}
 
 
 def mutating_calls(server: EmulatorServer) -> int:
@@ -42,14 +54,19 @@ def mutating_calls(server: EmulatorServer) -> int:
 
 
 @pytest.mark.timeout(900)  # 40 applies: minutes when the shared machine is busy
-def test_crash_at_random_moments_never_duplicates(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("backend", "trials"), [("file", 20), ("postgres", 10)])
+def test_crash_at_random_moments_never_duplicates(tmp_path: Path, request: pytest.FixtureRequest,
+                                                   backend: str, trials: int) -> None:
     """SIGKILL a real `yottactl apply` at random moments of its API work, then apply again:
-    converged. Most kills must land after a mutating call, or the test proves little."""
+    converged. Most kills must land after a mutating call, or the test proves little. With
+    PostgreSQL the killed run's lock, journal rows and state versions live in the database."""
     server = start_emulator(transition_seconds=0.05, latency_ms=15)
     rng = random.Random(20261128)
-    trials, after_a_call = 20, 0
+    after_a_call = 0
     try:
         cli = Cli(server, tmp_path)
+        if backend == "postgres":
+            cli.env["YOTTACTL_STATE"] = request.getfixturevalue("pg_state")
         names = ["alpha", "beta", "gamma"]
         for trial in range(trials):
             image = f"vllm/vllm-openai:v0.{trial}"  # every trial replaces all three
@@ -69,7 +86,10 @@ def test_crash_at_random_moments_never_duplicates(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             after_a_call += died and mutating_calls(server) > before
-            again = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
+            # the killed holder's lock is free once the kernel (file) or the server (its
+            # session ended) notices: a bounded wait, never a sleep
+            again = cli.subprocess("apply", str(cli.manifests), "--auto-approve",
+                                   "--lock-timeout", "30")
             assert again.returncode == 0, (trial, again.stdout, again.stderr)
             converged(cli, dict.fromkeys(names, image))
     finally:

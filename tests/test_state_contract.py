@@ -55,16 +55,29 @@ def test_no_state_then_versions_with_increasing_serials(open_state: Open) -> Non
 
 
 def test_fenced_write_two_runners_read_the_same_serial(open_state: Open) -> None:
+    """Both read serial N and journal their work (as the executor does before a checkpoint);
+    the first write wins, the second is refused with a message that says what happened, and
+    neither the winner's version nor the loser's journal is lost."""
     base = open_state().write(State.empty().with_entry("a", entry(1)))
     one, two = open_state(), open_state()
     seen_one, seen_two = one.read(), two.read()
     assert seen_one == seen_two == base
     assert seen_one is not None and seen_two is not None
+    done_one, done_two = (StateRecord(deployment="b", entry=entry(2)),
+                          StateRecord(deployment="c", entry=entry(3)))
+    one.journal(done_one)
+    two.journal(done_two)
     won = one.write(seen_one.with_entry("b", entry(2)))
     with pytest.raises(StateError, match="changed since this run read it") as refused:
         two.write(seen_two.with_entry("c", entry(3)))
+    message = refused.value.summary
+    assert f"serial {won.serial}" in message and f"this run has lineage {base.lineage} serial " \
+        f"{base.serial}" in message, message  # which version it had, which one is stored
     assert "nothing was overwritten" in refused.value.detail
+    assert "journal" in refused.value.detail and "run the command again" in refused.value.hint
     assert open_state().read() == won  # nothing lost: the winner's version stands
+    kept = open_state().journal_records()  # and the refused run's work is still recorded
+    assert kept == [done_one, done_two], kept
 
 
 def test_a_state_of_another_lineage_is_never_written_over(open_state: Open) -> None:
@@ -94,8 +107,9 @@ def test_journal_keeps_typed_records_in_order_until_cleared(open_state: Open) ->
                StateRecord(deployment="a", entry=entry(1)), StateRecord(deployment="b")]
     for record in written:
         store.journal(record)
-    assert open_state().journal_records() == written
-    open_state().clear_journal()
+    recovering = open_state()  # the next run: reads (folds) the journal, then clears it
+    assert recovering.journal_records() == written
+    recovering.clear_journal()
     assert open_state().journal_records() == []
 
 

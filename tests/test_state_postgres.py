@@ -224,3 +224,40 @@ def require_password(admin_url: str, role: str) -> None:
     with pytest.raises(psycopg.OperationalError, match="password"):
         base = urlsplit(admin_url)
         psycopg.connect(urlunsplit(base._replace(netloc=f"{role}@")), connect_timeout=5).close()
+
+
+def test_a_runner_that_lost_its_lock_is_fenced_and_its_journal_survives(pg_state: str) -> None:
+    """The advisory lock lives as long as the holder's database session: a runner whose session
+    dropped (network, server restart) may still be working when another run takes the lock.
+    Both read serial N; the new holder writes N+1 and clears ITS journal at the end; the old
+    one's write is refused, and its journal rows survive for the next run to fold."""
+    from reconciler.errors import StateError
+    from reconciler.state.backend import open_backend
+    from reconciler.state.model import State, StateEntry
+    from reconciler.state.records import IntentRecord, StateRecord
+
+    def entry(i: int) -> StateEntry:
+        return StateEntry(id=str(10**17 + i), spec={"image": "img:1", "workers": i})
+
+    setup, stale, holder, after = (open_backend(pg_state) for _ in range(4))
+    try:
+        base = setup.write(State.empty().with_entry("a", entry(1)))
+        seen_stale = stale.read()
+        assert seen_stale == base and stale.journal_records() == []  # it starts a run
+        lost = [IntentRecord(deployment="late", op="create", spec={"image": "img:9"}),
+                StateRecord(deployment="late", entry=entry(9))]
+        stale.journal(lost[0])  # still working without its lock
+        seen = holder.read()
+        assert seen == base and holder.journal_records() == [lost[0]]  # the holder folds it
+        holder.journal(StateRecord(deployment="b", entry=entry(2)))
+        won = holder.write(seen.with_entry("b", entry(2)))
+        stale.journal(lost[1])  # appended after the holder read the journal
+        holder.clear_journal()  # the holder's run ends
+        with pytest.raises(StateError, match="changed since this run read it") as refused:
+            stale.write(seen_stale.with_entry("late", entry(9)))
+        assert "journal stays in the database" in refused.value.detail
+        assert after.read() == won
+        assert after.journal_records() == [lost[1]]  # the unfolded row was not cleared
+    finally:
+        for backend in (setup, stale, holder, after):
+            backend.close()

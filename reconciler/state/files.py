@@ -238,7 +238,8 @@ class FileStore:
                     f"refusing to write {self.path}: it changed since this run read it (stored: "
                     f"lineage {stored.lineage} serial {stored.serial}; this run has lineage "
                     f"{state.lineage} serial {state.serial})",
-                    detail="another run wrote a newer state; nothing was overwritten",
+                    detail="another run wrote a newer state; nothing was overwritten, and this "
+                           "run's journal is kept for the next run to recover",
                     hint="run the command again: it starts from the newer state")
             nxt = state.model_copy(update={"serial": state.serial + 1})
             self._replace(nxt, keep_backup=True)

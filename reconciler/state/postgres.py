@@ -196,7 +196,8 @@ class PostgresStore:
             f"refusing to write the state {self._where()}: it changed since this run read it "
             f"(stored: lineage {lineage} serial {serial}; this run has lineage {state.lineage} "
             f"serial {state.serial})",
-            detail="another run wrote a newer version; nothing was overwritten",
+            detail="another run wrote a newer version; nothing was overwritten, and this run's "
+                   "journal stays in the database for the next run to recover",
             hint="run the command again: it starts from the newer state")
 
     def put(self, state: State, *, force: bool = False) -> None:
@@ -235,13 +236,19 @@ class PostgresStore:
 
 
 class PostgresJournal:
+    """Journal rows of one state. ``clear`` deletes only the rows this run read (and so folded)
+    or appended: a run whose database session, and with it the lock, was lost may still be
+    journaling, and its rows must survive the other run's clear for the next recovery."""
+
     def __init__(self, db: _Db) -> None:
         self.db = db
+        self._mine: set[int] = set()  # seq of the rows read or appended here
 
     def append(self, record: JournalRecord) -> None:
         with self.db.session("append to the journal of") as conn:
-            conn.execute("INSERT INTO yottactl_journal (name, record) VALUES (%s, %s)",
-                         (self.db.name, record_json(record)))
+            (seq,) = conn.execute("INSERT INTO yottactl_journal (name, record) VALUES (%s, %s) "
+                                  "RETURNING seq", (self.db.name, record_json(record))).fetchone()
+            self._mine.add(seq)
 
     def records(self) -> list[JournalRecord]:
         import json
@@ -260,11 +267,16 @@ class PostgresJournal:
                                  f"journal record", detail=str(exc).splitlines()[0],
                                  hint="inspect the yottactl_journal table; yottactl changed nothing"
                                  ) from None
+        with self.db.mutex:
+            self._mine.update(seq for seq, _ in rows)
         return out
 
     def clear(self) -> None:
         with self.db.session("clear the journal of") as conn:
-            conn.execute("DELETE FROM yottactl_journal WHERE name = %s", (self.db.name,))
+            if self._mine:
+                conn.execute("DELETE FROM yottactl_journal WHERE name = %s AND seq = ANY(%s)",
+                             (self.db.name, sorted(self._mine)))
+            self._mine.clear()
 
 
 class PostgresLock:
