@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from reconciler.plan.model import Plan
 from reconciler.project import Inputs
@@ -121,15 +121,15 @@ def _build_plan(
         return made[0].list()
 
     fetching = _Background(fetch)
+    # read-only: fold an interrupted run's journal in memory, write nothing. Read beside the
+    # manifest parsing: a database's connect and query (and the list call) wait in parallel
+    reading = None if state is not None else _Background(lambda: _read_state(settings))
     started = time.perf_counter()
     manifests = Loaded([], []) if destroying and paths is None else load_manifests(
         paths or [], settings.inputs)
     loaded = manifests.deployments
-    if state is None:  # read-only: fold an interrupted run's journal in memory, write nothing
-        from reconciler.apply.recovery import replay
-
-        store = settings.state_file()
-        state = replay(store.read(), store.journal_records())
+    if reading is not None:
+        state = reading.result()
     timings["load"] = time.perf_counter() - started
     _check_targets(targets, loaded, state)
     live = fetching.result()  # the list call's own error, if any, surfaces here
@@ -184,17 +184,26 @@ def _check_targets(targets: Sequence[str], loaded: Sequence[DesiredDeployment],
         "targets are metadata.name values; `yottactl state list` shows managed names")
 
 
-class _Background:
-    """One call on a daemon thread: a failed manifest load reports at once instead of waiting
-    for a slow API, and the process never waits for the thread at exit."""
+def _read_state(settings: Settings) -> State | None:
+    from reconciler.apply.recovery import replay
 
-    def __init__(self, call: Callable[[], list[Deployment]]) -> None:
+    return replay(*settings.state_file().read_with_journal())
+
+
+T = TypeVar("T")
+
+
+class _Background(Generic[T]):
+    """One call on a daemon thread: a failed manifest load reports at once instead of waiting
+    for a slow API or database, and the process never waits for the thread at exit."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
         self._call = call
         self._done = threading.Event()
-        self._value: list[Deployment] = []
+        self._value: T | None = None
         self._error: BaseException | None = None
         self.seconds = 0.0
-        threading.Thread(target=self._run, name="fetch", daemon=True).start()
+        threading.Thread(target=self._run, name="background", daemon=True).start()
 
     def _run(self) -> None:
         started = time.perf_counter()
@@ -206,8 +215,8 @@ class _Background:
             self.seconds = time.perf_counter() - started
             self._done.set()
 
-    def result(self) -> list[Deployment]:
+    def result(self) -> T:
         self._done.wait()
         if self._error is not None:
             raise self._error
-        return self._value
+        return cast(T, self._value)

@@ -261,3 +261,41 @@ def test_a_runner_that_lost_its_lock_is_fenced_and_its_journal_survives(pg_state
     finally:
         for backend in (setup, stale, holder, after):
             backend.close()
+
+
+def test_plan_takes_no_lock_and_writes_nothing_so_a_read_only_role_can_plan(
+        cli: Cli, pg_database: str) -> None:
+    """PR plans run with read-only credentials: plan reads the state and its journal, and
+    creates no table, takes no lock, writes no row."""
+    from reconciler.state.backend import open_backend
+
+    state = database_url(pg_database, urlsplit(pg_database).path.strip("/"), state="default")
+    tables = "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'yottactl_%'"
+    cli.write("a")
+    fresh = cli.subprocess("plan", str(cli.manifests), "--state", state)
+    assert fresh.returncode == 0 and "1 to create" in fresh.stdout, fresh.stderr
+    assert sql(pg_database, tables) == []  # not even the tables
+    assert cli.subprocess("apply", str(cli.manifests), "--auto-approve", "--state",
+                          state).returncode == 0
+    role = "yottactl_ro_" + urlsplit(pg_database).path.strip("/")[-8:]
+    sql(pg_database, f"CREATE ROLE {role} LOGIN")
+    sql(pg_database, f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    parts = urlsplit(state)
+    read_only = urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname or ''}"
+                                          + (f":{parts.port}" if parts.port else "")))
+    cli.write("a", workers=3)
+    holder = open_backend(state)
+    try:
+        with holder.locked("yottactl apply (holding the lock during the plan)"):
+            before = sql(pg_database, "SELECT (SELECT count(*) FROM yottactl_state_versions), "
+                                      "(SELECT count(*) FROM yottactl_journal)")
+            planned = cli.subprocess("plan", str(cli.manifests), "--state", read_only)
+            assert planned.returncode == 0 and "1 to scale" in planned.stdout, planned.stderr
+            after = sql(pg_database, "SELECT (SELECT count(*) FROM yottactl_state_versions), "
+                                     "(SELECT count(*) FROM yottactl_journal)")
+            assert before == after
+        refused = cli.subprocess("apply", str(cli.manifests), "--auto-approve", "--state", read_only)
+        assert refused.returncode == 1 and "permission denied" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+    finally:
+        holder.close()

@@ -40,8 +40,8 @@ def recover_state(settings: Settings, store: Backend, warn: Callable[[str], None
     from reconciler.apply.recovery import recover
     from reconciler.state.model import State
 
-    state = store.read()
-    if not store.journal_records():
+    state, records = store.read_with_journal()  # PostgreSQL: one round trip
+    if not records:
         return Recovered(state)
     state, report = recover(store, state or State.empty(), settings.client(),
                             settings.fingerprinter())

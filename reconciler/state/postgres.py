@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS yottactl_locks (
   username text NOT NULL DEFAULT '', command text NOT NULL DEFAULT '', started text NOT NULL DEFAULT '');
 INSERT INTO yottactl_meta VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING;
 """
+_SNAPSHOT = """
+SELECT (SELECT value FROM yottactl_meta WHERE key = 'schema_version'),
+  (SELECT body FROM yottactl_state_versions WHERE name = %(name)s ORDER BY serial DESC LIMIT 1),
+  ARRAY(SELECT seq FROM yottactl_journal WHERE name = %(name)s ORDER BY seq),
+  ARRAY(SELECT record FROM yottactl_journal WHERE name = %(name)s ORDER BY seq)
+"""
 EXTRA_HINT = "install it with: pip install 'yotta-reconciler[postgres]'"
 
 
@@ -92,6 +98,7 @@ class _Db:
                                   "big", signed=True)
         self.mutex = threading.RLock()
         self._conn: Any = None
+        self._schema_ready = False  # the tables exist, in a schema version this yottactl reads
 
     def error(self, action: str, exc: Exception) -> StateError:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -111,16 +118,41 @@ class _Db:
 
     @contextlib.contextmanager
     def session(self, action: str) -> Iterator[Any]:
-        """The shared connection, schema checked, psycopg errors translated."""
+        """The shared connection, tables created if missing, psycopg errors translated."""
         psycopg = _psycopg()
         with self.mutex:
             try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = self.connect()
-                    self._ensure_schema(self._conn)
-                yield self._conn
+                conn = self._connection()
+                if not self._schema_ready:
+                    self._ensure_schema(conn)
+                    self._schema_ready = True
+                yield conn
             except psycopg.Error as exc:
                 raise self.error(action, exc) from None
+
+    def _connection(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            self._conn = self.connect()
+            self._schema_ready = False
+        return self._conn
+
+    def snapshot(self) -> tuple[str | None, list[tuple[int, str]]]:
+        """(latest body, journal rows) in ONE round trip, schema version checked in the same
+        query; creates nothing, so read-only commands (plan, drift) work with a read-only role.
+        No tables yet: no state and no journal."""
+        psycopg = _psycopg()
+        with self.mutex:
+            try:
+                conn = self._connection()
+                try:
+                    version, body, seqs, records = conn.execute(_SNAPSHOT, {"name": self.name}).fetchone()
+                except psycopg.errors.UndefinedTable:
+                    return None, []
+                self._refuse_newer(version)
+                self._schema_ready = True
+                return body, list(zip(seqs, records, strict=True))
+            except psycopg.Error as exc:
+                raise self.error("read", exc) from None
 
     def _ensure_schema(self, conn: Any) -> None:
         psycopg = _psycopg()
@@ -133,9 +165,12 @@ class _Db:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 conn.execute(_SCHEMA)
             row = conn.execute("SELECT value FROM yottactl_meta WHERE key = 'schema_version'").fetchone()
-        if int(row[0]) > SCHEMA_VERSION:
+        self._refuse_newer(row[0])
+
+    def _refuse_newer(self, version: str | None) -> None:
+        if version is not None and int(version) > SCHEMA_VERSION:
             raise StateError(
-                f"the database at {self.location} has yottactl schema version {row[0]}; this "
+                f"the database at {self.location} has yottactl schema version {version}; this "
                 f"yottactl understands version {SCHEMA_VERSION}",
                 hint="upgrade yottactl to the version that created these tables")
 
@@ -159,12 +194,13 @@ class PostgresStore:
         return f"{self.db.location} (state {self.db.name!r})"
 
     def read(self) -> State | None:
-        with self.db.session("read") as conn:
-            row = conn.execute("SELECT body FROM yottactl_state_versions WHERE name = %s "
-                               "ORDER BY serial DESC LIMIT 1", (self.db.name,)).fetchone()
-        self._last = None if row is None else parse_state(
-            row[0], self._where(), "restore a good version: `yottactl state history`, then "
-                                   "`yottactl state pull --serial N`")
+        return self.parse(self.db.snapshot()[0])
+
+    def parse(self, body: str | None) -> State | None:
+        """The latest version's body as a State (remembered: a fenced write starts from it)."""
+        self._last = None if body is None else parse_state(
+            body, self._where(), "restore a good version: `yottactl state history`, then "
+                                 "`yottactl state pull --serial N`")
         return self._last
 
     def write(self, state: State) -> State:
@@ -251,13 +287,14 @@ class PostgresJournal:
             self._mine.add(seq)
 
     def records(self) -> list[JournalRecord]:
+        return self.parse(self.db.snapshot()[1])
+
+    def parse(self, rows: list[tuple[int, str]]) -> list[JournalRecord]:
+        """Journal rows as records; they count as read here (``clear`` deletes them)."""
         import json
 
         from pydantic import ValidationError
 
-        with self.db.session("read the journal of") as conn:
-            rows = conn.execute("SELECT seq, record FROM yottactl_journal WHERE name = %s ORDER BY seq",
-                                (self.db.name,)).fetchall()
         out = []
         for seq, text in rows:
             try:
@@ -382,8 +419,13 @@ class PostgresLock:
 class PostgresBackend(Backend):
     def __init__(self, url: str) -> None:
         self.db = _Db(url)
-        super().__init__(f"{self.db.location} (state {self.db.name!r})", PostgresStore(self.db),
-                         PostgresJournal(self.db), PostgresLock(self.db))
+        self.pg_store, self.pg_journal = PostgresStore(self.db), PostgresJournal(self.db)
+        super().__init__(f"{self.db.location} (state {self.db.name!r})", self.pg_store,
+                         self.pg_journal, PostgresLock(self.db))
+
+    def read_with_journal(self) -> tuple[State | None, list[JournalRecord]]:
+        body, rows = self.db.snapshot()
+        return self.pg_store.parse(body), self.pg_journal.parse(rows)
 
     def close(self) -> None:
         self.db.close()

@@ -105,6 +105,10 @@ class Backend:
     def journal_records(self) -> list[JournalRecord]:
         return self.journal_log.records()
 
+    def read_with_journal(self) -> tuple[State | None, list[JournalRecord]]:
+        """The state and its journal, as one read (PostgreSQL: one round trip)."""
+        return self.read(), self.journal_records()
+
     def clear_journal(self) -> None:
         self.journal_log.clear()
 
