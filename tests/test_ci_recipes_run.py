@@ -3,7 +3,9 @@
 tests/ghactions.py runs each workflow's jobs as the runner would (bash steps, GITHUB_OUTPUT,
 GITHUB_STEP_SUMMARY, `${{ }}` in env/if/outputs, needs, matrix, artifacts); tests/fake_gh.py plays
 `gh` on a JSON "repository". The state is shared between jobs and runs the way the recipes
-expect: through the secret YOTTACTL_STATE.
+expect: through the secret YOTTACTL_STATE, a URL of the test PostgreSQL (tests/pgserver.py)
+without ``?state=``: each environment of yottactl.yaml gets its own named state in it, and
+nothing is written into the checkout.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class Webhook:
 class GitHub:
     """A repository with manifests, a fake GitHub behind `gh`, and one shared state."""
 
-    def __init__(self, tmp: Path, emulator: EmulatorServer, webhook: Webhook) -> None:
+    def __init__(self, tmp: Path, emulator: EmulatorServer, webhook: Webhook, database: str) -> None:
         self.tmp, self.emulator = tmp, emulator
         self.repo = tmp / "repo"
         (self.repo / "deploy").mkdir(parents=True)
@@ -72,14 +74,11 @@ class GitHub:
                       "from fake_gh import main\nmain(sys.argv[1:])\n")
         gh.chmod(0o755)
         self.gh_state, self.gh_log = tmp / "github.json", tmp / "gh-calls.jsonl"
-        self.state = tmp / "shared-state" / "prod.state.json"
-        # the recipes select environments (YOTTACTL_ENV): each has its own state, outside the
-        # per-job checkouts, as a database would be
+        # the recipes select environments (YOTTACTL_ENV); one database URL serves them all
+        self.database = database
         (self.repo / "yottactl.yaml").write_text(
-            "manifests: deploy\nenvironments:\n"
-            f"  staging: {{state: {tmp / 'shared-state' / 'staging.state.json'}}}\n"
-            f"  prod: {{state: {self.state}}}\n")
-        self.secrets = {"YOTTA_API_KEY": API_KEY, "YOTTACTL_STATE": str(self.state),
+            "manifests: deploy\nenvironments:\n  staging: {}\n  prod: {}\n")
+        self.secrets = {"YOTTA_API_KEY": API_KEY, "YOTTACTL_STATE": database,
                         "HF_TOKEN": CANARY, "DRIFT_WEBHOOK_URL": webhook.url}
         self.runs = 0
 
@@ -101,6 +100,23 @@ class GitHub:
         )
         runner.run()
         return runner
+
+    def state(self, environment: str) -> dict[str, Any] | None:
+        """The environment's state in the database, as `yottactl state pull` prints it."""
+        from reconciler.state.backend import open_backend
+
+        backend = open_backend(f"{self.database}{'&' if '?' in self.database else '?'}"
+                               f"state={environment}")
+        try:
+            state = backend.read()
+        finally:
+            backend.close()
+        return None if state is None else dict(json.loads(state.model_dump_json()))
+
+    def files_written_by_runs(self) -> list[Path]:
+        """Anything state-like the runs left on the runner's disk (the checkout included)."""
+        return [p for p in self.tmp.rglob("*") if p.suffix in (".journal", ".lock", ".backup")
+                or p.name.endswith((".state.json", ".lock.info"))]
 
     def data(self) -> dict[str, Any]:
         return json.loads(self.gh_state.read_text()) if self.gh_state.exists() else {}
@@ -125,10 +141,10 @@ def webhook() -> Iterator[Webhook]:
 
 
 @pytest.fixture
-def github(tmp_path: Path, webhook: Webhook) -> Iterator[GitHub]:
+def github(tmp_path: Path, webhook: Webhook, pg_database: str) -> Iterator[GitHub]:
     assert shutil.which("jq"), "the recipes (and gh --jq) need jq, as on GitHub's runners"
     server = start_emulator(api_key=API_KEY)  # a wrong key is refused
-    yield GitHub(tmp_path, server, webhook)
+    yield GitHub(tmp_path, server, webhook, pg_database)
     server.stop()
 
 
@@ -164,6 +180,8 @@ def test_plan_recipe_keeps_one_comment_per_environment_and_shows_a_failed_plan(
         failure_report(run)
     assert step(job(run, "plan-prod"), "Plan").exit_code == 0
     assert job(run, "plan-prod").steps[-2].name == "Plan"
+    # both plans read their environment's state in the database: a PR plan writes nothing
+    assert github.state("prod") is None and github.state("staging") is None
     first = comments(github)
     assert [c["body"].splitlines()[0] for c in first] == [
         "<!-- yottactl-plan:prod -->", "<!-- yottactl-plan:staging -->"]
@@ -233,11 +251,12 @@ def test_apply_recipe_plans_summarises_and_applies_the_saved_plan(github: GitHub
     assert "Applying saved plan out/plan.json: 2 change(s)." in applied.stdout
     assert set(github.live()) == {"llama", "embedder"}
     assert "exit 0" in job(run, "apply").summary
-    state = json.loads(github.state.read_text())
-    assert set(state["deployments"]) == {"llama", "embedder"}
-    assert not (github.state.parent / "staging.state.json").exists()  # prod's run, prod's state
+    state = github.state("prod")
+    assert state is not None and set(state["deployments"]) == {"llama", "embedder"}
+    assert github.state("staging") is None  # prod's run, prod's state
     assert "### yottactl plan: prod" in plan_job.summary
-    assert CANARY not in github.state.read_text()
+    assert CANARY not in json.dumps(state)
+    assert github.files_written_by_runs() == []  # the state lives in the database only
 
     again = github.run("yottactl-apply.yml")  # nothing to do: the apply job does not run
     assert [(j.name, j.result) for j in again.jobs] == [("plan", "success"), ("apply", "skipped")]
@@ -263,6 +282,8 @@ def test_drift_recipe_one_issue_updated_on_change_closed_when_clear(
     github.write("embedder", workers=1)
     assert job(github.run("yottactl-apply.yml"), "apply").result == "success"
 
+    applied = github.state("prod")
+    assert applied is not None
     clean = github.run("yottactl-drift.yml")
     assert [(j.name, j.result) for j in clean.jobs] == [("detect", "success"), ("issue", "success")]
     assert job(clean, "detect").outputs == {"exitcode": "0"} and issues(github) == []
@@ -306,3 +327,5 @@ def test_drift_recipe_one_issue_updated_on_change_closed_when_clear(
     [issue] = issues(github)
     assert issue["state"] == "closed" and "cleared" in issue["comments"][-1]
     assert len(webhook.received) == 2
+    assert github.state("prod") == applied  # drift reads the state and never writes it
+    assert github.files_written_by_runs() == []
