@@ -100,7 +100,7 @@ def masked_view(dep: Deployment, show_secrets: bool = False) -> dict[str, object
     return data
 
 
-_RELATIVE = re.compile(r"^(\d+)([smhd])$")
+_RELATIVE = re.compile(r"(\d+)([smhd])")  # fullmatch: `$` would pass "10m\n"
 
 
 def parse_when(value: str | None, now: datetime | None = None) -> str | None:
@@ -108,7 +108,7 @@ def parse_when(value: str | None, now: datetime | None = None) -> str | None:
     if not value:
         return None
     now = now or datetime.now(timezone.utc)
-    m = _RELATIVE.match(value.strip())
+    m = _RELATIVE.fullmatch(value.strip())
     if m:
         unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
         when = now - timedelta(**{unit: int(m.group(1))})

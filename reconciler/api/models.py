@@ -46,7 +46,8 @@ class ExposePort(_Request):
     protocol: str | None = None
 
 
-NAME_PATTERN = r"^(?=[A-Za-z])[A-Za-z0-9@._-]{1,50}$"
+# \Z, not $: Python's `$` also matches before a trailing newline, so "abc\n" would pass
+NAME_PATTERN = r"^(?=[A-Za-z])[A-Za-z0-9@._-]{1,50}\Z"
 
 
 def _int_to_str(value: object) -> object:

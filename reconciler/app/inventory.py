@@ -85,7 +85,7 @@ def rename(settings: Settings, old: str, new: str, lock_timeout: float,
     from reconciler.manifest.schema import NAME_RE
     from reconciler.state.backend import command_line
 
-    if not NAME_RE.match(new):
+    if not NAME_RE.fullmatch(new):
         raise UsageError(f"{new!r} is not a valid deployment name",
                          hint="1-50 characters: letters, digits, @ . _ -, starting with a letter")
     store = settings.state_file()

@@ -164,7 +164,7 @@ def _check_exportable(deployments: Sequence[Deployment]) -> None:
     for d in deployments:
         counts[d.name or ""] = counts.get(d.name or "", 0) + 1
     for d in deployments:
-        if not re.fullmatch(NAME_PATTERN.removeprefix("^").removesuffix("$"), d.name or ""):
+        if not re.match(NAME_PATTERN, d.name or ""):
             raise UsageError(f"live deployment {d.id} has {d.name!r}, which is not a valid "
                              "deployment name", hint="rename it in the console, then export it")
     dupes = sorted(n for n, c in counts.items() if c > 1)

@@ -121,14 +121,14 @@ def routes() -> tuple[Route, ...]:
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     """The route for a request, or None. A path that matches with another method is not a match."""
     for route in routes():
-        m = route.regex.match(path)
+        m = route.regex.fullmatch(path)
         if m and route.method == method:
             return route, m.groupdict()
     return None
 
 
 def path_exists(path: str) -> bool:
-    return any(r.regex.match(path) for r in routes())
+    return any(r.regex.fullmatch(path) for r in routes())
 
 
 def _coerce(name: str, raw: str, schema: dict[str, Any]) -> Any:

@@ -26,8 +26,8 @@ MAX_NODES = 100_000  # a manifest has ~50 values; alias bombs expand to billions
 
 Path = tuple[str | int, ...]
 _TOKEN = re.compile(r"\$\$\{|\$\{(env|var):([^}]*)\}")
-_WHOLE_VAR = re.compile(r"^\$\{var:([A-Za-z_][A-Za-z0-9_]*)\}$")
-_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WHOLE_VAR = re.compile(r"\$\{var:([A-Za-z_][A-Za-z0-9_]*)\}")  # fullmatch only: `$` passes "…\n"
+_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WHOLE_ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -42,7 +42,7 @@ class Variable:
 
 
 def valid_name(name: str) -> bool:
-    return _VAR.match(name) is not None
+    return _VAR.fullmatch(name) is not None
 
 
 class DocumentTooComplex(Exception):
@@ -76,7 +76,7 @@ def interpolate(
     def sub(text: str, path: Path) -> Any:
         if "$" not in text:
             return text
-        whole = _WHOLE_VAR.match(text)
+        whole = _WHOLE_VAR.fullmatch(text)
         if whole and whole.group(1) in known:
             name = whole.group(1)
             result.used.add(name)
@@ -107,7 +107,7 @@ def interpolate(
                 return variable.text
             template.append(token)
             env_seen = True
-            if not _VAR.match(name) or name not in environ:
+            if not _VAR.fullmatch(name) or name not in environ:
                 result.missing.append((path, name))
                 unresolved = True
                 return token  # keep validating the rest of the document

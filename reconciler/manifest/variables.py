@@ -62,12 +62,12 @@ def collect(
                 out[name] = Variable(value, text_of(value), where)
     for key in sorted(environ):
         name = key[len(ENV_PREFIX) :]
-        if key.startswith(ENV_PREFIX) and VAR_NAME_RE.match(name):
+        if key.startswith(ENV_PREFIX) and VAR_NAME_RE.fullmatch(name):
             out[name] = Variable(parse_scalar(environ[key]), environ[key], key)
     for flag, argument in cli_vars:
         if flag == "--var":
             name, sep, raw = argument.partition("=")
-            if not sep or not VAR_NAME_RE.match(name):
+            if not sep or not VAR_NAME_RE.fullmatch(name):
                 raise UsageError(f"--var {argument!r} is not NAME=VALUE",
                                  hint="e.g. --var workers=3 (names: letters, digits and _)")
             out[name] = Variable(parse_scalar(raw), raw, "--var")
@@ -97,7 +97,7 @@ def read_var_file(path: str) -> dict[str, Variable]:
         raise ManifestError([ManifestIssue(path, 1, 1, "", "a var file is one YAML mapping",
                                            "write NAME: value lines, e.g. workers: 3")])
     data: dict[Any, Any] = documents[0] if documents else {}
-    bad = [name for name in data if not isinstance(name, str) or not VAR_NAME_RE.match(name)]
+    bad = [name for name in data if not isinstance(name, str) or not VAR_NAME_RE.fullmatch(name)]
     if bad:
         locator = Locator(path, text)
         issues = []
