@@ -120,3 +120,19 @@ def test_refresh_only_records_live_values_without_mutating_calls(cli: Cli) -> No
     assert ("scaled", "pending") in kinds and ("gone", "pending") in kinds
     again = cli("apply", "--refresh-only", "--auto-approve")
     assert again.exit_code == 0 and "No changes." in again.output, again.output
+
+
+def test_refresh_only_json_is_an_event_stream(cli: Cli) -> None:
+    write(cli, "scaled")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    [dep] = cli.client().list()
+    cli.client().scale(dep.id, 5)
+    result = cli("apply", "--refresh-only", "--auto-approve", "-o", "json")
+    assert result.exit_code == 0, result.output
+    stream = [json.loads(line) for line in result.stdout.splitlines()]  # only JSON on stdout
+    assert stream[0]["type"] == "plan" and stream[-1]["type"] == "summary"
+    assert [(c["deployment"], c["action"]) for c in stream[0]["changes"]] == [("scaled", "record")]
+    assert stream[-1]["succeeded"] == ["scaled"]
+    assert recorded(cli, "scaled")["spec"]["workers"] == 5  # type: ignore[index]
+    quiet = cli("apply", "--refresh-only", "--auto-approve", "-o", "json")  # nothing to record
+    assert [json.loads(line)["type"] for line in quiet.stdout.splitlines()] == ["plan"]

@@ -178,7 +178,7 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
         recovered = recover_state(s, store, warn)
         essences: Mapping[str, Essence] = {}
         if refresh_only:
-            the_plan = _refresh_plan(s, recovered.state, targets, color)
+            the_plan = _refresh_plan(s, recovered.state, targets, output, color)
         elif plan_file:
             the_plan = _saved_plan(s, plan_file, recovered.state, output)
         else:
@@ -210,12 +210,16 @@ def _check_apply_flags(paths: tuple[str, ...], plan_file: str | None, refresh_on
                          hint="the JSON stream is for pipelines: nobody reviews a prompt there")
 
 
-def _refresh_plan(s: Settings, state: State | None, targets: tuple[str, ...],
+def _refresh_plan(s: Settings, state: State | None, targets: tuple[str, ...], output: str,
                   color: bool) -> Plan:
     from reconciler.app.apply import refresh
+    from reconciler.render.progress import plan_event
 
     the_plan = refresh(s, state, targets)
-    render_plan(the_plan, "text", color)
+    if output == "json":  # the stream starts with the plan, as for any apply -o json
+        click.echo(json.dumps(plan_event(the_plan)))
+    else:
+        render_plan(the_plan, "text", color)
     return the_plan
 
 
