@@ -13,11 +13,32 @@ def run() -> None:
     if sys.argv[1:] == ["--version"]:
         from reconciler import __version__
 
-        sys.stdout.write(f"yottactl, version {__version__}\n")
+        try:
+            sys.stdout.write(f"yottactl, version {__version__}\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _die_of_sigpipe()
         return
-    from reconciler.cli import main
+    from reconciler.cli import StdoutClosed, main
 
-    main(prog_name="yottactl")  # also under `python -m reconciler`: completion uses the name
+    try:
+        main(prog_name="yottactl")  # also under `python -m reconciler`: completion uses the name
+    except StdoutClosed:
+        _die_of_sigpipe()
+
+
+def _die_of_sigpipe() -> None:
+    """End as git (or any C tool) does when its reader closes the pipe: no message, killed by
+    SIGPIPE (the shell sees 141). Only here, after the command unwound: SIGPIPE's default action
+    in the middle of an apply would stop it between an API call and its journal record."""
+    import os
+    import signal
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush into the closed pipe at exit
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
+    sys.exit(1)  # not reached on POSIX
 
 
 if __name__ == "__main__":

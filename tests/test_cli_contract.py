@@ -182,3 +182,26 @@ def test_use_color_honours_no_color_on_a_tty(monkeypatch: pytest.MonkeyPatch) ->
         assert not use_color(stream=Tty())
     monkeypatch.setenv("NO_COLOR", "")
     assert use_color(stream=Tty())  # empty means unset (no-color.org)
+
+
+@pytest.mark.parametrize("args", [["schema"], ["--help"], ["plan", "--help"], ["--version"],
+                                  ["get", "-o", "json"]])
+def test_a_closed_stdout_ends_quietly_as_git_does(cli: Cli, args: list[str]) -> None:
+    """`yottactl get | head`: no traceback, no message, killed by SIGPIPE like git (not exit 1)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    cli.write("svc")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    opened = cli.subprocess(*args)
+    assert opened.returncode == 0 and opened.stdout  # precondition: it has output to write
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before the first write: every write is EPIPE
+    try:
+        closed = subprocess.run([sys.executable, "-m", "reconciler", *args], stdout=writer,
+                                stderr=subprocess.PIPE, env={**os.environ, **cli.env}, text=True)
+    finally:
+        os.close(writer)
+    assert closed.returncode == -signal.SIGPIPE and closed.stderr == ""

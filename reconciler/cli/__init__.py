@@ -33,7 +33,8 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 EXIT_CODES_HELP = (
     "Exit codes (every command): 0 success; 1 any error, including usage errors such as an "
     "unknown option, a bad value or a missing file; 2 only \"changes pending\" (plan "
-    "--detailed-exitcode) or \"drift found\" (drift)."
+    "--detailed-exitcode) or \"drift found\" (drift). A closed standard output (| head) ends "
+    "the command quietly, killed by SIGPIPE as git is."
 )
 
 
@@ -55,6 +56,10 @@ class _Command(click.Command):
         return rest
 
 
+class StdoutClosed(Exception):
+    """Standard output's reader went away (`| head`): the entry point ends quietly, as git does."""
+
+
 class _Group(click.Group):
     """Turns every YottactlError into a clean message and exit code: never a traceback;
     usage errors (unknown option, bad value, missing file) exit 1, like any other error."""
@@ -65,6 +70,8 @@ class _Group(click.Group):
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as err:
             raise _usage_exit(err) from None
+        except BrokenPipeError:  # `yottactl --help | head -1`
+            raise StdoutClosed() from None
 
     command_class = _Command
     group_class = type
@@ -80,7 +87,11 @@ class _Group(click.Group):
         sys.stdout, sys.stderr = install(*saved)
         catalog.configure(catalog_file())  # the user catalog, if any; strict about GPU types
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a reader that went away is seen here, not at interpreter exit
+            return result
+        except BrokenPipeError:  # `yottactl get | head`: the reader has what it wanted
+            raise StdoutClosed() from None
         except click.UsageError as err:  # raised while parsing a subcommand's arguments
             raise _usage_exit(err) from None
         except YottactlError as err:
