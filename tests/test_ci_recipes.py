@@ -170,21 +170,27 @@ def test_install_is_an_exact_hash_pinned_version_with_its_whole_closure() -> Non
     # pip runs with --no-deps: every dependency (on Python 3.12, Linux) must be pinned, at a
     # version that satisfies what its dependant asks for
     environment = {"python_version": "3.12", "python_full_version": "3.12.0",
-                   "sys_platform": "linux", "platform_system": "Linux", "extra": ""}
-    todo, seen = ["yotta-reconciler"], set()
+                   "sys_platform": "linux", "platform_system": "Linux",
+                   "implementation_name": "cpython"}
+    [root] = [Requirement(line) for line in (GITHUB / "requirements.in").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    assert root.extras == {"postgres"}, "the recipes keep the state in PostgreSQL: psycopg needed"
+    todo, walked = [("yotta-reconciler", frozenset(root.extras))], set()
     while todo:
-        name = todo.pop()
-        if name in seen:
+        name, extras = todo.pop()
+        if (name, extras) in walked:
             continue
-        seen.add(name)
+        walked.add((name, extras))
         for spec in distribution(name).requires or []:
             req = Requirement(spec)
-            if req.marker and not req.marker.evaluate(environment):
+            if req.marker and not any(req.marker.evaluate({**environment, "extra": extra})
+                                      for extra in extras | {""}):
                 continue
             dep = canonical(req.name)
             assert dep in pins, f"{name} needs {dep}, which requirements.txt does not pin"
             assert req.specifier.contains(pins[dep][0], prereleases=True), f"{dep}: {req}"
-            todo.append(dep)
+            todo.append((dep, frozenset(req.extras)))
+    seen = {name for name, _ in walked}
     assert seen == set(pins), f"pinned but unused: {set(pins) - seen}"
     for recipe in RECIPES:
         installs = [s for s in run_scripts(load(recipe)) if "pip install" in s]
