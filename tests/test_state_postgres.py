@@ -274,6 +274,9 @@ def test_plan_takes_no_lock_and_writes_nothing_so_a_read_only_role_can_plan(
     cli.write("a")
     fresh = cli.subprocess("plan", str(cli.manifests), "--state", state)
     assert fresh.returncode == 0 and "1 to create" in fresh.stdout, fresh.stderr
+    for args in (("state", "history"), ("state", "pull", "--serial", "1")):
+        result = cli.subprocess(*args, "--state", state)
+        assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
     assert sql(pg_database, tables) == []  # not even the tables
     assert cli.subprocess("apply", str(cli.manifests), "--auto-approve", "--state",
                           state).returncode == 0
@@ -291,6 +294,10 @@ def test_plan_takes_no_lock_and_writes_nothing_so_a_read_only_role_can_plan(
                                       "(SELECT count(*) FROM yottactl_journal)")
             planned = cli.subprocess("plan", str(cli.manifests), "--state", read_only)
             assert planned.returncode == 0 and "1 to scale" in planned.stdout, planned.stderr
+            for args in (("drift", str(cli.manifests)), ("state", "history"),
+                         ("state", "pull", "--serial", "1"), ("state", "list")):
+                result = cli.subprocess(*args, "--state", read_only)
+                assert result.returncode in (0, 2), (args, result.stderr)
             after = sql(pg_database, "SELECT (SELECT count(*) FROM yottactl_state_versions), "
                                      "(SELECT count(*) FROM yottactl_journal)")
             assert before == after

@@ -154,6 +154,24 @@ class _Db:
             except psycopg.Error as exc:
                 raise self.error("read", exc) from None
 
+    def rows(self, action: str, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+        """A read-only query's rows; None when there are no tables yet (creates nothing)."""
+        psycopg = _psycopg()
+        with self.mutex:
+            try:
+                conn = self._connection()
+                try:
+                    if not self._schema_ready:
+                        row = conn.execute("SELECT value FROM yottactl_meta "
+                                           "WHERE key = 'schema_version'").fetchone()
+                        self._refuse_newer(row[0] if row else None)
+                        self._schema_ready = True
+                    return list(conn.execute(query, params).fetchall())
+                except psycopg.errors.UndefinedTable:
+                    return None
+            except psycopg.Error as exc:
+                raise self.error(action, exc) from None
+
     def _ensure_schema(self, conn: Any) -> None:
         psycopg = _psycopg()
         try:
@@ -255,20 +273,19 @@ class PostgresStore:
         self._last = state
 
     def history(self, limit: int) -> list[Version]:
-        with self.db.session("read the history of") as conn:
-            rows = conn.execute(
-                "SELECT serial, lineage, to_char(written_at AT TIME ZONE 'UTC', "
-                "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), written_by, command, changes "
-                "FROM yottactl_state_versions WHERE name = %s ORDER BY serial DESC LIMIT %s",
-                (self.db.name, limit)).fetchall()
+        rows = self.db.rows(
+            "read the history of",
+            "SELECT serial, lineage, to_char(written_at AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), written_by, command, changes "
+            "FROM yottactl_state_versions WHERE name = %s ORDER BY serial DESC LIMIT %s",
+            (self.db.name, limit)) or []
         return [Version(serial=r[0], lineage=r[1], written_at=r[2], written_by=r[3], command=r[4],
                         changes=r[5]) for r in rows]
 
     def version(self, serial: int) -> State | None:
-        with self.db.session("read") as conn:
-            row = conn.execute("SELECT body FROM yottactl_state_versions WHERE name = %s AND serial = %s",
-                               (self.db.name, serial)).fetchone()
-        return None if row is None else parse_state(row[0], self._where(), "")
+        rows = self.db.rows("read", "SELECT body FROM yottactl_state_versions WHERE name = %s AND "
+                                    "serial = %s", (self.db.name, serial))
+        return parse_state(rows[0][0], self._where(), "") if rows else None
 
 
 class PostgresJournal:
