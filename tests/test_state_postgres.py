@@ -306,3 +306,44 @@ def test_plan_takes_no_lock_and_writes_nothing_so_a_read_only_role_can_plan(
         assert "Traceback" not in refused.stderr
     finally:
         holder.close()
+
+
+def test_an_apply_whose_state_changed_underneath_is_refused_and_recovered(cli: Cli, pg_state: str) -> None:
+    """End to end: while a real `apply` is inside its create, another writer stores a newer
+    version (as a runner that took over a lost lock would). The apply's next state write is
+    refused with a message saying so; its journal rows stay; the next apply folds them in and
+    creates nothing twice."""
+    from reconciler.state.backend import open_backend
+
+    cli.env["YOTTACTL_STATE"] = pg_state
+    cli.write("one")
+    api = cli.client()
+    cli.server.emulator.faults.response_delay_ms = 2000  # created at once, answered later
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", str(cli.manifests),
+                             "--auto-approve"], env={**os.environ, **cli.env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not api.list() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert api.list(), "the create must have landed while the apply waits for its answer"
+    other = open_backend(pg_state)
+    try:
+        seen = other.read()
+        assert seen is not None and seen.serial >= 1  # the apply checkpointed before its calls
+        other.write(seen)  # the other writer's version: serial + 1
+    finally:
+        other.close()
+    out, err = proc.communicate(timeout=120)
+    cli.server.emulator.faults.response_delay_ms = 0
+    assert proc.returncode == 1, out + err
+    assert "refusing to write the state" in err and "changed since this run read it" in err, err
+    assert "journal stays in the database" in err and "Traceback" not in err, err
+    assert sql(pg_state, "SELECT count(*) FROM yottactl_journal")[0][0] > 0  # not lost
+    again = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "will be created" not in again.stdout and "adopted" not in again.stdout, again.stdout
+    assert names_and_counts(cli) == {"one": 1}
+    state = json.loads(cli.subprocess("state", "pull").stdout)
+    assert {n: e["id"] for n, e in state["deployments"].items()} == {
+        d.name: d.id for d in api.list()}  # the refused run's create, recorded from its journal
+    assert sql(pg_state, "SELECT count(*) FROM yottactl_journal") == [(0,)]
