@@ -144,7 +144,8 @@ def interpolate(
         budget[0] -= 1
         if budget[0] < 0:
             raise DocumentTooComplex(
-                f"document expands to more than {MAX_NODES} values (YAML alias bomb?)", path
+                f"document holds more than {MAX_NODES} values once YAML aliases are expanded "
+                "(a manifest has about 50)", path
             )
         if depth > MAX_DEPTH:
             raise DocumentTooComplex(f"nesting deeper than {MAX_DEPTH} levels", path)

@@ -251,7 +251,8 @@ class _FileLoader:
         try:
             result = interpolate(document, self.environ, rendering.variables)
         except DocumentTooComplex as exc:
-            self._issue(index, exc.path, str(exc), "remove YAML anchors/aliases and deep nesting")
+            self._issue(index, exc.path, str(exc),
+                        "remove YAML anchors/aliases, deep nesting or generated keys")
             return None
         rendering.used |= result.used
         self._variable_issues(index, result)
