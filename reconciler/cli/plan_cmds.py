@@ -47,9 +47,9 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
         result = load_manifests(paths, current_inputs(), require_env=not skip_env)
     except ManifestError as err:
         if output == "json":
-            click.echo(json.dumps([
-                {"file": i.file, "line": i.line, "column": i.column, "path": i.path,
-                 "message": i.message, "hint": i.hint} for i in err.issues], indent=2))
+            from reconciler.render.manifests import issues_json
+
+            click.echo(issues_json(err.issues))
             sys.exit(1)
         raise
     for warning in result.warnings:

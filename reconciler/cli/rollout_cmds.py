@@ -27,16 +27,12 @@ def wait_cmd(names: tuple[str, ...], target: str, timeout: float, endpoint: str 
     followed by their id, so a rename or a replace cannot fool it.
     """
     from reconciler.app.rollout import wait_for
-    from reconciler.render.progress import duration
+    from reconciler.render.progress import wait_text
     from reconciler.settings import heartbeat_seconds
 
     s = settings(endpoint, api_key, state_path)
     for line in wait_for(s, names, target, timeout, heartbeat_seconds()):
-        if line.reached:
-            click.echo(f"{line.name}: {line.description} [{duration(line.elapsed)}]")
-        else:
-            click.echo(f"{line.name}: waiting for {target}… [{duration(line.elapsed)} elapsed] "
-                       f"{line.description}")
+        click.echo(wait_text(line.name, target, line.reached, line.description, line.elapsed))
 
 
 @main.command()

@@ -1,10 +1,14 @@
-"""`yottactl render`: the final manifest documents, as YAML with source comments or JSON."""
+"""Manifests as commands print them: `render`'s final documents (YAML with source comments, or
+JSON) and `validate -o json`'s problem list."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from reconciler.errors import ManifestIssue
 
 Document = tuple[str, int, dict[str, object]]  # file, index in the file, the document
 
@@ -32,3 +36,9 @@ def write_documents(documents: Sequence[Document], overlays: Mapping[str, Sequen
             out.write(f"# overlays: {', '.join(patched)}\n")
         yaml.dump(doc, out)
     out.flush()
+
+
+def issues_json(issues: Sequence[ManifestIssue]) -> str:
+    """`validate -o json`: a list of {file, line, column, path, message, hint}."""
+    return json.dumps([{"file": i.file, "line": i.line, "column": i.column, "path": i.path,
+                        "message": i.message, "hint": i.hint} for i in issues], indent=2)

@@ -77,6 +77,13 @@ def duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def wait_text(name: str, target: str, reached: bool, description: str, elapsed: float) -> str:
+    """One line of `yottactl wait`: reached, or still waiting (on a change or a heartbeat)."""
+    if reached:
+        return f"{name}: {description} [{duration(elapsed)}]"
+    return f"{name}: waiting for {target}… [{duration(elapsed)} elapsed] {description}"
+
+
 def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
