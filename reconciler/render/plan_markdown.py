@@ -4,9 +4,10 @@ disruptive changes first), then collapsed per-deployment details."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TextIO
 
-from reconciler.plan.model import Action, Plan
+from reconciler.plan.model import Action, Change, Plan
 from reconciler.render.plan_text import (
     ORDER,
     SYMBOLS,
@@ -28,6 +29,19 @@ def _cell(text: str) -> str:
 
 def render_markdown(plan: Plan, out: TextIO) -> None:
     plan = displayable(plan)
+    _heading(plan, out)
+    pending = sorted(plan.pending, key=lambda c: (not c.disruptive, c.name))
+    _summary(plan, pending, out)
+    if pending:
+        _table(pending, out)
+        for c in pending:
+            _details(c, out)
+    _drift_and_unmanaged(plan, out)
+    for warning in plan.warnings:
+        out.write(f"> **Warning:** {_cell(warning)}\n")
+
+
+def _heading(plan: Plan, out: TextIO) -> None:
     if plan.environment:  # one sticky comment per environment
         out.write(f"<!-- yottactl-plan env={plan.environment} -->\n### yottactl plan: "
                   f"{plan.environment}\n\n")
@@ -37,7 +51,9 @@ def render_markdown(plan: Plan, out: TextIO) -> None:
         out.write(f"{_cell(header(plan))}\n\n")
     for error in plan.errors:
         out.write(f"> **Error:** {_cell(error)}\n")
-    pending = sorted(plan.pending, key=lambda c: (not c.disruptive, c.name))
+
+
+def _summary(plan: Plan, pending: Sequence[Change], out: TextIO) -> None:
     counts = plan.summary
     badges = " · ".join(f"**{counts[a.value]}** to {a.value}" for a in (*ORDER, Action.RECORD, Action.RESTART)
                         if counts[a.value])
@@ -51,28 +67,35 @@ def render_markdown(plan: Plan, out: TextIO) -> None:
     if disruptive:
         out.write("**Disruptive:** " + ", ".join(f"`{c.name}` ({consequence(c)})" for c in disruptive)
                   + "\n\n")
-    if pending:
-        out.write("| | deployment | action | reason | cost/h |\n|---|---|---|---|---|\n")
-        for c in pending:
-            action = c.action.value + (" (adopt)" if c.adopt else "")
-            if c.disruptive:
-                action += " ⚠️"
-            out.write(f"| `{SYMBOLS[c.action]}` | `{c.name}` | {action} | {_cell(c.reason)} | "
-                      f"{money(c.price_before)} → {money(c.price_after)} |\n")
-        out.write("\n")
-        for c in pending:
-            out.write(f"<details><summary><code>{c.name}</code>: {c.action.value}</summary>\n\n")
-            out.write(f"- id: `{c.id or 'known after apply'}`\n")
-            for fc in c.changes:
-                out.write(f"- `{_cell(field_line(fc))}`\n")
-            if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None:
-                title = "the new deployment" if c.action is Action.REPLACE else "spec"
-                body = "".join(f"+ {path} = {shown}\n" for path, shown in padded(c))
-                fence = "`" * max([3, *(len(run) + 1 for run in re.findall("`+", body))])
-                out.write(f"- {title}:\n\n{fence}diff\n{body}{fence}\n")
-            if c.steps:
-                out.write("- steps: " + " → ".join(s.describe() for s in c.steps) + "\n")
-            out.write("\n</details>\n\n")
+
+
+def _table(pending: Sequence[Change], out: TextIO) -> None:
+    out.write("| | deployment | action | reason | cost/h |\n|---|---|---|---|---|\n")
+    for c in pending:
+        action = c.action.value + (" (adopt)" if c.adopt else "")
+        if c.disruptive:
+            action += " ⚠️"
+        out.write(f"| `{SYMBOLS[c.action]}` | `{c.name}` | {action} | {_cell(c.reason)} | "
+                  f"{money(c.price_before)} → {money(c.price_after)} |\n")
+    out.write("\n")
+
+
+def _details(c: Change, out: TextIO) -> None:
+    out.write(f"<details><summary><code>{c.name}</code>: {c.action.value}</summary>\n\n")
+    out.write(f"- id: `{c.id or 'known after apply'}`\n")
+    for fc in c.changes:
+        out.write(f"- `{_cell(field_line(fc))}`\n")
+    if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None:
+        title = "the new deployment" if c.action is Action.REPLACE else "spec"
+        body = "".join(f"+ {path} = {shown}\n" for path, shown in padded(c))
+        fence = "`" * max([3, *(len(run) + 1 for run in re.findall("`+", body))])
+        out.write(f"- {title}:\n\n{fence}diff\n{body}{fence}\n")
+    if c.steps:
+        out.write("- steps: " + " → ".join(s.describe() for s in c.steps) + "\n")
+    out.write("\n</details>\n\n")
+
+
+def _drift_and_unmanaged(plan: Plan, out: TextIO) -> None:
     if plan.drift:
         out.write("#### Drift since the last apply\n\n")
         for d in plan.drift:
@@ -85,8 +108,6 @@ def render_markdown(plan: Plan, out: TextIO) -> None:
             out.write(f"- `{u.name}` ({u.id}, {u.status})"
                       + (" **duplicate of a managed name**" if u.duplicate else "") + "\n")
         out.write("\n</details>\n")
-    for warning in plan.warnings:
-        out.write(f"> **Warning:** {_cell(warning)}\n")
 
 
 __all__ = ["Action", "render_markdown"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TextIO
 
 from reconciler.api.facts import REPLACE_FIELDS
@@ -124,6 +125,29 @@ def header(plan: Plan) -> str:
 def render_text(plan: Plan, out: TextIO, color: bool = False) -> None:
     plan = displayable(plan)
     st = Style(color)
+    _problems(plan, out, st)
+    pending = plan.pending
+    _disruptive(pending, out, st)
+    if pending:
+        out.write("yottactl will perform the following actions:\n\n")
+        for c in sorted(pending, key=lambda c: (not c.disruptive, c.name)):
+            _change(out, c, st)
+    _drift_and_unmanaged(plan, out, st)
+    for warning in plan.warnings:
+        out.write(st("Warning: ", "yellow", bold=True) + warning + "\n")
+    if not pending and not plan.errors:
+        out.write("No changes. Live deployments match the manifests.\n")
+        return
+    out.write(st(summary_line(plan), bold=True) + "\n")
+    before, after, estimated = totals(plan)
+    delta = after - before
+    est = ", estimated" if estimated else ""
+    out.write(f"Hourly cost: {money(before)} → {money(after)} ({'+' if delta >= 0 else '-'}"
+              f"${abs(delta):,.2f}/h{est})\n")
+
+
+def _problems(plan: Plan, out: TextIO, st: Style) -> None:
+    """The environment header, plan errors and deployments FAILED live: read before the rest."""
     if header(plan):
         out.write(st(header(plan), bold=True) + "\n\n")
     for error in plan.errors:
@@ -136,17 +160,18 @@ def render_text(plan: Plan, out: TextIO, color: bool = False) -> None:
                      bold=True) + "\n")
     if failed:
         out.write("\n")
-    pending = plan.pending
+
+
+def _disruptive(pending: Sequence[Change], out: TextIO, st: Style) -> None:
     disruptive = sorted((c for c in pending if c.disruptive), key=lambda c: c.name)
     if disruptive:
         out.write(st("Disruptive changes (read these first):", "red", bold=True) + "\n")
         for c in disruptive:
             out.write(f"  ! {c.name} {VERBS[c.action]}: {consequence(c)}\n")
         out.write("\n")
-    if pending:
-        out.write("yottactl will perform the following actions:\n\n")
-        for c in sorted(pending, key=lambda c: (not c.disruptive, c.name)):
-            _change(out, c, st)
+
+
+def _drift_and_unmanaged(plan: Plan, out: TextIO, st: Style) -> None:
     if plan.drift:
         out.write(st("Drift since the last apply (changed outside yottactl):", "magenta",
                      bold=True) + "\n")
@@ -161,14 +186,3 @@ def render_text(plan: Plan, out: TextIO, color: bool = False) -> None:
             dup = st("  [duplicate of a managed name]", "red", bold=True) if u.duplicate else ""
             out.write(f"  ? {u.name}  id {u.id}  {u.status or ''}{dup}\n")
         out.write("\n")
-    for warning in plan.warnings:
-        out.write(st("Warning: ", "yellow", bold=True) + warning + "\n")
-    if not pending and not plan.errors:
-        out.write("No changes. Live deployments match the manifests.\n")
-        return
-    out.write(st(summary_line(plan), bold=True) + "\n")
-    before, after, estimated = totals(plan)
-    delta = after - before
-    est = ", estimated" if estimated else ""
-    out.write(f"Hourly cost: {money(before)} → {money(after)} ({'+' if delta >= 0 else '-'}"
-              f"${abs(delta):,.2f}/h{est})\n")
