@@ -85,34 +85,15 @@ def demo(path: str | None, transition_seconds: float) -> None:
 
 
 def _demo(path: str, transition_seconds: float) -> None:
-    import os
-    import subprocess
-    import tempfile
-
+    from reconciler.app.demo import run_demo
     from reconciler.cli import use_color
-    from reconciler.emulator.server import EmulatorServer, build
     from reconciler.render.style import Style
 
     style = Style(use_color())
-    server = EmulatorServer(build(transition_seconds=transition_seconds,
-                                  log_interval_seconds=0.5)).start()
-    with tempfile.TemporaryDirectory(prefix="yottactl-demo-") as folder:
-        env = {**os.environ, "YOTTA_API_URL": server.url, "YOTTA_API_KEY": "demo-key",
-               "YOTTACTL_STATE": os.path.join(folder, "demo.state.json"),
-               "HF_TOKEN": "hf_demo_token", "QUEUE_TOKEN": "demo_queue_token"}
-        steps = [
-            ("plan: what would change", ["plan", path]),
-            ("apply: create everything", ["apply", path, "--auto-approve"]),
-            ("plan again: nothing left to do", ["plan", path, "--detailed-exitcode"]),
-            ("get: the live fleet", ["get"]),
-        ]
-        try:
-            for title, args in steps:
-                click.echo(style(f"\n$ yottactl {' '.join(args)}   # {title}", bold=True))
-                code = subprocess.call([sys.executable, "-m", "reconciler", *args], env=env)
-                if code not in (0,):
-                    raise click.ClickException(f"`yottactl {' '.join(args)}` exited {code}")
-        finally:
-            server.stop()
+
+    def show(title: str, args: list[str]) -> None:
+        click.echo(style(f"\n$ yottactl {' '.join(args)}   # {title}", bold=True))
+
+    run_demo(path, transition_seconds, show)
     click.echo(style("\nDemo complete: plan → apply → plan-clean on the emulator.",
                      fg="green", bold=True))
