@@ -138,3 +138,8 @@ def heartbeat_seconds(environ: Mapping[str, str] | None = None, default: float =
     except ValueError:
         return default
     return value if value > 0 else default
+
+
+def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``overrides``: for commands we start (`yottactl demo`)."""
+    return {**os.environ, **overrides}

@@ -24,13 +24,15 @@ def run_demo(path: str, transition_seconds: float,
     """Run each step as a real `yottactl` process on a fresh emulator and state; the demo's
     own values stand in for the example manifests' secrets."""
     from reconciler.emulator.server import EmulatorServer, build
+    from reconciler.settings import child_environment
 
     server = EmulatorServer(build(transition_seconds=transition_seconds,
                                   log_interval_seconds=0.5)).start()
     with tempfile.TemporaryDirectory(prefix="yottactl-demo-") as folder:
-        env = {**os.environ, "YOTTA_API_URL": server.url, "YOTTA_API_KEY": "demo-key",
-               "YOTTACTL_STATE": os.path.join(folder, "demo.state.json"),
-               "HF_TOKEN": "hf_demo_token", "QUEUE_TOKEN": "demo_queue_token"}
+        env = child_environment({
+            "YOTTA_API_URL": server.url, "YOTTA_API_KEY": "demo-key",
+            "YOTTACTL_STATE": os.path.join(folder, "demo.state.json"),
+            "HF_TOKEN": "hf_demo_token", "QUEUE_TOKEN": "demo_queue_token"})
         try:
             for title, template in STEPS:
                 args = [path if a == "PATH" else a for a in template]
