@@ -83,6 +83,18 @@ VALID_DOC: dict[str, Any] = {
              "workers": 1, "containerVolumeInGb": 50, "serviceMode": "QUEUE"}}
 
 
+def valid_doc_with(tmp_path: Path, path: tuple[Any, ...], value: Any) -> Path:
+    """A manifest file: the valid document with one value set at ``path``."""
+    doc = json.loads(json.dumps(VALID_DOC))
+    node = doc
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    file = tmp_path / "m.yaml"
+    file.write_text(json.dumps(doc))
+    return file
+
+
 @pytest.mark.parametrize(("path", "value"), [
     (("spec", "workers"), "${env:WORKERS}"),
     (("spec", "resources", 0, "gpuCount"), "${env:GPUS}"),
@@ -92,13 +104,7 @@ VALID_DOC: dict[str, Any] = {
 ], ids=lambda v: str(v))
 def test_schema_accepts_what_validate_accepts(tmp_path: Path, path: tuple[Any, ...],
                                               value: Any) -> None:
-    doc = json.loads(json.dumps(VALID_DOC))
-    node = doc
-    for step in path[:-1]:
-        node = node[step]
-    node[path[-1]] = value
-    file = tmp_path / "m.yaml"
-    file.write_text(json.dumps(doc))
+    file = valid_doc_with(tmp_path, path, value)
     assert schema_verdict(file) == [] and validate_verdict(file) == []
 
 
@@ -113,11 +119,5 @@ def test_schema_accepts_what_validate_accepts(tmp_path: Path, path: tuple[Any, .
 ], ids=lambda v: repr(v))
 def test_schema_rejects_what_validate_rejects(tmp_path: Path, path: tuple[Any, ...],
                                               value: Any) -> None:
-    doc = json.loads(json.dumps(VALID_DOC))
-    node = doc
-    for step in path[:-1]:
-        node = node[step]
-    node[path[-1]] = value
-    file = tmp_path / "m.yaml"
-    file.write_text(json.dumps(doc))
+    file = valid_doc_with(tmp_path, path, value)
     assert schema_verdict(file) and validate_verdict(file)
