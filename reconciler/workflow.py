@@ -19,23 +19,26 @@ from reconciler.settings import Settings
 
 if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
-    from reconciler.api.models import Deployment
     from reconciler.manifest.schema import DesiredDeployment
+    from reconciler.plan.live import LiveDeployment
+    from reconciler.plan.planner import Desired
     from reconciler.state.model import State
+
+T = TypeVar("T")
 
 
 @dataclass
 class PlanRun:
     plan: Plan
-    desired: dict[str, DesiredDeployment]
-    live: list[Deployment]
+    desired: dict[str, Desired]  # the manifests' essences with real values (never shown)
+    live: list[LiveDeployment]  # what the plan keeps of each listed deployment
     state: State | None
     timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
-class Loaded:
-    deployments: list[DesiredDeployment]
+class Loaded(Generic[T]):
+    deployments: list[T]  # DesiredDeployment, or what the plan keeps of each (load_desired)
     warnings: list[str]
     documents: list[tuple[str, int, dict[str, Any]]] | None = None  # with keep_documents
     overlays: dict[str, list[str]] = field(default_factory=dict)  # deployment -> overlay files
@@ -44,11 +47,26 @@ class Loaded:
 def load_manifests(
     paths: Sequence[str], inputs: Inputs | None = None, *, require_env: bool = True,
     keep_documents: bool = False,
-) -> Loaded:
+) -> Loaded[DesiredDeployment]:
     """The manifests at ``paths`` (default: the project's manifest folders, else manifests/ or
     deploy/, see loader.default_paths) after
     the project's variables and the environment's overlays; warnings for unused variables."""
-    from reconciler.manifest.loader import Rendering, load
+    return _load(paths, inputs, None, require_env=require_env, keep_documents=keep_documents)
+
+
+def load_desired(paths: Sequence[str], inputs: Inputs | None = None) -> Loaded[Desired]:
+    """:func:`load_manifests` as the planner's :class:`Desired` views (each manifest model is
+    dropped as soon as its view is built)."""
+    from reconciler.plan.planner import desired_from_manifest
+
+    return _load(paths, inputs, desired_from_manifest)
+
+
+def _load(
+    paths: Sequence[str], inputs: Inputs | None, keep: Callable[[DesiredDeployment], T] | None,
+    *, require_env: bool = True, keep_documents: bool = False,
+) -> Loaded[Any]:
+    from reconciler.manifest.loader import Rendering, load_each
     from reconciler.manifest.overlay import OverlaySet
     from reconciler.manifest.variables import collect, declared_unused
     from reconciler.project import manifest_paths
@@ -59,12 +77,16 @@ def load_manifests(
         variables=collect(context, inputs.cli_vars),
         overlays=OverlaySet(context.overlays) if context.overlays else None,
         documents=[] if keep_documents else None)
-    deployments = load(manifest_paths(context, list(paths)), require_env=require_env,
-                       rendering=rendering)
+    deployments = load_each(manifest_paths(context, list(paths)), keep or _itself,
+                            require_env=require_env, rendering=rendering)
     patched = {name: list(dict.fromkeys(p.file for p in patches))
                for name, patches in (rendering.overlays.by_name if rendering.overlays else {}).items()}
     return Loaded(deployments, declared_unused(rendering.variables, rendering.used),
                   rendering.documents, patched)
+
+
+def _itself(item: DesiredDeployment) -> DesiredDeployment:
+    return item
 
 
 def build_plan(
@@ -110,23 +132,24 @@ def _build_plan(
     client: YottaClient | None,
     replace: Sequence[str] = (),
 ) -> PlanRun:
-    from reconciler.plan.planner import Options, desired_from_manifest, make_plan
+    from reconciler.plan.live import live_view
+    from reconciler.plan.planner import Options, make_plan
 
     timings: dict[str, float] = {}
     # the list call and the manifest parsing are independent: fetch while parsing
     made: list[YottaClient] = []  # the client used, for the endpoint the plan header names
 
-    def fetch() -> list[Deployment]:
+    def fetch() -> list[LiveDeployment]:
         made.append(client or settings.client())
-        return made[0].list()
+        return made[0].list_each(live_view)
 
     fetching = _Background(fetch)
     # read-only: fold an interrupted run's journal in memory, write nothing. Read beside the
     # manifest parsing: a database's connect and query (and the list call) wait in parallel
     reading = None if state is not None else _Background(lambda: _read_state(settings))
     started = time.perf_counter()
-    manifests = Loaded([], []) if destroying and paths is None else load_manifests(
-        paths or [], settings.inputs)
+    manifests: Loaded[Desired] = (Loaded([], []) if destroying and paths is None
+                                  else load_desired(paths or [], settings.inputs))
     loaded = manifests.deployments
     if reading is not None:
         state = reading.result()
@@ -135,14 +158,13 @@ def _build_plan(
     live = fetching.result()  # the list call's own error, if any, surfaces here
     timings["fetch"] = fetching.seconds
     started = time.perf_counter()
-    desired = [] if destroying else [desired_from_manifest(d) for d in loaded]
+    desired = [] if destroying else loaded
     options = Options(targets=frozenset(targets), allow_mass_delete=allow_mass_delete,
                       destroying=destroying, replace=frozenset(replace))
     if destroying and paths:  # destroy PATH...: only what those manifests name
         options = Options(targets=frozenset(targets) or frozenset(d.name for d in loaded),
                           allow_mass_delete=allow_mass_delete, destroying=True,
-                          prevent_destroy={d.name: d.manifest.lifecycle.preventDestroy
-                                           for d in loaded})
+                          prevent_destroy={d.name: d.prevent_destroy for d in loaded})
     plan = make_plan(desired, live, state, settings.fingerprinter(), options)
     context = settings.inputs.context
     if context.project is not None:  # the header names where this plan applies
@@ -166,7 +188,7 @@ def save_plan(the_plan: Plan, out_file: str) -> None:
     atomic_write(Path(out_file), the_plan.to_json())
 
 
-def _check_targets(targets: Sequence[str], loaded: Sequence[DesiredDeployment],
+def _check_targets(targets: Sequence[str], loaded: Sequence[Desired],
                    state: State | None) -> None:
     """A --target that names nothing is a typo, not "No changes": say so (exit 1)."""
     import difflib
@@ -188,9 +210,6 @@ def _read_state(settings: Settings) -> State | None:
     from reconciler.apply.recovery import replay
 
     return replay(*settings.state_file().read_with_journal())
-
-
-T = TypeVar("T")
 
 
 class _Background(Generic[T]):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
-from reconciler.api.models import CreateRequest, Deployment, UpdateRequest
+from reconciler.api.models import CreateRequest, Deployment, ListedDeployment, UpdateRequest
 from reconciler.apply.requests import create_request, update_request
 from reconciler.fields import (
     BY_NAME,
@@ -17,7 +19,9 @@ from reconciler.fields import (
     Kind,
 )
 from reconciler.manifest.schema import IGNORABLE, Spec
-from reconciler.plan.normalize import Essence, essence_from_live, essence_from_spec
+from reconciler.plan.essence import FIELD_NAMES
+from reconciler.plan.live import live_view
+from reconciler.plan.normalize import essence_from_live, essence_from_spec
 
 from helpers import live, manifest
 
@@ -39,7 +43,7 @@ def test_request_models_carry_the_table() -> None:
 
 def test_essence_keys_are_the_table_in_order() -> None:
     spec = manifest("web", {"minSingleCardVcpu": 4}).spec
-    assert tuple(Essence.model_fields) == NAMES
+    assert FIELD_NAMES == NAMES
     assert tuple(essence_from_spec(spec).plain()) == NAMES
     assert tuple(essence_from_live(live({"name": "web", "id": "1"})).plain()) == NAMES
     assert essence_from_spec(spec).minSingleCardVcpu == 4
@@ -108,3 +112,34 @@ def test_a_plain_number_keeps_its_bounds(row: DeploymentField) -> None:
     else:
         assert CreateRequest.model_validate(over).to_wire()[row.name] == high + 1
     assert Deployment.model_validate({"id": "1", row.response_name: high + 1})
+
+
+def test_the_listed_view_reads_the_deployment_model_s_fields_with_its_types() -> None:
+    """Planning validates listed items as ListedDeployment: each of its fields is Deployment's,
+    typed the same, and the table's response names are all among them."""
+    for name, info in ListedDeployment.model_fields.items():
+        assert name in Deployment.model_fields, name
+        assert info.annotation == Deployment.model_fields[name].annotation, name
+    assert {f.response_name for f in FIELDS} <= set(ListedDeployment.model_fields)
+
+
+LISTED = [
+    {"id": "1", "name": "web"},
+    {"id": 361530338086227968, "name": "big", "credentialId": 42, "resources": None,
+     "environmentVars": None, "status": "STOPPED", "perHourPrice": 0},
+    {"id": "2", "name": "x", "resources": [{"gpuType": "L4"}, {"region": "r", "gpuCount": 2,
+                                            "gpuDisplayName": "shown"}],
+     "expose": {"port": 0}, "imageRegistry": "https://r.example/", "cost": 1.5,
+     "unknownField": {"kept": "by Deployment only"}, "environmentVars": [
+         {"key": "B", "value": "2"}, {"key": "A", "value": "1"}], "totalWorkers": 3,
+     "minSingleCardVcpu": 4, "webhookUrl": "https://hooks.example.com/x"},
+]
+
+
+@pytest.mark.parametrize("wire", LISTED, ids=lambda w: str(w["name"]))
+def test_the_plan_s_live_view_is_the_same_from_the_full_model_and_the_listed_one(
+        wire: dict[str, Any]) -> None:
+    full, listed = live_view(Deployment.model_validate(wire)), live_view(
+        ListedDeployment.model_validate(wire))
+    assert full == listed
+    assert full.essence == essence_from_live(Deployment.model_validate(wire))

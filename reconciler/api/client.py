@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import ipaddress
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -24,6 +24,7 @@ from reconciler.api.limiter import AdaptiveLimiter, outcome_of
 from reconciler.api.models import (
     CreateRequest,
     Deployment,
+    ListedDeployment,
     LogEntry,
     LogPage,
     ScaleRequest,
@@ -42,6 +43,7 @@ from reconciler.errors import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 def parse(model: type[M], data: Any, *, operation: str, deployment: str | None = None,
@@ -62,11 +64,15 @@ def parse_list(model: type[M], data: Any, *, operation: str,
                deployment: str | None = None) -> builtins.list[M]:
     if data is None:
         return []
+    _check_list(data, operation=operation, deployment=deployment)
+    return [parse(model, item, operation=operation, deployment=deployment, where=f"data[{i}]")
+            for i, item in enumerate(data)]
+
+
+def _check_list(data: Any, *, operation: str, deployment: str | None) -> None:
     if not isinstance(data, builtins.list):
         raise BadResponse(f"unexpected answer: field data: expected a list, got "
                           f"{type(data).__name__}", operation=operation, deployment=deployment)
-    return [parse(model, item, operation=operation, deployment=deployment, where=f"data[{i}]")
-            for i, item in enumerate(data)]
 
 
 def path_id(value: str, *, operation: str, what: str = "deployment") -> int:
@@ -288,6 +294,20 @@ class YottaClient:
         params = [("statusList", s) for s in status] or None
         data = self._call("list", "GET", "/list", params=params)
         return parse_list(Deployment, data, operation="list")
+
+    def list_each(self, keep: Callable[[ListedDeployment], T]) -> builtins.list[T]:
+        """``list`` for planning a fleet: each item validated as a :class:`ListedDeployment`
+        (only what a plan reads), handed to ``keep`` and its raw JSON dropped at once, so the
+        parsed answer and the full models never exist side by side."""
+        data = self._call("list", "GET", "/list")
+        if data is None:
+            return []
+        _check_list(data, operation="list", deployment=None)
+        out = []
+        for i, item in enumerate(data):
+            data[i] = None  # garbage from here on: its memory serves the next items
+            out.append(keep(parse(ListedDeployment, item, operation="list", where=f"data[{i}]")))
+        return out
 
     def workers(self, deployment_id: str, status: Sequence[str] = ()) -> builtins.list[Worker]:
         params = [("statusList", s) for s in status] or None

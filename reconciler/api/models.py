@@ -163,6 +163,46 @@ else:
     Deployment = _with_plain_fields("Deployment", _DeploymentCore)
 
 
+class _ListedCore(BaseModel):
+    """The part of a listed deployment a plan reads: identity, status, price and the configured
+    fields (the field table's response names). Planning validates only these, item by item, and
+    keeps none of the rest (other keys are ignored, not stored): at 10,000 deployments a full
+    :class:`Deployment` per item cost ~4 KB each. Same types as :class:`Deployment`, so a wrong
+    value is the same clean error (``tests/test_fields.py`` keeps the two in step)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    name: str | None = None
+    imageRegistry: str | None = None
+    image: str | None = None
+    resources: tuple[ResourceResponse, ...] = ()
+    credentialId: str | None = None
+    containerVolumeInGb: int | None = None
+    initializationCommand: str | None = None
+    environmentVars: tuple[KeyValuePair, ...] = ()
+    expose: ExposePortResponse | None = None
+    totalWorkers: int | None = None
+    perHourPrice: float | None = None
+    serviceMode: str | None = None
+    status: str | None = None
+
+    _cred = field_validator("credentialId", mode="before")(_credential_to_str)
+
+    _id_as_str = field_validator("id", mode="before")(_int_to_str)
+
+    @field_validator("environmentVars", "resources", mode="before")
+    @classmethod
+    def _null_as_empty(cls, value: object) -> object:
+        return () if value is None else value
+
+
+if TYPE_CHECKING:
+    ListedDeployment = _ListedCore
+else:
+    ListedDeployment = _with_plain_fields("ListedDeployment", _ListedCore)
+
+
 class Worker(_Response):
     """``OpenapiElasticWorkerResponse``."""
 

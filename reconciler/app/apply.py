@@ -106,9 +106,7 @@ def refresh(settings: Settings, state: State | None, targets: Sequence[str]) -> 
 
 def desired_essences(run: PlanRun) -> dict[str, Essence]:
     """Real (unmasked) essences of the loaded manifests: where apply finds secret values."""
-    from reconciler.plan.normalize import essence_from_spec
-
-    return {name: essence_from_spec(d.manifest.spec) for name, d in run.desired.items()}
+    return {name: d.essence for name, d in run.desired.items()}
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from reconciler.api.facts import FAILED, INITIALIZING, RUNNING, STOPPED, STOPPING
-from reconciler.api.models import Deployment
 from reconciler.plan.diff import diff
+from reconciler.plan.live import LiveDeployment
 from reconciler.plan.model import DriftItem, DriftKind, FieldChange
 from reconciler.plan.normalize import (
     Essence,
     Fingerprinter,
-    essence_from_live,
     hide_undeclared,
     mask,
 )
@@ -24,9 +23,8 @@ _UP = (RUNNING, INITIALIZING)
 _DOWN = (STOPPED, STOPPING)
 
 
-def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerprinter,
+def find_drift(state: State, live_by_id: Mapping[str, LiveDeployment], fp: Fingerprinter,
                wanted: Callable[[str], bool] = lambda _: True,
-               essence_of: Callable[[Deployment], Essence] = essence_from_live,
                readopted: Mapping[str, str] | None = None,
                ignored: Mapping[str, tuple[str, ...]] | None = None,
                ) -> tuple[DriftItem, ...]:
@@ -47,7 +45,7 @@ def find_drift(state: State, live_by_id: Mapping[str, Deployment], fp: Fingerpri
                 if successor else "")
             items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.DELETED, detail=detail))
             continue
-        current = hide_undeclared(mask(essence_of(live), entry.sensitive, fp),
+        current = hide_undeclared(mask(live.essence, entry.sensitive, fp),
                                   list(entry.spec.environmentVars), fp)
         if not key_ok:  # secrets cannot be compared with another key: take them as unchanged
             current = with_recorded_secrets(entry.spec, current, entry.sensitive)

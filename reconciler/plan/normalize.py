@@ -15,7 +15,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from reconciler.api.facts import DEFAULT_IMAGE_REGISTRY
-from reconciler.api.models import Deployment, ExposePortResponse, KeyValuePair, ResourceResponse
+from reconciler.api.models import (
+    Deployment,
+    ExposePortResponse,
+    KeyValuePair,
+    ListedDeployment,
+    ResourceResponse,
+)
 from reconciler.fields import FIELDS, Kind
 from reconciler.manifest.schema import EnvVar, Expose, ResourceSpec, Spec
 from reconciler.plan.essence import Essence, ExposeEssence, ResourceEssence
@@ -55,7 +61,8 @@ def _registry(value: str | None) -> str:
 
 def _resources(items: Iterable[ResourceSpec | ResourceResponse]) -> list[dict[str, Any]]:
     out = [{"region": r.region, "gpuType": r.gpuType, "gpuCount": r.gpuCount} for r in items]
-    return sorted(out, key=lambda r: (r["region"], r["gpuType"], r["gpuCount"] or 0))
+    # a live object may leave any part out: None sorts first instead of failing the sort
+    return sorted(out, key=lambda r: (r["region"] or "", r["gpuType"] or "", r["gpuCount"] or 0))
 
 
 def _expose(value: Expose | ExposePortResponse | None) -> dict[str, Any] | None:
@@ -81,7 +88,7 @@ _NORMALISE: dict[Kind, Callable[[Any], Any]] = {
 _RULES = tuple((f.name, f.name, f.response_name, _NORMALISE[f.kind]) for f in FIELDS)
 
 
-def _essence(src: Spec | Deployment, live: bool) -> Essence:
+def _essence(src: Spec | Deployment | ListedDeployment, live: bool) -> Essence:
     # manifest specs and API objects share the API's field names, except where the table says
     return Essence.model_validate({key: norm(getattr(src, live_attr if live else attr))
                                    for key, attr, live_attr, norm in _RULES})
@@ -91,7 +98,7 @@ def essence_from_spec(spec: Spec) -> Essence:
     return _essence(spec, live=False)
 
 
-def essence_from_live(dep: Deployment) -> Essence:
+def essence_from_live(dep: Deployment | ListedDeployment) -> Essence:
     return _essence(dep, live=True)
 
 

@@ -15,6 +15,7 @@ from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
 from reconciler.plan import steps as S
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import find_drift
+from reconciler.plan.live import LiveDeployment, live_view
 from reconciler.plan.model import (
     Action,
     Change,
@@ -32,7 +33,6 @@ from reconciler.plan.normalize import (
     Essence,
     Fingerprinter,
     apply_ignored,
-    essence_from_live,
     essence_from_spec,
     hide_undeclared,
     mask,
@@ -41,8 +41,11 @@ from reconciler.plan.normalize import (
 from reconciler.plan.reasons import Reason, sentence
 from reconciler.state.model import State, StateEntry
 
+# what the planner accepts as live objects: the API's models or their lean view
+Live = Deployment | LiveDeployment
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Desired:
     """What the planner needs of one manifest (built by ``desired_from_manifest``)."""
 
@@ -87,25 +90,17 @@ def estimate_price(essence: Essence, running: bool) -> float | None:
 
 
 class _Planner:
-    def __init__(self, desired: Sequence[Desired], live: Sequence[Deployment], state: State,
+    def __init__(self, desired: Sequence[Desired], live: Sequence[Live], state: State,
                  fp: Fingerprinter, options: Options) -> None:
         self.desired = {d.name: d for d in desired}
-        self.live_by_id = {d.id: d for d in live}
-        self.live_by_name: dict[str, list[Deployment]] = {}
-        for d in live:
+        self.live_by_id = {d.id: live_view(d) for d in live}
+        self.live_by_name: dict[str, list[LiveDeployment]] = {}
+        for d in self.live_by_id.values():
             self.live_by_name.setdefault(d.name or "", []).append(d)
         self.state, self.fp, self.options = state, fp, options
         self.lineage: str | None = None
         self.diagnostics: list[Diagnostic] = []
-        self._essences: dict[str, Essence] = {}
         self.managed_ids = {e.id for e in state.deployments.values()}
-
-    def live_essence(self, live: Deployment) -> Essence:
-        """Normalised once per live object: the change and the drift report both use it."""
-        essence = self._essences.get(live.id)
-        if essence is None:
-            essence = self._essences[live.id] = essence_from_live(live)
-        return essence
 
     def wanted(self, name: str) -> bool:
         return not self.options.targets or name in self.options.targets
@@ -133,7 +128,7 @@ class _Planner:
                           reason=sentence(code), reason_code=code, price_before=0.0,
                           price_after=price_after, price_estimated=True)
 
-        real_live = mask(self.live_essence(live), secret, self.fp)
+        real_live = mask(live.essence, secret, self.fp)
         compared = apply_ignored(masked_desired, real_live, want.ignore_changes)
         # env vars in no manifest (added in the console) are shown hidden, never their values
         masked_live = hide_undeclared(real_live, compared.environmentVars, self.fp)
@@ -198,7 +193,7 @@ class _Planner:
                       price_after=price_after if estimated else live.perHourPrice,
                       price_estimated=estimated)
 
-    def _match(self, name: str, entry: StateEntry | None) -> tuple[Deployment | None, bool]:
+    def _match(self, name: str, entry: StateEntry | None) -> tuple[LiveDeployment | None, bool]:
         """(live object, adopting?). The state's id is the identity while it is live; else live
         evidence wins over the state: a live deployment carrying the name (and mapped to no
         other name) is adopted, so a second one of that name is never created."""
@@ -217,7 +212,7 @@ class _Planner:
             return None, True
         return (candidates[0], True) if candidates else (None, False)
 
-    def adoptable(self, name: str) -> list[Deployment]:
+    def adoptable(self, name: str) -> list[LiveDeployment]:
         """Live deployments named ``name`` that the state maps to no name."""
         return [d for d in self.live_by_name.get(name, []) if d.id not in self.managed_ids]
 
@@ -240,7 +235,7 @@ class _Planner:
                 "remove preventDestroy first (or `yottactl state rm` to stop managing it)"))
             return None
         # 3. Stop (if needed) and delete.
-        masked_live = hide_undeclared(mask(self.live_essence(live), entry.sensitive, self.fp), (),
+        masked_live = hide_undeclared(mask(live.essence, entry.sensitive, self.fp), (),
                                       self.fp)
         return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
                       sensitive=entry.sensitive,
@@ -320,7 +315,7 @@ class _Planner:
         readopted = {c.name: c.id for c in changes if c.adopt and c.id
                      and c.name in self.state.deployments}
         ignored = {n: d.ignore_changes for n, d in self.desired.items()}
-        drift = find_drift(self.state, self.live_by_id, self.fp, self.wanted, self.live_essence,
+        drift = find_drift(self.state, self.live_by_id, self.fp, self.wanted,
                            readopted=readopted, ignored=ignored) + duplicates
         if self.state.key_verifier and self.state.key_verifier != self.fp.verifier():
             self.diagnostics.append(warning(
@@ -332,7 +327,7 @@ class _Planner:
                     diagnostics=tuple(self.diagnostics))
 
 
-def make_plan(desired: Sequence[Desired], live: Sequence[Deployment], state: State | None,
+def make_plan(desired: Sequence[Desired], live: Sequence[Live], state: State | None,
               fp: Fingerprinter, options: Options | None = None) -> Plan:
     """The plan that makes ``live`` match ``desired``, given what ``state`` manages."""
     planner = _Planner(desired, live, state or State.empty(), fp, options or Options())

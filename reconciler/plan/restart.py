@@ -42,7 +42,7 @@ def plan_restart(names: Sequence[str], live: Sequence[Deployment], state: State 
             changes.append(Change(
                 name=name, id=dep.id, action=Action.RESTART, reason_code=Reason.RESTART_REQUESTED,
                 reason=sentence(Reason.RESTART_REQUESTED), steps=steps, disruptive=True,
-                disruption=S.RESTARTS, live_status=dep.status, desired=dict(entry.spec),
+                disruption=S.RESTARTS, live_status=dep.status, desired=entry.spec,
                 sensitive=entry.sensitive, desired_state="running",
                 prevent_destroy=entry.prevent_destroy, price_before=dep.perHourPrice,
                 price_after=dep.perHourPrice))

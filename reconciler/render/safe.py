@@ -15,6 +15,7 @@ JSON output needs neither: ``json.dumps`` escapes control characters and keeps e
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from typing import Any, TextIO, TypeVar, cast
@@ -68,6 +69,16 @@ def _clean_tree(value: object, keep: frozenset[str]) -> object:
             if new is not old:
                 updates[name] = new
         return value.model_copy(update=updates) if updates else value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # essences
+        cleaned = {}
+        for item in dataclasses.fields(value):
+            if item.name in keep:
+                continue
+            old = getattr(value, item.name)
+            new = clean_tree(old, keep)
+            if new is not old:
+                cleaned[item.name] = new
+        return dataclasses.replace(value, **cleaned) if cleaned else value
     if isinstance(value, dict):
         out: dict[object, object] = {}
         changed = False

@@ -1,0 +1,73 @@
+"""A plan keeps the essence of each deployment, not its models: memory held per deployment by
+a finished plan run (live views, manifest views, state, plan) stays bounded. tracemalloc
+counts bytes, so the bound does not depend on the machine's speed or load."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.plan.live import LiveDeployment
+from reconciler.plan.normalize import essence_from_live, mask
+from reconciler.plan.planner import Desired
+from reconciler.settings import Settings
+from reconciler.state.backend import StateFile
+from reconciler.state.model import State, StateEntry
+from reconciler.workflow import build_plan
+
+from conftest import API_KEY, EmulatorServer, create_body, manifest_text
+
+N = 300
+SECRET = ("environmentVars.HF_TOKEN",)
+BOUND = 10 * 1024  # bytes a finished plan run holds per deployment (~7.5 KB; full models: 19 KB)
+
+
+def _fleet(server: EmulatorServer, folder: Path) -> Settings:
+    bodies = [create_body(f"svc-{i:04d}", image=f"vllm/vllm-openai:v0.6.{i % 7}", environmentVars=[
+        {"key": "MODEL", "value": f"model-{i}"}, {"key": "HF_TOKEN", "value": "hf_x"}],
+        resources=[{"region": "us-east-1", "gpuType": "NVIDIA_RTX_4090_24G", "gpuCount": 1}],
+        containerVolumeInGb=50) for i in range(N)]
+    httpx.post(f"{server.url}/_emulator/seed", json={"deployments": bodies}).raise_for_status()
+    manifests = folder / "m"
+    manifests.mkdir()
+    for i in range(N):
+        (manifests / f"svc-{i:04d}.yaml").write_text(manifest_text(
+            f"svc-{i:04d}", image=f"vllm/vllm-openai:v0.6.{i % 7}", model=f"model-{i}",
+            workers=3 if i % 50 == 0 else 2))
+    settings = Settings(endpoint=server.url, api_key=API_KEY, state_path=str(folder / "s.json"))
+    fp = settings.fingerprinter()
+    entries = {}
+    for d in settings.client().list():
+        spec = mask(essence_from_live(d), SECRET, fp)
+        entries[d.name or ""] = StateEntry(id=d.id, spec=spec, sensitive=SECRET,
+                                           fingerprint=fp.obj(spec), status=d.status)
+    state = State.empty().model_copy(update={"deployments": entries, "key_verifier": fp.verifier()})
+    StateFile(settings.state_path or "").write(state)
+    return settings
+
+
+def test_a_plan_run_holds_a_few_kilobytes_per_deployment(
+        emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_x")
+    settings = _fleet(emulator, tmp_path)
+    paths = [str(tmp_path / "m")]
+    build_plan(settings, paths)  # first run: imports and caches are not the plan's memory
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        run = build_plan(settings, paths)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # preconditions: a real plan of the whole fleet, with the lean views it is meant to keep
+    assert len(run.live) == N and len(run.desired) == N and run.state is not None
+    assert len(run.state.deployments) == N and len(run.plan.pending) == N // 50
+    assert all(isinstance(d, LiveDeployment) for d in run.live)
+    assert all(isinstance(d, Desired) for d in run.desired.values())
+    assert held / N <= BOUND, f"{held / N:.0f} bytes per deployment"
