@@ -61,15 +61,15 @@ def planned_executor(settings: Settings, manifests: Path, parallelism: int,
     """The plan for ``manifests`` and an executor for it, set up as ``apply`` does."""
     import os
 
+    from reconciler.app.apply import desired_essences
     from reconciler.apply.executor import Executor
     from reconciler.apply.requests import SecretSource
-    from reconciler.plan.normalize import essence_from_spec
     from reconciler.state.model import State
     from reconciler.workflow import build_plan
 
     os.environ["HF_TOKEN"] = "bench-secret"
     plan_run = build_plan(settings, [str(manifests)])
-    essences = {k: essence_from_spec(d.manifest.spec) for k, d in plan_run.desired.items()}
+    essences = desired_essences(plan_run)
     fp = settings.fingerprinter()
     executor = Executor(client or settings.client(), settings.state_file(),
                         plan_run.state or State.empty(), fp, SecretSource(fp, essences),

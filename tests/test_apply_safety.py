@@ -103,7 +103,6 @@ APPLY_WITH_JOURNAL = """
 import sys
 from reconciler.apply.executor import Executor
 from reconciler.apply.requests import SecretSource
-from reconciler.plan.normalize import essence_from_spec
 from reconciler.state.backend import StateFile
 from reconciler.settings import resolve
 from reconciler.workflow import build_plan
@@ -125,7 +124,7 @@ store = StateFile(settings.state_path, journal=NoJournal() if sys.argv[2] == "no
 state = store.read()
 run = build_plan(settings, [sys.argv[1]], state=state)
 fp = settings.fingerprinter()
-essences = {n: essence_from_spec(d.manifest.spec) for n, d in run.desired.items()}
+essences = {n: d.essence for n, d in run.desired.items()}  # real values, never shown
 Executor(settings.client(), store, state, fp, SecretSource(fp, essences)).run(run.plan)
 """
 

@@ -47,7 +47,8 @@ T = TypeVar("T")
 
 
 def clean_tree(value: T, keep: frozenset[str] = frozenset()) -> T:
-    """A copy of ``value`` (str, list, tuple, dict, pydantic model) with every string cleaned.
+    """A copy of ``value`` (str, list, tuple, dict, pydantic model or dataclass) with every
+    string cleaned.
 
     Fields or keys named in ``keep`` are left as they are (e.g. values a renderer formats and
     cleans itself). Unchanged parts are returned as they are, so a clean plan costs no copies."""
@@ -70,12 +71,12 @@ def _clean_tree(value: object, keep: frozenset[str]) -> object:
                 updates[name] = new
         return value.model_copy(update=updates) if updates else value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):  # essences
-        cleaned = {}
+        cleaned: dict[str, object] = {}
         for item in dataclasses.fields(value):
             if item.name in keep:
                 continue
             old = getattr(value, item.name)
-            new = clean_tree(old, keep)
+            new = _clean_tree(old, keep)
             if new is not old:
                 cleaned[item.name] = new
         return dataclasses.replace(value, **cleaned) if cleaned else value
