@@ -6,6 +6,7 @@ No printing and no prompts (that is ``reconciler/cli/``'s job); returns data and
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import threading
 import time
@@ -107,6 +108,24 @@ def build_plan(
                            destroying=destroying, state=state, client=client, replace=replace)
 
 
+@functools.cache
+def _one_malloc_arena() -> None:
+    """glibc gives each new thread its own malloc arena; the state parsed on a background
+    thread then grows a second heap beside the main one instead of reusing what the manifest
+    parsing freed (+28 MB peak at 10,000 deployments). The threads take turns on the GIL, so
+    sharing one arena costs no speed. Elsewhere (musl, macOS): nothing to do."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(-8, 1)  # M_ARENA_MAX (malloc.h): applies to threads started from now on
+
+
 @contextlib.contextmanager
 def _no_gc_pauses() -> Iterator[None]:
     """Loading and planning a fleet allocates millions of small acyclic objects; the cyclic
@@ -143,6 +162,7 @@ def _build_plan(
         made.append(client or settings.client())
         return made[0].list_each(live_view)
 
+    _one_malloc_arena()
     fetching = _Background(fetch)
     # read-only: fold an interrupted run's journal in memory, write nothing. Read beside the
     # manifest parsing: a database's connect and query (and the list call) wait in parallel

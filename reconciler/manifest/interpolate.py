@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,6 @@ def interpolate(
 ) -> Interpolated:
     """A copy of ``document`` with variables substituted; raises :class:`DocumentTooComplex`."""
     result = Interpolated(None)
-    budget = [MAX_NODES]
     known: Mapping[str, Variable] = variables or {}
 
     def sub(text: str, path: Path) -> Any:
@@ -140,22 +139,27 @@ def interpolate(
             return FromEnv(out, whole.group(1))
         return out
 
-    def walk(node: Any, path: Path, depth: int) -> Any:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise DocumentTooComplex(
-                f"document holds more than {MAX_NODES} values once YAML aliases are expanded "
-                "(a manifest has about 50)", path
-            )
-        if depth > MAX_DEPTH:
-            raise DocumentTooComplex(f"nesting deeper than {MAX_DEPTH} levels", path)
-        if isinstance(node, dict):
-            return {k: walk(v, (*path, str(k)), depth + 1) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v, (*path, i), depth + 1) for i, v in enumerate(node)]
-        if isinstance(node, str):
-            return sub(node, path)
-        return node
-
-    result.value = walk(document, (), 0)
+    result.value = _walk(document, (), 0, sub, [MAX_NODES])
     return result
+
+
+def _walk(node: Any, path: Path, depth: int, sub: Callable[[str, Path], Any],
+          budget: list[int]) -> Any:
+    """``node`` with ``sub`` applied to every string. A module function, not a closure: a
+    recursive closure holds itself, a reference cycle that would keep each document alive until
+    a cyclic collection, which planning defers (workflow._no_gc_pauses)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise DocumentTooComplex(
+            f"document holds more than {MAX_NODES} values once YAML aliases are expanded "
+            "(a manifest has about 50)", path
+        )
+    if depth > MAX_DEPTH:
+        raise DocumentTooComplex(f"nesting deeper than {MAX_DEPTH} levels", path)
+    if isinstance(node, dict):
+        return {k: _walk(v, (*path, str(k)), depth + 1, sub, budget) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_walk(v, (*path, i), depth + 1, sub, budget) for i, v in enumerate(node)]
+    if isinstance(node, str):
+        return sub(node, path)
+    return node

@@ -173,6 +173,13 @@ class FileJournal:
 
 def parse_state(text: str, where: str, hint: str) -> State:
     """A state document, or a StateError saying why it cannot be trusted."""
+    try:  # the common case, parsed and validated in one pass without a tree of dicts
+        state = State.model_validate_json(text)
+    except ValidationError:
+        state = None
+    if state is not None and state.format_version == FORMAT_VERSION:
+        return state
+    # something is wrong: the step by step reading says exactly what
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

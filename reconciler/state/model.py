@@ -10,20 +10,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import uuid
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.dataclasses import dataclass
 
 from reconciler.plan.essence import Essence
 
 FORMAT_VERSION = 1
 
 
-class StateEntry(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
+class StateEntry:
+    """One managed deployment. A slotted pydantic dataclass, not a BaseModel: a state of
+    10,000 deployments held ~1.4 KB more per entry as models (see plan/essence.py)."""
 
     id: str
-    spec: Essence = Field(default_factory=Essence)
+    spec: Essence = dataclasses.field(default_factory=Essence)
     sensitive: tuple[str, ...] = ()
     fingerprint: str = ""
     status: str | None = None
@@ -35,6 +41,19 @@ class StateEntry(BaseModel):
     # `state mv OLD NEW` sets OLD here: the live deployment still has that name until the next
     # apply renames it, which is a planned change, not drift. Cleared by the next record.
     renamed_from: str | None = None
+
+    def model_copy(self, *, update: dict[str, Any]) -> StateEntry:
+        """A copy with the fields in ``update`` replaced (validated)."""
+        return dataclasses.replace(self, **update)
+
+    def model_dump(self, *, mode: Literal["json", "python"] = "python") -> dict[str, Any]:
+        out: dict[str, Any] = _entry_adapter().dump_python(self, mode=mode)
+        return out
+
+
+@functools.cache
+def _entry_adapter() -> TypeAdapter[StateEntry]:
+    return TypeAdapter(StateEntry)
 
 
 class State(BaseModel):
