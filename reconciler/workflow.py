@@ -52,7 +52,7 @@ def load_manifests(
     """The manifests at ``paths`` (default: the project's manifest folders, else manifests/ or
     deploy/, see loader.default_paths) after
     the project's variables and the environment's overlays; warnings for unused variables."""
-    return _load(paths, inputs, None, require_env=require_env, keep_documents=keep_documents)
+    return _load(paths, inputs, _itself, require_env=require_env, keep_documents=keep_documents)
 
 
 def load_desired(paths: Sequence[str], inputs: Inputs | None = None) -> Loaded[Desired]:
@@ -64,9 +64,9 @@ def load_desired(paths: Sequence[str], inputs: Inputs | None = None) -> Loaded[D
 
 
 def _load(
-    paths: Sequence[str], inputs: Inputs | None, keep: Callable[[DesiredDeployment], T] | None,
+    paths: Sequence[str], inputs: Inputs | None, keep: Callable[[DesiredDeployment], T],
     *, require_env: bool = True, keep_documents: bool = False,
-) -> Loaded[Any]:
+) -> Loaded[T]:
     from reconciler.manifest.loader import Rendering, load_each
     from reconciler.manifest.overlay import OverlaySet
     from reconciler.manifest.variables import collect, declared_unused
@@ -78,7 +78,7 @@ def _load(
         variables=collect(context, inputs.cli_vars),
         overlays=OverlaySet(context.overlays) if context.overlays else None,
         documents=[] if keep_documents else None)
-    deployments = load_each(manifest_paths(context, list(paths)), keep or _itself,
+    deployments = load_each(manifest_paths(context, list(paths)), keep,
                             require_env=require_env, rendering=rendering)
     patched = {name: list(dict.fromkeys(p.file for p in patches))
                for name, patches in (rendering.overlays.by_name if rendering.overlays else {}).items()}
