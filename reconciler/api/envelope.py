@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 import httpx
-from pydantic_core import from_json
 
+from reconciler import fastjson
 from reconciler.api.facts import (
     CODE_ACTION_NOT_ALLOWED,
     CODE_INVALID,
@@ -70,21 +70,11 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _json(content: bytes) -> Any:
-    """``json.loads(content)``, read by pydantic-core's parser when it can: straight from the
-    bytes (no decoded copy of a fleet's 10 MB answer), faster, repeated strings shared. What it
-    refuses (a BOM, a lone surrogate escape) the standard library still reads as before."""
-    try:
-        return from_json(content)
-    except ValueError:
-        return json.loads(content)
-
-
 def unwrap(response: httpx.Response, *, operation: str, deployment: str | None) -> Any:
     """Return the envelope's ``data`` or raise the matching :class:`ApiError`."""
     body: Any = None
     try:
-        body = _json(response.content)
+        body = fastjson.loads(response.content)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         body = None
     if not isinstance(body, dict):  # proxies and 502 pages send HTML or nothing

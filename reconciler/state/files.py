@@ -27,6 +27,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from reconciler import fastjson
 from reconciler.errors import StateError
 from reconciler.state.model import FORMAT_VERSION, State
 from reconciler.state.protocol import Backend, Journal, Version, changes_between
@@ -173,15 +174,8 @@ class FileJournal:
 
 def parse_state(text: str, where: str, hint: str) -> State:
     """A state document, or a StateError saying why it cannot be trusted."""
-    try:  # the common case, parsed and validated in one pass without a tree of dicts
-        state = State.model_validate_json(text)
-    except ValidationError:
-        state = None
-    if state is not None and state.format_version == FORMAT_VERSION:
-        return state
-    # something is wrong: the step by step reading says exactly what
     try:
-        data = json.loads(text)
+        data = fastjson.loads(text)
     except json.JSONDecodeError as exc:
         raise StateError(f"state {where} is not valid JSON (line {exc.lineno})", hint=hint) from exc
     version = data.get("format_version") if isinstance(data, dict) else None
