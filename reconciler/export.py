@@ -26,6 +26,18 @@ def variable_name(deployment: str, key: str) -> str:
     return name if re.match(r"^[A-Z_]", name) else f"_{name}"
 
 
+def literal(value: object) -> object:
+    """Live text as manifest text: ``${`` escaped as ``$${``, so a live value that looks like a
+    ``${env:X}``/``${var:X}`` reference stays data (it must never make a plan read a secret)."""
+    if isinstance(value, str):
+        return value.replace("${", "$${")
+    if isinstance(value, dict):
+        return {k: literal(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [literal(v) for v in value]
+    return value
+
+
 def manifest_for(dep: Deployment) -> tuple[str, list[str]]:
     """(YAML text, environment variables the user must provide)."""
     e = essence_from_live(dep).plain()
@@ -39,6 +51,8 @@ def manifest_for(dep: Deployment) -> tuple[str, list[str]]:
         if f.kind is Kind.ENV and value:
             value = {key: f"${{env:{variable_name(name, key)}}}" for key in sorted(value)}
             variables += [variable_name(name, key) for key in sorted(e[f.name])]
+        else:
+            value = literal(value)
         if f.required or value not in (None, "", {}):
             spec[f.name] = value
     if dep.status in ("STOPPED", "STOPPING"):

@@ -143,3 +143,20 @@ def test_export_validate_plan_round_trip(cli: Cli) -> None:
     assert cli("apply", str(folder), "--auto-approve").exit_code == 0
     clean = cli("plan", str(folder), "--detailed-exitcode")
     assert clean.exit_code == 0, clean.output
+
+
+def test_export_keeps_live_dollar_braces_literal(cli: Cli) -> None:
+    """Live text that looks like ${env:X} or ${var:X} is data, not a reference: export escapes
+    it ($${), so the manifest reproduces the live value and reads no CI secret."""
+    seed(cli, "tricky", initializationCommand="--token ${env:CI_SECRET} --x $${y}",
+         image="img:${var:tag}")
+    folder = cli.folder / "exported"
+    assert cli("export", "--dir", str(folder)).exit_code == 0
+    text = (folder / "tricky.yaml").read_text()
+    assert "$${env:CI_SECRET}" in text and "$${var:tag}" in text
+    cli.env.update(TRICKY_TOKEN=CANARY, TRICKY_MODEL="llama", CI_SECRET="leaked-ci-secret")
+    plan = cli("plan", str(folder), "--detailed-exitcode", "-o", "json")
+    assert plan.exit_code == 2, plan.output  # adoption only: the values are equal
+    assert "leaked-ci-secret" not in plan.output
+    [change] = json.loads(plan.output)["changes"]
+    assert change["adopt"] and change["action"] == "no-op" and not change.get("field_changes"), change
