@@ -347,3 +347,16 @@ def test_an_apply_whose_state_changed_underneath_is_refused_and_recovered(cli: C
     assert {n: e["id"] for n, e in state["deployments"].items()} == {
         d.name: d.id for d in api.list()}  # the refused run's create, recorded from its journal
     assert sql(pg_state, "SELECT count(*) FROM yottactl_journal") == [(0,)]
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("postgresql://yt:pw-secret-9@[::1/infra?state=x", "Invalid IPv6 URL"),
+    ("postgresql://yt:pw-secret-9@db:notaport/infra?state=x", "Port could not be cast"),
+    ("postgresql://yt:p@ss:pw-secret-9@/infra?host=/tmp&state=x", "'@' in the user or password"),
+])
+def test_a_malformed_url_is_a_clean_error_that_hides_the_password(cli: Cli, url: str,
+                                                                  message: str) -> None:
+    result = cli("state", "list", "--state", url)
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert "pw-secret-9" not in result.stderr + result.output and "ss:" not in result.stderr

@@ -21,7 +21,8 @@ __all__ = ["DEFAULT_PATH", "Backend", "StateFile", "atomic_write", "command_line
 
 _SCHEMES = ("postgresql://", "postgres://")
 # scheme://user:PASSWORD@ ; also the password=... keyword anywhere in a connection string
-_URL_PASSWORD = re.compile(r"(?i)(postgres(?:ql)?://[^:/@?#\s]*:)[^@/?#\s]*@")
+# (up to the LAST @ of the authority: a raw @ in a password must not leave its tail visible)
+_URL_PASSWORD = re.compile(r"(?i)(postgres(?:ql)?://[^:/@?#\s]*:)[^/?#\s]*@")
 _KW_PASSWORD = re.compile(r"(?i)\b(password=)[^&\s]*")
 
 

@@ -71,7 +71,17 @@ def _psycopg() -> Any:
 
 def split_url(url: str) -> tuple[str, str]:
     """(libpq connection URL without our ``state`` parameter, state name)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # validates the port now, not inside libpq
+    except ValueError as exc:
+        raise StateError(f"invalid PostgreSQL URL {redact_url(url)}: {exc}",
+                         hint="the form is postgresql://USER[:PASSWORD]@HOST[:PORT]/DB?state=NAME"
+                         ) from None
+    if parts.netloc.count("@") > 1:  # libpq and Python split such a URL differently
+        raise StateError(f"invalid PostgreSQL URL {redact_url(url)}: '@' in the user or password",
+                         hint="percent-encode it (@ is %40), or leave the password out of the URL "
+                              "and use PGPASSWORD or ~/.pgpass")
     query = parse_qsl(parts.query, keep_blank_values=True)
     names = [v for k, v in query if k == "state"]
     name = names[-1] if names else "default"
