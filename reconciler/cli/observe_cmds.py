@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import click
 
+from reconciler.api import facts
 from reconciler.cli import api_options, color_option, complete_names, main, settings, use_color
 
 
@@ -24,7 +25,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], color: bool,
 
 @main.command()
 @click.argument("name", required=False, shell_complete=complete_names)
-@click.option("--status", "statuses", multiple=True, metavar="S",
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(facts.DEPLOYMENT_STATUSES, case_sensitive=False),
               help="Only deployments with this status (repeatable).")
 @click.option("--output", "-o", type=click.Choice(["table", "json", "yaml"]), default="table",
               show_default=True, help="table for people; json or yaml for scripts.")
@@ -81,8 +83,9 @@ def output(name: str | None, output: str, endpoint: str | None, api_key: str | N
 
 @main.command()
 @click.argument("name", shell_complete=complete_names)
-@click.option("--status", "statuses", multiple=True, metavar="S",
-              help="Only workers with this status, e.g. RUNNING (repeatable).")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(facts.WORKER_STATUSES, case_sensitive=False),
+              help="Only workers with this status (repeatable).")
 @click.option("--all", "show_all", is_flag=True, help="Include TERMINATED workers.")
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table for people; json for scripts.")
