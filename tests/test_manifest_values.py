@@ -198,3 +198,10 @@ def test_size_cap_is_enforced_while_reading(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as err:
         load([str(big)], {})
     assert "larger than 10 MiB" in err.value.issues[0].message
+
+
+def test_a_bad_value_from_the_environment_is_named_as_written(tmp_path: Path) -> None:
+    path = write(tmp_path, "  credentialId: ${env:CRED}\n")
+    [issue] = issues_of(path, {"CRED": "not-a-number-secret"})
+    assert "${env:CRED} is not a numeric credential id" in issue, issue
+    assert "not-a-number-secret" not in issue and "FromEnv" not in issue

@@ -30,8 +30,8 @@ class FromEnv(str):
         self.variable = variable
         return self
 
-    def __repr__(self) -> str:
-        return f"FromEnv(<hidden>, variable={self.variable!r})"
+    def __repr__(self) -> str:  # what the user wrote, never the value: messages quote it
+        return f"${{env:{self.variable}}}"
 
 
 class FromVariable(str):
