@@ -36,6 +36,7 @@ def test_output_prints_id_status_workers_and_url_from_the_live_api(cli: Cli) -> 
     assert text[0].split() == ["NAME", "ID", "STATUS", "WORKERS", "URL"]
     assert text[1].split() == ["llama", ids["llama"], "RUNNING", "2/2", f"https://{live.domain}"]
     assert f"url = https://{live.domain}" in cli("output", "llama").stdout
+    assert "found = true" in cli("output", "llama").stdout  # as in JSON, not Python's True
 
 
 def test_output_refuses_unmanaged_and_gone_names(cli: Cli) -> None:

@@ -68,9 +68,11 @@ def output_rows(records: Iterable[OutputRecord]) -> list[list[str]]:
 
 
 def output_lines(record: OutputRecord) -> str:
-    """`output NAME`: one `key = value` line per field."""
-    return "".join(f"{key} = {'-' if value is None else value}\n"
-                   for key, value in record.items())
+    """`output NAME`: one `key = value` line per field (values spelled as in the JSON form)."""
+    def text(value: object) -> str:
+        return "-" if value is None else json.dumps(value) if isinstance(value, bool) else str(value)
+
+    return "".join(f"{key} = {text(value)}\n" for key, value in record.items())
 
 
 def worker_rows(found: Iterable[Worker]) -> list[list[str]]:
