@@ -52,20 +52,34 @@ def block(draw: Any, indent: int = 0, depth: int = 2, keys: list[str] = KEYS) ->
     pad = " " * indent
     keys = draw(st.lists(st.sampled_from(keys), min_size=1, max_size=5, unique=True))
     lines, anchors = [], []
+    merged = False  # one << per mapping (a second one is an error for fastyaml)
     for key in keys:
-        kind = draw(st.sampled_from(["flow", "flow", "map", "seq", "alias"]) if depth else
-                    st.sampled_from(["flow", "alias"]))
+        kind = draw(st.sampled_from(["flow", "flow", "map", "seq", "alias", "merge"]) if depth
+                    else st.sampled_from(["flow", "alias", "merge"]))
         anchor = ""
-        if draw(st.booleans()) and kind != "alias":
+        if draw(st.booleans()) and kind not in ("alias", "merge"):
             anchor = f"&n{len(anchors)}_{indent} "
             anchors.append((anchor.strip()[1:], kind == "map"))
-        if kind == "alias" and anchors:
+        maps = [name for name, is_map in anchors if is_map]
+        if kind == "merge" and not merged:  # merge an inline mapping or a list of mappings
+            merged = True
+            if maps and draw(st.booleans()):
+                names = draw(st.lists(st.sampled_from(maps), min_size=1, max_size=3))
+                lines.append(f"{pad}<<: [{', '.join('*' + n for n in names)}]")
+            else:
+                # no `true` beside `1` (equal in Python): ruamel merges an inline mapping's
+                # pairs unchecked and keeps the last; fastyaml calls it a duplicate (tested below)
+                inline_keys = st.sampled_from([k for k in KEYS if k != "true"])
+                inline = draw(st.dictionaries(inline_keys, flow(1), max_size=4))
+                lines.append(f"{pad}<<: {{{', '.join(f'{k}: {v}' for k, v in inline.items())}}}")
+        elif kind in ("alias", "merge") and anchors:
             name, is_map = draw(st.sampled_from(anchors))
-            if is_map and draw(st.booleans()):
+            if is_map and not merged and draw(st.booleans()):
+                merged = True
                 lines.append(f"{pad}<<: *{name}")
             else:
                 lines.append(f"{pad}{key}: *{name}")
-        elif kind in ("flow", "alias"):
+        elif kind in ("flow", "alias", "merge"):
             lines.append(f"{pad}{key}: {anchor}{draw(flow(2))}")
         elif kind == "map":
             lines.append(f"{pad}{key}: {anchor}".rstrip())
@@ -191,9 +205,34 @@ def test_hostile_and_case_inputs_through_both(case: Path) -> None:
             assert comparable(without_env(our_doc)[0]) == comparable(without_env(exp_doc)[0])
 
 
-@pytest.mark.parametrize("text", ["spec: 1\nspec: 2\n", "spec: 1\n<<: {a: 1}\nspec: 2\n"])
+@pytest.mark.parametrize("text", ["spec: 1\nspec: 2\n", "spec: 1\n<<: {a: 1}\nspec: 2\n",
+                                  "c: {<<: {1: a, true: b}}\n"])
 def test_duplicate_keys_are_errors_even_beside_a_merge_key(text: str) -> None:
     """Deliberately stricter than ruamel, which lets the last duplicate win when the mapping
     also holds a merge key: in a manifest a repeated key is always a mistake."""
     with pytest.raises(Exception, match=r"(?i)duplicate"):
         load_all(text)
+
+
+MERGES = [
+    # a list of merges: explicit keys win, then earlier merges over later ones
+    "resources: [&r {region: us-east-1, gpuType: NVIDIA_H100_80G, gpuCount: 2},"
+    " {<<: [*r], region: us-east-2}]\n",
+    "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc: {<<: [*a, *b], z: 3}\n",
+    "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc: {z: 3, <<: [*b, *a]}\n",
+    "a: &a {x: 1}\nc:\n  w: 0\n  <<: [*a, {x: 9, v: 9}]\n  x: 2\n",
+    # an inline mapping
+    "spec:\n  environmentVars: {<<: {M: \"v\"}}\n",
+    "c: {<<: {x: 1, y: [1, 2]}, y: 3}\n",
+    "c:\n  y: 3\n  <<: {x: 1, y: {n: 2}}\n",
+    "c: {<<: &m {x: 1}, y: 2}\nd: *m\n",
+    "c: {<<: {<<: {deep: 1}, x: 2}}\n",
+    "c: {<<: []}\n",
+    "a: &a {x: 1}\n---\nc: {<<: [{x: 2}, {y: 3}]}\n",
+]
+
+
+@pytest.mark.parametrize("text", MERGES)
+def test_merge_keys_with_a_list_or_an_inline_mapping_agree_with_ruamel(text: str) -> None:
+    expected = list(YAML(typ="safe").load_all(text))
+    assert comparable(load_all(text)) == comparable(expected), text

@@ -167,6 +167,9 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
     # per open collection: (container, [pending key], keys that came from a << merge, role)
     stack: list[tuple[Any, list[Any], set[Any], int]] = []
     anchors: dict[str, Any] = {}
+    # collections that are a << merge's value, with their start event: a merge copies keys,
+    # so it happens when the collection is complete, not when it starts (still empty)
+    merging: list[tuple[Any, Any]] = []
 
     def add(value: Any, event: Any) -> None:
         if not stack:
@@ -243,10 +246,17 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
             if event.anchor:
                 _anchor(anchors, event, new)
             role = _child_role(stack, kind is mapping_start)
-            add(new, event)
+            parent = stack[-1] if stack else None
+            if parent is not None and type(parent[0]) is dict and parent[1] \
+                    and parent[1][0][0] == "<<":
+                merging.append((new, event))  # merged when complete (`<<: [*a, *b]`, `<<: {..}`)
+            else:
+                add(new, event)
             stack.append((new, [], set(), role))
         elif isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
-            stack.pop()
+            done = stack.pop()[0]
+            if merging and merging[-1][0] is done:
+                add(*merging.pop())
         elif isinstance(event, ev.AliasEvent):
             if event.anchor not in anchors:
                 mark = event.start_mark
