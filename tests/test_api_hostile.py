@@ -271,3 +271,20 @@ def test_a_saved_plan_with_a_console_added_variable_is_not_stale(cli: Cli) -> No
     assert SECRET not in applied.output + applied.stderr
     keys = {e.key for e in cli.client().detail(dep.id).environmentVars}
     assert "CONSOLE_TOKEN" not in keys
+
+
+DEEP = 200_000  # far deeper than Python's recursion limit
+
+
+@pytest.mark.parametrize("args", [["get"], ["get", "-o", "json"], ["plan", "{manifests}"]],
+                         ids=" ".join)
+def test_a_deeply_nested_answer_is_a_clean_error(hostile: Env, args: list[str]) -> None:
+    data = b"[" * DEEP + b"]" * DEEP
+    hostile.api.answer("/list", body=b'{"code": 10000, "message": "success", "data": ' + data
+                       + b"}")
+    result = CliRunner().invoke(main, [a.format(manifests=hostile.manifests) for a in args],
+                                env=hostile.env)  # catches: a traceback shows in the output
+    assert hostile.api.requests, "the command never asked the API"
+    assert result.exit_code == 1, output(result)
+    assert "unexpected answer: JSON nested too deeply" in result.stderr, output(result)
+    assert "Traceback" not in output(result) and not isinstance(result.exception, RecursionError)

@@ -5,7 +5,6 @@ Turns an HTTP response into ``data`` or one of :mod:`reconciler.errors` (the cli
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -22,6 +21,7 @@ from reconciler.errors import (
     ActionNotAllowed,
     ApiError,
     AuthError,
+    BadResponse,
     InvalidRequest,
     NotFound,
     RateLimited,
@@ -73,16 +73,19 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 def unwrap(response: httpx.Response, *, operation: str, deployment: str | None) -> Any:
     """Return the envelope's ``data`` or raise the matching :class:`ApiError`."""
     body: Any = None
+    failure: Exception | None = None
     try:
         body = fastjson.loads(response.content)
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        body = None
+    except (ValueError, RecursionError) as exc:  # not JSON; or JSON nested deeper than the stack
+        failure = exc  # (JSONDecodeError and UnicodeDecodeError are ValueErrors)
     if not isinstance(body, dict):  # proxies and 502 pages send HTML or nothing
         if response.is_success:
-            raise ServerError(
-                "response is not a JSON envelope", operation=operation, deployment=deployment,
+            why = ("JSON nested too deeply" if isinstance(failure, RecursionError)
+                   else "response is not a JSON envelope")
+            raise BadResponse(
+                f"unexpected answer: {why}", operation=operation, deployment=deployment,
                 http_status=response.status_code,
-            )
+            ) from failure
         snippet = " ".join(response.text.split())[:120] or response.reason_phrase
         raise _with_retry_after(_error_for(response.status_code, None, snippet, operation,
                                            deployment), response)
