@@ -15,9 +15,13 @@ from typing import Any
 from pydantic_core import from_json
 
 
-def loads(text: str | bytes) -> Any:
-    """Like ``json.loads(text)``; raises ``json.JSONDecodeError`` / ``UnicodeDecodeError``."""
+def loads(text: str | bytes, *, deep_ok: bool = True) -> Any:
+    """Like ``json.loads(text)``; raises ``json.JSONDecodeError`` / ``UnicodeDecodeError``.
+    With ``deep_ok=False``, JSON nested deeper than pydantic-core reads (~200 levels) raises
+    RecursionError: such data would later fail pydantic's serialisation (``-o json``)."""
     try:
         return from_json(text)
-    except ValueError:
+    except ValueError as exc:
+        if not deep_ok and "recursion limit exceeded" in str(exc):
+            raise RecursionError("JSON nested too deeply") from exc
         return json.loads(text)

@@ -75,7 +75,7 @@ def unwrap(response: httpx.Response, *, operation: str, deployment: str | None) 
     body: Any = None
     failure: Exception | None = None
     try:
-        body = fastjson.loads(response.content)
+        body = fastjson.loads(response.content, deep_ok=False)
     except (ValueError, RecursionError) as exc:  # not JSON; or JSON nested deeper than the stack
         failure = exc  # (JSONDecodeError and UnicodeDecodeError are ValueErrors)
     if not isinstance(body, dict):  # proxies and 502 pages send HTML or nothing
