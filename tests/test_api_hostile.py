@@ -289,3 +289,27 @@ def test_a_deeply_nested_answer_is_a_clean_error(hostile: Env, args: list[str], 
     assert result.exit_code == 1, output(result)
     assert "unexpected answer: JSON nested too deeply" in result.stderr, output(result)
     assert "Traceback" not in output(result) and not isinstance(result.exception, RecursionError)
+
+
+def test_refresh_only_hides_a_console_added_variable_in_output_and_state(cli: Cli) -> None:
+    """`apply --refresh-only` hides a variable no manifest declares exactly as plan and drift do:
+    its value reaches neither the output nor the state, and later runs keep it hidden."""
+    cli.write("svc")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    [dep] = cli.client().list()
+    live = cli.server.emulator.world.deployments[dep.id]
+    live["environmentVars"].append({"key": "CONSOLE_TOKEN", "value": SECRET})  # "the console"
+    assert SECRET in json.dumps(cli.client().detail(dep.id).model_dump())  # precondition
+    refreshed = cli("apply", "--refresh-only", "--auto-approve")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "environmentVars.CONSOLE_TOKEN: (absent) → (value hidden, fingerprint " in \
+        refreshed.output
+    state = cli.state.read_text()
+    assert "CONSOLE_TOKEN" in state and SECRET not in state + refreshed.output
+    again = cli("apply", "--refresh-only", "--auto-approve")
+    assert again.exit_code == 0 and "No changes." in again.output, again.output
+    for args in (["drift", str(cli.manifests), "-o", "json"], ["plan", str(cli.manifests)]):
+        result = cli(*args)
+        assert result.exit_code in (0, 2), result.output
+        assert SECRET not in result.output
+

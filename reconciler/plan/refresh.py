@@ -13,11 +13,40 @@ from reconciler.api.models import Deployment
 from reconciler.plan import steps as S
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import with_recorded_secrets
-from reconciler.plan.model import Action, Change, FieldChange, Plan, Unmanaged, warning
+from reconciler.plan.essence import Essence
+from reconciler.plan.model import (
+    SENSITIVE_PREFIX,
+    Action,
+    Change,
+    FieldChange,
+    Plan,
+    Unmanaged,
+    warning,
+)
 from reconciler.plan.model import DiagnosticCode as D
-from reconciler.plan.normalize import Fingerprinter, essence_from_live, mask, status_fingerprint
+from reconciler.plan.normalize import (
+    Fingerprinter,
+    essence_from_live,
+    hide_undeclared,
+    mask,
+    status_fingerprint,
+)
 from reconciler.plan.reasons import Reason, sentence
 from reconciler.state.model import State, StateEntry
+
+
+def _hidden(entry: StateEntry, masked: Essence, fp: Fingerprinter,
+            ) -> tuple[Essence, tuple[str, ...]]:
+    """``masked`` with every variable no manifest declared (one added in the console, say)
+    hidden as plan and drift hide it, and the sensitive paths grown by those variables: the
+    state then records only their fingerprint, and later runs keep treating them as secrets."""
+    declared = [k for k, v in entry.spec.environmentVars.items()
+                if not v.startswith(SENSITIVE_PREFIX)]  # a recorded fingerprint declares nothing
+    hidden = hide_undeclared(masked, declared, fp)
+    extra = tuple(f"environmentVars.{k}" for k, v in sorted(hidden.environmentVars.items())
+                  if k not in declared and v.startswith(SENSITIVE_PREFIX)
+                  and f"environmentVars.{k}" not in entry.sensitive)
+    return hidden, (*entry.sensitive, *extra)
 
 
 def _refresh_one(name: str, entry: StateEntry, live: Deployment | None, fp: Fingerprinter,
@@ -26,9 +55,9 @@ def _refresh_one(name: str, entry: StateEntry, live: Deployment | None, fp: Fing
         return Change(name=name, id=entry.id, action=Action.RECORD, steps=S.forget(),
                       reason=sentence(Reason.REFRESH_GONE), reason_code=Reason.REFRESH_GONE,
                       price_before=0.0, price_after=0.0)
-    current = mask(essence_from_live(live), entry.sensitive, fp)
+    current, sensitive = _hidden(entry, mask(essence_from_live(live), entry.sensitive, fp), fp)
     if not key_ok:  # secrets cannot be read back with another key: keep the recorded ones
-        current = with_recorded_secrets(entry.spec, current, entry.sensitive)
+        current = with_recorded_secrets(entry.spec, current, sensitive)
     changes = diff(entry.spec, current, entry.sensitive)
     if live.status != entry.status:
         changes = (*changes, FieldChange(path="status", before=entry.status, after=live.status))
@@ -38,7 +67,7 @@ def _refresh_one(name: str, entry: StateEntry, live: Deployment | None, fp: Fing
                   reason=sentence(Reason.REFRESHED), reason_code=Reason.REFRESHED,
                   live_status=live.status, live_snapshot=current, desired=current,
                   live_fingerprint=status_fingerprint(fp, current, live.status),
-                  desired_state=entry.desired_state, sensitive=entry.sensitive,
+                  desired_state=entry.desired_state, sensitive=sensitive,
                   prevent_destroy=entry.prevent_destroy, ignore_changes=entry.ignore_changes,
                   price_before=live.perHourPrice, price_after=live.perHourPrice)
 
