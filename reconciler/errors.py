@@ -27,13 +27,16 @@ no other exception should ever reach the user as a traceback.
         │   └── DeadlineExceeded  no complete answer within YOTTACTL_HTTP_TIMEOUT
         └── OutcomeUnknown      a mutating call whose response was lost: it may have happened
 
-Secrets: no exception built here ever receives the API key; API messages are stored verbatim,
-which is safe because our requests never echo the key back.
+Secrets: no exception built here ever receives the API key; an API message is untrusted (a
+server may echo the key or a secret back, or send megabytes), so it is stored redacted and cut
+(:func:`reconciler.redact.untrusted_message`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from reconciler.redact import untrusted_message
 
 
 class YottactlError(Exception):
@@ -119,7 +122,7 @@ class ApiError(YottactlError):
         self.deployment = deployment
         self.http_status = http_status
         self.code = code
-        self.api_message = message
+        self.api_message = message = untrusted_message(message)
         target = f" {deployment}" if deployment else ""
         bits = [f"HTTP {http_status}" if http_status else "", f"code {code}" if code else ""]
         status = ", ".join(b for b in bits if b)

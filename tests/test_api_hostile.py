@@ -20,7 +20,7 @@ from reconciler.state.backend import StateFile
 
 from conftest import Cli, manifest_text
 from helpers import state as state_of
-from hostile_api import HostileApi, deployment
+from hostile_api import HostileApi, deployment, envelope
 
 EVIL = "evil\x1b]0;owned\x07\x1b[2J\rname\x9b31m\x7f\nPlan: 0 to add"
 SHOWN = "evil\\x1b]0;owned\\x07\\x1b[2J\\rname\\x9b31m\\x7f\\nPlan: 0 to add"
@@ -313,3 +313,29 @@ def test_refresh_only_hides_a_console_added_variable_in_output_and_state(cli: Cl
         assert result.exit_code in (0, 2), result.output
         assert SECRET not in result.output
 
+
+SECRET_KEY = "yk_live_ABCDEF0123456789abcdef"
+SECRET_TOKEN = "hf_realtoken_0123456789"
+
+
+def test_an_api_error_message_never_echoes_the_key_or_a_secret(hostile: Env) -> None:
+    hostile.env.update({"YOTTA_API_KEY": SECRET_KEY, "HF_TOKEN": SECRET_TOKEN})
+    (hostile.manifests / "svc.yaml").write_text(manifest_text("svc"))
+    assert "${env:HF_TOKEN}" in (hostile.manifests / "svc.yaml").read_text()  # precondition
+    message = f"bad key {SECRET_KEY}; token {SECRET_TOKEN}"
+    hostile.api.answer("/list", body=envelope(None, 10500, message))
+    result = hostile("plan", "{manifests}")
+    assert result.exit_code == 1, output(result)
+    shown = output(result)
+    assert "list failed: bad key [redacted]; token [redacted]" in shown, shown
+    assert SECRET_KEY not in shown and SECRET_TOKEN not in shown
+
+
+def test_a_huge_api_error_message_is_cut(hostile: Env) -> None:
+    hostile.env["YOTTACTL_HTTP_MAX_BODY_MB"] = "8"  # under the cap: the message itself is huge
+    hostile.api.answer("/list", body=envelope(None, 10500, "y" * 5_000_000))
+    result = hostile("get")
+    assert result.exit_code == 1, output(result)
+    shown = output(result)
+    assert "… (4998000 more characters)" in shown, shown[-300:]
+    assert len(shown) < 10_000

@@ -10,31 +10,20 @@ from __future__ import annotations
 import logging
 import sys
 
+from reconciler.redact import REDACTED, add_secret, redact
+
+__all__ = ["REDACTED", "add_secret", "call", "configure", "retry"]
+
 LOGGER = logging.getLogger("yottactl.http")
-REDACTED = "[redacted]"
 
 
 class _Redact(logging.Filter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
     def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        record.msg, record.args = text, None
+        record.msg, record.args = redact(record.getMessage()), None
         return True
 
 
-_REDACT = _Redact()
-LOGGER.addFilter(_REDACT)
-
-
-def add_secret(value: str | None) -> None:
-    """Never let ``value`` reach a debug line (short values would blank innocent text)."""
-    if value and len(value) >= 4:
-        _REDACT.secrets.add(value)
+LOGGER.addFilter(_Redact())
 
 
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.manifest.scalars import FromEnv, FromVariable, Unresolved
+from reconciler.redact import add_secret
 
 MAX_DEPTH = 64
 MAX_NODES = 100_000  # a manifest has ~50 values; alias bombs expand to billions
@@ -115,6 +116,7 @@ def interpolate(
                 unresolved = True
                 return token
             env_used = True
+            add_secret(environ[name])  # an API error echoing it back must not print it
             return environ[name]
 
         pieces: list[str] = []
