@@ -160,3 +160,19 @@ def test_export_keeps_live_dollar_braces_literal(cli: Cli) -> None:
     assert "leaked-ci-secret" not in plan.output
     [change] = json.loads(plan.output)["changes"]
     assert change["adopt"] and change["action"] == "no-op" and not change.get("field_changes"), change
+
+
+def test_follow_ends_on_ctrl_c_even_when_the_parent_ignored_sigint(cli: Cli) -> None:
+    """A CI runner or a pytest worker may start us with SIGINT ignored; Python then installs no
+    KeyboardInterrupt handler. --follow still ends on Ctrl-C (exit 0) after the current poll."""
+    seed(cli, workers=1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "logs", "svc", "--follow", "--poll-interval", "0.05",
+         "-o", "json"], env={**os.environ, **cli.env}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert proc.stdout is not None
+    json.loads(proc.stdout.readline())  # following: past start-up and the first lines
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "Traceback" not in err

@@ -89,6 +89,21 @@ def test_limiter_paces_calls_after_a_throttle() -> None:
     assert len(clock.slept) >= 2 and all(s == pytest.approx(1 / rate, rel=0.2) for s in clock.slept[1:])
 
 
+def test_an_interrupt_in_the_pacing_pause_gives_the_slot_back() -> None:
+    clock = FakeClock()
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    limiter = AdaptiveLimiter(ceiling=1, clock=clock, sleep=interrupted)
+    limiter.control.rate = 1.0  # paced: a second call must pause
+    with limiter.slot() as report:
+        report(Outcome.OK)
+    with pytest.raises(KeyboardInterrupt), limiter.slot():
+        pass
+    assert limiter._in_flight == 0  # else every later call would wait for a slot forever
+
+
 def test_emulator_rate_limit_answers_429_with_retry_after() -> None:
     server = start_emulator(rate_limit=5)
     try:

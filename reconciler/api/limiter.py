@@ -164,17 +164,19 @@ class AdaptiveLimiter:
                 send_at = max(now, self._next_send)
                 self._next_send = send_at + 1 / rate
                 delay = send_at - now
-        if delay > 0:
-            self._sleep(delay)
         outcome = [Outcome.ERROR]
-        with self._cond:
-            started = self.control.sent()
-        try:
+        started: float | None = None
+        try:  # from here on the slot is ours: any exit (even Ctrl-C in the pause) gives it back
+            if delay > 0:
+                self._sleep(delay)
+            with self._cond:
+                started = self.control.sent()
             yield lambda o: outcome.__setitem__(0, o)
         finally:
             with self._cond:
                 self._in_flight -= 1
-                self.control.record(outcome[0], self._clock() - started, started)
+                if started is not None:
+                    self.control.record(outcome[0], self._clock() - started, started)
                 self._cond.notify_all()
 
 
