@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
@@ -286,6 +287,31 @@ def main(debug: bool) -> None:
         sys.modules["reconciler.api.debuglog"].configure(False)
 
 
+def stop_on_signals(stop: threading.Event, notice: str = "") -> Callable[[], None]:
+    """First Ctrl-C/SIGTERM sets ``stop`` (and prints ``notice``); a second exits at once.
+    A handler of our own, not KeyboardInterrupt: it also works when the parent started us with
+    SIGINT ignored. Returns the function that restores the previous handlers."""
+    import os
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            os._exit(130)  # the journal is fsync'd per record: it stays consistent
+        stop.set()
+        if notice:
+            click.echo(notice, err=True)
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # embedded use: signals belong to the host program
+    previous = (signal.signal(signal.SIGINT, handler), signal.signal(signal.SIGTERM, handler))
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+
+    return restore
+
+
 def _register() -> None:
     # subcommand modules attach themselves to `main` on import
     import importlib
@@ -296,3 +322,4 @@ def _register() -> None:
 
 
 _register()
+

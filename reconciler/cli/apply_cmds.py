@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 import threading
 import time
@@ -20,6 +18,7 @@ from reconciler.cli import (
     complete_names,
     main,
     settings,
+    stop_on_signals,
     use_color,
     var_options,
 )
@@ -27,8 +26,7 @@ from reconciler.cli.plan_cmds import render_plan
 from reconciler.errors import ApplyError, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-    from types import FrameType
+    from collections.abc import Mapping
 
     from reconciler.app.apply import ApplyOptions
     from reconciler.plan.essence import Essence
@@ -72,27 +70,6 @@ def confirm(auto_approve: bool, verb: str = "apply") -> None:
         sys.exit(1)
 
 
-def _signals(stop: threading.Event) -> Callable[[], None]:
-    """First Ctrl-C/SIGTERM: finish in-flight calls, start nothing new. Second: exit now."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            os._exit(130)  # the journal is fsync'd per record: it stays consistent
-        stop.set()
-        click.echo("\nInterrupt received: finishing in-flight calls, starting no new steps "
-                   "(again to exit at once)", err=True)
-
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None  # embedded use: signals belong to the host program
-    previous = (signal.signal(signal.SIGINT, handler), signal.signal(signal.SIGTERM, handler))
-
-    def restore() -> None:
-        signal.signal(signal.SIGINT, previous[0])
-        signal.signal(signal.SIGTERM, previous[1])
-
-    return restore
-
-
 def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
              essences: Mapping[str, Essence], options: ApplyOptions, color: bool,
              output: str = "text") -> None:
@@ -104,7 +81,8 @@ def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
     from reconciler.settings import heartbeat_seconds
 
     stop = threading.Event()
-    restore = _signals(stop)
+    restore = stop_on_signals(stop, "\nInterrupt received: finishing in-flight calls, starting "
+                                    "no new steps (again to exit at once)")
     started = time.monotonic()
     actions = {c.name: c.action.value for c in the_plan.pending}
     heartbeat = heartbeat_seconds()

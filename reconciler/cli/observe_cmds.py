@@ -6,12 +6,20 @@ import json
 import shutil
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import click
 
 from reconciler.api import facts
-from reconciler.cli import api_options, color_option, complete_names, main, settings, use_color
+from reconciler.cli import (
+    api_options,
+    color_option,
+    complete_names,
+    main,
+    settings,
+    stop_on_signals,
+    use_color,
+)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], color: bool,
@@ -138,7 +146,7 @@ def logs(name: str, worker_id: str | None, all_workers: bool, since: str | None,
     if worker_id and all_workers:
         raise UsageError("use --worker ID or --all-workers, not both")
     stop = threading.Event()
-    restore = _stop_on_signal(stop) if follow else (lambda: None)  # before any line is out
+    restore = stop_on_signals(stop) if follow else (lambda: None)  # before any line is out
     try:
         session = read_logs(settings(endpoint, api_key, state_path), name,
                             LogQuery(worker_id, since, until, grep, tail, poll_interval))
@@ -154,28 +162,6 @@ def logs(name: str, worker_id: str | None, all_workers: bool, since: str | None,
     finally:
         restore()
 
-
-def _stop_on_signal(stop: threading.Event) -> Callable[[], None]:
-    """Ctrl-C / SIGTERM end --follow after the current poll (exit 0), whatever the process's
-    inherited SIGINT disposition (a parent that ignores SIGINT leaves Python no
-    KeyboardInterrupt); a second one exits at once."""
-    import os
-    import signal
-
-    def handler(signum: int, frame: object) -> None:
-        if stop.is_set():
-            os._exit(130)
-        stop.set()
-
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None  # embedded use: signals belong to the host program
-    previous = (signal.signal(signal.SIGINT, handler), signal.signal(signal.SIGTERM, handler))
-
-    def restore() -> None:
-        signal.signal(signal.SIGINT, previous[0])
-        signal.signal(signal.SIGTERM, previous[1])
-
-    return restore
 
 
 @main.command()
