@@ -250,3 +250,21 @@ def test_restart_stops_and_starts_with_new_workers(cli: Cli) -> None:
     stopped = cli("restart", "llama", "--auto-approve")
     assert stopped.exit_code == 1 and "only a RUNNING deployment is restarted" in stopped.output
     assert cli("restart", "nobody", "--auto-approve").exit_code == 1
+
+
+def test_longest_chains_start_first(cli: Cli) -> None:
+    """An update of a running deployment (stop, wait, update, start, wait) starts before a
+    one-call scale, so short changes fill the rate budget at the end of a big apply."""
+    cli.write("aaa", workers=1)
+    cli.write("zzz", model="llama")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    cli.write("aaa", workers=2)  # a scale: one call and a wait
+    cli.write("zzz", model="mistral")  # an update of a running deployment
+    result = cli("apply", str(cli.manifests), "--auto-approve", "--parallelism", "1",
+                 "-o", "json")
+    assert result.exit_code == 0, result.output
+    stream = events(result.stdout)
+    planned = [c["deployment"] for c in stream[0]["changes"]]
+    assert planned == ["aaa", "zzz"]  # the plan lists them by name
+    started = [e["deployment"] for e in stream if e["type"] == "step_started"]
+    assert started[0] == "zzz" and started[-1] == "aaa", started

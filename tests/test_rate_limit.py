@@ -48,6 +48,7 @@ def test_backs_off_on_429_and_recovers() -> None:
     assert control.concurrency == pytest.approx(14)
     control.record(Outcome.THROTTLED, 0.05, sent_at=clock.now - 0.01)  # same congestion event
     assert control.rate == pytest.approx(0.7 * 30, rel=0.1)
+    assert control.decreases == 1
 
     # calls keep succeeding at the paced rate: the rate climbs back to where it was throttled,
     # lingers there (cubic plateau), then probes beyond it; concurrency returns to the ceiling
@@ -57,6 +58,20 @@ def test_backs_off_on_429_and_recovers() -> None:
     send(control, clock, per_second=30, seconds=2)
     assert control.rate is not None and control.rate > 30
     assert control.concurrency == 20
+
+
+def test_a_429_at_the_new_pace_decreases_again() -> None:
+    """Only calls paced before a decrease belong to it: one paced after it is fresh evidence."""
+    clock = FakeClock()
+    control = RateController(ceiling=20, clock=clock)
+    send(control, clock, per_second=60, seconds=1)  # a burst far above the API's limit
+    control.record(Outcome.THROTTLED, 0.05)
+    first = control.rate
+    assert first is not None and first == pytest.approx(0.7 * 60, rel=0.1)
+    clock.now += 0.05
+    control.record(Outcome.THROTTLED, 0.05, sent_at=clock.now - 0.01)  # paced at the new rate
+    assert control.decreases == 2
+    assert control.rate is not None and control.rate < 0.8 * first
 
 
 def test_rising_latency_lowers_concurrency_then_it_recovers() -> None:
@@ -87,6 +102,32 @@ def test_limiter_paces_calls_after_a_throttle() -> None:
             report(Outcome.OK)
     # back-to-back calls are now spaced 1/rate apart instead of going out at once
     assert len(clock.slept) >= 2 and all(s == pytest.approx(1 / rate, rel=0.2) for s in clock.slept[1:])
+
+
+def test_calls_waiting_at_the_old_pace_queue_again_after_a_decrease() -> None:
+    """A call paused for its send time when the API throttles takes a new place at the new pace,
+    instead of going out at the old one into an empty bucket."""
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(ceiling=4, clock=clock)
+    limiter.control.rate = 40.0
+    with limiter.slot() as report:  # takes the first send time; the next is 1/40 s later
+        report(Outcome.OK)
+    pauses: list[float] = []
+
+    def throttled_meanwhile(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 1:  # another thread's call is refused while this one waits
+            limiter.control.record(Outcome.THROTTLED, 0.05)
+        clock.now += seconds
+
+    limiter._sleep = throttled_meanwhile
+    with limiter.slot() as report:
+        report(Outcome.OK)
+    assert limiter.control.decreases == 1
+    new_rate = limiter.control.rate
+    assert new_rate is not None and new_rate < 40
+    assert len(pauses) == 2, pauses  # queued again after the decrease
+    assert pauses[1] == pytest.approx(1 / new_rate, rel=0.3)
 
 
 def test_an_interrupt_in_the_pacing_pause_gives_the_slot_back() -> None:

@@ -13,6 +13,12 @@ Two controls share one budget for every call a client makes (mutations and wait 
   curve that is flat around the rate that was throttled and probes beyond it only slowly, so a
   client settles just under the API's limit with few 429s.
 
+One throttle event, one decrease: a 429 for a call that was paced *before* the last decrease is
+part of the event already answered (TCP cuts its window once per round trip, not once per lost
+packet). Without this a single burst cascaded the rate down to a fraction of the limit. Calls
+still waiting for their send time when the rate drops queue again at the new pace, spaced from
+the last send, instead of going out at the old pace into an empty bucket.
+
 The waiting that ``Retry-After`` asks for happens in the retrying caller *outside* any slot, so a
 throttled call never holds up unrelated work; the rate limit slows everyone down a little instead.
 
@@ -62,6 +68,7 @@ class RateController:
         self.slow_start = True
         self.rate: float | None = None
         self._w_max = 0.0
+        self.decreases = 0  # throttle events answered so far (queued calls re-pace after one)
         self._throttled_at = float("-inf")
         self._best_latency: float | None = None
         self._best_since = clock()
@@ -85,6 +92,10 @@ class RateController:
         while self._sends and self._sends[0] <= now - RATE_WINDOW:
             self._sends.popleft()
 
+    @property
+    def last_sent(self) -> float:
+        return self._sends[-1] if self._sends else float("-inf")
+
     def sent(self) -> float:
         """Count one call towards the measured send rate; returns its send time."""
         now = self.clock()
@@ -100,12 +111,15 @@ class RateController:
         now = self.clock()
         if outcome is Outcome.THROTTLED:
             if sent_at is not None and sent_at <= self._throttled_at:
-                return  # sent before we last slowed down: that congestion was already answered
-            # the API said "too fast": remember where, and drop below it (the first time from
-            # what we were sending, then from the pace we had set)
-            base = self.rate if self.rate is not None else max(MIN_RATE, self.measured_rate)
+                return  # paced before we last slowed down: that congestion was already answered
+            # the API said "too fast": remember where, and drop below it (from the lower of the
+            # pace we had set and what we actually sent: a burst can exceed a pace, a pace can
+            # exceed the work there was)
+            sending = max(MIN_RATE, self.measured_rate)
+            base = sending if self.rate is None else min(self.rate, sending)
             self._w_max = base * PLATEAU  # where the cubic flattens: just under the throttle point
             self._throttled_at = now
+            self.decreases += 1
             self.rate = max(MIN_RATE, base * BETA)
             self.concurrency = max(1.0, self.concurrency * BETA)
             self.slow_start = False
@@ -144,11 +158,26 @@ class AdaptiveLimiter:
         self._cond = threading.Condition()
         self._in_flight = 0
         self._next_send = 0.0
+        self._paced_epoch = 0
 
     def set_ceiling(self, ceiling: int) -> None:
         with self._cond:
             self.control.set_ceiling(ceiling)
             self._cond.notify_all()
+
+    def _take_send_time(self) -> tuple[float, int, float]:
+        """(now, the decrease count, the pause before sending) for a new call; under the lock."""
+        now = self._clock()
+        delay = 0.0
+        rate = self.control.rate
+        if rate is not None:
+            if self._paced_epoch != self.control.decreases:  # slowed down: space from the last send
+                self._paced_epoch = self.control.decreases
+                self._next_send = self.control.last_sent + 1 / rate
+            send_at = max(now, self._next_send)
+            self._next_send = send_at + 1 / rate
+            delay = send_at - now
+        return now, self.control.decreases, delay
 
     @contextmanager
     def slot(self) -> Iterator[Callable[[Outcome], None]]:
@@ -157,18 +186,17 @@ class AdaptiveLimiter:
             while self._in_flight >= max(1, int(self.control.concurrency)):
                 self._cond.wait(0.5)
             self._in_flight += 1
-            delay = 0.0
-            rate = self.control.rate
-            if rate is not None:
-                now = self._clock()
-                send_at = max(now, self._next_send)
-                self._next_send = send_at + 1 / rate
-                delay = send_at - now
+            granted, epoch, delay = self._take_send_time()
         outcome = [Outcome.ERROR]
         started: float | None = None
         try:  # from here on the slot is ours: any exit (even Ctrl-C in the pause) gives it back
-            if delay > 0:
+            while delay > 0:
                 self._sleep(delay)
+                with self._cond:
+                    if self.control.decreases == epoch:
+                        break
+                    # the API throttled while we waited at the old pace: queue again at the new one
+                    granted, epoch, delay = self._take_send_time()
             with self._cond:
                 started = self.control.sent()
             yield lambda o: outcome.__setitem__(0, o)
@@ -176,7 +204,7 @@ class AdaptiveLimiter:
             with self._cond:
                 self._in_flight -= 1
                 if started is not None:
-                    self.control.record(outcome[0], self._clock() - started, started)
+                    self.control.record(outcome[0], self._clock() - started, granted)
                 self._cond.notify_all()
 
 

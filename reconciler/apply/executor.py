@@ -347,7 +347,10 @@ class Executor:
     def run(self, plan: Plan, settle: tuple[str, ...] = ()) -> Result:
         """Run the plan's changes; then wait for ``settle`` (deployments a recovered run
         touched) to leave their transitional statuses, unless --no-wait."""
-        pending = list(plan.pending)
+        # longest chains first (an update of a running deployment waits twice), so the one-call
+        # changes fill the rate budget at the end instead of a few long chains trailing alone
+        pending = sorted(plan.pending, key=lambda c: (-sum(s.op is Op.WAIT for s in c.steps),
+                                                      -len(c.steps)))
         # a state on disk before the first journal record (a journal never outlives its state),
         # and proof that it can be written before any API call is made
         self.checkpoint(force=True)
