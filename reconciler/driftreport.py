@@ -87,6 +87,10 @@ def findings_from(plan: Plan, state: State | None) -> list[Finding]:
         if change.action is Action.DELETE:
             out.append(Finding(change.name, change.id, "pending",
                                "removed from the manifests; not yet deleted"))
+        elif change.rekeyed_from is not None:
+            out.append(Finding(change.name, change.id, "pending",
+                               f"the state records it as {change.rekeyed_from}; the next apply "
+                               "moves the entry to this name"))
         elif entry is None:
             what = "adopted" if change.adopt else "created"
             out.append(Finding(change.name, change.id, "pending",

@@ -84,3 +84,38 @@ def test_duplicate_is_unmanaged_and_a_drift_finding(cli: Cli) -> None:
     assert [(f["type"], f["id"]) for f in report["findings"]] == [("duplicate", twin)]
     assert [u["id"] for u in report["unmanaged"]] == [twin]
     assert managed in report["findings"][0]["detail"]
+
+
+def test_state_from_before_mv_is_rekeyed_never_replaced(cli: Cli) -> None:
+    """apply a; `state mv a b` + manifest renamed; apply (renamed live, same id); then the
+    state from BEFORE the mv comes back. The entry `a` holds the id live as `b`: it is b."""
+    cli.write("a")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    [dep_id] = live_ids(cli, "a")
+    before_mv = cli.state.read_bytes()
+    assert cli("state", "mv", "a", "b").exit_code == 0
+    cli.remove("a")
+    cli.write("b")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    assert live_ids(cli, "b") == [dep_id] and live_ids(cli, "a") == []  # renamed in place
+    cli.state.write_bytes(before_mv)
+    assert state_ids(cli) == {"a": dep_id}  # precondition: the old name holds the live id
+
+    plan = json.loads(cli("plan", str(cli.manifests), "-o", "json").output)
+    assert [(c["name"], c["action"], c["id"], c["rekeyed_from"]) for c in plan["changes"]] == [
+        ("b", "record", dep_id, "a")]
+    assert plan["drift"] == [] and plan["unmanaged"] == [] and plan["errors"] == []
+    text = cli("plan", str(cli.manifests)).output
+    assert "will be created" not in text and "will be deleted" not in text, text
+    drift = cli("drift", str(cli.manifests), "-o", "json")
+    assert drift.exit_code == 2, drift.output
+    assert [(f["deployment"], f["type"]) for f in json.loads(drift.output)["findings"]] == [
+        ("b", "pending")]
+    assert "a\t" + dep_id in cli("state", "list").output  # the state says what it records
+
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    assert [(d.id, d.name) for d in cli.client().list()] == [(dep_id, "b")]  # nothing replaced
+    assert state_ids(cli) == {"b": dep_id}
+    again = cli("plan", str(cli.manifests), "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.output, again.output
+    assert cli("drift", str(cli.manifests)).exit_code == 0

@@ -51,7 +51,8 @@ def test_plan_case(path: Path) -> None:
             assert want["reason"] in change.reason
         if "reason_code" in want:
             assert change.reason_code.value == want["reason_code"]
-        for key in ("adopt", "id", "disruptive", "disruption", "failed", "readopted_from"):
+        for key in ("adopt", "id", "disruptive", "disruption", "failed", "readopted_from",
+                    "rekeyed_from"):
             if key in want:
                 assert getattr(change, key) == want[key], key
     assert [f"{d.name}: {d.kind.value}" for d in plan.drift] == case.get("drift", [])

@@ -164,6 +164,15 @@ class Executor:
         )
         self._persist(change.name, entry)
 
+    def _rekey(self, old: str, new: str) -> None:
+        """Move the entry to its live name. Old name first: a crash in between leaves it
+        unrecorded (adopted by name next time), never twice (whose old name plans a delete)."""
+        entry = self.state.deployments.get(old)
+        if entry is None:
+            return
+        self._persist(old, None)
+        self._persist(new, entry.model_copy(update={"renamed_from": None, "updated_at": now_iso()}))
+
     def _set_status(self, name: str, status: str | None) -> None:
         entry = self.state.deployments.get(name)
         if entry is not None and entry.status != status:
@@ -287,6 +296,8 @@ class Executor:
         if self.no_wait:  # trailing waits only: a wait before a call is part of correctness
             while steps and steps[-1].op is Op.WAIT:
                 steps.pop()
+        if change.rekeyed_from is not None and dep_id is not None:
+            self._rekey(change.rekeyed_from, change.name)
         if change.adopt and dep_id is not None:  # managed from now on, as it is live
             self._record(change, dep_id, change.live_status, change.live_snapshot)
         for step in steps:

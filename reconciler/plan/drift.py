@@ -27,10 +27,13 @@ def find_drift(state: State, live_by_id: Mapping[str, LiveDeployment], fp: Finge
                wanted: Callable[[str], bool] = lambda _: True,
                readopted: Mapping[str, str] | None = None,
                ignored: Mapping[str, tuple[str, ...]] | None = None,
+               rekeyed: Mapping[str, str] | None = None,
                ) -> tuple[DriftItem, ...]:
     """Drift of every managed deployment; ``readopted`` maps a name whose recorded id is gone
     to the live deployment carrying that name, which the plan adopts instead. ``ignored``
-    overrides the state's lifecycle.ignoreChanges per name (the manifest's, when given)."""
+    overrides the state's lifecycle.ignoreChanges per name (the manifest's, when given).
+    ``rekeyed`` maps a state name to the manifest name its live deployment already carries (the
+    plan moves the entry): that name is no drift."""
     key_ok = not state.key_verifier or state.key_verifier == fp.verifier()
     items: list[DriftItem] = []
     for name in sorted(state.deployments):
@@ -52,7 +55,7 @@ def find_drift(state: State, live_by_id: Mapping[str, LiveDeployment], fp: Finge
         skip = (ignored or {}).get(name, entry.ignore_changes)
         changes = tuple(c for c in diff(entry.spec, current, entry.sensitive)
                         if not _is_ignored(c.path, skip))
-        if live.name != name and live.name != entry.renamed_from:
+        if live.name not in (name, entry.renamed_from, (rekeyed or {}).get(name)):
             changes = (FieldChange(path="name", before=name, after=live.name), *changes)
         scaled = tuple(c for c in changes if c.path == "workers")
         config = tuple(c for c in changes if c.path != "workers")

@@ -108,6 +108,9 @@ class Change(_Frozen):
     action: Action
     adopt: bool = False
     readopted_from: str | None = None  # adopting by name because this recorded id is gone live
+    # the state records this live id under that other name (restored from before `state mv`):
+    # apply moves the entry to `name`; the old name plans no delete
+    rekeyed_from: str | None = None
     reason: str = ""  # the sentence, rendered from reason_code by plan.reasons.sentence
     reason_code: Reason = Reason.UNSPECIFIED
     changes: tuple[FieldChange, ...] = ()
@@ -161,6 +164,7 @@ class Severity(str, Enum):
 
 class DiagnosticCode(str, Enum):
     AMBIGUOUS_NAME = "ambiguous-name"  # several live deployments carry a desired name
+    NAME_LIVE_ELSEWHERE = "name-live-elsewhere"  # a desired name is live on an id managed as another
     PREVENT_DESTROY_REPLACE = "prevent-destroy-replace"
     PREVENT_DESTROY_DELETE = "prevent-destroy-delete"
     UNKNOWN_STATUS = "unknown-status"  # a live status the planner has no rule for

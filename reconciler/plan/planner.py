@@ -101,6 +101,9 @@ class _Planner:
         self.lineage: str | None = None
         self.diagnostics: list[Diagnostic] = []
         self.managed_ids = {e.id for e in state.deployments.values()}
+        # desired name -> the other state name whose recorded id is live under it
+        self.rekey = rekeyed(self.desired, self.live_by_id, state)
+        self.rekeyed_from = {old: new for new, old in self.rekey.items()}
 
     def wanted(self, name: str) -> bool:
         return not self.options.targets or name in self.options.targets
@@ -108,7 +111,8 @@ class _Planner:
     # -- rungs for a desired deployment ----------------------------------------------------
 
     def plan_desired(self, want: Desired) -> Change | None:
-        entry = self.state.deployments.get(want.name)
+        old_name = self.rekey.get(want.name)
+        entry = self.state.deployments.get(old_name or want.name)
         secret = want.sensitive | set(entry.sensitive if entry else ())
         masked_desired = mask(want.essence, secret, self.fp)
         base = {"name": want.name, "desired": masked_desired, "desired_state": want.state,
@@ -122,6 +126,8 @@ class _Planner:
         # 1. Nothing live carries this identity (or an ambiguity already reported): create.
         if live is None:
             if adopt:  # several live deployments have the name: error recorded by _match
+                return None
+            if self.name_live_elsewhere(want.name):  # never create while the name is live
                 return None
             code = Reason.DELETED_OUTSIDE if entry is not None else Reason.NOT_FOUND
             return Change(**base, action=Action.CREATE, steps=S.create(want.essence, running),
@@ -145,6 +151,9 @@ class _Planner:
         adopting = ""
         if adopt and entry is not None:  # typed: tools need not parse the sentence
             base["readopted_from"] = entry.id
+        if old_name is not None:
+            base["rekeyed_from"] = old_name
+            adopting = f"the state records live deployment {live.id} as {old_name}; "
         if adopt:
             adopting = (f"re-adopting live deployment {live.id} of that name (the state's id "
                         f"{entry.id} is gone); " if entry is not None
@@ -177,9 +186,10 @@ class _Planner:
                 "wait for it to settle or check `yottactl get`"))
             return None
         action, steps, disruption, code = outcome
-        # 4. Only lifecycle settings changed: recorded in the state, no API call.
-        if lifecycle and action is Action.NOOP:
-            action, code = Action.RECORD, Reason.LIFECYCLE_CHANGED
+        # 4. Only lifecycle settings or the entry's name changed: the state alone records it.
+        if (lifecycle or old_name) and action is Action.NOOP:
+            action = Action.RECORD
+            code = Reason.LIFECYCLE_CHANGED if lifecycle else Reason.REKEYED
         why = sentence(code, fields)
         # 5. Up to date and already managed: a lean record (nothing will consume the rest).
         if action is Action.NOOP and not adopt:
@@ -212,6 +222,25 @@ class _Planner:
             return None, True
         return (candidates[0], True) if candidates else (None, False)
 
+    def name_live_elsewhere(self, name: str) -> bool:
+        """A live deployment carries ``name`` but the state manages it under another name:
+        creating ``name`` now would make two of one name. Recorded as an error."""
+        carried = {d.id for d in self.live_by_name.get(name, [])}
+        if not carried:
+            return False
+        holders = sorted((n, e.id) for n, e in self.state.deployments.items() if e.id in carried)
+        owned = ", ".join(f"{i} (managed as {n})" for n, i in holders)
+        kept = [n for n, _ in holders if n in self.desired]
+        self.diagnostics.append(error(
+            D.NAME_LIVE_ELSEWHERE, name,
+            f"the name is live on {owned}: creating it now would make a second deployment of "
+            "this name",
+            f"run `yottactl apply --target {kept[0]}` first (it gives the live deployment its "
+            "manifest name back)" if kept else
+            "keep one in the state (`yottactl state rm NAME` for the others) so it is "
+            "managed under its live name"))
+        return True
+
     def adoptable(self, name: str) -> list[LiveDeployment]:
         """Live deployments named ``name`` that the state maps to no name."""
         return [d for d in self.live_by_name.get(name, []) if d.id not in self.managed_ids]
@@ -219,6 +248,8 @@ class _Planner:
     # -- rungs for a deployment that left the manifests -------------------------------------
 
     def plan_removed(self, name: str, entry: StateEntry) -> Change | None:
+        if name in self.rekeyed_from:  # managed on under its live name: see rekeyed()
+            return None
         live = self.live_by_id.get(entry.id)
         destroying = self.options.destroying
         why = Reason.DESTROY if destroying else Reason.REMOVED
@@ -276,7 +307,9 @@ class _Planner:
         carrying the name of a managed (or adopted) deployment are also duplicate findings."""
         adopted = {c.id for c in changes if c.adopt}
         in_hand = {n: e.id for n, e in self.state.deployments.items() if e.id in self.live_by_id}
-        in_hand.update({c.name: c.id for c in changes if c.adopt and c.id})
+        in_hand.update({c.name: c.id for c in changes if (c.adopt or c.rekeyed_from) and c.id})
+        for old in self.rekeyed_from:
+            in_hand.pop(old, None)
         unmanaged: list[Unmanaged] = []
         duplicates: list[DriftItem] = []
         for d in sorted(self.live_by_id.values(), key=lambda d: (d.name or "", d.id)):
@@ -316,7 +349,8 @@ class _Planner:
                      and c.name in self.state.deployments}
         ignored = {n: d.ignore_changes for n, d in self.desired.items()}
         drift = find_drift(self.state, self.live_by_id, self.fp, self.wanted,
-                           readopted=readopted, ignored=ignored) + duplicates
+                           readopted=readopted, ignored=ignored,
+                           rekeyed=self.rekeyed_from) + duplicates
         if self.state.key_verifier and self.state.key_verifier != self.fp.verifier():
             self.diagnostics.append(warning(
                 D.FINGERPRINT_KEY_CHANGED, None,
@@ -325,6 +359,24 @@ class _Planner:
         return Plan(state_lineage=self.lineage, state_serial=self.state.serial,
                     changes=tuple(changes), drift=drift, unmanaged=unmanaged,
                     diagnostics=tuple(self.diagnostics))
+
+
+def rekeyed(desired: Mapping[str, Desired], live_by_id: Mapping[str, LiveDeployment],
+            state: State) -> dict[str, str]:
+    """Desired name -> the state name whose entry it takes over. Ids are stable, names are
+    not: an entry whose id is live under a desired name, while the entry's own name is in no
+    manifest, IS that deployment (a state restored from before `state mv`, or a rename done
+    both in the console and in the manifest). Only when the desired name has no entry of its
+    own that is live, and only one entry's id carries it."""
+    claims: dict[str, list[str]] = {}
+    for old, entry in state.deployments.items():
+        live = live_by_id.get(entry.id)
+        if live is None or live.name is None or live.name == old or old in desired:
+            continue
+        own = state.deployments.get(live.name)
+        if live.name in desired and (own is None or own.id not in live_by_id):
+            claims.setdefault(live.name, []).append(old)
+    return {new: olds[0] for new, olds in claims.items() if len(olds) == 1}
 
 
 def make_plan(desired: Sequence[Desired], live: Sequence[Live], state: State | None,

@@ -34,6 +34,7 @@ class Reason(str, Enum):
     RESTART_REQUESTED = "restart-requested"  # `yottactl restart NAME`
     DESTROY = "destroy"  # `yottactl destroy`: stop and delete
     DESTROY_GONE = "destroy-gone"  # `yottactl destroy` of one already gone live: forget
+    REKEYED = "rekeyed"  # the state's entry of its live id moves to the manifest's name
     LIFECYCLE_CHANGED = "lifecycle-changed"  # only lifecycle settings: recorded, no API call
     REFRESHED = "refreshed"  # apply --refresh-only: live values recorded in the state
     REFRESH_GONE = "refresh-gone"  # apply --refresh-only: gone live, dropped from the state
@@ -66,6 +67,7 @@ _SENTENCES = {
     Reason.RESTART_REQUESTED: "restart requested: stopped and started with new workers",
     Reason.DESTROY: "destroy requested",
     Reason.DESTROY_GONE: "destroy requested and already gone live; will be dropped from the state",
+    Reason.REKEYED: "up to date; the state's entry takes this name (no API call)",
     Reason.LIFECYCLE_CHANGED: "lifecycle changed; recorded in the state only",
     Reason.REFRESHED: "live values recorded in the state (refresh only)",
     Reason.REFRESH_GONE: "deleted outside yottactl; will be dropped from the state",
