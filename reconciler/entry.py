@@ -35,7 +35,8 @@ def _die_of_sigpipe() -> None:
     import signal
 
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush into the closed pipe at exit
+    for stream in (sys.stdout, sys.stderr):  # nothing left to flush into a closed pipe at exit
+        os.dup2(devnull, stream.fileno())
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGPIPE)
     sys.exit(1)  # not reached on POSIX

@@ -35,7 +35,8 @@ EXIT_CODES_HELP = (
     "Exit codes (every command): 0 success; 1 any error, including usage errors such as an "
     "unknown option, a bad value or a missing file; 2 only \"changes pending\" (plan "
     "--detailed-exitcode) or \"drift found\" (drift). A closed standard output (| head) ends "
-    "the command quietly, killed by SIGPIPE as git is."
+    "the command quietly, killed by SIGPIPE as git is; apply and destroy first finish and "
+    "record every planned step."
 )
 
 
@@ -58,7 +59,8 @@ class _Command(click.Command):
 
 
 class StdoutClosed(Exception):
-    """Standard output's reader went away (`| head`): the entry point ends quietly, as git does."""
+    """Standard output's (or, for apply/destroy, standard error's) reader went away (`| head`):
+    the entry point ends quietly, as git does."""
 
 
 class _Group(click.Group):
@@ -90,6 +92,8 @@ class _Group(click.Group):
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a reader that went away is seen here, not at interpreter exit
+            if _reader_gone():  # apply/destroy ran to the end without it: end as `get | head`
+                raise StdoutClosed()
             return result
         except BrokenPipeError:  # `yottactl get | head`: the reader has what it wanted
             raise StdoutClosed() from None
@@ -105,6 +109,25 @@ class _Group(click.Group):
             _warn_unknown_gpus()
             catalog.configure()  # the command's catalog never outlives it (in-process callers)
             sys.stdout, sys.stderr = saved
+
+
+def output_never_stops() -> None:
+    """For apply and destroy: a reader that goes away (`apply --auto-approve | head -1`, a
+    closed stderr) must not stop the run between an API call and its record. From here on a
+    closed stdout or stderr silently drops output; once the command has finished every step,
+    it ends as a closed stdout ends any command (:class:`StdoutClosed`), unless it failed:
+    an error keeps its own exit code."""
+    from reconciler.render.safe import SafeStream
+
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, SafeStream):  # always, under the group (in-process callers too)
+            stream.drop_when_closed()
+
+
+def _reader_gone() -> bool:
+    from reconciler.render.safe import SafeStream
+
+    return any(isinstance(s, SafeStream) and s.reader_gone for s in (sys.stdout, sys.stderr))
 
 
 F = TypeVar("F", bound=Callable[..., object])  # a command function, decorated by click

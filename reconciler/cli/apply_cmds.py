@@ -17,6 +17,7 @@ from reconciler.cli import (
     color_option,
     complete_names,
     main,
+    output_never_stops,
     settings,
     stop_on_signals,
     use_color,
@@ -149,6 +150,7 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
     from reconciler.state.backend import command_line
 
     _check_apply_flags(paths, plan_file, refresh_only, replace, output, auto_approve)
+    output_never_stops()
     s = settings(endpoint, api_key, state_path)
     color = use_color(no_color)
     store = s.state_file()
@@ -259,6 +261,7 @@ def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeou
     from reconciler.state.backend import command_line
     from reconciler.workflow import build_plan
 
+    output_never_stops()
     s = settings(endpoint, api_key, state_path)
     color = use_color(no_color)
     store = s.state_file()

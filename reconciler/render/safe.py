@@ -110,20 +110,46 @@ class SafeStream:
 
     def __init__(self, raw: TextIO) -> None:
         self._raw = raw
+        self._drop_when_closed = False
+        self.reader_gone = False  # a write or flush met a closed pipe while dropping was on
         try:
             self._tty = bool(raw.isatty())
         except (AttributeError, ValueError):
             self._tty = False
+
+    def drop_when_closed(self) -> None:
+        """From now on a closed pipe (EPIPE) drops output instead of raising BrokenPipeError:
+        for commands that must not stop between an API call and its record (apply, destroy).
+        The caller ends the command afterwards as a closed pipe ends any other (see
+        :attr:`reader_gone`)."""
+        self._drop_when_closed = True
 
     @property
     def raw(self) -> TextIO:
         return self._raw
 
     def write(self, text: str) -> int:
+        if self.reader_gone:
+            return len(text)
         if _STREAM_CONTROL.search(text):
             text = self.sanitise(text)
-        self._raw.write(text)
+        try:
+            self._raw.write(text)
+        except BrokenPipeError:
+            if not self._drop_when_closed:
+                raise
+            self.reader_gone = True
         return len(text)
+
+    def flush(self) -> None:
+        if self.reader_gone:
+            return
+        try:
+            self._raw.flush()
+        except BrokenPipeError:
+            if not self._drop_when_closed:
+                raise
+            self.reader_gone = True
 
     def sanitise(self, text: str) -> str:
         if not self._tty:
