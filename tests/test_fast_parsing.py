@@ -45,7 +45,7 @@ def test_a_state_reads_the_same_as_through_the_standard_library(text: str) -> No
 
 @pytest.mark.parametrize("text,words", [
     ("{", "is not valid JSON (line 1)"),
-    ('{"format_version": 2, "lineage": "x", "new": 1}', "has format_version 2"),
+    ('{"format_version": 3, "lineage": "x", "new": 1}', "has format_version 3, a newer format"),
     ('{"format_version": 1, "lineage": "x", "serial": "many"}', "is malformed"),
     ('\ufeff{"format_version": 1, "lineage": "x"}', "is not valid JSON"),
 ], ids=["truncated", "newer-version", "wrong-type", "bom"])

@@ -27,9 +27,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from reconciler import fastjson
+from reconciler import __version__, fastjson
 from reconciler.errors import StateError
-from reconciler.state.model import FORMAT_VERSION, State
+from reconciler.state.model import FORMAT_VERSION, OLDEST_FORMAT_VERSION, State, migrate
 from reconciler.state.protocol import Backend, Journal, Version, changes_between
 from reconciler.state.records import JournalRecord, parse_record, record_json
 
@@ -179,9 +179,17 @@ def parse_state(text: str, where: str, hint: str) -> State:
     except json.JSONDecodeError as exc:
         raise StateError(f"state {where} is not valid JSON (line {exc.lineno})", hint=hint) from exc
     version = data.get("format_version") if isinstance(data, dict) else None
-    if version != FORMAT_VERSION:
+    if type(version) is int and version > FORMAT_VERSION:
+        raise StateError(f"state {where} has format_version {version}, a newer format than this "
+                         f"yottactl {__version__} understands (up to {FORMAT_VERSION}); nothing "
+                         "was changed",
+                         hint="upgrade yottactl (pip install -U yotta-reconciler) to the release "
+                              "that wrote it, or newer")
+    if type(version) is not int or version < OLDEST_FORMAT_VERSION:
         raise StateError(f"state {where} has format_version {version!r}; this yottactl reads "
-                         f"version {FORMAT_VERSION}", hint="use the yottactl version that wrote it")
+                         f"versions {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}", hint=hint)
+    if version < FORMAT_VERSION:
+        data = migrate(data, version)
     try:
         return State.model_validate(data)
     except ValidationError as exc:

@@ -1,11 +1,19 @@
 """The state: yottactl's inventory of managed deployments. Pure data, versioned format.
 
-    {format_version: 1, lineage: uuid, serial: int, key_verifier: str|null,
+    {format_version: 2, lineage: uuid, serial: int, key_verifier: str|null,
      deployments: {name: {id, spec, sensitive, fingerprint, status, desired_state,
                           prevent_destroy, ignore_changes, created_at, updated_at,
                           renamed_from}}}
 
 ``spec`` is the last-applied essence with secret values replaced by keyed fingerprints.
+
+Format history (every older format is read, migrated in memory, and written as the current one;
+a newer format is refused: the build that wrote it knows fields this one would drop):
+
+1. the first release (no ``ignore_changes`` / ``renamed_from``); later builds added those two
+   fields to entries but still wrote 1, so a format-1 file may hold them.
+2. the same shape; the bump tells builds that read only format 1 to refuse these files as
+   newer instead of as "malformed".
 """
 
 from __future__ import annotations
@@ -20,7 +28,24 @@ from pydantic.dataclasses import dataclass
 
 from reconciler.plan.essence import Essence
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+OLDEST_FORMAT_VERSION = 1
+
+
+def _from_1(data: dict[str, Any]) -> dict[str, Any]:
+    return data  # format 2 only added optional entry fields, and format 1 files may hold them
+
+
+# format N -> N+1, applied in turn to a document read from an older file
+_MIGRATIONS = {1: _from_1}
+
+
+def migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """A state document of an older ``version`` as the current format (the caller has checked
+    ``OLDEST_FORMAT_VERSION <= version <= FORMAT_VERSION``)."""
+    for step in range(version, FORMAT_VERSION):
+        data = _MIGRATIONS[step](data)
+    return {**data, "format_version": FORMAT_VERSION}
 
 
 @dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
