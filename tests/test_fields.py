@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,3 +145,41 @@ def test_the_plan_s_live_view_is_the_same_from_the_full_model_and_the_listed_one
         ListedDeployment.model_validate(wire))
     assert full == listed
     assert full.essence == essence_from_live(Deployment.model_validate(wire))
+
+
+# every field of the detail response, in the API's order, plus one the spec does not know
+FULL_WIRE: dict[str, Any] = {
+    "id": 361530338086227968, "name": "web", "creator": "someone@example.com",
+    "domain": "web.example.com", "imageRegistry": "https://index.docker.io/v1",
+    "image": "vllm/vllm-openai:v0.6.3",
+    "resources": [{"region": "us-east-1", "gpuType": "NVIDIA_H100_80G", "gpuCount": 1}],
+    "minSingleCardVramInGb": 80, "minSingleCardVcpu": 8, "minSingleCardRamInGb": 64,
+    "credentialId": 42, "containerVolumeInGb": 100, "initializationCommand": "",
+    "environmentVars": [{"key": "MODEL", "value": "llama"}], "expose": {"port": 8000},
+    "totalWorkers": 2, "runningWorkers": 1, "cost": 1.5, "perSecondPrice": 0.001,
+    "perHourPrice": 3.6, "serviceMode": "ALB", "webhookUrl": "https://hooks.example.com/x",
+    "status": "RUNNING", "laterField": {"kept": True},
+}
+
+
+def test_the_detail_model_is_the_listed_one_plus_the_detail_only_fields() -> None:
+    """One declaration of the shared fields (and their validators): the detail model extends
+    the listed one instead of repeating it."""
+    assert issubclass(Deployment, ListedDeployment)
+    assert set(Deployment.model_fields) - set(ListedDeployment.model_fields) == {
+        "creator", "domain", "runningWorkers", "cost", "perSecondPrice"}
+    assert Deployment.model_validate(FULL_WIRE).model_extra == {"laterField": {"kept": True}}
+    assert ListedDeployment.model_validate(FULL_WIRE).model_extra in (None, {})
+
+
+def test_get_json_keeps_its_bytes() -> None:
+    """`get -o json` / `-o yaml` key order is what scripts and people have seen so far
+    (golden file written before the listed and detail models shared their fields)."""
+    from reconciler.observe import masked_view
+
+    golden = Path(__file__).parent / "golden" / "get_detail.json"
+    view = json.dumps(masked_view(Deployment.model_validate(FULL_WIRE)), indent=2) + "\n"
+    assert view == golden.read_text()
+    listed = Deployment.model_validate({"id": "1", "name": None, "totalWorkers": 2, "cost": 0.0})
+    assert list(listed.model_dump(exclude_none=True)) == [
+        "id", "resources", "environmentVars", "totalWorkers", "cost"]

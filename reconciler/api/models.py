@@ -7,9 +7,18 @@ Unknown response fields are kept (``extra="allow"``) and unknown statuses parse 
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    create_model,
+    field_validator,
+    model_serializer,
+)
 
 from reconciler.fields import PLAIN_FIELDS, DeploymentField, Kind
 
@@ -124,51 +133,12 @@ class ExposePortResponse(_Response):
     protocol: str | None = None
 
 
-class _DeploymentCore(_Response):
-    """``OpenapiElasticDetailResponse``: what detail and list return."""
-
-    id: str
-    name: str | None = None
-    creator: str | None = None
-    domain: str | None = None
-    imageRegistry: str | None = None
-    image: str | None = None
-    resources: tuple[ResourceResponse, ...] = ()
-    credentialId: str | None = None
-    containerVolumeInGb: int | None = None
-    initializationCommand: str | None = None
-    environmentVars: tuple[KeyValuePair, ...] = ()
-    expose: ExposePortResponse | None = None
-    totalWorkers: int | None = None
-    runningWorkers: int | None = None
-    cost: float | None = None
-    perSecondPrice: float | None = None
-    perHourPrice: float | None = None
-    serviceMode: str | None = None
-    status: str | None = None
-
-    _cred = field_validator("credentialId", mode="before")(_credential_to_str)
-
-    _id_as_str = field_validator("id", mode="before")(_int_to_str)
-
-    @field_validator("environmentVars", "resources", mode="before")
-    @classmethod
-    def _null_as_empty(cls, value: object) -> object:
-        return () if value is None else value
-
-
-if TYPE_CHECKING:
-    Deployment = _DeploymentCore
-else:
-    Deployment = _with_plain_fields("Deployment", _DeploymentCore)
-
-
 class _ListedCore(BaseModel):
     """The part of a listed deployment a plan reads: identity, status, price and the configured
     fields (the field table's response names). Planning validates only these, item by item, and
     keeps none of the rest (other keys are ignored, not stored): at 10,000 deployments a full
-    :class:`Deployment` per item cost ~4 KB each. Same types as :class:`Deployment`, so a wrong
-    value is the same clean error (``tests/test_fields.py`` keeps the two in step)."""
+    :class:`Deployment` per item cost ~4 KB each. :class:`Deployment` extends it, so both read
+    a value the same way (``tests/test_fields.py``)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -201,6 +171,41 @@ if TYPE_CHECKING:
     ListedDeployment = _ListedCore
 else:
     ListedDeployment = _with_plain_fields("ListedDeployment", _ListedCore)
+
+# Dumps (`get -o json|yaml`) show the detail-only fields where they always stood, after these
+# listed ones (a subclass's fields would otherwise come last).
+_DETAIL_AFTER = {"name": ("creator", "domain"),
+                 "totalWorkers": ("runningWorkers", "cost", "perSecondPrice")}
+
+
+@functools.cache
+def _dump_rank(model: type[BaseModel]) -> dict[str, int]:
+    moved = {name for names in _DETAIL_AFTER.values() for name in names}
+    order: list[str] = []
+    for name in model.model_fields:
+        if name not in moved:
+            order += [name, *_DETAIL_AFTER.get(name, ())]
+    return {name: rank for rank, name in enumerate(order)}
+
+
+class Deployment(ListedDeployment):
+    """``OpenapiElasticDetailResponse``: what detail and list return. The listed fields plus
+    the ones only people read; unknown fields are kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    creator: str | None = None
+    domain: str | None = None
+    runningWorkers: int | None = None
+    cost: float | None = None
+    perSecondPrice: float | None = None
+
+    @model_serializer(mode="wrap")
+    def _in_shown_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        rank = _dump_rank(type(self))
+        last = len(rank)  # unknown fields: after every declared one, as received
+        return dict(sorted(data.items(), key=lambda item: rank.get(item[0], last)))
 
 
 class Worker(_Response):
