@@ -57,6 +57,9 @@ SELECT (SELECT value FROM yottactl_meta WHERE key = 'schema_version'),
   ARRAY(SELECT seq FROM yottactl_journal WHERE name = %(name)s ORDER BY seq),
   ARRAY(SELECT record FROM yottactl_journal WHERE name = %(name)s ORDER BY seq)
 """
+_HELD = ("EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+         "pid = %(lock_session)s AND classid::bigint = %(lock_high)s AND "
+         "objid::bigint = %(lock_low)s AND objsubid = 1)")
 EXTRA_HINT = "install it with: pip install 'yotta-reconciler[postgres]'"
 
 
@@ -106,7 +109,30 @@ class _Db:
                                   "big", signed=True)
         self.mutex = threading.RLock()
         self._conn: Any = None
+        # the backend pid of the session holding this run's state lock (postgres_lock.py), set
+        # while it is held: journal and state writes are made only while that session still
+        # holds the lock (checked in the writing statement itself: no extra round trip)
+        self.lock_session: int | None = None
         self._schema_ready = False  # the tables exist, in a schema version this yottactl reads
+
+    def held(self) -> tuple[str, dict[str, Any]]:
+        """SQL that is true while this run's lock session still holds the state's advisory lock
+        (a bigint key shows in pg_locks as classid = high 32 bits, objid = low 32 bits), and its
+        parameters; always true when this run took no lock."""
+        if self.lock_session is None:
+            return "true", {}
+        unsigned = self.key & 0xFFFFFFFFFFFFFFFF
+        return (_HELD, {"lock_session": self.lock_session, "lock_high": unsigned >> 32,
+                        "lock_low": unsigned & 0xFFFFFFFF})
+
+    def lock_lost(self, action: str) -> StateError:
+        return StateError(
+            f"cannot {action} the PostgreSQL state {self.name!r} at {self.location}: this run "
+            "lost its state lock (its lock session ended: network, server restart, or "
+            "pg_terminate_backend)",
+            detail="nothing more was written and no further API call is made; another run may "
+                   "hold the lock now. The journal keeps what this run did",
+            hint="run the command again: it recovers from the journal and the live deployments")
 
     def error(self, action: str, exc: Exception) -> StateError:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -243,11 +269,16 @@ class PostgresStore:
                         "ORDER BY serial DESC LIMIT 1", (self.db.name,)).fetchone()
                     if latest is not None and (latest[0], latest[1]) != (state.serial, state.lineage):
                         raise self._fenced(latest[0], latest[1], state)
-                    conn.execute(
+                    held, params = self.db.held()
+                    inserted = conn.execute(
                         "INSERT INTO yottactl_state_versions (name, serial, lineage, body, written_by, "
-                        "command, changes) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        (self.db.name, nxt.serial, nxt.lineage, nxt.model_dump_json(), _who(),
-                         command_line(), changes_between(last, nxt)))
+                        "command, changes) SELECT %(name)s, %(serial)s, %(lineage)s, %(body)s, "
+                        f"%(who)s, %(command)s, %(changes)s WHERE {held}",
+                        {"name": self.db.name, "serial": nxt.serial, "lineage": nxt.lineage,
+                         "body": nxt.model_dump_json(), "who": _who(), "command": command_line(),
+                         "changes": changes_between(last, nxt), **params})
+                    if inserted.rowcount != 1:
+                        raise self.db.lock_lost("write")
             except psycopg.errors.UniqueViolation:
                 raise self._fenced(nxt.serial, state.lineage, state) from None
         self._last = nxt
@@ -307,9 +338,14 @@ class PostgresJournal:
 
     def append(self, record: JournalRecord) -> None:
         with self.db.session("append to the journal of") as conn:
-            (seq,) = conn.execute("INSERT INTO yottactl_journal (name, record) VALUES (%s, %s) "
-                                  "RETURNING seq", (self.db.name, record_json(record))).fetchone()
-            self._mine.add(seq)
+            held, params = self.db.held()
+            row = conn.execute(f"INSERT INTO yottactl_journal (name, record) SELECT %(name)s, "
+                               f"%(record)s WHERE {held} RETURNING seq",
+                               {"name": self.db.name, "record": record_json(record), **params}
+                               ).fetchone()
+            if row is None:
+                raise self.db.lock_lost("append to the journal of")
+            self._mine.add(row[0])
 
     def records(self) -> list[JournalRecord]:
         return self.parse(self.db.snapshot()[1])

@@ -58,9 +58,11 @@ class PostgresLock:
                 "username = EXCLUDED.username, command = EXCLUDED.command, started = EXCLUDED.started",
                 (self.db.name, lock_id, os.getpid(), socket.gethostname(), current_user(),
                  command, now_iso()))
+            self.db.lock_session = conn.info.backend_pid  # writes check it still holds it
             try:
                 yield lock_id
             finally:
+                self.db.lock_session = None
                 with contextlib.suppress(psycopg.Error):
                     conn.execute("DELETE FROM yottactl_locks WHERE name = %s AND lock_id = %s",
                                  (self.db.name, lock_id))
