@@ -4,6 +4,12 @@ calls while another run may hold the lock (fencing only guarded the state writes
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from test_state_postgres import sql
 
@@ -11,6 +17,8 @@ from reconciler.errors import StateError
 from reconciler.state.backend import open_backend
 from reconciler.state.model import State, StateEntry
 from reconciler.state.records import IntentRecord
+
+from conftest import Cli
 
 LOCKS_HERE = ("FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
               "(SELECT oid FROM pg_database WHERE datname = current_database())")
@@ -61,3 +69,42 @@ def test_writes_without_a_lock_and_under_a_held_one_are_unchanged(pg_state: str)
         assert [r.deployment for r in backend.journal_records()] == ["x"]
     finally:
         backend.close()
+
+
+def test_an_apply_that_loses_its_lock_mid_run_makes_no_further_call_and_the_next_recovers(
+        pg_state: str, tmp_path: Path) -> None:
+    from test_closed_output import DEADLINE, GatedEmulator
+
+    from reconciler.emulator.server import EmulatorServer, build
+
+    emulator = GatedEmulator(build(transition_seconds=0.0, retry_after=0.0))
+    server = EmulatorServer(emulator).start()
+    try:
+        cli = Cli(server, tmp_path)
+        cli.env["YOTTACTL_STATE"] = pg_state
+        names = ["a", "b", "c"]
+        for name in names:
+            cli.write(name)
+        emulator.gate.clear()
+        run = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", str(cli.manifests),
+                                "--auto-approve", "--parallelism", "1"], text=True,
+                               env={**os.environ, **cli.env}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+        deadline = time.monotonic() + DEADLINE
+        while emulator.calls["endpointCreate"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)  # poll: the first create waits at the gate, journaled
+        assert emulator.calls["endpointCreate"] == 1  # precondition: the run is mid-way
+        assert _end_lock_sessions(pg_state) == 1
+        emulator.gate.set()
+        out, err = run.communicate(timeout=DEADLINE)
+        assert run.returncode == 1, out + err
+        assert "lost its state lock" in err and "Traceback" not in err
+        assert emulator.calls["endpointCreate"] == 1  # no further API call after the loss
+        again = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
+        assert again.returncode == 0, again.stdout + again.stderr
+        with cli.client() as client:
+            assert sorted(d.name or "" for d in client.list()) == names  # no duplicate
+        assert sql(pg_state, "SELECT count(*) FROM yottactl_journal") == [(0,)]
+    finally:
+        emulator.gate.set()
+        server.stop()
