@@ -146,7 +146,8 @@ def main() -> None:
             figures = {}
             for label, location in (("file", f"{folder}/persist.json"), ("postgresql", pg + "-persist")):
                 backend = open_backend(location)
-                ms = persist_per_action(backend, actions, 100)
+                with backend.locked("bench"):  # as apply: PostgreSQL writes check the lock
+                    ms = persist_per_action(backend, actions, 100)
                 backend.close()
                 figures[label] = ms
                 print(f"   {label:<10} median {statistics.median(ms):.2f} ms  p95 {p95(ms):.2f} ms  "
