@@ -41,6 +41,7 @@ from reconciler.errors import (
     Unavailable,
     UsageError,
 )
+from reconciler.redact import clip
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -73,6 +74,21 @@ def _check_list(data: Any, *, operation: str, deployment: str | None) -> None:
     if not isinstance(data, builtins.list):
         raise BadResponse(f"unexpected answer: field data: expected a list, got "
                           f"{type(data).__name__}", operation=operation, deployment=deployment)
+
+
+class _OncePerList(dict[str, str | None]):
+    """id -> name seen in one list answer: an id listed twice (under one name or two) is a
+    malformed answer; planning on it would act twice on one deployment. API text is shown
+    escaped (repr) and cut short."""
+
+    def check(self, dep_id: str, name: str | None) -> None:
+        if dep_id in self:
+            first, shown = self[dep_id], clip(repr(name), 60)
+            how = (f"twice as {shown}" if first == name
+                   else f"as both {clip(repr(first), 60)} and {shown}")
+            raise BadResponse(f"unexpected answer: deployment id {clip(repr(dep_id), 60)} is "
+                              f"listed {how}; a list names each deployment once", operation="list")
+        self[dep_id] = name
 
 
 def path_id(value: str, *, operation: str, what: str = "deployment") -> int:
@@ -293,7 +309,10 @@ class YottaClient:
     def list(self, status: Sequence[str] = ()) -> builtins.list[Deployment]:
         params = [("statusList", s) for s in status] or None
         data = self._call("list", "GET", "/list", params=params)
-        return parse_list(Deployment, data, operation="list")
+        out, seen = parse_list(Deployment, data, operation="list"), _OncePerList()
+        for dep in out:
+            seen.check(dep.id, dep.name)
+        return out
 
     def list_each(self, keep: Callable[[ListedDeployment], T]) -> builtins.list[T]:
         """``list`` for planning a fleet: each item validated as a :class:`ListedDeployment`
@@ -303,10 +322,12 @@ class YottaClient:
         if data is None:
             return []
         _check_list(data, operation="list", deployment=None)
-        out = []
+        out, seen = [], _OncePerList()
         for i, item in enumerate(data):
             data[i] = None  # garbage from here on: its memory serves the next items
-            out.append(keep(parse(ListedDeployment, item, operation="list", where=f"data[{i}]")))
+            listed = parse(ListedDeployment, item, operation="list", where=f"data[{i}]")
+            seen.check(listed.id, listed.name)
+            out.append(keep(listed))
         return out
 
     def workers(self, deployment_id: str, status: Sequence[str] = ()) -> builtins.list[Worker]:

@@ -1,0 +1,76 @@
+"""Answers that are well-formed JSON but break the API's contract in ways a plan could act on:
+one id listed twice, the success code as a string, impossible worker counts. Each is refused at
+the client boundary (BadResponse: a clean message, exit 1) or shown honestly; nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.api.facts import API_PREFIX
+from reconciler.cli import main
+
+from conftest import manifest_text
+from hostile_api import HostileApi, deployment
+
+
+class Env:
+    def __init__(self, api: HostileApi, tmp: Path) -> None:
+        self.api, self.tmp = api, tmp
+        self.manifests = tmp / "manifests"
+        self.manifests.mkdir()
+        (self.manifests / "web.yaml").write_text(manifest_text("web"))
+        self.state = tmp / "state.json"
+        self.env = {"YOTTA_API_URL": api.url, "YOTTA_API_KEY": "k", "YOTTACTL_STATE": str(self.state),
+                    "HF_TOKEN": "hf_x", "NO_COLOR": "1", "YOTTACTL_HTTP_TIMEOUT": "5"}
+
+    def __call__(self, *args: str) -> Result:
+        argv = [a.format(manifests=self.manifests, tmp=self.tmp) for a in args]
+        # catch_exceptions=False: a traceback fails the test instead of hiding in the result
+        return CliRunner().invoke(main, argv, env=self.env, catch_exceptions=False)
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Iterator[Env]:
+    api = HostileApi().start()
+    yield Env(api, tmp_path)
+    api.stop()
+
+
+LIST_COMMANDS = [["get"], ["get", "-o", "json"], ["plan", "{manifests}"],
+                 ["drift", "{manifests}"], ["apply", "{manifests}", "--auto-approve"],
+                 ["export", "--dir", "{tmp}/out"]]
+
+TWICE = [
+    ([deployment("101", "web"), deployment("101", "api")], "'101' is listed as both 'web' and 'api'"),
+    ([deployment("101", "web"), deployment(101, "web")], "'101' is listed twice as 'web'"),
+]
+
+
+@pytest.mark.parametrize("listed,message", TWICE, ids=["two names", "one name"])
+@pytest.mark.parametrize("args", LIST_COMMANDS, ids=" ".join)
+def test_one_id_listed_twice_is_a_bad_answer(hostile: Env, args: list[str],
+                                             listed: list[dict[str, Any]], message: str) -> None:
+    hostile.api.answer("/list", listed)
+    result = hostile(*args)
+    assert result.exit_code == 1, result.output
+    assert f"unexpected answer: deployment id {message}" in result.stderr, result.output
+    assert not hostile.state.exists() and not (hostile.tmp / "out").exists()  # nothing written
+    asked = {r.split("?")[0] for r in hostile.api.requests}
+    assert asked == {API_PREFIX + "/list"}, asked  # no call acted on the answer
+
+
+def test_two_deployments_of_one_name_are_a_legitimate_answer(hostile: Env) -> None:
+    """The API allows duplicate names (distinct ids): those are planned (an ambiguity error
+    naming both), never refused as malformed."""
+    hostile.api.answer("/list", [deployment("101", "web"), deployment("102", "web")])
+    result = hostile("plan", "{manifests}")
+    assert result.exit_code == 1 and "2 live deployments have this name (101, 102)" in \
+        result.output, result.output
+    assert "unexpected answer" not in result.output + result.stderr
+
