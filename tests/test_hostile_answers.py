@@ -5,6 +5,7 @@ the client boundary (BadResponse: a clean message, exit 1) or shown honestly; no
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,36 @@ def test_two_deployments_of_one_name_are_a_legitimate_answer(hostile: Env) -> No
         result.output, result.output
     assert "unexpected answer" not in result.output + result.stderr
 
+
+
+def test_the_success_code_as_a_string_of_digits_is_success(hostile: Env) -> None:
+    """The spec says int32; a gateway that quotes numbers sends "10000": one meaning, read as it.
+    (It was 'list failed: success'.)"""
+    hostile.api.answer("/list", body=json.dumps({"code": "10000", "message": "success",
+                                                 "data": [deployment("101", "web")]}).encode())
+    result = hostile("get", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert [d["id"] for d in json.loads(result.stdout)] == ["101"]
+    assert "web" in hostile("plan", "{manifests}").output
+
+
+@pytest.mark.parametrize("code,message", [
+    ('"24002"', "list failed: elastic action not allowed (HTTP 200, code 24002)"),
+    ('"abc"', "unexpected answer: field code: expected an integer, got 'abc'"),
+    ('"-10000"', "unexpected answer: field code: expected an integer, got '-10000'"),
+    ("true", "unexpected answer: field code: expected an integer, got True"),
+    (None, "unexpected answer: field code: expected an integer, got nothing"),
+    ("10500", "list failed: not a success, although its message says 'success' (HTTP 200, "
+              "code 10500)"),
+], ids=["quoted error code", "text", "negative", "bool", "missing", "error saying success"])
+def test_an_envelope_code_that_is_not_success_is_never_reported_as_success(
+        hostile: Env, code: str | None, message: str) -> None:
+    text = "elastic action not allowed" if code == '"24002"' else "success"
+    envelope = f'"code": {code}, ' if code is not None else ""
+    hostile.api.answer("/list", body=(
+        f'{{{envelope}"message": "{text}", "data": []}}').encode())
+    for args in (["get"], ["plan", "{manifests}"]):
+        result = hostile(*args)
+        assert result.exit_code == 1, result.output
+        assert message in result.stderr, result.stderr
+        assert "failed: success" not in result.output + result.stderr

@@ -1,4 +1,5 @@
-"""The response envelope ``{code, message, data}``: success only when ``code == 10000``.
+"""The response envelope ``{code, message, data}``: success only when ``code == 10000`` (the
+number; also written as the string "10000", see ``code_of``).
 
 Turns an HTTP response into ``data`` or one of :mod:`reconciler.errors` (the client's boundary).
 """
@@ -28,6 +29,7 @@ from reconciler.errors import (
     RetryHinted,
     ServerError,
 )
+from reconciler.redact import clip
 
 
 def _error_for(
@@ -89,13 +91,37 @@ def unwrap(response: httpx.Response, *, operation: str, deployment: str | None) 
         snippet = " ".join(response.text.split())[:120] or response.reason_phrase
         raise _with_retry_after(_error_for(response.status_code, None, snippet, operation,
                                            deployment), response)
-    code = body.get("code")
+    code = code_of(body.get("code"))
+    if response.is_success and code is None:
+        got = repr(body["code"]) if "code" in body else "nothing"
+        raise BadResponse(f"unexpected answer: field code: expected an integer, got {clip(got, 60)}",
+                          operation=operation, deployment=deployment,
+                          http_status=response.status_code)
     if response.is_success and code == CODE_OK:
         return body.get("data")
     message = str(body.get("message") or response.reason_phrase or "unknown error")
-    err = _error_for(response.status_code, code if isinstance(code, int) else None, message,
-                     operation, deployment)
+    if message.strip().lower() in _SUCCESS_WORDS:  # a failure never reads "failed: success"
+        message = f"not a success, although its message says {message.strip()!r}"
+    err = _error_for(response.status_code, code, message, operation, deployment)
     raise _with_retry_after(err, response)
+
+
+_SUCCESS_WORDS = frozenset({"success", "succeeded", "successful", "ok"})
+
+
+def code_of(value: object) -> int | None:
+    """The envelope's code as a number, or None. The spec says int32; a string of digits (a
+    gateway that quotes numbers) or an integral float has one meaning, so it is read as that
+    number. Anything else (missing, text, bool) is not a code."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        return int(value)
+    return None
 
 
 def _with_retry_after(err: ApiError, response: httpx.Response) -> ApiError:
