@@ -16,7 +16,6 @@ to the global one, so a prod apply cannot touch staging's inventory.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -248,6 +247,8 @@ def _describe(error: Any) -> tuple[tuple[Any, ...], str, str, bool]:
     if kind == "extra_forbidden":
         parent, bad = loc[:-1], str(loc[-1])
         allowed = _allowed(parent)
+        import difflib
+
         close = difflib.get_close_matches(bad, allowed, n=1, cutoff=0.5)
         hint = f"did you mean {close[0]!r}?" if close else "allowed here: " + ", ".join(allowed)
         return loc, f"unknown key {bad!r}", hint, True
@@ -280,6 +281,8 @@ def resolve(project: Project | None, environment: str | None) -> Context:
     env = config.environments.get(environment)
     if env is None:
         names = sorted(config.environments)
+        import difflib
+
         close = difflib.get_close_matches(environment, names, n=1, cutoff=0.5)
         hint = (f"did you mean {close[0]!r}? " if close else "") + (
             f"defined in {project.path}: {', '.join(names)}" if names

@@ -54,6 +54,15 @@ class _Methods:
         """A copy with the fields in ``update`` replaced (validated)."""
         return dataclasses.replace(cast("Essence", self), **update)
 
+    def with_values(self, **update: Any) -> Essence:
+        """A copy with fields replaced *without* validation, for values of the field's own type
+        only (a fingerprint for a text, a dict of texts for ``environmentVars``): the planner
+        masks each deployment's essences, and validating every copy cost ~25% of a plan."""
+        new = object.__new__(type(self))
+        for name in FIELD_NAMES:
+            object.__setattr__(new, name, update[name] if name in update else getattr(self, name))
+        return cast("Essence", new)
+
     def plain(self) -> dict[str, Any]:
         """JSON-shaped dict (lists, not tuples): for diffs, request bodies and fingerprints."""
         out: dict[str, Any] = _adapter().dump_python(cast("Essence", self), mode="json")

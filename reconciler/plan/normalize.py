@@ -115,7 +115,7 @@ def mask(essence: Essence, sensitive: Iterable[str], fp: Fingerprinter) -> Essen
         value = essence.top_level(head)
         if isinstance(value, str) and value and not value.startswith(SENSITIVE_PREFIX):
             update[head] = fp.value(value)
-    return essence.model_copy(update=update) if update else essence
+    return essence.with_values(**update) if update else essence  # strings for strings
 
 
 def hide_undeclared(live: Essence, declared: Iterable[str], fp: Fingerprinter) -> Essence:
@@ -127,8 +127,8 @@ def hide_undeclared(live: Essence, declared: Iterable[str], fp: Fingerprinter) -
     extra = [k for k, v in env.items() if k not in known and not v.startswith(SENSITIVE_PREFIX)]
     if not extra:
         return live
-    return live.model_copy(update={
-        "environmentVars": {k: fp.value(v) if k in extra else v for k, v in env.items()}})
+    return live.with_values(  # strings for strings
+        environmentVars={k: fp.value(v) if k in extra else v for k, v in env.items()})
 
 
 def is_sensitive(path: str, sensitive: Iterable[str]) -> bool:
