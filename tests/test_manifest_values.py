@@ -200,6 +200,19 @@ def test_size_cap_is_enforced_while_reading(tmp_path: Path) -> None:
     assert "larger than 10 MiB" in err.value.issues[0].message
 
 
+def test_a_file_whose_size_says_zero_is_still_read_whole(tmp_path: Path) -> None:
+    """/proc files report st_size 0 whatever they hold: the read is sized by st_size (+1), so
+    a short read must not be taken for the whole file. /proc/self/cmdline holds NUL bytes
+    after its first word: read whole, it is a binary file; cut at one byte, a YAML scalar."""
+    source = Path("/proc/self/cmdline")
+    assert source.stat().st_size == 0 and b"\x00" in source.read_bytes()  # precondition
+    link = tmp_path / "cmdline.yaml"
+    link.symlink_to(source)
+    with pytest.raises(ManifestError) as err:
+        load([str(link)], {})
+    assert "binary file" in err.value.issues[0].message
+
+
 def test_a_bad_value_from_the_environment_is_named_as_written(tmp_path: Path) -> None:
     path = write(tmp_path, "  credentialId: ${env:CRED}\n")
     [issue] = issues_of(path, {"CRED": "not-a-number-secret"})

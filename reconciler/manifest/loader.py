@@ -108,13 +108,19 @@ def read_manifest_bytes(file: Path) -> tuple[bytes | None, ManifestIssue | None]
         return None, ManifestIssue(name, 1, 1, "", f"cannot read file: {exc.strerror}",
                                    "check the path and its permissions")
     with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
+        info = os.fstat(handle.fileno())
+        mode = info.st_mode
         kind = next((what for test, what in _NOT_REGULAR if test(mode)), None)
         if kind is not None or not stat.S_ISREG(mode):
             return None, ManifestIssue(name, 1, 1, "", f"not a regular file: {kind or 'special file'}",
                                        "manifests are ordinary *.yaml files; remove or rename this one")
         try:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            # a regular file's size (+1 to notice it growing, or a /proc file's content behind
+            # its size 0) sizes the buffer: read(10 MiB) allocated 10 MiB for every manifest
+            size = min(info.st_size, MAX_FILE_BYTES)
+            data = handle.read(size + 1)
+            if len(data) > size:  # it grew while we read: read on, still capped
+                data += handle.read(MAX_FILE_BYTES + 1 - len(data))
         except OSError as exc:
             return None, ManifestIssue(name, 1, 1, "", f"cannot read file: {exc.strerror}",
                                        "check the path and its permissions")
