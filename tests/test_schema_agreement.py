@@ -24,6 +24,7 @@ BEYOND_JSON_SCHEMA = {
     "duplicate_name": "names must be unique across documents and files",
     "duplicate_env_key": "a key repeated in the [{key, value}] form (items differ in value)",
     "env_bool_word": "quoting: a plain `yes` and a quoted \"yes\" are the same string to a schema",
+    "env_number_key": "quoting: JSON keys are text, so a plain 3.10 key reaches a schema as \"3.1\"",
 }
 
 

@@ -9,6 +9,7 @@ message + hint, with "did you mean" for misspelled keys.
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any
 
 from reconciler.manifest.schema import API_VERSION, KIND, SECTION_MODELS
@@ -225,6 +226,14 @@ def describe_validation_error(
         name, _, message = message.partition(": ")
         loc, field = (*loc, name), name
     hint = _HINTS.get(field, "")
+    if kind == "string_type" and "environmentVars" in loc and field == "key":
+        read = error.get("input")
+        what = ("a boolean" if isinstance(read, bool) else "null" if read is None
+                else "a number")  # YAML reads 3.10 as 3.1: show what it read
+        shown = json.dumps(read) if isinstance(read, (bool, int, float, type(None))) else "?"
+        return (loc, f"a variable name must be text, but YAML read {what} here ({shown})",
+                'quote the name, e.g. "3.10": x (unquoted, YAML reads names like 3.10, 7 or '
+                "true as numbers or booleans)", False)
     if kind in ("string_type", "env_bool", "env_null") and "environmentVars" in loc:
         hint = 'environment values are strings: quote it, e.g. DEBUG: "true" or EMPTY: ""'
     if kind == "env_not_a_number":
