@@ -108,3 +108,35 @@ def test_an_envelope_code_that_is_not_success_is_never_reported_as_success(
         assert result.exit_code == 1, result.output
         assert message in result.stderr, result.stderr
         assert "failed: success" not in result.output + result.stderr
+
+
+COUNTS = [("totalWorkers", -3), ("runningWorkers", -3), ("totalWorkers", 10**30),
+          ("runningWorkers", 2**31)]
+SHOWS_COUNTS = [["get"], ["get", "web"], ["get", "-o", "json"],
+                ["plan", "{manifests}"], ["export", "--dir", "{tmp}/out"]]
+
+
+@pytest.mark.parametrize("field,count", COUNTS, ids=[f"{f}={c}" for f, c in COUNTS])
+@pytest.mark.parametrize("args", SHOWS_COUNTS, ids=" ".join)
+def test_an_impossible_worker_count_is_a_bad_answer(hostile: Env, args: list[str], field: str,
+                                                    count: int) -> None:
+    """The spec types counts int32; a count is never negative. Neither is shown raw nor
+    planned on (plan reads totalWorkers only, so runningWorkers cannot reach it)."""
+    hostile.api.answer("/list", [deployment("101", "web", **{field: count})])
+    if args[0] == "plan" and field == "runningWorkers":
+        result = hostile(*args)
+        assert result.exit_code == 0 and str(count) not in result.output, result.output
+        return
+    hostile.api.answer("/101", deployment("101", "web", **{field: count}))
+    result = hostile(*args)
+    assert result.exit_code == 1, result.output
+    assert f"unexpected answer: field data[0].{field}: input should be" in result.stderr, \
+        result.stderr
+    assert str(count) not in result.stdout and not (hostile.tmp / "out").exists()
+
+
+def test_worker_counts_at_the_int32_bounds_are_shown(hostile: Env) -> None:
+    hostile.api.answer("/list", [deployment("101", "web", totalWorkers=2**31 - 1,
+                                            runningWorkers=0)])
+    result = hostile("get")
+    assert result.exit_code == 0 and f"0/{2**31 - 1}" in result.stdout, result.output

@@ -8,7 +8,7 @@ Unknown response fields are kept (``extra="allow"``) and unknown statuses parse 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -66,6 +66,11 @@ def _int_to_str(value: object) -> object:
 
 
 _credential_to_str = _int_to_str
+
+# A worker count as the API may send it: the spec's int32, and never negative. Anything else
+# (-3, 10**30) is a contract break: refused at this boundary (BadResponse naming the field),
+# never planned on (a scale from -3) nor shown raw.
+WorkerCount = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 def _plain(f: DeploymentField, bounded: bool = False) -> object:
@@ -152,7 +157,7 @@ class _ListedCore(BaseModel):
     initializationCommand: str | None = None
     environmentVars: tuple[KeyValuePair, ...] = ()
     expose: ExposePortResponse | None = None
-    totalWorkers: int | None = None
+    totalWorkers: WorkerCount | None = None
     perHourPrice: float | None = None
     serviceMode: str | None = None
     status: str | None = None
@@ -196,7 +201,7 @@ class Deployment(ListedDeployment):
 
     creator: str | None = None
     domain: str | None = None
-    runningWorkers: int | None = None
+    runningWorkers: WorkerCount | None = None
     cost: float | None = None
     perSecondPrice: float | None = None
 
