@@ -140,3 +140,35 @@ def test_worker_counts_at_the_int32_bounds_are_shown(hostile: Env) -> None:
                                             runningWorkers=0)])
     result = hostile("get")
     assert result.exit_code == 0 and f"0/{2**31 - 1}" in result.stdout, result.output
+
+
+EVIL = "evil\x1b]0;owned\x07\nname"
+
+
+def test_export_of_all_skips_each_unexportable_name_and_writes_the_rest(hostile: Env) -> None:
+    hostile.api.answer("/list", [deployment("101", EVIL), deployment("102", "web"),
+                                 deployment("103", "dup"), deployment("104", "dup"),
+                                 deployment("105", "api")])
+    result = hostile("export", "--dir", "{tmp}/out")
+    out = hostile.tmp / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["api.yaml", "web.yaml"], result.output
+    assert result.exit_code == 1, result.output  # incomplete: a script must not take it as done
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
+    assert warnings == [
+        "Warning: skipped live deployment 101 has the name 'evil\\x1b]0;owned\\x07\\nname', which "
+        "is not a valid deployment name; rename it in the console, then export it",
+        "Warning: skipped live deployments 103, 104 share the name 'dup'; export each by id into "
+        "its own --dir (`yottactl export ID --dir DIR`) and rename its metadata.name"]
+    assert "export incomplete: 3 live deployments skipped (warnings above), 2 written" in \
+        result.stderr
+    assert "\x1b" not in result.output + result.stderr
+    assert f"wrote {out / 'api.yaml'}" in result.stdout
+
+
+def test_export_by_name_is_all_or_nothing(hostile: Env) -> None:
+    hostile.api.answer("/list", [deployment("101", EVIL), deployment("102", "web")])
+    assert hostile("export", "web", "--dir", "{tmp}/one").exit_code == 0
+    assert [p.name for p in (hostile.tmp / "one").iterdir()] == ["web.yaml"]
+    refused = hostile("export", "web", "101", "--dir", "{tmp}/two")
+    assert refused.exit_code == 1 and "not a valid deployment name" in refused.stderr
+    assert not (hostile.tmp / "two").exists()

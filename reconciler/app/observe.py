@@ -125,23 +125,40 @@ def logs(settings: Settings, name: str, query: LogQuery) -> LogSession:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """Live deployments `export` (of all) left out, why, and how to export them."""
+
+    ids: tuple[str, ...]
+    why: str  # API text in it is shown escaped (repr)
+    hint: str
+
+
+@dataclass(frozen=True)
 class Exported:
     files: list[Path]
     variables: list[str]  # ${env:...} the manifests need (secrets are never exported)
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 def export(settings: Settings, names: Sequence[str], directory: str, force: bool,
            on_written: Callable[[Path], None] = lambda path: None) -> Exported:
     """Manifests for live deployments (all, or ``names``), never outside ``directory`` and
-    never over an existing file without ``force``."""
+    never over an existing file without ``force``. Exporting all, a deployment whose name
+    cannot be a manifest's is skipped (reported in ``skipped``); one asked for by name is
+    refused, and then nothing is written."""
     from reconciler.export import manifest_for, write_new
 
     client = settings.client()
     deployments = [resolve(client, n) for n in names] if names else client.list()
-    _check_exportable(deployments)
+    skipped = _unexportable(deployments)
+    if skipped and names:
+        raise UsageError(skipped[0].why, hint=skipped[0].hint)
+    left_out = {i for s in skipped for i in s.ids}
+    deployments = [d for d in deployments if d.id not in left_out]
     folder = Path(directory)
     targets = _export_targets(deployments, folder, force)
-    folder.mkdir(parents=True, exist_ok=True)
+    if deployments:
+        folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     needed: list[str] = []
     for d in sorted(deployments, key=lambda d: d.name or ""):
@@ -151,26 +168,27 @@ def export(settings: Settings, names: Sequence[str], directory: str, force: bool
         needed += variables
         written.append(target)
         on_written(target)
-    return Exported(written, needed)
+    return Exported(written, needed, skipped)
 
 
-def _check_exportable(deployments: Sequence[Deployment]) -> None:
+def _unexportable(deployments: Sequence[Deployment]) -> list[Skipped]:
     """Each name becomes a file name and metadata.name: it must be a valid, unique name."""
     import re
 
     from reconciler.api.models import NAME_PATTERN
 
-    counts: dict[str, int] = {}
+    out = [Skipped((d.id,), f"live deployment {d.id} has the name {d.name!r}, which is not a "
+                            "valid deployment name", "rename it in the console, then export it")
+           for d in deployments if not re.match(NAME_PATTERN, d.name or "")]
+    by_name: dict[str, list[str]] = {}
     for d in deployments:
-        counts[d.name or ""] = counts.get(d.name or "", 0) + 1
-    for d in deployments:
-        if not re.match(NAME_PATTERN, d.name or ""):
-            raise UsageError(f"live deployment {d.id} has {d.name!r}, which is not a valid "
-                             "deployment name", hint="rename it in the console, then export it")
-    dupes = sorted(n for n, c in counts.items() if c > 1)
-    if dupes:
-        raise UsageError(f"several live deployments share the name(s) {', '.join(dupes)}",
-                         hint="export them one at a time by id and rename the files' metadata.name")
+        if re.match(NAME_PATTERN, d.name or ""):
+            by_name.setdefault(d.name or "", []).append(d.id)
+    out += [Skipped(tuple(ids), f"live deployments {', '.join(ids)} share the name {name!r}",
+                    "export each by id into its own --dir (`yottactl export ID --dir DIR`) and "
+                    "rename its metadata.name") for name, ids in sorted(by_name.items())
+            if len(ids) > 1]
+    return out
 
 
 def _export_targets(deployments: Sequence[Deployment], folder: Path,

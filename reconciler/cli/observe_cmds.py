@@ -174,16 +174,27 @@ def export(names: tuple[str, ...], directory: str, force: bool, endpoint: str | 
            api_key: str | None, state_path: str | None) -> None:
     """Write manifests for live deployments (all, or NAME...), secrets as ${env:...}.
 
-    Never overwrites an existing file without --force, and never writes outside --dir (a live
-    name that is not a valid deployment name is refused; file names are sanitised too).
+    Never overwrites an existing file without --force, and never writes outside --dir (file
+    names are sanitised too). Exporting all, a live deployment whose name is not a valid,
+    unique deployment name is skipped with a warning and the rest are written; the exit code is
+    then 1 (the export is incomplete). NAME... is all or nothing.
     """
     from reconciler.app.observe import export as export_manifests
+    from reconciler.errors import YottactlError
 
     exported = export_manifests(settings(endpoint, api_key, state_path), names, directory, force,
                                 on_written=lambda path: click.echo(f"wrote {path}"))
+    for skipped in exported.skipped:
+        click.echo(f"Warning: skipped {skipped.why}; {skipped.hint}", err=True)
     if exported.variables:
         click.echo("\nEnvironment values were not exported. Provide these variables "
                    "(e.g. from your CI secret store) before `plan`:")
         for var in exported.variables:
             click.echo(f"  {var}")
+    if exported.skipped:  # like `kubectl apply -f DIR`: the rest is done, the run still failed
+        left = sum(len(s.ids) for s in exported.skipped)
+        raise YottactlError(f"export incomplete: {left} live deployment{'s' if left != 1 else ''}"
+                            f" skipped (warnings above), {len(exported.files)} written",
+                            hint="fix the skipped ones as the warnings say and export again "
+                                 "(--force overwrites the files written now)")
 
