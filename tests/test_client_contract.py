@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from reconciler.api.client import YottaClient
+from reconciler.api.limiter import FixedLimiter
 from reconciler.api.models import CreateRequest, UpdateRequest
 from reconciler.errors import (
     ActionNotAllowed,
@@ -269,8 +270,10 @@ def test_exhausted_retries_raise_the_typed_error() -> None:
 
     from reconciler.errors import RateLimited, ServerError
 
+    # a fixed limiter: this is about the errors, not the pacing (the adaptive one would slow
+    # these always-429 calls to 1 per 2 s, ~25 s of the suite)
     c = YottaClient("k", "https://x.test", http=httpx.Client(transport=httpx.MockTransport(handler)),
-                    retry=FAST_RETRY)
+                    retry=FAST_RETRY, limiter=FixedLimiter(4))
     with pytest.raises(RateLimited) as limited:
         c.list()
     assert limited.value.http_status == 429 and "slow down" in str(limited.value)

@@ -42,7 +42,7 @@ def pairs(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, after
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(pairs())
 def test_flat_differ_agrees_with_deepdiff(pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
     before, after = pair
@@ -51,7 +51,7 @@ def test_flat_differ_agrees_with_deepdiff(pair: tuple[dict[str, Any], dict[str, 
         assert flat == _deep_changes(before, after) if before != after else flat == {}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(essences(), st.sampled_from(["A", "B", "NEW"]), st.one_of(st.none(), TEXT), NUMBER, TEXT)
 def test_flat_differ_answers_the_common_cases(base: dict[str, Any], name: str,
                                               value: str | None, workers: int | None,
