@@ -133,8 +133,9 @@ def execute(settings: Settings, store: Backend, state: State | None, the_plan: P
             essences: Mapping[str, Essence], options: ApplyOptions,
             on_event: Callable[[Event], None], stop: threading.Event) -> Outcome:
     """Run the plan's pending changes; the executor journals and records every outcome."""
-    from reconciler.apply.executor import Executor, Waiting
+    from reconciler.apply.executor import Executor
     from reconciler.apply.requests import SecretSource
+    from reconciler.apply.waiting import Waiting
     from reconciler.state.model import State
 
     fp = settings.fingerprinter()

@@ -17,6 +17,7 @@ from reconciler.api.client import YottaClient
 from reconciler.api.facts import FAILED, INITIALIZING, RUNNING, STOPPED, STOPPING
 from reconciler.api.models import Deployment
 from reconciler.apply.requests import SecretSource, create_request, unmask, update_request
+from reconciler.apply.waiting import SettleTimes, Waiting, awaited
 from reconciler.errors import (
     ActionNotAllowed,
     ApiError,
@@ -60,43 +61,6 @@ class Result:
     partial: dict[str, list[str]] = field(default_factory=dict)  # stopped after these steps
     state: State | None = None
     persist_ms: list[float] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Waiting:
-    timeout: float = 900.0
-    first_poll: float = 0.05
-    max_poll: float = 5.0
-
-
-class SettleTimes:
-    """How long waits of one kind usually take in this run, to skip polls that cannot succeed.
-
-    The expectation is 80% of the fastest recent settle time, so an early finisher is still
-    caught; with no observation yet it is 0 (poll at once).
-    """
-
-    def __init__(self) -> None:
-        self._recent: dict[object, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def expected(self, kind: object) -> float:
-        with self._lock:
-            recent = self._recent.get(kind)
-            return 0.8 * min(recent) if recent else 0.0
-
-    def observe(self, kind: object, seconds: float) -> None:
-        with self._lock:
-            recent = self._recent.setdefault(kind, [])
-            recent.append(seconds)
-            del recent[:-16]
-
-
-def awaited(step: Step) -> str:
-    """What a wait step waits for, in words: "3 running workers" or "status STOPPED"."""
-    if step.workers and RUNNING in step.until:
-        return f"{step.workers} running worker{'s' if step.workers != 1 else ''}"
-    return f"status {'|'.join(step.until)}"
 
 
 class Executor:

@@ -1,0 +1,49 @@
+"""Waiting for a deployment to settle: how long to wait, what is awaited, and how long waits
+of one kind usually take in this run (so apply skips polls that cannot succeed yet)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from reconciler.api.facts import RUNNING
+from reconciler.plan.model import Step
+
+__all__ = ["SettleTimes", "Waiting", "awaited"]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    timeout: float = 900.0
+    first_poll: float = 0.05
+    max_poll: float = 5.0
+
+
+class SettleTimes:
+    """How long waits of one kind usually take in this run, to skip polls that cannot succeed.
+
+    The expectation is 80% of the fastest recent settle time, so an early finisher is still
+    caught; with no observation yet it is 0 (poll at once).
+    """
+
+    def __init__(self) -> None:
+        self._recent: dict[object, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def expected(self, kind: object) -> float:
+        with self._lock:
+            recent = self._recent.get(kind)
+            return 0.8 * min(recent) if recent else 0.0
+
+    def observe(self, kind: object, seconds: float) -> None:
+        with self._lock:
+            recent = self._recent.setdefault(kind, [])
+            recent.append(seconds)
+            del recent[:-16]
+
+
+def awaited(step: Step) -> str:
+    """What a wait step waits for, in words: "3 running workers" or "status STOPPED"."""
+    if step.workers and RUNNING in step.until:
+        return f"{step.workers} running worker{'s' if step.workers != 1 else ''}"
+    return f"status {'|'.join(step.until)}"
