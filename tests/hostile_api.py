@@ -15,10 +15,14 @@ import socket
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from reconciler.api.facts import API_PREFIX, CODE_OK, CODE_RECORD_NOT_FOUND
+
+if TYPE_CHECKING:
+    from click.testing import Result
 
 
 @dataclass
@@ -123,3 +127,29 @@ class HostileApi:
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+class HostileCli:
+    """yottactl in-process against a :class:`HostileApi`, with one manifest ``name`` in
+    ``tmp/manifests`` and a state file in ``tmp``; ``env`` adds settings (deadlines, caps)."""
+
+    def __init__(self, api: HostileApi, tmp: Path, name: str, **env: str) -> None:
+        from conftest import manifest_text
+
+        self.api, self.tmp = api, tmp
+        self.manifests = tmp / "manifests"
+        self.manifests.mkdir()
+        (self.manifests / f"{name}.yaml").write_text(manifest_text(name))
+        self.state = tmp / "state.json"
+        self.env = {"YOTTA_API_URL": api.url, "YOTTA_API_KEY": "k", "YOTTACTL_STATE": str(self.state),
+                    "HF_TOKEN": "hf_x", "NO_COLOR": "1", **env}
+
+    def __call__(self, *args: str) -> Result:
+        from click.testing import CliRunner
+
+        from reconciler.cli import main
+
+        argv = [a.format(manifests=self.manifests, tmp=self.tmp) for a in args]
+        # catch_exceptions=False: a traceback fails the test instead of hiding in the result
+        return CliRunner().invoke(main, argv, env=self.env, catch_exceptions=False)
+

@@ -21,6 +21,7 @@ from reconciler.state.backend import StateFile
 from conftest import Cli, manifest_text
 from helpers import state as state_of
 from hostile_api import HostileApi, deployment, envelope
+from hostile_api import HostileCli as Env
 
 EVIL = "evil\x1b]0;owned\x07\x1b[2J\rname\x9b31m\x7f\nPlan: 0 to add"
 SHOWN = "evil\\x1b]0;owned\\x07\\x1b[2J\\rname\\x9b31m\\x7f\\nPlan: 0 to add"
@@ -35,27 +36,10 @@ READ_COMMANDS = [
 ]
 
 
-class Env:
-    def __init__(self, api: HostileApi, tmp: Path) -> None:
-        self.api, self.tmp = api, tmp
-        self.manifests = tmp / "manifests"
-        self.manifests.mkdir()
-        (self.manifests / "svc.yaml").write_text(manifest_text("svc"))
-        self.state = tmp / "state.json"
-        self.env = {"YOTTA_API_URL": api.url, "YOTTA_API_KEY": "k", "YOTTACTL_STATE": str(self.state),
-                    "HF_TOKEN": "hf_x", "NO_COLOR": "1", "YOTTACTL_HTTP_TIMEOUT": str(DEADLINE),
-                    "YOTTACTL_HTTP_MAX_BODY_MB": "1"}
-
-    def __call__(self, *args: str) -> Result:
-        argv = [a.format(manifests=self.manifests, tmp=self.tmp) for a in args]
-        # catch_exceptions=False: a traceback fails the test instead of hiding in the result
-        return CliRunner().invoke(main, argv, env=self.env, catch_exceptions=False)
-
-
 @pytest.fixture
 def hostile(tmp_path: Path) -> Iterator[Env]:
     api = HostileApi().start()
-    yield Env(api, tmp_path)
+    yield Env(api, tmp_path, "svc", YOTTACTL_HTTP_TIMEOUT=str(DEADLINE), YOTTACTL_HTTP_MAX_BODY_MB="1")
     api.stop()
 
 

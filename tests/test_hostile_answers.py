@@ -11,35 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 from reconciler.api.facts import API_PREFIX
-from reconciler.cli import main
 
-from conftest import manifest_text
 from hostile_api import HostileApi, deployment
-
-
-class Env:
-    def __init__(self, api: HostileApi, tmp: Path) -> None:
-        self.api, self.tmp = api, tmp
-        self.manifests = tmp / "manifests"
-        self.manifests.mkdir()
-        (self.manifests / "web.yaml").write_text(manifest_text("web"))
-        self.state = tmp / "state.json"
-        self.env = {"YOTTA_API_URL": api.url, "YOTTA_API_KEY": "k", "YOTTACTL_STATE": str(self.state),
-                    "HF_TOKEN": "hf_x", "NO_COLOR": "1", "YOTTACTL_HTTP_TIMEOUT": "5"}
-
-    def __call__(self, *args: str) -> Result:
-        argv = [a.format(manifests=self.manifests, tmp=self.tmp) for a in args]
-        # catch_exceptions=False: a traceback fails the test instead of hiding in the result
-        return CliRunner().invoke(main, argv, env=self.env, catch_exceptions=False)
+from hostile_api import HostileCli as Env
 
 
 @pytest.fixture
 def hostile(tmp_path: Path) -> Iterator[Env]:
     api = HostileApi().start()
-    yield Env(api, tmp_path)
+    yield Env(api, tmp_path, "web", YOTTACTL_HTTP_TIMEOUT="5")
     api.stop()
 
 
