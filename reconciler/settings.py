@@ -31,6 +31,7 @@ ENV_VARS = {
     "http_timeout": "YOTTACTL_HTTP_TIMEOUT",
     "http_max_body_mb": "YOTTACTL_HTTP_MAX_BODY_MB",
     "cache_dir": "YOTTACTL_CACHE_DIR",
+    "cache_home": "XDG_CACHE_HOME",  # where the per-user parse-cache secret lives (~/.cache)
 }
 AUTO = "auto"  # cache_dir: .yottactl/cache beside the project file, else in the working directory
 
@@ -49,6 +50,7 @@ class Settings:
     # the manifest parse cache: a folder, AUTO, or None/"off" (none; the default when Settings
     # are built directly, as tests and benchmarks do; the CLI resolves to AUTO)
     cache_dir: str | None = None
+    cache_home: str | None = None  # XDG_CACHE_HOME (default ~/.cache)
     inputs: Inputs = field(default_factory=lambda: _no_project())  # yottactl.yaml, --env, --var
 
     def __repr__(self) -> str:
@@ -85,6 +87,12 @@ class Settings:
             return Path(value)
         project = self.inputs.context.project
         return (project.root if project is not None else Path.cwd()) / ".yottactl" / "cache"
+
+    def parse_cache_secret(self) -> Path:
+        """The per-user secret keying every parse cache: outside any checkout, so a cache
+        that came with a repository can never be read as ours (manifest/parse_cache.py)."""
+        home = Path(self.cache_home) if self.cache_home else Path.home() / ".cache"
+        return home / "yottactl" / "parse-cache.key"
 
     def fingerprinter(self) -> Fingerprinter:
         """Keyed fingerprints for secrets: the fingerprint key, else derived from the API key.
@@ -125,6 +133,7 @@ def resolve(
         http_timeout=pick("http_timeout", None),
         http_max_body_mb=pick("http_max_body_mb", None),
         cache_dir=pick("cache_dir", None) or AUTO,
+        cache_home=pick("cache_home", None),
     )
 
 

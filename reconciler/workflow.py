@@ -59,13 +59,14 @@ def load_manifests(
 
 
 def load_desired(paths: Sequence[str], inputs: Inputs | None = None,
-                 cache: Path | None = None) -> Loaded[Desired]:
+                 cache: Path | None = None, secret: Path | None = None) -> Loaded[Desired]:
     """:func:`load_manifests` as the planner's :class:`Desired` views (each manifest model is
-    dropped as soon as its view is built); ``cache``: the parse cache's folder, if any."""
+    dropped as soon as its view is built); ``cache``: the parse cache's folder, if any, keyed
+    by the per-user ``secret`` file."""
     from reconciler.manifest.parse_cache import ParseCache
     from reconciler.plan.planner import desired_from_manifest
 
-    opened = ParseCache(cache) if cache is not None else None
+    opened = ParseCache(cache, secret) if cache is not None and secret is not None else None
     try:
         return _load(paths, inputs, desired_from_manifest, cache=opened)
     finally:
@@ -183,7 +184,8 @@ def _build_plan(
     started = time.perf_counter()
     manifests: Loaded[Desired] = (Loaded([], []) if destroying and paths is None
                                   else load_desired(paths or [], settings.inputs,
-                                                    settings.parse_cache_folder()))
+                                                    settings.parse_cache_folder(),
+                                                    settings.parse_cache_secret()))
     loaded = manifests.deployments
     if reading is not None:
         state = reading.result()

@@ -32,6 +32,11 @@ spec:
 """
 
 
+def opened(folder: Path, secret: str = "key") -> ParseCache:
+    """The cache in ``folder``, keyed by the secret file ``secret`` (kept beside, not inside)."""
+    return ParseCache(folder, folder.parent / f"{folder.name}.{secret}")
+
+
 def typed(node: Any) -> Any:
     """The document with every value's exact type beside it (PlainText is not str)."""
     if isinstance(node, dict):
@@ -52,12 +57,12 @@ def test_cached_documents_equal_the_readers_with_their_types(tmp_path: Path) -> 
     texts = [ALIASES] + [p.read_text(errors="replace") for p in TEXTS]
     expected = [parsed_or_none(t) for t in texts]
     assert sum(e is not None for e in expected) > 20  # precondition: real manifests, not errors
-    first = ParseCache(tmp_path)
+    first = opened(tmp_path)
     for text, want in zip(texts, expected, strict=True):
         if want is not None:
             assert typed(first.parse(text, MAX_DEPTH)) == typed(want)
     first.close()
-    again = ParseCache(tmp_path)
+    again = opened(tmp_path)
     for text, want in zip(texts, expected, strict=True):
         if want is not None:
             got = again.parse(text, MAX_DEPTH)
@@ -77,7 +82,7 @@ def test_cached_documents_equal_the_readers_with_their_types(tmp_path: Path) -> 
 def test_an_alias_bomb_stays_small_through_the_cache(tmp_path: Path) -> None:
     text = (ROOT / "tests/manifest_cases/billion_laughs.yaml").read_text()
     for _ in range(2):  # a miss, then a hit: both linear in the text, not in the expansion
-        cache = ParseCache(tmp_path)
+        cache = opened(tmp_path)
         documents = cache.parse(text, MAX_DEPTH)
         cache.close()
     assert cache.hits == 1
@@ -86,12 +91,12 @@ def test_an_alias_bomb_stays_small_through_the_cache(tmp_path: Path) -> None:
 
 
 def test_an_edited_file_is_a_miss_and_errors_are_never_cached(tmp_path: Path) -> None:
-    cache = ParseCache(tmp_path)
+    cache = opened(tmp_path)
     cache.parse("a: 1\n", MAX_DEPTH)
     with pytest.raises(fastyaml.YamlStructureError):
         cache.parse("a: 1\na: 2\n", MAX_DEPTH)
     cache.close()
-    again = ParseCache(tmp_path)
+    again = opened(tmp_path)
     assert again.parse("a: 2\n", MAX_DEPTH) == [{"a": 2}] and again.misses == 1
     with pytest.raises(fastyaml.YamlStructureError):
         again.parse("a: 1\na: 2\n", MAX_DEPTH)
@@ -105,45 +110,82 @@ def poison(folder: Path, text: str, document: Any) -> None:
         db.execute("UPDATE documents SET value = ?", (marshal.dumps([document]),))
 
 
-def test_a_cache_this_user_did_not_make_is_never_read(tmp_path: Path) -> None:
-    text = "spec: {image: honest}\n"
-    made = ParseCache(tmp_path)
+def poisoned(tmp_path: Path, text: str) -> Path:
+    """A cache folder whose one entry (for ``text``) says image "evil"; checks it is read."""
+    folder = tmp_path / "c"
+    made = opened(folder)
     made.parse(text, MAX_DEPTH)
     made.close()
-    path = tmp_path / FILE
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
-    poison(tmp_path, text, {"spec": {"image": "evil"}})
-    # precondition: our own (0600) cache is believed, so the test can see a read
-    assert ParseCache(tmp_path).parse(text, MAX_DEPTH) == [{"spec": {"image": "evil"}}]
-    path.chmod(0o644)  # as `git checkout` writes a committed file
-    cache = ParseCache(tmp_path)
-    assert cache.parse(text, MAX_DEPTH) == [{"spec": {"image": "honest"}}]
+    assert oct((folder / FILE).stat().st_mode & 0o777) == "0o600"
+    poison(folder, text, {"spec": {"image": "evil"}})
+    # precondition: our own cache, with our secret, is believed: the tests can see a read
+    assert opened(folder).parse(text, MAX_DEPTH) == [{"spec": {"image": "evil"}}]
+    return folder
+
+
+HONEST = "spec: {image: honest}\n"
+
+
+def test_a_cache_this_user_did_not_make_is_never_read(tmp_path: Path) -> None:
+    folder = poisoned(tmp_path, HONEST)
+    (folder / FILE).chmod(0o644)  # as `git checkout` writes a committed file (umask 022)
+    cache = opened(folder)
+    assert cache.parse(HONEST, MAX_DEPTH) == [{"spec": {"image": "honest"}}]
     cache.close()
-    assert oct(path.stat().st_mode & 0o777) == "0o644"  # not ours: left alone, not rewritten
+    assert oct((folder / FILE).stat().st_mode & 0o777) == "0o644"  # not ours: left alone
+
+
+def test_a_cache_keyed_by_another_users_secret_only_misses(tmp_path: Path) -> None:
+    """A cache committed and checked out under umask 077 is a 0600 file of ours: only the
+    secret outside the checkout tells it apart."""
+    folder = poisoned(tmp_path, HONEST)
+    cache = opened(folder, secret="someone-else")
+    assert cache.parse(HONEST, MAX_DEPTH) == [{"spec": {"image": "honest"}}]
+    assert cache.misses == 1
+
+
+def test_no_cache_in_a_folder_others_can_write(tmp_path: Path) -> None:
+    folder = poisoned(tmp_path, HONEST)
+    folder.chmod(0o777)  # anyone could drop a journal beside the database
+    assert opened(folder).parse(HONEST, MAX_DEPTH) == [{"spec": {"image": "honest"}}]
+    folder.chmod(0o700)
+    (tmp_path / "c.key").chmod(0o644)  # a secret others can read is no secret
+    assert opened(folder).parse(HONEST, MAX_DEPTH) == [{"spec": {"image": "honest"}}]
+
+
+def test_gitignore_is_never_written_through_a_symlink(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    folder.mkdir(mode=0o700)
+    target = tmp_path / "outside"
+    (folder / ".gitignore").symlink_to(target)  # committable
+    cache = opened(folder)
+    cache.parse("a: 1\n", MAX_DEPTH)
+    cache.close()
+    assert not target.exists()
 
 
 def test_a_damaged_cache_is_ignored(tmp_path: Path) -> None:
     (tmp_path / FILE).write_bytes(b"this is not a database" * 100)
     (tmp_path / FILE).chmod(0o600)
-    cache = ParseCache(tmp_path)
+    cache = opened(tmp_path)
     assert cache.parse("a: 1\n", MAX_DEPTH) == [{"a": 1}]
     cache.close()
-    made = ParseCache(tmp_path / "fresh")
+    made = opened(tmp_path / "fresh")
     made.parse("a: 1\n", MAX_DEPTH)
     made.close()
     with sqlite3.connect(tmp_path / "fresh" / FILE) as db:
         db.execute("UPDATE documents SET value = ?", (b"\xff\x00garbage",))
-    assert ParseCache(tmp_path / "fresh").parse("a: 1\n", MAX_DEPTH) == [{"a": 1}]
+    assert opened(tmp_path / "fresh").parse("a: 1\n", MAX_DEPTH) == [{"a": 1}]
 
 
 def test_stale_entries_are_pruned(tmp_path: Path) -> None:
-    made = ParseCache(tmp_path)
+    made = opened(tmp_path)
     made.parse("a: 1\n", MAX_DEPTH)
     made.close()
     with sqlite3.connect(tmp_path / FILE) as db:
         db.executemany("INSERT INTO documents VALUES (?, ?)",
                        ((os.urandom(20), marshal.dumps([i])) for i in range(1100)))
-    cache = ParseCache(tmp_path)
+    cache = opened(tmp_path)
     cache.parse("a: 1\n", MAX_DEPTH)
     cache.parse("b: 2\n", MAX_DEPTH)  # a miss: the run writes, and prunes
     cache.close()

@@ -11,11 +11,14 @@ The cache is an SQLite database (one file, atomic updates, safe when two runs sh
 ``.yottactl/cache/`` beside the project file (else in the working directory), or in
 ``YOTTACTL_CACHE_DIR``; ``YOTTACTL_CACHE_DIR=off`` turns it off. It is safe to delete at any time.
 
-Trust: a cache is only read if this user made it: a regular file, owned by us, with mode 0600.
-Git cannot check out a file with that mode, so a cache committed to a repository (say, in a pull
-request, to make a plan show something the manifests do not say) is never read. A cache that
-cannot be opened, read or written is ignored: the run parses the files instead and never fails
-because of it.
+Trust: the keys are keyed hashes (BLAKE2b) under a per-user secret kept *outside* the checkout
+(``~/.cache/yottactl/parse-cache.key``, 0600, made on first use), so a cache that came from
+anywhere else (committed to a repository, copied from someone's checkout) can only ever miss: it
+never makes a plan show what the manifests do not say. The folder must be this user's and
+writable by no one else (no one can slip a journal or a file in beside the database), the
+database a regular 0600 file of ours, and ``.gitignore`` is never written through a symlink.
+A cache that cannot be opened, read or written is ignored: the run parses the files instead and
+never fails because of it.
 """
 
 from __future__ import annotations
@@ -35,19 +38,67 @@ if TYPE_CHECKING:
     import sqlite3
 
 FILE = "parse.sqlite3"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 DISABLED = frozenset({"off", "0", "false", "no"})
 BATCH = 500  # new entries held before they are written
 PRUNE_ABOVE = 1000  # rows beyond twice the files of this run (plus this) are pruned
+PRUNE_BYTES = 256 * 1024 * 1024  # ... and so is a cache grown this big (edited large manifests)
 
 
 def _reader_version() -> bytes:
     """What the cached documents depend on besides the text: the reader's and PlainText's
-    source, the value encoding, and the Python version (marshal's format)."""
+    source, the YAML parser's versions, the value encoding, and the Python version (marshal)."""
+    import ruamel.yaml
+
+    try:
+        from _ruamel_yaml import get_version_string as libyaml
+    except ImportError:  # pragma: no cover - ruamel.yaml.clib is a declared dependency
+        def libyaml() -> str:
+            return "none"
     digest = hashlib.blake2b(digest_size=16)
     for module in (fastyaml, scalars):
         digest.update(Path(module.__file__ or "").read_bytes())
-    digest.update(f"v1 {sys.version_info[:2]} {marshal.version}".encode())
+    digest.update(f"v1 {sys.version_info[:2]} {marshal.version} {ruamel.yaml.__version__} "
+                  f"{libyaml()}".encode())
     return digest.digest()
+
+
+def _ours(info: os.stat_result) -> bool:
+    owner = getattr(os, "geteuid", lambda: info.st_uid)()
+    return info.st_uid == owner
+
+
+def _private_folder(path: Path) -> bool:
+    """A real directory (not a symlink) of ours that no one else can write into."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and _ours(info) and stat.S_IMODE(info.st_mode) & 0o022 == 0
+
+
+def user_secret(path: Path) -> bytes | None:
+    """The per-user secret that keys the cache (made on first use); None when it cannot be
+    made or is not trustworthy (not ours, readable by others, not a regular file)."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(os.urandom(32))
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            secret = handle.read(33)
+    except OSError:
+        return None
+    if not (stat.S_ISREG(info.st_mode) and _ours(info)
+            and stat.S_IMODE(info.st_mode) & 0o077 == 0 and len(secret) == 32):
+        return None
+    return secret
 
 
 def _encode(document: Any) -> Any:
@@ -108,17 +159,15 @@ def _trusted(path: Path) -> bool:
         return True  # not made yet: we create it
     except OSError:
         return False
-    owner = getattr(os, "geteuid", lambda: info.st_uid)()
-    return (stat.S_ISREG(info.st_mode) and info.st_uid == owner
-            and stat.S_IMODE(info.st_mode) & 0o077 == 0)
+    return stat.S_ISREG(info.st_mode) and _ours(info) and stat.S_IMODE(info.st_mode) & 0o077 == 0
 
 
 class ParseCache:
     """``parse(text, max_depth)`` is :func:`fastyaml.load_all`, answered from the cache when it
     can be; :meth:`close` stores what was parsed afresh."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path, secret_file: Path) -> None:
+        self.folder, self.secret_file = folder, secret_file
         self.hits = self.misses = 0
         self._db: sqlite3.Connection | None = None
         self._new: list[tuple[bytes, bytes]] = []  # written in batches (bounded memory)
@@ -134,10 +183,21 @@ class ParseCache:
         import sqlite3
 
         path = self.folder / FILE
+        secret = user_secret(self.secret_file)
+        if secret is None:
+            return
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        ignore = self.folder / ".gitignore"
-        if not ignore.exists():  # never committed by accident (as pytest does for its cache)
-            ignore.write_text("# made by yottactl: a parse cache, safe to delete\n*\n")
+        if not _private_folder(self.folder) or (self.folder.parent.name == ".yottactl"
+                                                and not _private_folder(self.folder.parent)):
+            return  # a folder others can write to (or a symlink someone committed): no cache
+        try:  # never committed by accident (as pytest does for its cache); never via a symlink
+            fd = os.open(self.folder / ".gitignore",
+                         os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write("# made by yottactl: a parse cache, safe to delete\n*\n")
         if not _trusted(path):
             return
         old = os.umask(0o077)  # the database (and its journal) are created 0600
@@ -149,7 +209,7 @@ class ParseCache:
         if not _trusted(path):  # raced with someone else's file
             db.close()
             return
-        self._salt = _reader_version()
+        self._salt = hashlib.blake2b(_reader_version(), key=secret, digest_size=32).digest()
         self._db = db
 
     def parse(self, text: str, max_depth: int) -> list[Any]:
@@ -157,7 +217,8 @@ class ParseCache:
         if db is None:
             return fastyaml.load_all(text, max_depth)
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20,
-                              key=self._salt + max_depth.to_bytes(4, "big")).digest()
+                              key=self._salt + max_depth.to_bytes(4, "big"),
+                              ).digest()
         self._used.append(key)
         try:
             row = db.execute("SELECT value FROM documents WHERE key = ?", (key,)).fetchone()
@@ -204,9 +265,10 @@ class ParseCache:
 
     def _prune(self, db: sqlite3.Connection) -> None:
         """Keep the cache near the size of the checkout: drop entries this run did not use
-        once there are many more of them than files (old versions of edited manifests)."""
-        (rows,) = db.execute("SELECT count(*) FROM documents").fetchone()
-        if rows <= 2 * len(self._used) + PRUNE_ABOVE:
+        once there are many more of them than files, or they are large (old versions of edited
+        manifests)."""
+        rows, size = db.execute("SELECT count(*), total(length(value)) FROM documents").fetchone()
+        if rows <= 2 * len(self._used) + PRUNE_ABOVE and size <= PRUNE_BYTES:
             return
         db.execute("CREATE TEMP TABLE used (key BLOB PRIMARY KEY)")
         db.executemany("INSERT OR IGNORE INTO used VALUES (?)", ((k,) for k in self._used))
