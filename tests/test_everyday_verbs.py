@@ -105,6 +105,21 @@ def test_state_mv_makes_the_plan_a_rename_update(cli: Cli) -> None:
     assert state["deployments"]["new-name"]["renamed_from"] is None
 
 
+def test_chained_state_mv_before_an_apply_is_one_rename_not_drift(cli: Cli) -> None:
+    """a -> b -> c with no apply between: the live deployment is still called a."""
+    applied(cli, "chain-a")
+    cli.remove("chain-a")
+    cli.write("chain-c")
+    assert cli("state", "mv", "chain-a", "chain-b").exit_code == 0
+    assert cli("state", "mv", "chain-b", "chain-c").exit_code == 0
+    drift = cli("drift", str(cli.manifests))
+    assert drift.exit_code == 0 and "config-changed" not in drift.stdout, drift.stdout
+    plan = cli("plan", str(cli.manifests))
+    assert 'name: "chain-a" → "chain-c"' in plan.stdout and "Drift" not in plan.stdout
+    assert cli("state", "mv", "chain-c", "chain-a").exit_code == 0  # moved back: no rename
+    assert json.loads(cli.state.read_text())["deployments"]["chain-a"]["renamed_from"] is None
+
+
 def test_state_mv_refuses_unknown_taken_and_invalid_names(cli: Cli) -> None:
     applied(cli, "a", "b")
     missing = cli("state", "mv", "zzz", "c")

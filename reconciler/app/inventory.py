@@ -101,8 +101,10 @@ def rename(settings: Settings, old: str, new: str, lock_timeout: float,
         if new in current.deployments:
             raise StateError(f"{new!r} is already in the state (id {current.deployments[new].id})",
                              hint=f"remove it first with `yottactl state rm {new}` if it is stale")
+        # moves chained before an apply: the live deployment still carries the first name
+        live_name = entry.renamed_from or old
         store.write(current.without(old).with_entry(new, entry.model_copy(
-            update={"renamed_from": old})))
+            update={"renamed_from": None if new == live_name else live_name})))
     return entry
 
 
