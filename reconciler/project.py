@@ -137,10 +137,12 @@ def load(path: Path) -> Project:
     from reconciler.manifest.positions import Locator
 
     name = _shown(path)
+    from reconciler import localfile
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read project file {name}: {exc}",
+        text = localfile.read_text(path, localfile.MANIFEST_CAP)
+    except localfile.UnreadableFile as exc:
+        raise UsageError(f"cannot read project file {name}: {exc.reason}",
                          hint="check --project FILE and its permissions") from exc
     try:
         documents = fastyaml.load_all(text)

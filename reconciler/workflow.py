@@ -216,12 +216,24 @@ def _build_plan(
 
 
 def save_plan(the_plan: Plan, out_file: str) -> None:
-    """`plan --out FILE`: the plan file, written atomically (never half a plan)."""
+    """`plan --out FILE`: the plan file, written atomically (never half a plan). A device,
+    FIFO or directory at FILE is refused, never replaced; OS errors are UsageErrors."""
     from pathlib import Path
 
+    from reconciler import localfile
+    from reconciler.errors import UsageError
     from reconciler.state.backend import atomic_write
 
-    atomic_write(Path(out_file), the_plan.to_json())
+    refusal = localfile.check_writable_target(out_file)
+    if refusal is not None:
+        raise UsageError(f"--out {out_file}: {refusal}; refusing to replace it",
+                         hint="pass the path of a new or ordinary file for the plan")
+    try:
+        atomic_write(Path(out_file), the_plan.to_json())
+    except OSError as exc:
+        raise UsageError(f"--out {out_file}: cannot write the plan: {exc.strerror or exc}",
+                         detail="no plan file was written (any previous one is unchanged)",
+                         hint="check the folder exists, is writable and has free space") from None
 
 
 def _check_targets(targets: Sequence[str], loaded: Sequence[Desired],

@@ -52,14 +52,13 @@ def recover_state(settings: Settings, store: Backend, warn: Callable[[str], None
 
 def read_plan_file(plan_file: str) -> Plan:
     """A saved plan, or a clear error saying what the file is not."""
-    from pathlib import Path
-
+    from reconciler import localfile
     from reconciler.plan.model import FORMAT_VERSION
 
     try:
-        text = Path(plan_file).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read plan file {plan_file}: {exc.strerror}",
+        text = localfile.read_text(plan_file, localfile.STATE_CAP)
+    except localfile.UnreadableFile as exc:
+        raise UsageError(f"cannot read plan file {plan_file}: {exc.reason}",
                          hint="create one with `yottactl plan --out FILE`") from exc
     refusal = UsageError(f"{plan_file} is not a yottactl plan file (format {FORMAT_VERSION})",
                          hint="create one with `yottactl plan --out FILE`")

@@ -17,11 +17,16 @@ if TYPE_CHECKING:
 
 def read_acks(ack_file: str) -> list[Ack]:
     """The acknowledgements file: a YAML list of {deployment, type, reason, expires}."""
+    from reconciler import localfile
     from reconciler.driftreport import parse_acks
     from reconciler.manifest.fastyaml import load_all
 
     try:
-        docs = load_all(Path(ack_file).read_text(encoding="utf-8"))
+        text = localfile.read_text(ack_file, localfile.SMALL_CAP)
+    except localfile.UnreadableFile as exc:
+        raise YottactlError(f"cannot read {ack_file}: {exc.reason}") from None
+    try:
+        docs = load_all(text)
     except Exception as exc:  # any YAML problem is a usage error with the file's name
         raise YottactlError(f"{ack_file}: not valid YAML ({exc})") from exc
     return parse_acks(docs[0] if docs else [], ack_file)
@@ -48,7 +53,18 @@ def report_json(data: DriftReport) -> str:
 
 
 def write_report(report_file: str, data: DriftReport) -> None:
-    Path(report_file).write_text(report_json(data) + "\n", encoding="utf-8")
+    """`drift --report FILE`: a FIFO or device there is refused (a FIFO would block forever)."""
+    from reconciler import localfile
+
+    refusal = localfile.check_writable_target(report_file)
+    if refusal is not None:
+        raise YottactlError(f"--report {report_file}: {refusal}",
+                            hint="pass the path of a new or ordinary file for the report")
+    try:
+        Path(report_file).write_text(report_json(data) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise YottactlError(f"--report {report_file}: cannot write it: {exc.strerror or exc}",
+                            hint="check the folder exists, is writable and has free space") from None
 
 
 def notify(url: str, data: DriftReport) -> str | None:

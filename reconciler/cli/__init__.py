@@ -172,14 +172,14 @@ def _api_key_flag(ctx: click.Context, param: click.Parameter, value: str | None)
 def _api_key_file_flag(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is None:
         return
-    from pathlib import Path
-
+    from reconciler import localfile
     from reconciler.errors import UsageError
 
     try:
-        key = Path(value).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--api-key-file {value}: cannot read it ({type(exc).__name__})",
+        key = localfile.read_text(value, localfile.SMALL_CAP).strip()
+    except localfile.UnreadableFile as exc:
+        # the reason only: never a byte of the file's content (it is the key)
+        raise UsageError(f"--api-key-file {value}: {exc.reason}",
                          hint="give a readable file holding only the key") from None
     if not key:
         raise UsageError(f"--api-key-file {value}: the file is empty",

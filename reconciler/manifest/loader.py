@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
+from reconciler import localfile
 from reconciler.errors import ManifestError, ManifestIssue, UsageError
 from reconciler.manifest import fastyaml
 from reconciler.manifest.interpolate import (
@@ -34,7 +34,7 @@ from reconciler.manifest.schema import RULE_ERROR, DesiredDeployment, Manifest, 
 if TYPE_CHECKING:
     from reconciler.manifest.overlay import OverlaySet
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_FILE_BYTES = localfile.MANIFEST_CAP
 MAX_ISSUES_PER_FILE = 50  # a generated file with 100,000 bad keys is refused in well under a second
 SUFFIXES = (".yaml", ".yml")
 T = TypeVar("T")
@@ -90,44 +90,18 @@ def discover(paths: Sequence[str]) -> list[Path]:
     return unique
 
 
-_NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-                (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
-                (stat.S_ISDIR, "a directory"))
-
-
 def read_manifest_bytes(file: Path) -> tuple[bytes | None, ManifestIssue | None]:
-    """The file's bytes, if it is a regular file of at most MAX_FILE_BYTES. Hostile paths (a
-    FIFO that would block forever, a symlink to /dev/zero that never ends) are refused: the
-    open does not wait for a FIFO writer, the type is checked on the opened descriptor, and
-    the cap is enforced while reading (st_size of a device or /proc file says nothing)."""
-    name = str(file)
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    """The file's bytes, if it is a regular file of at most MAX_FILE_BYTES: hostile paths (a
+    FIFO, a symlink to /dev/zero) are refused by the shared reader, reconciler.localfile."""
     try:
-        fd = os.open(file, flags)
-    except OSError as exc:
-        return None, ManifestIssue(name, 1, 1, "", f"cannot read file: {exc.strerror}",
-                                   "check the path and its permissions")
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        mode = info.st_mode
-        kind = next((what for test, what in _NOT_REGULAR if test(mode)), None)
-        if kind is not None or not stat.S_ISREG(mode):
-            return None, ManifestIssue(name, 1, 1, "", f"not a regular file: {kind or 'special file'}",
-                                       "manifests are ordinary *.yaml files; remove or rename this one")
-        try:
-            # a regular file's size (+1 to notice it growing, or a /proc file's content behind
-            # its size 0) sizes the buffer: read(10 MiB) allocated 10 MiB for every manifest
-            size = min(info.st_size, MAX_FILE_BYTES)
-            data = handle.read(size + 1)
-            if len(data) > size:  # it grew while we read: read on, still capped
-                data += handle.read(MAX_FILE_BYTES + 1 - len(data))
-        except OSError as exc:
-            return None, ManifestIssue(name, 1, 1, "", f"cannot read file: {exc.strerror}",
-                                       "check the path and its permissions")
-    if len(data) > MAX_FILE_BYTES:
-        return None, ManifestIssue(name, 1, 1, "", "file is larger than 10 MiB",
-                                   "split the manifests into smaller files")
-    return data, None
+        return localfile.read_bytes(file, MAX_FILE_BYTES), None
+    except localfile.UnreadableFile as exc:
+        reason = exc.reason.replace("cannot read it:", "cannot read file:").removeprefix("it is ")
+        hint = ("manifests are ordinary *.yaml files; remove or rename this one"
+                if reason.startswith("not a regular file") else
+                "split the manifests into smaller files" if "larger than" in reason else
+                "check the path and its permissions")
+        return None, ManifestIssue(str(file), 1, 1, "", reason, hint)
 
 
 def _decode(path: str, data: bytes) -> tuple[str | None, ManifestIssue | None]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ManifestIssue
@@ -168,13 +167,14 @@ class OverlaySet:
             self._read(file)
 
     def _read(self, file: str) -> None:
+        from reconciler import localfile
         from reconciler.manifest import fastyaml
         from reconciler.manifest.loader import _yaml_issue
 
         try:
-            text = Path(file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.issues.append(ManifestIssue(file, 1, 1, "", f"cannot read overlay: {exc}",
+            text = localfile.read_text(file, localfile.OVERLAY_CAP)
+        except localfile.UnreadableFile as exc:
+            self.issues.append(ManifestIssue(file, 1, 1, "", f"cannot read overlay: {exc.reason}",
                                              "check the environment's `overlays:` in yottactl.yaml"))
             return
         try:

@@ -13,7 +13,6 @@ come from. Variables are plain values, never secrets: those stay ``${env:...}``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ManifestError, ManifestIssue, UsageError
@@ -78,14 +77,15 @@ def collect(
 
 def read_var_file(path: str) -> dict[str, Variable]:
     """A ``--var-file``: one YAML mapping of NAME: value."""
+    from reconciler import localfile
     from reconciler.manifest import fastyaml
     from reconciler.manifest.loader import _yaml_issue
     from reconciler.manifest.positions import Locator
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read --var-file {path}: {exc}",
+        text = localfile.read_text(path, localfile.SMALL_CAP)
+    except localfile.UnreadableFile as exc:
+        raise UsageError(f"cannot read --var-file {path}: {exc.reason}",
                          hint="pass a YAML file of NAME: value lines") from exc
     try:
         documents = [d for d in fastyaml.load_all(text) if d is not None]

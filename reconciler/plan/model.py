@@ -255,7 +255,10 @@ class Plan(_Frozen):
     def from_json(cls, text: str) -> Plan:
         import json
 
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except RecursionError:  # hostile nesting: callers refuse a ValueError cleanly
+            raise ValueError("plan JSON is nested too deeply") from None
         version = data.get("format_version") if isinstance(data, dict) else None
         if version not in READABLE_VERSIONS:
             raise ValueError(f"plan format_version {version!r} is not one of {READABLE_VERSIONS}")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from reconciler import __version__, fastjson
+from reconciler import __version__, fastjson, localfile
 from reconciler.errors import StateError
 from reconciler.state.model import FORMAT_VERSION, OLDEST_FORMAT_VERSION, State, migrate
 from reconciler.state.protocol import Backend, Journal, Version, changes_between
@@ -146,7 +146,7 @@ class FileJournal:
         for number, line in enumerate(lines, 1):
             try:
                 data = json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # JSONDecodeError, too deep, a 4,300+ digit int
                 if number == len(lines):
                     continue  # the last line torn by a crash mid-append: it was never acted on
                 raise StateError(f"journal {self.path} line {number} is not valid JSON",
@@ -172,12 +172,18 @@ class FileJournal:
             raise io_error("remove the journal", self.path, exc) from exc
 
 
+def _why_not_json(exc: Exception) -> str:
+    return "nested too deeply" if isinstance(exc, RecursionError) else "a number too long to read"
+
+
 def parse_state(text: str, where: str, hint: str) -> State:
     """A state document, or a StateError saying why it cannot be trusted."""
     try:
         data = fastjson.loads(text)
     except json.JSONDecodeError as exc:
         raise StateError(f"state {where} is not valid JSON (line {exc.lineno})", hint=hint) from exc
+    except (ValueError, RecursionError) as exc:  # nested too deeply; an integer of 4,300+ digits
+        raise StateError(f"state {where} is not valid JSON ({_why_not_json(exc)})", hint=hint) from None
     version = data.get("format_version") if isinstance(data, dict) else None
     if type(version) is int and version > FORMAT_VERSION:
         raise StateError(f"state {where} has format_version {version}, a newer format than this "
@@ -207,13 +213,11 @@ class FileStore:
         recover = (f"restore the previous version with `cp {self.backup} {self.path}` "
                    "or fix the file by hand; yottactl never overwrites a state it cannot read")
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except UnicodeDecodeError as exc:
-            raise StateError(f"state {path} is not UTF-8 text (byte {exc.start})", hint=recover) from exc
-        except OSError as exc:
-            raise StateError(f"cannot read state {path}: {exc.strerror}") from exc
+            text = localfile.read_text(path, localfile.STATE_CAP)
+        except localfile.UnreadableFile as exc:
+            if exc.missing:
+                return None
+            raise StateError(f"state {path}: {exc.reason}", hint=recover) from None
         return parse_state(text, str(path), recover)
 
     def read(self) -> State | None:
