@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from reconciler.errors import UsageError
@@ -61,14 +60,18 @@ def builtin() -> dict[str, Any]:
 def _load_user(path: str) -> dict[str, Any]:
     where = f"catalog file {path}"
     hint = "see the format in `yottactl --help` / README (gpuTypes, regions, storagePricePerGbHour)"
+    from reconciler import localfile
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the {where} ({type(exc).__name__})",
+        text = localfile.read_text(path, localfile.MANIFEST_CAP)
+    except localfile.UnreadableFile as exc:
+        raise UsageError(f"cannot read the {where}: {exc.reason}",
                          hint="check YOTTACTL_CATALOG or the project file's catalog setting"
                          ) from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise UsageError(f"the {where} is not valid JSON (nested too deeply)", hint=hint) from None
     except ValueError:
         from ruamel.yaml import YAML
         from ruamel.yaml.error import YAMLError
@@ -77,6 +80,8 @@ def _load_user(path: str) -> dict[str, Any]:
             data = YAML(typ="safe", pure=True).load(text)
         except YAMLError as exc:
             raise UsageError(f"the {where} is neither JSON nor YAML ({exc})", hint=hint) from None
+        except RecursionError:
+            raise UsageError(f"the {where} is not valid YAML (nested too deeply)", hint=hint) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

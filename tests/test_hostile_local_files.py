@@ -1,4 +1,4 @@
-"""Hostile local inputs: every file the user names is read by reconciler.localfile (regular
+"""Hostile local inputs: every file the user names (and the journal) is read by reconciler.localfile (regular
 files only, never waiting on a FIFO, capped), output files never replace a device, and JSON
 nested too deeply or holding a 5,000-digit number is a clean error, never a traceback."""
 
@@ -160,3 +160,33 @@ def test_hostile_json_plan_file_is_a_clean_error(cli: Cli, text: str) -> None:
         result = cli(*args)
         assert result.exit_code == 1, (args, result.output)
         assert "is not a yottactl plan file" in result.stderr
+
+
+# --- the catalog file and the journal beside the state ---------------------------------------
+
+def test_hostile_catalog_files_are_clean_errors(cli: Cli) -> None:
+    cli.write("svc")
+    fifo = cli.folder / "catalog.fifo"
+    os.mkfifo(fifo)
+    waited = cli.subprocess("validate", str(cli.manifests), env={"YOTTACTL_CATALOG": str(fifo)},
+                            timeout=60)
+    assert waited.returncode == 1 and "not a regular file: a named pipe" in waited.stderr, waited.stderr
+    deep = cli.folder / "catalog.json"
+    deep.write_text(DEEP)
+    cli.env["YOTTACTL_CATALOG"] = str(deep)
+    result = cli("validate", str(cli.manifests))
+    assert result.exit_code == 1 and "not valid JSON (nested too deeply)" in result.stderr, result.output
+    deep_yaml = cli.folder / "catalog.yaml"
+    deep_yaml.write_text("gpuTypes:\n" + "".join(" " * i + "- \n" for i in range(0, 4000, 2)))
+    cli.env["YOTTACTL_CATALOG"] = str(deep_yaml)
+    result = cli("validate", str(cli.manifests))
+    assert result.exit_code == 1 and "not valid YAML (nested too deeply)" in result.stderr, result.output
+
+
+def test_a_journal_that_is_a_fifo_is_refused_not_waited_on(cli: Cli) -> None:
+    cli.write("svc")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    os.mkfifo(str(cli.state) + ".journal")
+    result = cli.subprocess("plan", str(cli.manifests), timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "cannot read the journal" in result.stderr and "named pipe" in result.stderr

@@ -135,13 +135,12 @@ class FileJournal:
 
     def records(self) -> list[JournalRecord]:
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-            raise StateError(f"cannot read the journal {self.path}: {reason}",
-                             hint=_JOURNAL_HINT.format(path=self.path)) from exc
+            lines = localfile.read_text(self.path, localfile.STATE_CAP).splitlines()
+        except localfile.UnreadableFile as exc:
+            if exc.missing:
+                return []
+            raise StateError(f"cannot read the journal {self.path}: {exc.reason}",
+                             hint=_JOURNAL_HINT.format(path=self.path)) from None
         records: list[JournalRecord] = []
         for number, line in enumerate(lines, 1):
             try:
