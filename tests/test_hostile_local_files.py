@@ -62,6 +62,7 @@ def test_a_fifo_is_refused_not_waited_on(cli: Cli, which: str) -> None:
     assert result.returncode == 1, result.stderr
     assert "not a regular file: a named pipe" in result.stderr and "Traceback" not in result.stderr
     assert "input.fifo" in result.stderr  # the error names the file
+    assert ".backup" not in result.stderr  # no "restore the backup" over a FIFO
 
 
 @pytest.mark.parametrize("which, cap", [("state", 256), ("plan file", 256), ("api key file", 1),

@@ -216,6 +216,8 @@ class FileStore:
         except localfile.UnreadableFile as exc:
             if exc.missing:
                 return None
+            if "not a regular file" in exc.reason:  # restoring a .backup over a device is no fix
+                recover = "pass --state (or YOTTACTL_STATE) naming a regular JSON file"
             raise StateError(f"state {path}: {exc.reason}", hint=recover) from None
         return parse_state(text, str(path), recover)
 
