@@ -67,7 +67,10 @@ class ManifestIssue:
     hint: str = ""
 
     def format(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
+        # a file name is the one part of the line the user did not write as YAML: a newline in
+        # it would start a forged line of its own, so every unprintable character is escaped
+        shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in self.file)
+        where = f"{shown}:{self.line}:{self.column}"
         text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
         return f"{text}\n    hint: {self.hint}" if self.hint else text
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from reconciler.plan.model import FieldChange, Plan, Unmanaged
 from reconciler.render.safe import SafeStream, clean, clean_tree
@@ -49,3 +50,17 @@ def test_stream_on_a_terminal_passes_only_our_colour_and_redraw_codes() -> None:
     assert "\x1b]" not in raw.getvalue() and "\x1b[2J" not in raw.getvalue()
     assert "\x07" not in raw.getvalue() and "\x9b" not in raw.getvalue()
     assert stream.isatty()
+
+
+def test_a_newline_in_a_manifest_file_name_cannot_forge_an_error_line(tmp_path: Path) -> None:
+    """`validate` prints file:line:column: a file name is chosen by whoever wrote the repo."""
+    from click.testing import CliRunner
+
+    from reconciler.cli import main
+
+    (tmp_path / "bad\nx.yaml:4:1: all good.yaml").write_text("kind: [\n")
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert not any(line.startswith("x.yaml") for line in lines), result.output
+    assert "bad\\x0ax.yaml:4:1: all good.yaml:" in result.output
