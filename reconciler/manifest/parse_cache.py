@@ -104,51 +104,51 @@ def user_secret(path: Path) -> bytes | None:
 def _encode(document: Any) -> Any:
     """PlainText (a str subclass marshal cannot keep) as a 1-tuple: YAML makes no tuples.
     Shared nodes (YAML aliases) stay shared, so an alias-heavy document stays small."""
-    seen: dict[int, Any] = {}
+    return _encoded(document, {})
 
-    def walk(node: Any) -> Any:
-        if type(node) is PlainText:
-            return (str(node),)
-        if isinstance(node, (dict, list)):
-            done = seen.get(id(node))
-            if done is not None:
-                return done
-            out: Any = {} if isinstance(node, dict) else []
-            seen[id(node)] = out
-            if isinstance(node, dict):
-                for key, value in node.items():
-                    out[key] = walk(value)
-            else:
-                out.extend(walk(value) for value in node)
-            return out
-        return node
 
-    return walk(document)
+def _encoded(node: Any, seen: dict[int, Any]) -> Any:
+    # module functions, not recursive closures: a closure that calls itself is a reference
+    # cycle that keeps every document alive while planning defers the cyclic GC
+    if type(node) is PlainText:
+        return (str(node),)
+    if isinstance(node, (dict, list)):
+        done = seen.get(id(node))
+        if done is not None:
+            return done
+        out: Any = {} if isinstance(node, dict) else []
+        seen[id(node)] = out
+        if isinstance(node, dict):
+            for key, value in node.items():
+                out[key] = _encoded(value, seen)
+        else:
+            out.extend(_encoded(value, seen) for value in node)
+        return out
+    return node
 
 
 def _decode(document: Any) -> Any:
-    seen: dict[int, Any] = {}
+    return _decoded(document, {})
 
-    def walk(node: Any) -> Any:
-        kind = type(node)
-        if kind is tuple:
-            return PlainText(node[0])
-        if kind is dict or kind is list:
-            done = seen.get(id(node))
-            if done is not None:
-                return done
-            seen[id(node)] = node
-            if kind is dict:
-                for key, value in node.items():
-                    if type(value) in (tuple, dict, list):
-                        node[key] = walk(value)
-            else:
-                for i, value in enumerate(node):
-                    if type(value) in (tuple, dict, list):
-                        node[i] = walk(value)
-        return node
 
-    return walk(document)
+def _decoded(node: Any, seen: dict[int, Any]) -> Any:
+    kind = type(node)
+    if kind is tuple:
+        return PlainText(node[0])
+    if kind is dict or kind is list:
+        done = seen.get(id(node))
+        if done is not None:
+            return done
+        seen[id(node)] = node
+        if kind is dict:
+            for key, value in node.items():
+                if type(value) in (tuple, dict, list):
+                    node[key] = _decoded(value, seen)
+        else:
+            for i, value in enumerate(node):
+                if type(value) in (tuple, dict, list):
+                    node[i] = _decoded(value, seen)
+    return node
 
 
 def _trusted(path: Path) -> bool:
