@@ -153,6 +153,16 @@ def test_no_cache_in_a_folder_others_can_write(tmp_path: Path) -> None:
     assert opened(folder).parse(HONEST, MAX_DEPTH) == [{"spec": {"image": "honest"}}]
 
 
+def test_nothing_is_made_through_a_symlinked_yottactl_folder(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / ".yottactl").symlink_to(elsewhere)  # committable
+    cache = ParseCache(tmp_path / ".yottactl" / "cache", tmp_path / "secret.key")
+    assert cache.parse("a: 1\n", MAX_DEPTH) == [{"a": 1}]
+    cache.close()
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_gitignore_is_never_written_through_a_symlink(tmp_path: Path) -> None:
     folder = tmp_path / "c"
     folder.mkdir(mode=0o700)

@@ -186,9 +186,13 @@ class ParseCache:
         secret = user_secret(self.secret_file)
         if secret is None:
             return
+        top = self.folder.parent
+        if top.name == ".yottactl":  # checked before anything is made in it: it may be a symlink
+            top.mkdir(mode=0o700, exist_ok=True)
+            if not _private_folder(top):
+                return
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _private_folder(self.folder) or (self.folder.parent.name == ".yottactl"
-                                                and not _private_folder(self.folder.parent)):
+        if not _private_folder(self.folder):
             return  # a folder others can write to (or a symlink someone committed): no cache
         try:  # never committed by accident (as pytest does for its cache); never via a symlink
             fd = os.open(self.folder / ".gitignore",
