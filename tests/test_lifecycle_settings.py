@@ -53,7 +53,9 @@ def test_prevent_destroy_added_then_removed_is_recorded_and_enforced(cli: Cli) -
     assert "~ lifecycle.preventDestroy: true → false" in plan.output, plan.output
     assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
     assert recorded(cli, "web")["prevent_destroy"] is False
-    assert cli("destroy", "--auto-approve").exit_code == 0
+    destroyed = cli("destroy", "--auto-approve")
+    assert destroyed.exit_code == 0
+    assert "Destroy finished in" in destroyed.stdout and "Apply finished" not in destroyed.stdout
     assert cli.client().list() == []
 
 

@@ -67,13 +67,13 @@ def confirm(auto_approve: bool, verb: str = "apply") -> None:
     except KeyboardInterrupt:
         answer = ""
     if answer.strip() != "yes":
-        click.echo("Apply cancelled; nothing was changed.", err=True)
+        click.echo(f"{verb.capitalize()} cancelled; nothing was changed.", err=True)
         sys.exit(1)
 
 
 def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
              essences: Mapping[str, Essence], options: ApplyOptions, color: bool,
-             output: str = "text") -> None:
+             output: str = "text", verb: str = "apply") -> None:
     """Execute with live progress and signal handling, then render the outcome."""
     from reconciler.app.apply import execute
     from reconciler.render.apply_summary import ApplySummary, render_summary
@@ -97,7 +97,8 @@ def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
         restore()
     result = outcome.result
     summary = ApplySummary(time.monotonic() - started, result.succeeded, result.failed,
-                           result.partial, result.interrupted, outcome.outputs)
+                           result.partial, result.interrupted, outcome.outputs,
+                           verb=verb.capitalize())
     if isinstance(progress, JsonProgress):
         progress.write(summary.to_json())
     else:
@@ -277,4 +278,5 @@ def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeou
         if run.plan.has_changes:
             confirm(auto_approve, "destroy")
         run_plan(s, store, state, run.plan, {},
-                 ApplyOptions(parallelism=parallelism, timeout=timeout, settle=touched), color)
+                 ApplyOptions(parallelism=parallelism, timeout=timeout, settle=touched), color,
+                 verb="destroy")

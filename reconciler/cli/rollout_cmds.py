@@ -72,4 +72,4 @@ def restart(names: tuple[str, ...], auto_approve: bool, no_wait: bool, timeout: 
         confirm(auto_approve, "restart")
         run_plan(s, store, state, the_plan, {},
                  ApplyOptions(parallelism=parallelism, no_wait=no_wait, timeout=timeout,
-                              settle=recovered.touched), color)
+                              settle=recovered.touched), color, verb="restart")

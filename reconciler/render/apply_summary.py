@@ -23,10 +23,11 @@ class ApplySummary:
     partial: Mapping[str, Sequence[str]] = field(default_factory=dict)  # name -> steps done
     not_started: Sequence[str] = ()
     outputs: Sequence[OutputRecord] = ()
+    verb: str = "Apply"  # or Destroy, Restart: what the user asked for
 
     def headline(self) -> str:
         interrupted = len(self.partial)
-        return (f"Apply finished in {duration(self.elapsed)}: {len(self.succeeded)} succeeded, "
+        return (f"{self.verb} finished in {duration(self.elapsed)}: {len(self.succeeded)} succeeded, "
                 f"{len(self.failed)} failed, {interrupted} interrupted after some of their "
                 f"steps, {len(self.not_started)} not started.")
 
