@@ -28,6 +28,7 @@ import marshal
 import os
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,9 +64,12 @@ def _reader_version() -> bytes:
     return digest.digest()
 
 
-def _ours(info: os.stat_result) -> bool:
+def _only_ours(info: os.stat_result, kind: Callable[[int], bool], closed_to_others: int) -> bool:
+    """Of this ``kind`` (stat.S_ISREG, S_ISDIR), owned by this user, with none of the
+    ``closed_to_others`` permission bits set."""
     owner = getattr(os, "geteuid", lambda: info.st_uid)()
-    return info.st_uid == owner
+    return (kind(info.st_mode) and info.st_uid == owner
+            and stat.S_IMODE(info.st_mode) & closed_to_others == 0)
 
 
 def _private_folder(path: Path) -> bool:
@@ -74,7 +78,7 @@ def _private_folder(path: Path) -> bool:
         info = os.lstat(path)
     except OSError:
         return False
-    return stat.S_ISDIR(info.st_mode) and _ours(info) and stat.S_IMODE(info.st_mode) & 0o022 == 0
+    return _only_ours(info, stat.S_ISDIR, 0o022)
 
 
 def user_secret(path: Path) -> bytes | None:
@@ -95,8 +99,7 @@ def user_secret(path: Path) -> bytes | None:
             secret = handle.read(33)
     except OSError:
         return None
-    if not (stat.S_ISREG(info.st_mode) and _ours(info)
-            and stat.S_IMODE(info.st_mode) & 0o077 == 0 and len(secret) == 32):
+    if not (_only_ours(info, stat.S_ISREG, 0o077) and len(secret) == 32):
         return None
     return secret
 
@@ -159,7 +162,7 @@ def _trusted(path: Path) -> bool:
         return True  # not made yet: we create it
     except OSError:
         return False
-    return stat.S_ISREG(info.st_mode) and _ours(info) and stat.S_IMODE(info.st_mode) & 0o077 == 0
+    return _only_ours(info, stat.S_ISREG, 0o077)
 
 
 class ParseCache:
