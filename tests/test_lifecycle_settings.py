@@ -105,9 +105,6 @@ def test_refresh_only_records_live_values_without_mutating_calls(cli: Cli) -> No
 
     refused = cli.subprocess("apply", "--refresh-only", stdin=subprocess.DEVNULL)
     assert refused.returncode == 1 and "--auto-approve" in refused.stderr
-    with_paths = cli("apply", str(cli.manifests), "--refresh-only", "--auto-approve")
-    assert with_paths.exit_code == 1 and "reads no manifests" in with_paths.output
-
     result = cli("apply", "--refresh-only", "--auto-approve")
     assert result.exit_code == 0, result.output
     assert "~ workers: 2 → 5" in result.output
@@ -138,3 +135,32 @@ def test_refresh_only_json_is_an_event_stream(cli: Cli) -> None:
     assert recorded(cli, "scaled")["spec"]["workers"] == 5  # type: ignore[index]
     quiet = cli("apply", "--refresh-only", "--auto-approve", "-o", "json")  # nothing to record
     assert [json.loads(line)["type"] for line in quiet.stdout.splitlines()] == ["plan"]
+
+
+def test_refresh_only_takes_manifest_paths_for_scope_and_ignore_changes(cli: Cli) -> None:
+    """`apply --refresh-only PATH...` takes the paths every apply takes: it refreshes only the
+    deployments those manifests declare, and leaves the fields their ignoreChanges lists as
+    recorded (drift never reports them, so there is nothing to accept)."""
+    write(cli, "auto", "  ignoreChanges: [workers]\n")
+    write(cli, "other")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    ids = {d.name: d.id for d in cli.client().list()}
+    cli.client().scale(ids["auto"], 5)  # an autoscaler, ignored by the manifest
+    cli.client().scale(ids["other"], 4)
+    write(cli, "auto", "  ignoreChanges: [workers, initializationCommand]\n")  # not applied
+
+    only_auto = cli("apply", str(cli.manifests / "auto.yaml"), "--refresh-only",
+                    "--auto-approve")
+    assert only_auto.exit_code == 0, only_auto.output
+    assert "No changes." in only_auto.output, only_auto.output
+    assert recorded(cli, "auto")["spec"]["workers"] == 2  # type: ignore[index]
+    assert recorded(cli, "other")["spec"]["workers"] == 2  # type: ignore[index]
+
+    both = cli("apply", str(cli.manifests), "--refresh-only", "--auto-approve")
+    assert both.exit_code == 0, both.output
+    assert "~ workers: 2 → 4" in both.output and "auto" not in both.output, both.output
+    assert recorded(cli, "other")["spec"]["workers"] == 4  # type: ignore[index]
+    assert recorded(cli, "auto")["spec"]["workers"] == 2  # type: ignore[index]
+    assert cli("drift", str(cli.manifests), "-o", "json").exit_code == 2  # other: pending 2
+    saved = cli("apply", "--plan", str(cli.state), "--refresh-only", "--auto-approve")
+    assert saved.exit_code == 1 and "reads no saved plan" in saved.output

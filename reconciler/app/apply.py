@@ -95,12 +95,19 @@ def saved_plan(settings: Settings, plan_file: str, state: State | None) -> Plan:
     return the_plan
 
 
-def refresh(settings: Settings, state: State | None, targets: Sequence[str]) -> Plan:
-    """`apply --refresh-only`: record live values of managed deployments (one list call)."""
+def refresh(settings: Settings, state: State | None, targets: Sequence[str],
+            paths: Sequence[str] = ()) -> Plan:
+    """`apply --refresh-only`: record live values of managed deployments (one list call).
+    With manifest ``paths``: only the deployments they declare, with their ignoreChanges."""
     from reconciler.plan.refresh import refresh_plan
+    from reconciler.workflow import load_desired
 
+    manifests = None
+    if paths:
+        loaded = load_desired(paths, settings.inputs).deployments
+        manifests = {d.name: d.ignore_changes for d in loaded}
     return refresh_plan(settings.client().list(), state, settings.fingerprinter(),
-                        frozenset(targets))
+                        frozenset(targets), manifests)
 
 
 def desired_essences(run: PlanRun) -> dict[str, Essence]:

@@ -128,7 +128,8 @@ def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
 @click.option("--refresh-only", is_flag=True,
               help="Record the live values of managed deployments in the state (no API call "
                    "that changes anything): accepts out-of-band changes so drift stops "
-                   "reporting them. Reads no manifests.")
+                   "reporting them. Given PATH..., only the deployments those manifests "
+                   "declare, keeping the fields their ignoreChanges lists.")
 @click.option("--replace", "replace", multiple=True, shell_complete=complete_names, metavar="NAME",
               help="Force NAME to be replaced (stop, delete, create: new id and domain), "
                    "even if nothing changed (repeatable).")
@@ -159,7 +160,7 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
         recovered = recover_state(s, store, warn)
         essences: Mapping[str, Essence] = {}
         if refresh_only:
-            the_plan = _refresh_plan(s, recovered.state, targets, output, color)
+            the_plan = _refresh_plan(s, recovered.state, targets, paths, output, color)
         elif plan_file:
             the_plan = _saved_plan(s, plan_file, recovered.state, output)
         else:
@@ -180,9 +181,10 @@ def _check_apply_flags(paths: tuple[str, ...], plan_file: str | None, refresh_on
                        replace: tuple[str, ...], output: str, auto_approve: bool) -> None:
     if plan_file and paths:
         raise UsageError("give manifest paths or --plan FILE, not both")
-    if refresh_only and (plan_file or paths):
-        raise UsageError("--refresh-only reads no manifests and no saved plan",
-                         hint="run `yottactl apply --refresh-only` (optionally --target NAME)")
+    if refresh_only and plan_file:
+        raise UsageError("--refresh-only reads no saved plan",
+                         hint="run `yottactl apply --refresh-only [PATH...]` (optionally "
+                              "--target NAME)")
     if plan_file and replace:
         raise UsageError("--replace applies to a new plan, not to a saved --plan FILE",
                          hint=f"run `yottactl plan --replace {replace[0]} --out FILE` instead")
@@ -191,12 +193,12 @@ def _check_apply_flags(paths: tuple[str, ...], plan_file: str | None, refresh_on
                          hint="the JSON stream is for pipelines: nobody reviews a prompt there")
 
 
-def _refresh_plan(s: Settings, state: State | None, targets: tuple[str, ...], output: str,
-                  color: bool) -> Plan:
+def _refresh_plan(s: Settings, state: State | None, targets: tuple[str, ...],
+                  paths: tuple[str, ...], output: str, color: bool) -> Plan:
     from reconciler.app.apply import refresh
     from reconciler.render.progress import plan_event
 
-    the_plan = refresh(s, state, targets)
+    the_plan = refresh(s, state, targets, paths)
     if output == "json":  # the stream starts with the plan, as for any apply -o json
         click.echo(json.dumps(plan_event(the_plan)))
     else:

@@ -3,11 +3,14 @@ live for each managed deployment in the state, with no API call, so that an acce
 out-of-band change stops being reported as drift.
 
 Pure, like the planner: ``(live, state) -> Plan`` whose changes are all ``record`` actions.
+Given the manifests (``apply --refresh-only PATH...``), only the deployments they declare are
+refreshed, and the fields their ``lifecycle.ignoreChanges`` lists keep the recorded values:
+drift never reports those, so there is nothing to accept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from reconciler.api.models import Deployment
 from reconciler.plan import steps as S
@@ -26,6 +29,7 @@ from reconciler.plan.model import (
 from reconciler.plan.model import DiagnosticCode as D
 from reconciler.plan.normalize import (
     Fingerprinter,
+    apply_ignored,
     essence_from_live,
     hide_undeclared,
     mask,
@@ -50,7 +54,7 @@ def _hidden(entry: StateEntry, masked: Essence, fp: Fingerprinter,
 
 
 def _refresh_one(name: str, entry: StateEntry, live: Deployment | None, fp: Fingerprinter,
-                 key_ok: bool) -> Change | None:
+                 key_ok: bool, ignored: tuple[str, ...]) -> Change | None:
     if live is None:  # what Terraform does: the state forgets what is gone
         return Change(name=name, id=entry.id, action=Action.RECORD, steps=S.forget(),
                       reason=sentence(Reason.REFRESH_GONE), reason_code=Reason.REFRESH_GONE,
@@ -58,6 +62,7 @@ def _refresh_one(name: str, entry: StateEntry, live: Deployment | None, fp: Fing
     current, sensitive = _hidden(entry, mask(essence_from_live(live), entry.sensitive, fp), fp)
     if not key_ok:  # secrets cannot be read back with another key: keep the recorded ones
         current = with_recorded_secrets(entry.spec, current, sensitive)
+    current = apply_ignored(current, entry.spec, ignored)
     changes = diff(entry.spec, current, entry.sensitive)
     if live.status != entry.status:
         changes = (*changes, FieldChange(path="status", before=entry.status, after=live.status))
@@ -73,18 +78,22 @@ def _refresh_one(name: str, entry: StateEntry, live: Deployment | None, fp: Fing
 
 
 def refresh_plan(live: Sequence[Deployment], state: State | None, fp: Fingerprinter,
-                 targets: frozenset[str] = frozenset()) -> Plan:
+                 targets: frozenset[str] = frozenset(),
+                 manifests: Mapping[str, tuple[str, ...]] | None = None) -> Plan:
     """``record`` changes for every managed deployment (or ``targets``) whose live values
-    differ from the state; unmapped live deployments are listed as usual."""
+    differ from the state; unmapped live deployments are listed as usual. ``manifests``
+    (name -> lifecycle.ignoreChanges), when given, limits the refresh to the deployments
+    they declare and overrides the state's ignoreChanges."""
     state = state or State.empty()
     by_id = {d.id: d for d in live}
     key_ok = not state.key_verifier or state.key_verifier == fp.verifier()
     changes = []
     for name in sorted(state.deployments):
-        if targets and name not in targets:
+        if (targets and name not in targets) or (manifests is not None and name not in manifests):
             continue
         entry = state.deployments[name]
-        change = _refresh_one(name, entry, by_id.get(entry.id), fp, key_ok)
+        ignored = entry.ignore_changes if manifests is None else manifests[name]
+        change = _refresh_one(name, entry, by_id.get(entry.id), fp, key_ok, ignored)
         if change is not None:
             changes.append(change)
     managed = {e.id: n for n, e in state.deployments.items()}
