@@ -4,8 +4,7 @@
    Targets: exactly 1 list call; plan (excluding network) <= 0.5 s at 1,000; 10,000 within 10x.
 2. Whole processes, side by side in one run: `yottactl plan DIR` against the bare minimum any
    planner must pay (one `list` call + JSON parse, plus libyaml-parsing every manifest file), wall
-   time and peak memory (max RSS) of each, best of 3 (the first plan fills the parse cache, as
-   the first run in a checkout does; the same plan without the cache is printed beside it).
+   time and peak memory (max RSS) of each, best of 3.
    Targets: plan <= 1.3x the minimum at 1,000 and 10,000; peak memory <= 150 MiB at 10,000.
 
 Run: python bench/plan_bench.py [N ...]   (default 100 1000 10000)
@@ -116,17 +115,14 @@ def _measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
 
 
 def _whole_process(n: int, url: str, manifests: Path, state_path: str) -> dict[str, float]:
-    # the parse cache (.yottactl/cache) starts empty: the first plan fills it, the next ones
-    # (a repeated run in one checkout) read it; without it (off) is printed for comparison
     env = {**os.environ, "YOTTA_API_URL": url, "YOTTA_API_KEY": "bench", "NO_COLOR": "1",
-           "YOTTACTL_STATE": state_path, "YOTTACTL_CACHE_DIR": str(manifests.parent / "cache")}
+           "YOTTACTL_STATE": state_path}
     plan_cmd = [sys.executable, "-m", "reconciler", "plan", str(manifests)]
     minimum_cmd = [sys.executable, "-c", MINIMUM, url, str(manifests)]
-    plans, minima, uncached = [], [], []
+    plans, minima = [], []
     for _ in range(3):  # interleaved: a burst of someone else's load hits both sides alike
         plans.append(_measure(plan_cmd, env))
         minima.append(_measure(minimum_cmd, env))
-        uncached.append(_measure(plan_cmd, {**env, "YOTTACTL_CACHE_DIR": "off"}))
     plan_wall, minimum_wall = min(w for w, _, _ in plans), min(w for w, _, _ in minima)
     plan_rss, minimum_rss = max(m for _, m, _ in plans), max(m for _, m, _ in minima)
     # CPU time as well: on a shared machine wall time swings with other people's load
@@ -135,9 +131,6 @@ def _whole_process(n: int, url: str, manifests: Path, state_path: str) -> dict[s
           f"(list + JSON + libyaml) {minimum_wall:.2f}s {minimum_rss:.0f} MiB | "
           f"ratio {plan_wall / minimum_wall:.2f}x (CPU {plan_cpu:.2f}s vs {minimum_cpu:.2f}s: "
           f"{plan_cpu / minimum_cpu:.2f}x)")
-    off_wall, off_cpu = min(w for w, _, _ in uncached), min(c for _, _, c in uncached)
-    print(f"N={n:>6} without the parse cache: {off_wall:.2f}s ({off_wall / minimum_wall:.2f}x; "
-          f"CPU {off_cpu:.2f}s: {off_cpu / minimum_cpu:.2f}x)")
     return {"plan_wall": plan_wall, "minimum_wall": minimum_wall, "plan_rss": plan_rss,
             "plan_cpu": plan_cpu, "minimum_cpu": minimum_cpu}
 

@@ -12,7 +12,6 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,10 +29,7 @@ ENV_VARS = {
     "allow_insecure": "YOTTACTL_ALLOW_INSECURE",
     "http_timeout": "YOTTACTL_HTTP_TIMEOUT",
     "http_max_body_mb": "YOTTACTL_HTTP_MAX_BODY_MB",
-    "cache_dir": "YOTTACTL_CACHE_DIR",
-    "cache_home": "XDG_CACHE_HOME",  # where the per-user parse-cache secret lives (~/.cache)
 }
-AUTO = "auto"  # cache_dir: .yottactl/cache beside the project file, else in the working directory
 
 
 @dataclass(frozen=True)
@@ -47,10 +43,6 @@ class Settings:
     allow_insecure: bool = False
     http_timeout: str | None = None  # seconds per API call, retries included (default 60)
     http_max_body_mb: str | None = None  # largest answer accepted, MiB (default 64)
-    # the manifest parse cache: a folder, AUTO, or None/"off" (none; the default when Settings
-    # are built directly, as tests and benchmarks do; the CLI resolves to AUTO)
-    cache_dir: str | None = None
-    cache_home: str | None = None  # XDG_CACHE_HOME (default ~/.cache)
     inputs: Inputs = field(default_factory=lambda: _no_project())  # yottactl.yaml, --env, --var
 
     def __repr__(self) -> str:
@@ -75,24 +67,6 @@ class Settings:
         from reconciler.state.backend import open_backend
 
         return open_backend(self.state_path)
-
-    def parse_cache_folder(self) -> Path | None:
-        """Where the manifest parse cache lives for this run (None: no cache)."""
-        from reconciler.manifest.parse_cache import DISABLED
-
-        value = (self.cache_dir or "").strip()
-        if not value or value.lower() in DISABLED:
-            return None
-        if value != AUTO:
-            return Path(value)
-        project = self.inputs.context.project
-        return (project.root if project is not None else Path.cwd()) / ".yottactl" / "cache"
-
-    def parse_cache_secret(self) -> Path:
-        """The per-user secret keying every parse cache: outside any checkout, so a cache
-        that came with a repository can never be read as ours (manifest/parse_cache.py)."""
-        home = Path(self.cache_home) if self.cache_home else Path.home() / ".cache"
-        return home / "yottactl" / "parse-cache.key"
 
     def fingerprinter(self) -> Fingerprinter:
         """Keyed fingerprints for secrets: the fingerprint key, else derived from the API key.
@@ -132,8 +106,6 @@ def resolve(
         allow_insecure=pick("allow_insecure", None) == "1",
         http_timeout=pick("http_timeout", None),
         http_max_body_mb=pick("http_max_body_mb", None),
-        cache_dir=pick("cache_dir", None) or AUTO,
-        cache_home=pick("cache_home", None),
     )
 
 

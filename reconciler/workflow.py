@@ -19,10 +19,8 @@ from reconciler.project import Inputs
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
     from reconciler.api.client import YottaClient
-    from reconciler.manifest.parse_cache import ParseCache
     from reconciler.manifest.schema import DesiredDeployment
     from reconciler.plan.live import LiveDeployment
     from reconciler.plan.planner import Desired
@@ -58,26 +56,17 @@ def load_manifests(
     return _load(paths, inputs, _itself, require_env=require_env, keep_documents=keep_documents)
 
 
-def load_desired(paths: Sequence[str], inputs: Inputs | None = None,
-                 cache: Path | None = None, secret: Path | None = None) -> Loaded[Desired]:
+def load_desired(paths: Sequence[str], inputs: Inputs | None = None) -> Loaded[Desired]:
     """:func:`load_manifests` as the planner's :class:`Desired` views (each manifest model is
-    dropped as soon as its view is built); ``cache``: the parse cache's folder, if any, keyed
-    by the per-user ``secret`` file."""
-    from reconciler.manifest.parse_cache import ParseCache
+    dropped as soon as its view is built)."""
     from reconciler.plan.planner import desired_from_manifest
 
-    opened = ParseCache(cache, secret) if cache is not None and secret is not None else None
-    try:
-        return _load(paths, inputs, desired_from_manifest, cache=opened)
-    finally:
-        if opened is not None:
-            opened.close()
+    return _load(paths, inputs, desired_from_manifest)
 
 
 def _load(
     paths: Sequence[str], inputs: Inputs | None, keep: Callable[[DesiredDeployment], T],
     *, require_env: bool = True, keep_documents: bool = False,
-    cache: ParseCache | None = None,
 ) -> Loaded[T]:
     from reconciler.manifest.loader import Rendering, load_each
     from reconciler.manifest.overlay import OverlaySet
@@ -90,8 +79,6 @@ def _load(
         variables=collect(context, inputs.cli_vars),
         overlays=OverlaySet(context.overlays) if context.overlays else None,
         documents=[] if keep_documents else None)
-    if cache is not None:
-        rendering.parse = cache.parse
     deployments = load_each(manifest_paths(context, list(paths)), keep,
                             require_env=require_env, rendering=rendering)
     patched = {name: list(dict.fromkeys(p.file for p in patches))
@@ -183,9 +170,7 @@ def _build_plan(
     reading = None if state is not None else _Background(lambda: _read_state(settings))
     started = time.perf_counter()
     manifests: Loaded[Desired] = (Loaded([], []) if destroying and paths is None
-                                  else load_desired(paths or [], settings.inputs,
-                                                    settings.parse_cache_folder(),
-                                                    settings.parse_cache_secret()))
+                                  else load_desired(paths or [], settings.inputs))
     loaded = manifests.deployments
     if reading is not None:
         state = reading.result()

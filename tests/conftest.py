@@ -104,9 +104,7 @@ class Cli:
         self.manifests.mkdir(parents=True, exist_ok=True)
         self.state = folder / "state" / "yottactl.state.json"
         self.env = {"YOTTA_API_URL": server.url, "YOTTA_API_KEY": API_KEY,
-                    "YOTTACTL_STATE": str(self.state), "HF_TOKEN": CANARY, "NO_COLOR": "1",
-                    "YOTTACTL_CACHE_DIR": str(folder / "parse-cache"),
-                    "XDG_CACHE_HOME": str(folder / "user-cache")}
+                    "YOTTACTL_STATE": str(self.state), "HF_TOKEN": CANARY, "NO_COLOR": "1"}
 
     def write(self, name: str, **kw: Any) -> None:
         (self.manifests / f"{name}.yaml").write_text(manifest_text(name, **kw))

@@ -21,12 +21,7 @@ def test_flags_beat_environment_beat_fallback() -> None:
     assert env.fingerprint_key == "fp" and env.allow_insecure
     low = resolve(environ={}, fallback={"endpoint": "https://project.test", "state_path": "p"})
     assert (low.endpoint, low.state_path, low.api_key) == ("https://project.test", "p", None)
-    # the CLI caches parses by default (.yottactl/cache); Settings built directly do not
-    assert resolve(environ={}) == Settings(cache_dir="auto")
-    assert Settings().parse_cache_folder() is None
-    assert resolve(environ={}).parse_cache_folder() == Path.cwd() / ".yottactl" / "cache"
-    assert resolve(environ={"YOTTACTL_CACHE_DIR": "/c"}).parse_cache_folder() == Path("/c")
-    assert resolve(environ={"YOTTACTL_CACHE_DIR": "OFF"}).parse_cache_folder() is None
+    assert resolve(environ={}) == Settings()
 
 
 def test_secrets_stay_out_of_the_repr_and_drive_the_fingerprints() -> None:

@@ -49,8 +49,6 @@ class Rendering:
     overlays: OverlaySet | None = None
     used: set[str] = field(default_factory=set)
     documents: list[tuple[str, int, dict[str, Any]]] | None = None  # kept when not None
-    # the YAML reader: fastyaml.load_all, or a parse cache in front of it (parse_cache)
-    parse: Callable[[str, int], list[Any]] = fastyaml.load_all
 
 
 # With no path given (and no `manifests:` in a project file), the first of these folders that
@@ -150,7 +148,7 @@ class _FileLoader:
 
     def load(self) -> list[DesiredDeployment]:
         try:
-            documents = self.rendering.parse(self.text, MAX_DEPTH)
+            documents = fastyaml.load_all(self.text, MAX_DEPTH)
         except fastyaml.YamlStructureError as exc:
             self.issues.append(ManifestIssue(self.path, exc.line, exc.column, "", str(exc), exc.hint))
             return []
