@@ -89,6 +89,9 @@ def saved_plan(settings: Settings, plan_file: str, state: State | None) -> Plan:
                          hint="plan again against this state")
     reasons = stale_reasons(the_plan, settings.client().list(), state, settings.fingerprinter())
     if reasons:
+        if state is not None and state.serial != the_plan.state_serial:
+            reasons.append(f"the state changed since the plan was made (serial "
+                           f"{the_plan.state_serial} → {state.serial})")
         raise StalePlanError(f"{plan_file} is stale: deployments it touches changed",
                              detail="\n".join(f"  {r}" for r in reasons),
                              hint="run `yottactl plan --out FILE` again")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from reconciler.api.client import YottaClient
 from reconciler.api.facts import FAILED, INITIALIZING, RUNNING, STOPPED, STOPPING
 from reconciler.api.models import Deployment
+from reconciler.apply.guard import CreateGuard
 from reconciler.apply.requests import SecretSource, create_request, unmask, update_request
 from reconciler.apply.waiting import SettleTimes, Waiting, awaited
 from reconciler.errors import (
@@ -86,6 +87,8 @@ class Executor:
         self._started: dict[str, float] = {}
         self._done: dict[str, list[str]] = {}
         self._current: dict[str, str] = {}
+        self.guard = CreateGuard(client.list)  # a create never finds its name live
+        self._gone: set[str] = set()  # ids this run deleted
 
     # -- state ------------------------------------------------------------------------------
 
@@ -161,6 +164,10 @@ class Executor:
 
     def _call(self, change: Change, step: Step, dep_id: str | None) -> str | None:
         """One mutating API call, bracketed by the journal. Returns the (new) deployment id."""
+        if step.op is Op.CREATE:
+            with self._lock:
+                state, gone = self.state, set(self._gone)
+            self.guard.check(change.name, state, gone)
         self._intent(change, step.op, dep_id)
         try:
             new_id = self._dispatch(change, step, dep_id)
@@ -281,6 +288,9 @@ class Executor:
                     assert dep_id is not None
                     self._record(change, dep_id, INITIALIZING)
                 elif step.op is Op.DELETE:
+                    assert dep_id is not None
+                    with self._lock:
+                        self._gone.add(dep_id)
                     self._persist(change.name, None)
                 elif step.op in (Op.UPDATE, Op.SCALE):
                     assert dep_id is not None

@@ -1,4 +1,6 @@
-"""Is a saved plan still valid? Only the deployments it touches matter (by fingerprint)."""
+"""Is a saved plan still valid? Only the deployments it touches matter (by fingerprint), and
+no create it holds may find its name taken: a live deployment carrying the name, or a state
+entry mapping it to a live id (the plan was applied already, or another apply created it)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from collections.abc import Sequence
 
 from reconciler.api.models import Deployment
 from reconciler.plan.diff import diff
-from reconciler.plan.model import Plan
+from reconciler.plan.model import Change, Op, Plan
 from reconciler.plan.normalize import (
     Essence,
     Fingerprinter,
@@ -21,18 +23,18 @@ from reconciler.state.model import State
 def stale_reasons(plan: Plan, live: Sequence[Deployment], state: State | None,
                   fp: Fingerprinter) -> list[str]:
     by_id = {d.id: d for d in live}
-    managed = {e.id for e in state.deployments.values()} if state else set()
     reasons: list[str] = []
     for change in plan.pending:
+        if any(s.op is Op.CREATE for s in change.steps):
+            taken = name_taken(change, plan, live, state)
+            if taken:
+                reasons.append(taken)
+                continue
         if change.id is None:
-            clash = [d.id for d in live if d.name == change.name and d.id not in managed]
-            if clash:
-                reasons.append(f"{change.name}: now exists live (id {', '.join(clash)}); "
-                               "creating it again would duplicate it")
             continue
         current = by_id.get(change.id)
         if current is None:
-            if change.steps and change.steps[0].op.value == "forget":
+            if change.steps and change.steps[0].op is Op.FORGET:
                 continue
             reasons.append(f"{change.name}: deployment {change.id} no longer exists")
             continue
@@ -46,3 +48,21 @@ def stale_reasons(plan: Plan, live: Sequence[Deployment], state: State | None,
             what.append(f"status: {change.live_status} → {current.status}")
         reasons.append(f"{change.name}: changed since the plan ({'; '.join(what) or 'fields'})")
     return reasons
+
+
+def name_taken(change: Change, plan: Plan, live: Sequence[Deployment],
+               state: State | None) -> str:
+    """Why creating ``change.name`` now would make a second deployment of it ('' if it would
+    not). The deployments the plan itself deletes or renames away from the name (a replace's
+    own, a swap's other side) do not count: the plan releases the name before it creates."""
+    released = {c.id for c in plan.pending if c.holds == change.name}
+    holders = sorted(d.id for d in live if d.name == change.name and d.id not in released)
+    entry = state.deployments.get(change.name) if state else None
+    if entry is not None and entry.id != change.id and any(d.id == entry.id for d in live):
+        return (f"{change.name}: the state now manages it as live deployment {entry.id}: this "
+                "plan was applied already, or another apply created it since; creating it "
+                "again would make a second deployment of this name")
+    if holders:
+        return (f"{change.name}: now exists live (id {', '.join(holders)}); creating it again "
+                "would make a second deployment of this name")
+    return ""

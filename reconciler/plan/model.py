@@ -67,8 +67,16 @@ class Step(_Frozen):
     op: Op
     until: tuple[str, ...] = ()  # wait: acceptable statuses
     workers: int | None = None  # wait: running workers expected; scale: the new count
+    # update: the name it sends when not the change's own (a temporary name that breaks a
+    # swap or cycle of renames); see plan/renames.py
+    name: str | None = None
+    # create/update that gives a deployment a name: the changes (by name) whose deployment
+    # must have left that name first (renamed away or deleted): no name is live twice
+    after: tuple[str, ...] = ()
 
     def describe(self) -> str:
+        if self.op is Op.UPDATE and self.name is not None:
+            return f"update (name {self.name})"
         if self.op is Op.WAIT:
             extra = f" ({self.workers} worker{'s' if self.workers != 1 else ''})" if self.workers else ""
             return f"wait {'|'.join(self.until)}{extra}"
@@ -111,6 +119,9 @@ class Change(_Frozen):
     # the state records this live id under that other name (restored from before `state mv`):
     # apply moves the entry to `name`; the old name plans no delete
     rekeyed_from: str | None = None
+    # the name its deployment carries live, when not `name` (renamed by this change, or a
+    # deleted deployment that `state mv` moved): what the change releases
+    live_name: str | None = None
     reason: str = ""  # the sentence, rendered from reason_code by plan.reasons.sentence
     reason_code: Reason = Reason.UNSPECIFIED
     changes: tuple[FieldChange, ...] = ()
@@ -130,6 +141,13 @@ class Change(_Frozen):
     prevent_destroy: bool = False
     ignore_changes: tuple[str, ...] = ()
     failed: bool = False  # live status FAILED: shown prominently
+
+    @property
+    def holds(self) -> str | None:
+        """The name its deployment carries live as planned (None: nothing live yet)."""
+        if self.id is None or (self.steps and self.steps[0].op is Op.FORGET):
+            return None
+        return self.live_name or self.name
 
 
 class DriftKind(str, Enum):
@@ -247,6 +265,14 @@ class Plan(_Frozen):
         for key in ("environment", "endpoint"):  # only with a project file: plans stay as before
             if data[key] is None:
                 del data[key]
+        for change in data["changes"]:  # later, optional fields: omitted when unused
+            if change["live_name"] is None:
+                del change["live_name"]
+            for step in change["steps"]:
+                if step["name"] is None:
+                    del step["name"]
+                if not step["after"]:
+                    del step["after"]
         import json
 
         return json.dumps(data, indent=2, sort_keys=False) + "\n"

@@ -144,6 +144,7 @@ class _Planner:
         # lifecycle settings are state-only changes, shown with the others
         lifecycle = () if entry is None or adopt else lifecycle_changes(entry, want)
         base.update(id=live.id, adopt=adopt, changes=(*changes, *lifecycle),
+                    live_name=live.name if live.name != want.name else None,
                     live_status=live.status,
                     live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
                     live_snapshot=masked_live, price_before=live.perHourPrice, desired=compared)
@@ -269,7 +270,7 @@ class _Planner:
         masked_live = hide_undeclared(mask(live.essence, entry.sensitive, self.fp), (),
                                       self.fp)
         return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
-                      sensitive=entry.sensitive,
+                      sensitive=entry.sensitive, live_name=live.name if live.name != name else None,
                       reason=sentence(why), reason_code=why,
                       disruptive=True,
                       disruption="deployment is deleted", live_status=live.status,
