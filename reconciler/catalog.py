@@ -73,15 +73,7 @@ def _load_user(path: str) -> dict[str, Any]:
     except RecursionError:
         raise UsageError(f"the {where} is not valid JSON (nested too deeply)", hint=hint) from None
     except ValueError:
-        from ruamel.yaml import YAML
-        from ruamel.yaml.error import YAMLError
-
-        try:
-            data = YAML(typ="safe", pure=True).load(text)
-        except YAMLError as exc:
-            raise UsageError(f"the {where} is neither JSON nor YAML ({exc})", hint=hint) from None
-        except RecursionError:
-            raise UsageError(f"the {where} is not valid YAML (nested too deeply)", hint=hint) from None
+        data = _yaml(path, text, hint)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -111,6 +103,25 @@ def _load_user(path: str) -> dict[str, Any]:
             raise UsageError(f"the {where}: storagePricePerGbHour must be a number", hint=hint)
         out["storagePricePerGbHour"] = storage
     return out
+
+
+def _yaml(path: str, text: str, hint: str) -> Any:
+    """The catalog as YAML, read like every other YAML file (alias and depth caps)."""
+    from reconciler.manifest import fastyaml
+
+    try:
+        documents = [d for d in fastyaml.load_all(text) if d is not None]
+    except fastyaml.YamlStructureError as exc:
+        raise UsageError(f"the catalog file {path}:{exc.line}:{exc.column}: {exc}",
+                         hint=exc.hint or hint) from None
+    except Exception as exc:  # ruamel's syntax errors, translated at the boundary
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise UsageError(f"the catalog file {path}{at} is neither JSON nor YAML "
+                         f"({getattr(exc, 'problem', None) or exc})", hint=hint) from None
+    if len(documents) > 1:
+        raise UsageError(f"the catalog file {path} holds several YAML documents", hint=hint)
+    return documents[0] if documents else None
 
 
 @cache

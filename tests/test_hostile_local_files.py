@@ -181,7 +181,8 @@ def test_hostile_catalog_files_are_clean_errors(cli: Cli) -> None:
     deep_yaml.write_text("gpuTypes:\n" + "".join(" " * i + "- \n" for i in range(0, 4000, 2)))
     cli.env["YOTTACTL_CATALOG"] = str(deep_yaml)
     result = cli("validate", str(cli.manifests))
-    assert result.exit_code == 1 and "not valid YAML (nested too deeply)" in result.stderr, result.output
+    assert result.exit_code == 1 and "nesting deeper than 64 levels" in result.stderr, result.output
+    assert f"{deep_yaml}:" in result.stderr  # file:line:column
 
 
 def test_a_journal_that_is_a_fifo_is_refused_not_waited_on(cli: Cli) -> None:

@@ -19,7 +19,7 @@ def read_acks(ack_file: str) -> list[Ack]:
     """The acknowledgements file: a YAML list of {deployment, type, reason, expires}."""
     from reconciler import localfile
     from reconciler.driftreport import parse_acks
-    from reconciler.manifest.fastyaml import load_all
+    from reconciler.manifest.fastyaml import YamlStructureError, load_all
 
     try:
         text = localfile.read_text(ack_file, localfile.SMALL_CAP)
@@ -27,8 +27,14 @@ def read_acks(ack_file: str) -> list[Ack]:
         raise YottactlError(f"cannot read {ack_file}: {exc.reason}") from None
     try:
         docs = load_all(text)
+    except YamlStructureError as exc:  # depth, aliases, duplicate keys: with the position
+        raise YottactlError(f"{ack_file}:{exc.line}:{exc.column}: {exc}",
+                            hint=exc.hint) from None
     except Exception as exc:  # any YAML problem is a usage error with the file's name
-        raise YottactlError(f"{ack_file}: not valid YAML ({exc})") from exc
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise YottactlError(f"{ack_file}{at}: not valid YAML "
+                            f"({getattr(exc, 'problem', None) or exc})") from None
     return parse_acks(docs[0] if docs else [], ack_file)
 
 

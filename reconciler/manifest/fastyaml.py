@@ -18,6 +18,7 @@ from typing import Any
 
 from ruamel.yaml import events as ev
 
+from reconciler.manifest.interpolate import expanded_size
 from reconciler.manifest.scalars import PlainText
 
 try:  # the C extension; the pure-Python parser is a slower but equivalent fallback
@@ -31,6 +32,13 @@ _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset({"str", "int", "float", "bool", "null"})
+
+
+# Values that aliases may add to one file. An alias shares its anchor's value
+# (no copy), but whoever walks the data (interpolation, validation, str() of a variable) visits
+# every repetition: nine aliases of nine aliases of ... expand to billions. A manifest has ~50
+# values; a generous fleet file with `<<: *defaults` in every document stays far below this.
+MAX_VALUES = 100_000
 
 
 class YamlStructureError(Exception):
@@ -160,9 +168,10 @@ def _anchor(anchors: dict[str, Any], event: Any, value: Any) -> None:
     anchors[event.anchor] = value
 
 
-def load_all(text: str, max_depth: int = 64) -> list[Any]:
+def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> list[Any]:
     """Every document in ``text`` as dicts/lists/scalars. Raises ruamel's MarkedYAMLError for
-    syntax errors and :class:`YamlStructureError` for duplicate keys, depth, bad tags."""
+    syntax errors and :class:`YamlStructureError` for duplicate keys, depth, bad tags, an alias
+    of a collection inside itself, and more than ``max_values`` values repeated by aliases."""
     documents: list[Any] = []
     # per open collection: (container, [pending key], keys that came from a << merge, role)
     stack: list[tuple[Any, list[Any], set[Any], int]] = []
@@ -170,6 +179,8 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
     # collections that are a << merge's value, with their start event: a merge copies keys,
     # so it happens when the collection is complete, not when it starts (still empty)
     merging: list[tuple[Any, Any]] = []
+    repeated = 0  # values that aliases add, over the whole file (measured only at aliases)
+    sizes: dict[int, int] = {}
 
     def add(value: Any, event: Any) -> None:
         if not stack:
@@ -262,7 +273,22 @@ def load_all(text: str, max_depth: int = 64) -> list[Any]:
                 mark = event.start_mark
                 raise YamlStructureError(f"unknown alias *{event.anchor}", mark.line + 1,
                                          mark.column + 1, "define &name before using *name")
-            add(anchors[event.anchor], event)
+            value = anchors[event.anchor]
+            if isinstance(value, (dict, list)):
+                if any(open_[0] is value for open_ in stack):
+                    mark = event.start_mark
+                    raise YamlStructureError(
+                        f"alias *{event.anchor} is inside the collection it names", mark.line + 1,
+                        mark.column + 1, "a value cannot contain itself: write it out")
+                repeated += expanded_size(value, sizes)
+                if repeated > max_values:
+                    mark = event.start_mark
+                    raise YamlStructureError(
+                        f"more than {max_values} values once YAML aliases are expanded "
+                        f"(at alias *{event.anchor})", mark.line + 1, mark.column + 1,
+                        "an alias (*name) repeats a whole block: write the values out, or "
+                        "alias fewer, smaller blocks")
+            add(value, event)
         elif isinstance(event, ev.DocumentStartEvent):
             anchors = {}
     return documents

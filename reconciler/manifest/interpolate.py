@@ -24,6 +24,10 @@ from reconciler.redact import add_secret
 
 MAX_DEPTH = 64
 MAX_NODES = 100_000  # a manifest has ~50 values; alias bombs expand to billions
+# What ${var:...} and ${env:...} values may add to one file, over all its documents: a 1 MiB
+# variable named 10,000 times would otherwise make a 10 GiB manifest out of a small one.
+MAX_ADDED_VALUES = MAX_NODES
+MAX_ADDED_CHARS = 10 * 1024 * 1024
 
 Path = tuple[str | int, ...]
 _TOKEN = re.compile(r"\$\$\{|\$\{(env|var):([^}]*)\}")
@@ -52,6 +56,37 @@ class DocumentTooComplex(Exception):
         self.path = path
 
 
+def expanded_size(node: Any, sizes: dict[int, int]) -> int:
+    """How many values ``node`` holds with every shared (aliased) part counted each time it
+    appears. Each collection is measured once (``sizes``, by id, while ``node`` is alive)."""
+    if not isinstance(node, (dict, list)):
+        return 1
+    known = sizes.get(id(node))
+    if known is None:
+        children = node.values() if isinstance(node, dict) else node
+        known = sizes[id(node)] = 1 + sum(expanded_size(child, sizes) for child in children)
+    return known
+
+
+@dataclass
+class Growth:
+    """What substitutions have added to one file so far (shared by its documents)."""
+
+    values: int = 0
+    chars: int = 0
+    sizes: dict[int, int] = field(default_factory=dict)  # expanded_size's memo
+
+    def add(self, value: Any, path: Path) -> None:
+        self.values += expanded_size(value, self.sizes)
+        if isinstance(value, str):
+            self.chars += len(value)
+        if self.values > MAX_ADDED_VALUES or self.chars > MAX_ADDED_CHARS:
+            what = (f"{MAX_ADDED_VALUES} values" if self.values > MAX_ADDED_VALUES
+                    else f"{MAX_ADDED_CHARS // (1024 * 1024)} MiB of text")
+            raise DocumentTooComplex(f"${{var:...}}/${{env:...}} values add more than {what} "
+                                     "to this file", path)
+
+
 @dataclass
 class Interpolated:
     value: Any
@@ -67,10 +102,13 @@ class Interpolated:
 
 
 def interpolate(
-    document: Any, environ: Mapping[str, str], variables: Mapping[str, Variable] | None = None
+    document: Any, environ: Mapping[str, str], variables: Mapping[str, Variable] | None = None,
+    growth: Growth | None = None,
 ) -> Interpolated:
-    """A copy of ``document`` with variables substituted; raises :class:`DocumentTooComplex`."""
+    """A copy of ``document`` with variables substituted; raises :class:`DocumentTooComplex`.
+    ``growth``: what earlier documents of the same file added (one budget per file)."""
     result = Interpolated(None)
+    added = growth if growth is not None else Growth()
     known: Mapping[str, Variable] = variables or {}
 
     def sub(text: str, path: Path) -> Any:
@@ -81,6 +119,7 @@ def interpolate(
             name = whole.group(1)
             result.used.add(name)
             result.from_variable[path] = name
+            added.add(known[name].value, path)  # before copying it
             value = copy.deepcopy(known[name].value)
             return FromVariable(value, name) if isinstance(value, str) else value
         env_used = env_seen = unresolved = False
@@ -103,6 +142,7 @@ def interpolate(
                 result.from_variable[path] = name
                 if isinstance(variable.value, (dict, list)):
                     result.not_scalar.append((path, name))
+                added.add(variable.text, path)
                 template.append(variable.text.replace("${", "$${"))
                 return variable.text
             template.append(token)
@@ -116,6 +156,7 @@ def interpolate(
                 unresolved = True
                 return token
             env_used = True
+            added.add(environ[name], path)
             add_secret(environ[name])  # an API error echoing it back must not print it
             return environ[name]
 

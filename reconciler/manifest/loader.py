@@ -23,6 +23,7 @@ from reconciler.manifest import fastyaml
 from reconciler.manifest.interpolate import (
     MAX_DEPTH,
     DocumentTooComplex,
+    Growth,
     Interpolated,
     Variable,
     interpolate,
@@ -145,6 +146,7 @@ class _FileLoader:
         self.locator = Locator(path, text)
         self.rendering = rendering or Rendering()
         self._merged: dict[int, Any] = {}  # document index -> document after overlays
+        self.growth = Growth()  # what variables add to this file, over all its documents
 
     def load(self) -> list[DesiredDeployment]:
         try:
@@ -230,10 +232,12 @@ class _FileLoader:
             if merged is not document:
                 self._merged[index] = document = merged
         try:
-            result = interpolate(document, self.environ, rendering.variables)
+            result = interpolate(document, self.environ, rendering.variables, self.growth)
         except DocumentTooComplex as exc:
             self._issue(index, exc.path, str(exc),
-                        "remove YAML anchors/aliases, deep nesting or generated keys")
+                        "remove YAML anchors/aliases, deep nesting or generated keys"
+                        if "${" not in str(exc) else
+                        "use smaller variables, or name them in fewer places")
             return None
         rendering.used |= result.used
         self._variable_issues(index, result)
