@@ -196,6 +196,11 @@ def _build_plan(
 
         unused = [warning(DiagnosticCode.UNUSED_VARIABLE, None, w) for w in manifests.warnings]
         plan = plan.model_copy(update={"diagnostics": (*unused, *plan.diagnostics)})
+    if state is None and not destroying:  # a first run, or not the state the user meant
+        from reconciler.app.new_state import notice
+
+        plan = plan.model_copy(update={"diagnostics": (*plan.diagnostics,
+                                                       notice(settings, plan))})
     timings["plan"] = time.perf_counter() - started
     return PlanRun(plan, {d.name: d for d in loaded}, live, state, timings)
 

@@ -140,7 +140,8 @@ def test_export_validate_plan_round_trip(cli: Cli) -> None:
     plan = cli("plan", str(folder), "--detailed-exitcode")
     assert plan.exit_code == 2  # adoption is a change to the state only
     assert plan.output.count("will be adopted (imported by name); no changes") == 2
-    assert cli("apply", str(folder), "--auto-approve").exit_code == 0
+    # adopting into a new state is the point here: it needs its own word (issue 22)
+    assert cli("apply", str(folder), "--auto-approve", "--adopt").exit_code == 0
     clean = cli("plan", str(folder), "--detailed-exitcode")
     assert clean.exit_code == 0, clean.output
 

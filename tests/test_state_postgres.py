@@ -81,8 +81,8 @@ def test_states_by_name_share_one_database(cli: Cli, pg_database: str) -> None:
     cli.write("a")
     sep = "&" if "?" in pg_database else "?"
     for name in ("prod", "staging"):
-        result = cli.subprocess("apply", str(cli.manifests), "--auto-approve",
-                                "--state", f"{pg_database}{sep}state={name}")
+        result = cli.subprocess("apply", str(cli.manifests), "--auto-approve", "--adopt",
+                                "--state", f"{pg_database}{sep}state={name}")  # staging adopts
         assert result.returncode == 0, result.stderr
     rows = sql(pg_database, "SELECT DISTINCT name FROM yottactl_state_versions ORDER BY name")
     assert rows == [("prod",), ("staging",)]

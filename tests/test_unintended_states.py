@@ -54,3 +54,69 @@ def test_a_path_and_a_url_are_not_taken_for_keyword_strings() -> None:
     assert keyword_names("postgresql://u:host=x@db/infra?state=prod") == []
     assert keyword_names("dbname=infra") == ["dbname"]
     assert keyword_names("/repo/host=db password=x") == ["host", "password"]
+
+
+def _mutations(cli: Cli) -> int:
+    from conftest import stats
+
+    calls = stats(cli.server)
+    return sum(calls.get(op, 0) for op in ("endpointCreate", "endpointUpdate", "endpointStop",
+                                            "endpointStart", "endpointScale", "endpointDelete"))
+
+
+def test_a_mistyped_database_state_says_so_and_will_not_adopt_without_adopt(
+        cli: Cli, pg_database: str) -> None:
+    from test_state_postgres import sql
+
+    prod, typo = pg_database + "&state=prod", pg_database + "&state=prdo"
+    cli.write("web")
+    cli.write("api")
+    first = cli("apply", "--auto-approve", "--state", prod, str(cli.manifests))
+    assert first.exit_code == 0, first.output  # a first run against an empty API adopts nothing
+    assert "does not exist yet" in first.output and "--adopt" not in first.output
+    cli.remove("api")  # prod would now plan api's deletion; the typo'd state must not forget it
+
+    plan = cli("plan", "--state", typo, str(cli.manifests))
+    assert plan.exit_code == 0, plan.output
+    assert "does not exist yet" in plan.output and "did you mean ?state=prod?" in plan.output
+    assert "adopts 1 live deployment(s)" in plan.output and "(web)" in plan.output
+
+    before = _mutations(cli)
+    refused = cli("apply", "--auto-approve", "--state", typo, str(cli.manifests))
+    assert refused.exit_code == 1, refused.output
+    assert "--auto-approve alone does not confirm" in refused.output
+    assert "--adopt" in refused.output and "Traceback" not in refused.output
+    assert _mutations(cli) == before
+    assert sql(prod, "SELECT count(*) FROM yottactl_state_versions WHERE name = 'prdo'") == [(0,)]
+
+    adopted = cli("apply", "--auto-approve", "--adopt", "--state", typo, str(cli.manifests))
+    assert adopted.exit_code == 0, adopted.output
+    listed = cli("state", "list", "--state", typo)
+    assert "web" in listed.output and "api" not in listed.output
+    again = cli("apply", "--auto-approve", "--state", typo, str(cli.manifests))
+    assert again.exit_code == 0 and "does not exist yet" not in again.output  # exists now
+
+
+def test_a_new_state_file_beside_live_deployments_needs_adopt_from_a_subfolder(
+        cli: Cli) -> None:
+    cli.write("web")
+    assert cli("apply", "--auto-approve", str(cli.manifests)).exit_code == 0  # the project's
+    sub = cli.folder / "manifests"  # run from a subfolder: no project file, a new state file
+    env = {"YOTTACTL_STATE": ""}
+    planned = cli.subprocess("plan", ".", cwd=sub, env=env)
+    assert planned.returncode == 0, planned.stderr
+    assert "does not exist yet" in planned.stdout and "no yottactl.yaml was found" in planned.stdout
+    before = _mutations(cli)
+    refused = cli.subprocess("apply", "--auto-approve", ".", cwd=sub, env=env)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    new_state = sub / "state" / "yottactl.state.json"
+    assert "--adopt" in refused.stderr and not new_state.exists()
+    assert _mutations(cli) == before
+    saved = cli.subprocess("plan", ".", "--out", str(cli.folder / "p.json"), cwd=sub, env=env)
+    assert saved.returncode == 0, saved.stderr
+    from_plan = cli.subprocess("apply", "--plan", str(cli.folder / "p.json"), cwd=sub, env=env)
+    assert from_plan.returncode == 1 and "--adopt" in from_plan.stderr  # a saved plan too
+    assert not new_state.exists()
+    adopted = cli.subprocess("apply", "--auto-approve", "--adopt", ".", cwd=sub, env=env)
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    assert new_state.exists() and _mutations(cli) == before

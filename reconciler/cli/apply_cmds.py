@@ -27,7 +27,7 @@ from reconciler.cli.plan_cmds import render_plan
 from reconciler.errors import ApplyError, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from reconciler.app.apply import ApplyOptions
     from reconciler.plan.essence import Essence
@@ -52,10 +52,18 @@ def warn(message: str) -> None:
     click.echo(label + message, err=True)
 
 
-def confirm(auto_approve: bool, verb: str = "apply") -> None:
-    """'yes' or nothing. Without a terminal, only --auto-approve proceeds."""
+def confirm(auto_approve: bool, verb: str = "apply", adopting: Sequence[str] = (),
+            adopt: bool = False) -> None:
+    """'yes' or nothing. Without a terminal, only --auto-approve proceeds; adopting live
+    deployments into a new state (``adopting``) needs --adopt there, or the prompt says it."""
+    if adopting and not adopt and (auto_approve or not sys.stdin.isatty()):
+        refuse_adoption(adopting)
     if auto_approve:
         return
+    if adopting and not adopt:
+        click.echo(f"\nThis is a new state, and applying adopts {len(adopting)} live deployment(s) "
+                   f"already running under the manifests' names ({', '.join(adopting)}): this "
+                   "state will manage (and change) them from now on.")
     if not sys.stdin.isatty():
         saved = ", or apply a saved plan with --plan FILE" if verb == "apply" else ""
         raise UsageError(f"refusing to {verb} without confirmation: stdin is not a terminal",
@@ -69,6 +77,18 @@ def confirm(auto_approve: bool, verb: str = "apply") -> None:
     if answer.strip() != "yes":
         click.echo(f"{verb.capitalize()} cancelled; nothing was changed.", err=True)
         sys.exit(1)
+
+
+def refuse_adoption(adopting: Sequence[str]) -> None:
+    shown = ", ".join(adopting[:5]) + (", …" if len(adopting) > 5 else "")
+    raise UsageError(
+        f"this run starts a new state and would adopt {len(adopting)} live deployment(s) "
+        f"into it ({shown}); --auto-approve alone does not confirm that",
+        detail="they already run under the manifests' names. If another state manages them (a "
+               "mistyped --state or ?state=NAME, a run outside the project's folder), two "
+               "states would then change the same deployments; nothing was changed",
+        hint="check the state location (the plan's warning names the states that exist); if "
+             "adopting them is intended, run again with --adopt")
 
 
 def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
@@ -137,6 +157,10 @@ def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
               show_default=True,
               help="json: a JSON event stream on stdout, one object per line (needs "
                    "--auto-approve or --plan).")
+@click.option("--adopt", is_flag=True,
+              help="Confirm adopting live deployments into a state that does not exist yet "
+                   "(--auto-approve alone is refused then: a mistyped --state would take over "
+                   "what another state manages).")
 @lock_option
 @var_options
 @api_options
@@ -144,11 +168,12 @@ def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
 @catalog_option
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, parallelism: int,
           no_wait: bool, timeout: float, targets: tuple[str, ...], allow_mass_delete: bool,
-          refresh_only: bool, replace: tuple[str, ...], output: str, lock_timeout: float,
-          endpoint: str | None, api_key: str | None, state_path: str | None,
-          no_color: bool) -> None:
+          refresh_only: bool, replace: tuple[str, ...], output: str, adopt: bool,
+          lock_timeout: float, endpoint: str | None, api_key: str | None,
+          state_path: str | None, no_color: bool) -> None:
     """Plan, confirm, and make live deployments match the manifests."""
     from reconciler.app.apply import ApplyOptions, recover_state
+    from reconciler.app.new_state import adoptions
     from reconciler.state.backend import command_line
 
     _check_apply_flags(paths, plan_file, refresh_only, replace, output, auto_approve)
@@ -166,12 +191,15 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
         else:
             the_plan, essences = _new_plan(s, paths, recovered.state, targets, allow_mass_delete,
                                            replace, output, color)
+        adopting = adoptions(recovered.state, the_plan)
         if not plan_file:  # a saved plan was reviewed when it was made
             waits_for_touched = recovered.touched and (refresh_only or not no_wait)
             if not the_plan.has_changes and not waits_for_touched:
                 return
             if the_plan.has_changes:
-                confirm(auto_approve)
+                confirm(auto_approve, adopting=adopting, adopt=adopt)
+        elif adopting and not adopt:  # reviewed, but the adoption needs its own word
+            refuse_adoption(adopting)
         options = ApplyOptions(parallelism=parallelism, no_wait=no_wait, timeout=timeout,
                                settle=recovered.touched)
         run_plan(s, store, recovered.state, the_plan, essences, options, color, output)

@@ -193,6 +193,7 @@ class DiagnosticCode(str, Enum):
     UNKNOWN_REPLACE = "unknown-replace"  # `--replace NAME` names no desired deployment
     NOT_MANAGED = "not-managed"  # `restart NAME`: NAME is not in the state
     NOT_RESTARTABLE = "not-restartable"  # `restart NAME`: NAME is not RUNNING
+    NEW_STATE = "new-state"  # the state does not exist yet: this run starts it (adopting?)
     UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the text
 
 

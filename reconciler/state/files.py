@@ -323,3 +323,12 @@ class StateFile(Backend):
         journal = journal or FileJournal(self.journal_path)
         super().__init__(str(self.path), FileStore(self.path, journal), journal,
                          FileStateLock(self.path, self.lock_path, self.info_path))
+
+    def other_states(self) -> list[str]:
+        """The ``*.state.json`` files beside this one (each environment's, say)."""
+        try:
+            found = sorted(p for p in self.path.parent.glob("*.state.json")
+                           if p != self.path and p.is_file())
+        except OSError:
+            return []
+        return [str(p) for p in found[:20]]

@@ -392,3 +392,8 @@ class PostgresBackend(Backend):
 
     def close(self) -> None:
         self.db.close()
+
+    def other_states(self) -> list[str]:  # read-only: no tables yet, no states
+        rows = self.db.rows("list the states of", "SELECT DISTINCT name FROM yottactl_state_versions "
+                            "WHERE name <> %s ORDER BY name LIMIT 50", (self.db.name,))
+        return [r[0] for r in rows or ()]

@@ -122,6 +122,11 @@ class Backend:
     def close(self) -> None:
         """Release connections (nothing for files)."""
 
+    def other_states(self) -> list[str]:
+        """Where the other states of this store are (names of a database's states, state
+        files beside this one), for "did you mean" when this one does not exist yet."""
+        return []
+
 
 def changes_between(before: State | None, after: State) -> str:
     """`+added ~changed -removed` deployment names, for history."""
