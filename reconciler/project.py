@@ -199,7 +199,7 @@ def _shown(path: Path) -> str:
 
 
 def is_database_url(value: str) -> bool:
-    return value.split("://", 1)[0] in ("postgres", "postgresql") and "://" in value
+    return value.split("://", 1)[0].lower() in ("postgres", "postgresql") and "://" in value
 
 
 def with_state_name(value: str, environment: str) -> str:

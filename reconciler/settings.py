@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
     from reconciler.plan.normalize import Fingerprinter
-    from reconciler.project import Inputs
+    from reconciler.project import Context, Inputs
     from reconciler.state.protocol import Backend
 
 # setting -> environment variable
@@ -30,6 +30,8 @@ ENV_VARS = {
     "http_timeout": "YOTTACTL_HTTP_TIMEOUT",
     "http_max_body_mb": "YOTTACTL_HTTP_MAX_BODY_MB",
 }
+# who holds the credentials allows a repository file's endpoint / database (reconciler/trust.py)
+ALLOWED_ENDPOINTS, ALLOWED_STATES = "YOTTACTL_ALLOWED_ENDPOINTS", "YOTTACTL_ALLOWED_STATES"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,145 @@ def resolve(
         http_timeout=pick("http_timeout", None),
         http_max_body_mb=pick("http_max_body_mb", None),
     )
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The settings for one command, and the notes to show about how they were chosen."""
+
+    settings: Settings
+    notes: tuple[str, ...] = ()
+
+
+def for_project(inputs: Inputs, *, endpoint: str | None = None, api_key: str | None = None,
+                state_path: str | None = None,
+                environ: Mapping[str, str] | None = None) -> Resolution:
+    """Settings for a command run with a project file (``inputs.context``).
+
+    Flags win. A selected environment's own endpoint and state beat an exported YOTTA_API_URL /
+    YOTTACTL_STATE (a variable left over in the shell must never send prod's plan to staging),
+    otherwise the environment beats the project file. But an endpoint or database named only in
+    the project file is used only if whoever holds the credentials allows it (README "Who
+    decides where credentials go"); in CI (``CI=true``) the exported value then wins, anywhere
+    else it is an error before any request."""
+    env = os.environ if environ is None else environ
+    base = replace(resolve(endpoint=endpoint, api_key=api_key, state_path=state_path,
+                           environ=env), inputs=inputs)
+    guard = _Guard(inputs.context, env)
+    chosen_endpoint = endpoint or guard.endpoint(env.get(ENV_VARS["endpoint"]) or None)
+    chosen_state = guard.state(state_path, env.get(ENV_VARS["state_path"]) or None)
+    return Resolution(replace(base, endpoint=chosen_endpoint, state_path=chosen_state),
+                      tuple(guard.notes))
+
+
+class _Guard:
+    """The rule of :func:`for_project`, for one context and environment."""
+
+    def __init__(self, context: Context, environ: Mapping[str, str]) -> None:
+        from reconciler import trust
+
+        self.context, self.notes = context, list[str]()
+        self.ci = environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+        self.allowed_endpoints = trust.split_list(environ.get(ALLOWED_ENDPOINTS))
+        self.allowed_states = trust.split_list(environ.get(ALLOWED_STATES))
+        project, name = context.project, context.environment
+        section = project.config.environments[name] if project and name else None
+        self.own_endpoint = section is not None and section.endpoint is not None
+        self.own_state = section is not None and section.state is not None
+
+    def _key(self, setting: str, own: bool) -> str:
+        file = self.context.project.path.name if self.context.project else "yottactl.yaml"
+        return f"{file} {f'environments.{self.context.environment}.' if own else ''}{setting}"
+
+    def endpoint(self, exported: str | None) -> str | None:
+        from reconciler import trust
+        from reconciler.api.facts import DEFAULT_BASE_URL
+
+        named = self.context.endpoint
+        if named is None or (exported and not self.own_endpoint):
+            return exported  # the project file is the lowest layer
+        allowed = (*self.allowed_endpoints, DEFAULT_BASE_URL, *((exported,) if exported else ()))
+        if trust.endpoint_allowed(named, allowed) or (not self.ci and trust.is_loopback_url(named)):
+            if exported and exported != named:
+                self.notes.append(f"YOTTA_API_URL is ignored: environment "
+                                  f"{self.context.environment!r} sets {named}")
+            return named
+        key = self._key("endpoint", self.own_endpoint)
+        if self.ci and exported:
+            self.notes.append(f"{key} ({named}) is not in {ALLOWED_ENDPOINTS}: using YOTTA_API_URL "
+                              f"({exported})")
+            return exported
+        instead = f"YOTTA_API_URL is {exported}" if exported else \
+            f"the default is {DEFAULT_BASE_URL}"
+        from reconciler.errors import UsageError
+
+        raise UsageError(
+            f"{key} sends the API key to {named}, which the environment does not allow "
+            f"({instead}{'; CI=true: loopback is not exempt' if self.ci else ''})",
+            hint=f"an endpoint from a repository file is used only if whoever holds the key allows "
+                 f"it: if {named} is yours, export {ALLOWED_ENDPOINTS}={named} (comma list of "
+                 f"URL prefixes) or YOTTA_API_URL={named}, or pass --endpoint {named}")
+
+    def state(self, flag: str | None, exported: str | None) -> str | None:
+        from reconciler.project import with_state_name
+
+        name = self.context.environment
+        if flag is not None:
+            return with_state_name(flag, name) if name else flag
+        named = self.context.state
+        if named is None or (exported and name is None):
+            return exported  # the project file is the lowest layer
+        if named == exported:
+            return named
+        if exported and self.context.state != exported and not self.own_state:
+            return self._exported_state(exported)  # one database URL for every environment
+        if self._state_allowed(named, exported):
+            if exported and exported != named:
+                self.notes.append(f"YOTTACTL_STATE is ignored: environment {name!r} sets "
+                                  f"{_redacted(named)}")
+            return named
+        key = self._key("state", self.own_state)
+        if self.ci and exported:
+            self.notes.append(f"{key} ({_redacted(named)}) is not in {ALLOWED_STATES}: using "
+                              f"YOTTACTL_STATE")
+            return self._exported_state(exported)
+        from reconciler.errors import UsageError
+
+        raise UsageError(
+            f"{key} names the state {_redacted(named)}, which the environment does not allow "
+            f"({'YOTTACTL_STATE is ' + _redacted(exported) if exported else 'no YOTTACTL_STATE'})"
+            f"; a database URL would receive the PostgreSQL credentials of this environment",
+            hint=f"a database named in a repository file is used only if whoever holds the "
+                 f"credentials allows it: if it is yours, export {ALLOWED_STATES}=URL (comma list) "
+                 f"or YOTTACTL_STATE=URL, or pass --state URL")
+
+    def _state_allowed(self, named: str, exported: str | None) -> bool:
+        from reconciler import trust
+
+        if trust.is_database(named):
+            allowed = (*self.allowed_states, *((exported,) if exported else ()))
+            return trust.state_allowed(named, allowed)
+        return not (self.ci and exported)  # a file carries no credentials; in CI the job's wins
+
+    def _exported_state(self, exported: str) -> str:
+        from reconciler import trust
+        from reconciler.errors import UsageError
+        from reconciler.project import with_state_name
+
+        name = self.context.environment or ""
+        if trust.is_database(exported):
+            return with_state_name(exported, name)
+        raise UsageError(f"YOTTACTL_STATE names one state file, but environment {name!r} needs "
+                         "its own",
+                         hint=f"set environments.{name}.state in yottactl.yaml, pass --state, or "
+                              "unset YOTTACTL_STATE (the default is state/NAME.state.json beside "
+                              "yottactl.yaml)")
+
+
+def _redacted(location: str) -> str:
+    from reconciler.state.backend import redact_url
+
+    return redact_url(location)
 
 
 def catalog_file(environ: Mapping[str, str] | None = None,

@@ -9,7 +9,7 @@ import click
 from click.core import ParameterSource
 
 if TYPE_CHECKING:  # the project module imports pydantic: only when a command runs
-    from reconciler.project import Context, Inputs
+    from reconciler.project import Inputs
     from reconciler.settings import Settings
 
 _OPTS = "yottactl.project_opts"
@@ -71,47 +71,10 @@ def current_inputs() -> Inputs:
 
 def project_settings(inputs: Inputs, endpoint: str | None, api_key: str | None,
                      state_path: str | None) -> Settings:
-    """Settings with the project file as the lowest layer, except that a selected environment's
-    own endpoint and state beat an exported YOTTA_API_URL / YOTTACTL_STATE: a variable left
-    over in the shell must never send prod's plan to staging's API or state. Flags beat all."""
-    from dataclasses import replace
+    """Settings with the project file (reconciler.settings.for_project), its notes on stderr."""
+    from reconciler.settings import for_project
 
-    from reconciler.settings import resolve
-
-    context = inputs.context
-    fallback = {k: v for k, v in (("endpoint", context.endpoint), ("state_path", context.state)) if v}
-    settings = replace(resolve(endpoint=endpoint, api_key=api_key, state_path=state_path,
-                               fallback=fallback), inputs=inputs)
-    if context.project is None or context.environment is None:
-        return settings
-    env = context.project.config.environments[context.environment]
-    chosen = settings.endpoint
-    if endpoint is None and env.endpoint and chosen != context.endpoint:
-        _note_ignored("YOTTA_API_URL", context.endpoint, context.environment)
-        chosen = context.endpoint
-    state = _environment_state(context, env.state is not None, state_path, settings.state_path)
-    return replace(settings, endpoint=chosen, state_path=state)
-
-
-def _environment_state(context: Context, own: bool, flag: str | None,
-                       resolved: str | None) -> str | None:
-    from reconciler.errors import UsageError
-    from reconciler.project import is_database_url, with_state_name
-
-    name = context.environment or ""
-    if flag is not None:
-        return with_state_name(flag, name)
-    if resolved == context.state or resolved is None:
-        return context.state
-    if own:  # YOTTACTL_STATE is set, but the environment names its own state
-        _note_ignored("YOTTACTL_STATE", context.state, name)
-        return context.state
-    if is_database_url(resolved):  # one database for every environment: ?state=NAME
-        return with_state_name(resolved, name)
-    raise UsageError(f"YOTTACTL_STATE names one state file, but environment {name!r} needs its own",
-                     hint=f"set environments.{name}.state in yottactl.yaml, pass --state, or unset "
-                          "YOTTACTL_STATE (the default is state/NAME.state.json beside yottactl.yaml)")
-
-
-def _note_ignored(var: str, used: str | None, environment: str | None) -> None:
-    click.echo(f"Note: {var} is ignored: environment {environment!r} sets {used}", err=True)
+    resolution = for_project(inputs, endpoint=endpoint, api_key=api_key, state_path=state_path)
+    for note in resolution.notes:
+        click.echo(f"Note: {note}", err=True)
+    return resolution.settings
