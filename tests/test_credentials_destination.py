@@ -122,7 +122,7 @@ def run_all(env: dict[str, str | None]) -> dict[str, Any]:
 
 def base_env(**extra: str | None) -> dict[str, str | None]:
     return {"YOTTA_API_KEY": API_KEY, "HF_TOKEN": CANARY, "PGPASSWORD": PG_PASSWORD,
-            "NO_COLOR": "1", "YOTTACTL_CACHE_DIR": "off", "YOTTA_API_URL": None,
+            "NO_COLOR": "1", "YOTTA_API_URL": None,
             "YOTTACTL_STATE": None, "CI": None, "YOTTACTL_ALLOWED_ENDPOINTS": None,
             "YOTTACTL_ALLOWED_STATES": None, "HTTPS_PROXY": None, "HTTP_PROXY": None,
             "ALL_PROXY": None, **extra}
