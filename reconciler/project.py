@@ -167,8 +167,49 @@ def load(path: Path) -> Project:
             issues.append(ManifestIssue(name, line, col, _dotted(loc), message, hint))
         raise ProjectFileError(issues) from None
     project = Project(path, config)
+    _check_paths_inside(project, text)
     _check_distinct_states(project, text)
     return project
+
+
+def _named_paths(project: Project) -> list[tuple[tuple[Any, ...], str]]:
+    """Every local path the file names, with where: manifests, overlays and state files
+    (an environment's default state included; database URLs are not paths)."""
+    config = project.config
+    named: list[tuple[tuple[Any, ...], str]] = [
+        (("manifests", i), p) for i, p in enumerate(config.manifests)]
+    if config.state and "://" not in config.state:
+        named.append((("state",), config.state))
+    for env_name, env in config.environments.items():
+        here = ("environments", env_name)
+        named += [((*here, "manifests", i), p) for i, p in enumerate(env.manifests or ())]
+        named += [((*here, "overlays", i), p) for i, p in enumerate(env.overlays)]
+        if "://" not in state_location(project, env_name):  # own, or state/NAME.state.json
+            named.append(((*here, "state"), env.state or f"state/{env_name}.state.json"))
+    return named
+
+
+def _check_paths_inside(project: Project, text: str) -> None:
+    """Paths in the project file are repository content: a pull request can edit them. Each
+    must resolve (symlinks followed) inside the project folder, or a PR could have yottactl read
+    /etc or write its state over a file of the user's. The command line may name any path."""
+    from reconciler.manifest.positions import Locator
+
+    root = project.root.resolve()
+    issues = []
+    for loc, value in _named_paths(project):
+        resolved = Path(project.place(value)).resolve()  # the path yottactl opens
+        if resolved.is_relative_to(root):
+            continue
+        name = _shown(project.path)
+        line, col = Locator(name, text).position(0, loc)
+        issues.append(ManifestIssue(
+            name, line, col, _dotted(loc),
+            f"{value!r} is outside the project folder {root} (it resolves to {resolved})",
+            "paths in yottactl.yaml stay inside its folder; to read or write elsewhere, name the "
+            "path on the command line (PATH, --state)"))
+    if issues:
+        raise ProjectFileError(issues)
 
 
 def _check_distinct_states(project: Project, text: str) -> None:
@@ -301,9 +342,17 @@ def resolve(project: Project | None, environment: str | None) -> Context:
 
 
 def _manifests(project: Project, configured: tuple[str, ...]) -> tuple[str, ...]:
-    """The configured folders, else manifests/ or deploy/ beside the project file."""
+    """The configured folders, else manifests/ or deploy/ beside the project file (a link
+    to a folder outside the project is refused, as configured paths are in load)."""
     if not configured:
         configured = tuple(d for d in ("manifests", "deploy") if (project.root / d).is_dir())[:1]
+        for folder in configured:
+            resolved = (project.root / folder).resolve()
+            if not resolved.is_relative_to(project.root.resolve()):
+                raise UsageError(
+                    f"{project.place(folder)} is a link to {resolved}, outside the project folder",
+                    hint="manifest folders stay inside the project: replace the link with the "
+                         "folder, or name the folder on the command line")
     return tuple(project.place(p) for p in configured)
 
 

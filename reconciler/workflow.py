@@ -78,7 +78,8 @@ def _load(
     rendering = Rendering(
         variables=collect(context, inputs.cli_vars),
         overlays=OverlaySet(context.overlays) if context.overlays else None,
-        documents=[] if keep_documents else None)
+        documents=[] if keep_documents else None,
+        project_root=context.project.root if context.project is not None else None)
     deployments = load_each(manifest_paths(context, list(paths)), keep,
                             require_env=require_env, rendering=rendering)
     patched = {name: list(dict.fromkeys(p.file for p in patches))
