@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_state_postgres import sql
 
+from reconciler.emulator.server import Emulator, EmulatorServer, build
 from reconciler.errors import StateError
 from reconciler.state.backend import open_backend
 from reconciler.state.model import State, StateEntry
@@ -20,6 +22,7 @@ from reconciler.state.records import IntentRecord
 
 from conftest import Cli
 
+DEADLINE = 60.0  # generous: only reached when something is broken
 LOCKS_HERE = ("FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
               "(SELECT oid FROM pg_database WHERE datname = current_database())")
 
@@ -29,9 +32,34 @@ def _intent(name: str) -> IntentRecord:
 
 
 def _end_lock_sessions(url: str) -> int:
-    """pg_terminate_backend on the sessions holding an advisory lock in this test's database."""
-    rows = sql(url, f"SELECT pg_terminate_backend(pid) {LOCKS_HERE}")
+    """pg_terminate_backend on the sessions holding an advisory lock in this test's database;
+    returns once they have ended (the timeout argument makes it wait: the lock is free then)."""
+    rows = sql(url, f"SELECT pg_terminate_backend(pid, {int(DEADLINE * 1000)}) {LOCKS_HERE}")
     return sum(1 for (ended,) in rows if ended)
+
+
+MUTATING = ("endpointCreate", "endpointUpdate", "endpointStart", "endpointStop",
+            "endpointScale", "endpointDelete_2")
+
+
+class HoldOne(Emulator):
+    """Holds the first call of ``op`` until the test releases it; ``reached`` is set when that
+    call has arrived (the test waits on it: no polling)."""
+
+    def __init__(self, op: str) -> None:
+        base = build(transition_seconds=0.0, retry_after=0.0)
+        super().__init__(base.world, base.api_key, base.faults)
+        self.op, self.reached, self.release = op, threading.Event(), threading.Event()
+        self._first = threading.Lock()
+
+    def dispatch(self, op: str, params: dict[str, Any], body: Any) -> Any:
+        if op == self.op and self._first.acquire(blocking=False):  # only the first one
+            self.reached.set()
+            assert self.release.wait(DEADLINE), "the test never released the held call"
+        return super().dispatch(op, params, body)
+
+    def mutations(self) -> int:
+        return sum(self.calls[op] for op in MUTATING)
 
 
 def test_a_holder_that_lost_its_lock_session_writes_nothing_more(pg_state: str) -> None:
@@ -71,13 +99,20 @@ def test_writes_without_a_lock_and_under_a_held_one_are_unchanged(pg_state: str)
         backend.close()
 
 
+def _apply(cli: Cli, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "reconciler", "apply", str(cli.manifests),
+                             "--auto-approve", *extra], text=True, env={**os.environ, **cli.env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _live_names(cli: Cli) -> list[str]:
+    with cli.client() as client:
+        return sorted(d.name or "" for d in client.list())
+
+
 def test_an_apply_that_loses_its_lock_mid_run_makes_no_further_call_and_the_next_recovers(
         pg_state: str, tmp_path: Path) -> None:
-    from test_closed_output import DEADLINE, GatedEmulator
-
-    from reconciler.emulator.server import EmulatorServer, build
-
-    emulator = GatedEmulator(build(transition_seconds=0.0, retry_after=0.0))
+    emulator = HoldOne("endpointCreate")  # the first create waits, journaled, at the server
     server = EmulatorServer(emulator).start()
     try:
         cli = Cli(server, tmp_path)
@@ -85,26 +120,70 @@ def test_an_apply_that_loses_its_lock_mid_run_makes_no_further_call_and_the_next
         names = ["a", "b", "c"]
         for name in names:
             cli.write(name)
-        emulator.gate.clear()
-        run = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", str(cli.manifests),
-                                "--auto-approve", "--parallelism", "1"], text=True,
-                               env={**os.environ, **cli.env}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-        deadline = time.monotonic() + DEADLINE
-        while emulator.calls["endpointCreate"] < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)  # poll: the first create waits at the gate, journaled
-        assert emulator.calls["endpointCreate"] == 1  # precondition: the run is mid-way
+        run = _apply(cli, "--parallelism", "1")
+        assert emulator.reached.wait(DEADLINE)  # precondition: the run is mid-way
         assert _end_lock_sessions(pg_state) == 1
-        emulator.gate.set()
+        emulator.release.set()
         out, err = run.communicate(timeout=DEADLINE)
         assert run.returncode == 1, out + err
         assert "lost its state lock" in err and "Traceback" not in err
         assert emulator.calls["endpointCreate"] == 1  # no further API call after the loss
         again = cli.subprocess("apply", str(cli.manifests), "--auto-approve")
         assert again.returncode == 0, again.stdout + again.stderr
-        with cli.client() as client:
-            assert sorted(d.name or "" for d in client.list()) == names  # no duplicate
+        assert _live_names(cli) == names  # no duplicate
         assert sql(pg_state, "SELECT count(*) FROM yottactl_journal") == [(0,)]
     finally:
-        emulator.gate.set()
+        emulator.release.set()
+        server.stop()
+
+
+def test_a_second_runner_inside_the_lost_holders_window_no_duplicate_no_lost_record(
+        pg_state: str, tmp_path: Path) -> None:
+    """The holder created ``a`` and is waiting for it (a poll held at the server) when its
+    database session is ended. While it is still alive and unaware, a second runner takes the
+    lock, folds the holder's journal and finishes the work. Released, the holder makes no
+    further mutating call: it stops at its next journal write."""
+    emulator = HoldOne("endpointDetail")  # the holder's first wait poll (for a, created)
+    server = EmulatorServer(emulator).start()
+    try:
+        cli = Cli(server, tmp_path)
+        cli.env["YOTTACTL_STATE"] = pg_state
+        names = ["a", "b", "c"]
+        for name in names:
+            cli.write(name)
+        holder = _apply(cli, "--parallelism", "1")
+        assert emulator.reached.wait(DEADLINE)
+        assert emulator.calls["endpointCreate"] == 1 and _live_names(cli) == ["a"]  # mid-way
+        journaled = sql(pg_state, "SELECT record FROM yottactl_journal ORDER BY seq")
+        assert journaled and all('"a"' in str(r) for r in journaled)  # a's intent and outcome
+        assert _end_lock_sessions(pg_state) == 1
+        at_loss = emulator.mutations()
+
+        second = _apply(cli, "--lock-timeout", "30")  # inside the window: the holder is alive
+        out, err = second.communicate(timeout=DEADLINE)
+        assert second.returncode == 0, out + err
+        assert holder.poll() is None  # precondition: the holder is still held, unaware
+        assert emulator.calls["endpointCreate"] == 3  # the second runner created b and c only
+        by_second = emulator.mutations()
+        assert _live_names(cli) == names
+
+        emulator.release.set()
+        out, err = holder.communicate(timeout=DEADLINE)
+        assert emulator.mutations() == by_second  # not one mutating call after the loss
+        assert holder.returncode == 1, out + err
+        # its next write stops it, and says why (not "fenced": the state moved on meanwhile)
+        assert "lost its state lock" in err and "Traceback" not in err, err
+        assert at_loss == 1
+        assert _live_names(cli) == names  # no duplicate
+
+        # no lost record: the state maps every live deployment, nothing is left to fold
+        assert sql(pg_state, "SELECT count(*) FROM yottactl_journal") == [(0,)]
+        listed = cli("state", "list")
+        with cli.client() as client:
+            live = {d.name: d.id for d in client.list()}
+        assert all(f"{n}\t{live[n]}" in listed.output for n in names), listed.output
+        final = cli("plan", "--detailed-exitcode", str(cli.manifests))
+        assert final.exit_code == 0, final.output
+    finally:
+        emulator.release.set()
         server.stop()

@@ -1,29 +1,31 @@
-"""The PostgreSQL state backend (Terraform's `pg` backend is the precedent).
-
-Several named states share one database (``?state=NAME``, default ``default``). Tables are
-created on first use and carry a schema version; a newer schema is refused.
+"""The PostgreSQL state backend (Terraform's `pg` backend is the precedent). Several named states
+share one database (``?state=NAME``, default ``default``); tables are created on first use and
+carry a schema version (a newer one is refused).
 
   yottactl_state_versions  one row per written version: unique (name, serial); a write of
                            serial N+1 commits only if the latest is N of the same lineage
   yottactl_journal         intent / outcome / state records, each committed on its own
   yottactl_locks           the holder row (lock id, pid, host, user, command, started)
 
-The lock is a session-level advisory lock held on its own connection for the whole run: a
-holder that dies, however, loses its connection and with it the lock. psycopg is imported
-only here, on first use (``pip install 'yotta-reconciler[postgres]'``); libpq reads
-PGPASSWORD, ~/.pgpass, sslmode= etc. as usual. No message ever contains the password.
+The lock is a session-level advisory lock held on its own connection for the whole run: a holder
+that dies, however, loses its connection and with it the lock. psycopg is imported only here, on
+first use (``pip install 'yotta-reconciler[postgres]'``); libpq reads PGPASSWORD, ~/.pgpass,
+sslmode= etc. as usual. No message ever contains the password.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from pydantic import ValidationError
 
 from reconciler.errors import StateError
 from reconciler.state.backend import redact_url
@@ -263,13 +265,16 @@ class PostgresStore:
         psycopg = _psycopg()
         with self.db.session("write") as conn:
             try:
-                with conn.transaction():
-                    latest = conn.execute(
-                        "SELECT serial, lineage FROM yottactl_state_versions WHERE name = %s "
-                        "ORDER BY serial DESC LIMIT 1", (self.db.name,)).fetchone()
-                    if latest is not None and (latest[0], latest[1]) != (state.serial, state.lineage):
-                        raise self._fenced(latest[0], latest[1], state)
+                with conn.transaction():  # a run that lost its lock hears that, not "fenced"
                     held, params = self.db.held()
+                    latest = conn.execute(
+                        f"SELECT serial, lineage, {held} FROM yottactl_state_versions WHERE name = "
+                        "%(name)s ORDER BY serial DESC LIMIT 1", {"name": self.db.name, **params}
+                    ).fetchone()
+                    if latest is not None and not latest[2]:
+                        raise self.db.lock_lost("write")
+                    if latest is not None and latest[:2] != (state.serial, state.lineage):
+                        raise self._fenced(latest[0], latest[1], state)
                     inserted = conn.execute(
                         "INSERT INTO yottactl_state_versions (name, serial, lineage, body, written_by, "
                         "command, changes) SELECT %(name)s, %(serial)s, %(lineage)s, %(body)s, "
@@ -352,10 +357,6 @@ class PostgresJournal:
 
     def parse(self, rows: list[tuple[int, str]]) -> list[JournalRecord]:
         """Journal rows as records; they count as read here (``clear`` deletes them)."""
-        import json
-
-        from pydantic import ValidationError
-
         out = []
         for seq, text in rows:
             try:
@@ -394,6 +395,5 @@ class PostgresBackend(Backend):
         self.db.close()
 
     def other_states(self) -> list[str]:  # read-only: no tables yet, no states
-        rows = self.db.rows("list the states of", "SELECT DISTINCT name FROM yottactl_state_versions "
-                            "WHERE name <> %s ORDER BY name LIMIT 50", (self.db.name,))
-        return [r[0] for r in rows or ()]
+        return [r[0] for r in self.db.rows("list the states of", "SELECT DISTINCT name FROM "
+                "yottactl_state_versions WHERE name <> %s ORDER BY name LIMIT 50", (self.db.name,)) or ()]
