@@ -173,3 +173,97 @@ def test_a_pull_requests_endpoint_or_database_is_refused_before_any_request(
         if not ci:  # the other value is named too
             assert (legit.url if attack == "endpoint" else "mine.json") in result.stderr, name
     assert not (tmp_path / "mine.json").exists()
+
+
+# -- the rule, value by value (reconciler/trust.py, reconciler/settings.for_project) -----------
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("https://api.yottalabs.ai", True), ("https://api.yottalabs.ai/", True),
+    ("https://API.yottalabs.ai:443/v1", True),
+    ("https://api.yottalabs.ai.evil.com", False), ("https://api.yottalabs.ai@evil.com", False),
+    ("https://api.yottalabs.ai\\@evil.com", False), ("https://evil.com#@api.yottalabs.ai", False),
+    ("https://evil.com/?api.yottalabs.ai", False), ("https://user@api.yottalabs.ai", False),
+    ("http://api.yottalabs.ai", False), ("https://api.yottalabs.ai:8443", False),
+    ("https://api.yottalabs.ai%2eevil.com", False), ("not a url", False),
+])
+def test_an_endpoint_matches_an_allowed_prefix_by_its_parts_not_its_text(url: str,
+                                                                         allowed: bool) -> None:
+    from reconciler.trust import endpoint_allowed
+
+    assert endpoint_allowed(url, ["https://api.yottalabs.ai"]) is allowed
+
+
+def test_an_allowed_path_prefix_covers_whole_segments_only() -> None:
+    from reconciler.trust import endpoint_allowed
+
+    assert endpoint_allowed("https://gw.example/yotta/v1", ["https://gw.example/yotta"])
+    assert not endpoint_allowed("https://gw.example/yottaevil", ["https://gw.example/yotta"])
+    assert not endpoint_allowed("https://gw.example/", ["https://gw.example/yotta"])
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("postgresql://db.internal/infra?sslmode=require&state=prod", True),
+    ("POSTGRES://bob@DB.internal:5432/infra?sslmode=require", True),  # the user is not where
+    ("postgresql://db.internal/infra", False),  # sslmode dropped: weaker than allowed
+    ("postgresql://db.internal/infra?sslmode=require&host=evil.com", False),
+    ("postgresql://db.internal/infra?sslmode=require&hostaddr=192.0.2.1", False),
+    ("postgresql://db.internal,evil.com/infra?sslmode=require", False),
+    ("postgresql://db.internal/other?sslmode=require", False),
+    ("postgresql://db.internal.evil.com/infra?sslmode=require", False),
+])
+def test_a_database_matches_on_every_connection_parameter_libpq_would_use(url: str,
+                                                                          allowed: bool) -> None:
+    from reconciler.trust import state_allowed
+
+    assert state_allowed(url, ["postgresql://db.internal/infra?sslmode=require"]) is allowed
+    assert state_allowed(url, ["postgresql://db.internal/infra?sslmode=require&state=x"]) is False
+
+
+def resolution(tmp_path: Path, environment: str, **environ: str) -> Any:
+    from reconciler.project import Inputs, load, resolve
+    from reconciler.settings import for_project
+
+    (tmp_path / "yottactl.yaml").write_text(f"environments:\n  prod: {environment}\n")
+    context = resolve(load(tmp_path / "yottactl.yaml"), "prod")
+    return for_project(Inputs(context), environ={"YOTTA_API_KEY": "k", **environ})
+
+
+def test_what_the_environment_allows_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.errors import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    gateway = "{endpoint: 'https://gw.example/yotta'}"
+    with pytest.raises(UsageError) as refused:
+        resolution(tmp_path, gateway)
+    assert "environments.prod.endpoint sends the API key to https://gw.example/yotta" in str(refused.value)
+    assert "the default is https://api.yottalabs.ai" in str(refused.value)
+    assert "YOTTACTL_ALLOWED_ENDPOINTS=https://gw.example/yotta" in refused.value.hint
+    allowed = resolution(tmp_path, gateway,
+                         YOTTACTL_ALLOWED_ENDPOINTS=" https://x.example, https://gw.example ")
+    assert allowed.settings.endpoint == "https://gw.example/yotta" and allowed.notes == ()
+    same = resolution(tmp_path, gateway, YOTTA_API_URL="https://gw.example/yotta", CI="true")
+    assert same.settings.endpoint == "https://gw.example/yotta" and same.notes == ()
+    # the built-in endpoint is always allowed; loopback (the emulator) only outside CI
+    assert resolution(tmp_path, "{endpoint: 'https://api.yottalabs.ai'}", CI="true").settings.endpoint \
+        == "https://api.yottalabs.ai"
+    local = "{endpoint: 'http://127.0.0.1:8787'}"
+    assert resolution(tmp_path, local).settings.endpoint == "http://127.0.0.1:8787"
+    with pytest.raises(UsageError, match="CI=true: loopback is not exempt"):
+        resolution(tmp_path, local, CI="true")
+    with pytest.raises(UsageError, match=r"YOTTA_API_URL is https://api\.yottalabs\.ai"):
+        resolution(tmp_path, gateway, YOTTA_API_URL="https://api.yottalabs.ai")
+    # a state file carries no credentials: the project file's is used, except in CI
+    # when the job exports its own
+    files = resolution(tmp_path, "{state: prod.json}", YOTTACTL_STATE="postgresql://db/x")
+    assert files.settings.state_path == "prod.json"
+    assert files.notes == ("YOTTACTL_STATE is ignored: environment 'prod' sets prod.json",)
+    ci = resolution(tmp_path, "{state: prod.json}", YOTTACTL_STATE="postgresql://db/x", CI="true")
+    assert ci.settings.state_path == "postgresql://db/x?state=prod"
+    database = "{state: 'postgresql://u:pw@db.internal/infra'}"
+    with pytest.raises(UsageError) as refused:
+        resolution(tmp_path, database, YOTTACTL_STATE="postgresql://db/x")
+    assert "postgresql://u:***@db.internal/infra?state=prod" in str(refused.value)
+    assert "YOTTACTL_STATE is postgresql://db/x" in str(refused.value)
+    assert "pw" not in str(refused.value) + refused.value.hint
+    assert resolution(tmp_path, database, YOTTACTL_ALLOWED_STATES="postgres://db.internal/infra"
+                      ).settings.state_path == "postgresql://u:pw@db.internal/infra?state=prod"
