@@ -147,6 +147,7 @@ class Runner:
     github: dict[str, Any]
     base_env: dict[str, str]
     jobs: list[JobRun] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)  # the `vars` context
 
     def __post_init__(self) -> None:
         self.workflow = YAML(typ="safe").load(self.workflow_path.read_text())
@@ -189,7 +190,7 @@ class Runner:
         workspace = self.work / "jobs" / label
         shutil.copytree(self.repo, workspace)
         context: dict[str, Any] = {"secrets": self.secrets, "github": self.github, "matrix": matrix,
-                                   "needs": needs, "vars": {}, "steps": {}, "env": {}}
+                                   "needs": needs, "vars": self.variables, "steps": {}, "env": {}}
         needs_ok = all(n["result"] == "success" for n in needs.values())
         run = JobRun(label, matrix, "success", [], {}, workspace, "")
         job_status = {"always": True, "success": needs_ok, "failure": not needs_ok,

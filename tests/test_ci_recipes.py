@@ -23,6 +23,7 @@ GITHUB = ROOT / "examples" / "ci" / "github"
 RECIPES = sorted((ROOT / "examples" / "ci").rglob("*.yml"))
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
 # the secrets a yottactl step may see; the webhook URL only in the step that calls it
+ENDPOINT_PIN = "${{ vars.YOTTA_API_URL || 'https://api.yottalabs.ai' }}"
 YOTTACTL_SECRETS = {"YOTTA_API_KEY", "YOTTACTL_STATE", "HF_TOKEN"}
 SHELL_OPERATORS = {">", ">>", "<", "|", "||", "&&", ";", "&", "2>", "(", ")"}
 
@@ -130,6 +131,11 @@ def test_recipe_keeps_the_team_rules(recipe: Path) -> None:
         if secrets - {"DRIFT_WEBHOOK_URL"}:
             assert secrets <= YOTTACTL_SECRETS and invocations(script), \
                 f"{name}: secrets {secrets} on a step that does not run yottactl"
+        if "YOTTA_API_KEY" in secrets:  # where the key and state go: the workflow's, pinned
+            env = step["env"]
+            assert env.get("YOTTA_API_URL") == ENDPOINT_PIN, f"{name}: endpoint not pinned"
+            assert env.get("YOTTACTL_STATE") == "${{ secrets.YOTTACTL_STATE }}", name
+            assert "CI" not in env and "YOTTACTL_ALLOWED_STATES" not in env, name
         if "DRIFT_WEBHOOK_URL" in secrets:
             assert step["continue-on-error"] is True and "curl" in script
         if "pip install" in script:

@@ -95,8 +95,9 @@ class GitHub:
             {"repository": REPO, "server_url": "https://github.com", "run_id": str(self.runs),
              "token": "ghs_fake_token", "event": event or {}},
             {"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(self.tmp),
-             "YOTTA_API_URL": self.emulator.url, "FAKE_GH_STATE": str(self.gh_state),
-             "FAKE_GH_LOG": str(self.gh_log), "LANG": "C.UTF-8"},
+             "FAKE_GH_STATE": str(self.gh_state), "FAKE_GH_LOG": str(self.gh_log),
+             "LANG": "C.UTF-8"},
+            variables={"YOTTA_API_URL": self.emulator.url},  # the recipes' endpoint pin
         )
         runner.run()
         return runner
