@@ -80,7 +80,8 @@ def findings_from(plan: Plan, state: State | None) -> list[Finding]:
     out = [Finding(d.name, d.id, d.kind.value, d.detail,
                    [c.model_dump(mode="json") for c in d.changes]) for d in plan.drift]
     out += [Finding(u.name, u.id, "unmanaged", f"live deployment not in any manifest or the "
-                    f"state ({u.status})") for u in plan.unmanaged if not u.duplicate]
+                    f"state ({u.status}); `yottactl delete-unmanaged {u.id}` deletes a leftover")
+            for u in plan.unmanaged if not u.duplicate]
     entries = state.deployments if state else {}
     for change in plan.pending:
         entry = entries.get(change.name)

@@ -340,7 +340,7 @@ def _register() -> None:
     import importlib
 
     for module in ("plan_cmds", "apply_cmds", "state_cmds", "observe_cmds", "drift_cmd",
-                   "rollout_cmds", "emulator_cmd", "render_cmd"):
+                   "rollout_cmds", "emulator_cmd", "render_cmd", "cleanup_cmds"):
         importlib.import_module(f"reconciler.cli.{module}")
 
 

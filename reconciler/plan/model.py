@@ -193,6 +193,8 @@ class DiagnosticCode(str, Enum):
     UNKNOWN_REPLACE = "unknown-replace"  # `--replace NAME` names no desired deployment
     NOT_MANAGED = "not-managed"  # `restart NAME`: NAME is not in the state
     NOT_RESTARTABLE = "not-restartable"  # `restart NAME`: NAME is not RUNNING
+    UNKNOWN_ID = "unknown-id"  # `delete-unmanaged ID`: no live deployment has the id
+    MANAGED_ID = "managed-id"  # `delete-unmanaged ID`: the state manages it (destroy's job)
     NEW_STATE = "new-state"  # the state does not exist yet: this run starts it (adopting?)
     UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the text
 

@@ -324,8 +324,8 @@ class _Planner:
                 duplicates.append(DriftItem(
                     name=name, id=d.id, kind=DriftKind.DUPLICATE,
                     detail=f"a second live deployment named {name} (id {d.id}, {d.status}) "
-                           f"besides the managed one (id {twin}); yottactl never touches it "
-                           "and it keeps billing: delete it in the console if it is a leftover"))
+                           f"besides the managed one (id {twin}); apply never touches it and it "
+                           f"keeps billing: `yottactl delete-unmanaged {d.id}` deletes a leftover"))
         return tuple(unmanaged), tuple(duplicates)
 
     def plan(self) -> Plan:

@@ -107,6 +107,7 @@ def _drift_and_unmanaged(plan: Plan, out: TextIO) -> None:
         for u in plan.unmanaged:
             out.write(f"- `{u.name}` ({u.id}, {u.status})"
                       + (" **duplicate of a managed name**" if u.duplicate else "") + "\n")
+        out.write("\nA leftover is deleted with `yottactl delete-unmanaged ID...`.\n")
         out.write("\n</details>\n")
 
 

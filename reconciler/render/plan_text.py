@@ -185,4 +185,4 @@ def _drift_and_unmanaged(plan: Plan, out: TextIO, st: Style) -> None:
         for u in plan.unmanaged:
             dup = st("  [duplicate of a managed name]", "red", bold=True) if u.duplicate else ""
             out.write(f"  ? {u.name}  id {u.id}  {u.status or ''}{dup}\n")
-        out.write("\n")
+        out.write("  (a leftover is deleted with `yottactl delete-unmanaged ID...`)\n\n")
