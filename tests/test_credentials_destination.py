@@ -267,3 +267,78 @@ def test_what_the_environment_allows_is_used(tmp_path: Path, monkeypatch: pytest
     assert "pw" not in str(refused.value) + refused.value.hint
     assert resolution(tmp_path, database, YOTTACTL_ALLOWED_STATES="postgres://db.internal/infra"
                       ).settings.state_path == "postgresql://u:pw@db.internal/infra?state=prod"
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+class Webhook:
+    """A webhook that records each whole request (head and body) and answers ``answer``."""
+
+    def __init__(self, answer: bytes = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"):
+        self.answer, self.requests = answer, list[bytes]()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hooks/T0KEN-in-the-path"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:")))
+            while len(body) < length:
+                body += conn.recv(65536)
+            self.requests.append(head + b"\r\n\r\n" + body)
+            conn.sendall(self.answer)
+
+    def close(self) -> None:
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+def test_a_webhook_gets_the_report_and_no_credential(cli: Any, attacker: Attacker,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`drift --notify`: the report with secret values fingerprinted, never the API key, the
+    PostgreSQL password or an ${env:} value; a redirect is reported, not followed."""
+    cli.write("web")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    [dep] = cli.client().list()
+    cli.client().scale(dep.id, 3)  # drift
+    rotated = "hf_ROTATED_c4n4ry_SECRET_77aa"
+    cli.env.update(HF_TOKEN=rotated, PGPASSWORD=PG_PASSWORD)  # and a pending secret change
+    hook = Webhook()
+    result = cli("drift", str(cli.manifests), "--notify", hook.url)
+    hook.close()
+    assert result.exit_code == 2, result.output
+    [request] = hook.requests
+    assert request.startswith(b"POST /hooks/T0KEN-in-the-path HTTP/1.1\r\n")
+    assert b'"web: scaled' in request or b"web: scaled" in request  # the report arrived
+    for secret in (API_KEY, CANARY, rotated, PG_PASSWORD):
+        assert secret.encode() not in request, secret
+    assert b"x-api-key" not in request.lower() and b"authorization" not in request.lower()
+
+    bounce = Webhook(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:"
+                     + str(attacker.port).encode() + b"/\r\nContent-Length: 0\r\n\r\n")
+    bounced = cli("drift", str(cli.manifests), "--notify", bounce.url)
+    bounce.close()
+    assert bounced.exit_code == 1 and "webhook failed: HTTP 307" in bounced.stderr
+    assert len(bounce.requests) == 1 and attacker.received == []
+    broken = cli("drift", str(cli.manifests), "--notify", "http://[::1")
+    assert broken.exit_code == 1 and "not a valid URL" in broken.stderr
+    assert "Traceback" not in broken.output
+
+
+def test_no_file_can_name_a_url_to_post_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--notify is a command-line option only: no environment variable, no project-file key."""
+    drift = main.commands["drift"]
+    [notify] = [p for p in drift.params if p.name == "notify_url"]
+    assert isinstance(notify, click.Option) and notify.envvar is None
+    assert main.context_settings.get("auto_envvar_prefix") is None
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "yottactl.yaml").write_text("notify: https://evil.example/hook\n")
+    refused = CliRunner().invoke(main, ["drift"], env=base_env())
+    assert refused.exit_code == 1 and "unknown key 'notify'" in refused.output

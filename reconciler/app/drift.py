@@ -74,14 +74,23 @@ def write_report(report_file: str, data: DriftReport) -> None:
 
 
 def notify(url: str, data: DriftReport) -> str | None:
-    """POST the report to a webhook; the problem in a few words, or None when it arrived."""
+    """POST the report to a webhook; the problem in a few words, or None when it arrived.
+
+    The webhook gets the report and nothing else: no API key or any other credential (no
+    headers of the API client, no ~/.netrc: httpx reads it only when asked), no redirect
+    followed (a 30x is reported, so a webhook cannot bounce the report elsewhere), and its
+    answer is never read (a hostile one cannot fill memory). The URL comes from the command
+    line only, never from a file (README "Who decides where credentials go")."""
     import httpx
 
     try:
-        response = httpx.post(url, json=data, timeout=15.0,
-                              headers={"User-Agent": "yottactl-drift"})
-    except httpx.HTTPError as exc:
+        with httpx.stream("POST", url, json=data, timeout=15.0, follow_redirects=False,
+                          headers={"User-Agent": "yottactl-drift"}) as response:
+            status = response.status_code
+    except httpx.HTTPError as exc:  # its text names the reason, never the URL
         return f"{type(exc).__name__}: {exc}"
-    if response.status_code >= 300:
-        return f"HTTP {response.status_code}"
+    except httpx.InvalidURL as exc:  # not an HTTPError: it used to end in a traceback
+        return f"not a valid URL ({exc})"
+    if status >= 300:
+        return f"HTTP {status}"
     return None
