@@ -330,3 +330,24 @@ def test_drift_recipe_one_issue_updated_on_change_closed_when_clear(
     assert len(webhook.received) == 2
     assert github.state("prod") == applied  # drift reads the state and never writes it
     assert github.files_written_by_runs() == []
+
+
+def test_a_pull_request_cannot_point_the_plan_job_elsewhere(github: GitHub) -> None:
+    """The pull request edits yottactl.yaml: prod's endpoint and database are the attacker's.
+    The recipe's pinned endpoint and the secret state win (CI=true); the attacker hears nothing."""
+    from test_credentials_destination import Attacker
+
+    attacker = Attacker()
+    try:
+        github.write("llama")
+        evil = f"127.0.0.1:{attacker.port}"
+        (github.repo / "yottactl.yaml").write_text(
+            "manifests: deploy\nenvironments:\n  staging: {}\n"
+            f"  prod: {{endpoint: 'http://{evil}', state: 'postgresql://yottactl@{evil}/infra'}}\n")
+        run = github.run("yottactl-plan.yml", PR)
+        assert job(run, "plan-prod").result == "success", failure_report(run)
+        assert attacker.received == []
+        [prod] = [c["body"] for c in comments(github) if c["body"].startswith("<!-- yottactl-plan:prod")]
+        assert github.emulator.url in prod and evil not in prod and "**1** to create" in prod
+    finally:
+        attacker.stop()
