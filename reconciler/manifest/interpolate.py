@@ -46,6 +46,13 @@ class Variable:
     source: str
 
 
+# yottactl's own credentials (reconciler/settings.py) and libpq's password: whoever holds them
+# decides where they go, so a manifest (a file any pull request can edit) cannot put them in a
+# deployment's environment or webhook URL, to be read by the image the same manifest names
+CREDENTIALS = frozenset({"YOTTA_API_KEY", "YOTTACTL_STATE", "YOTTACTL_FINGERPRINT_KEY",
+                         "PGPASSWORD"})
+
+
 def valid_name(name: str) -> bool:
     return _VAR.fullmatch(name) is not None
 
@@ -99,6 +106,7 @@ class Interpolated:
     used: set[str] = field(default_factory=set)  # variable names used
     env_templates: dict[Path, str] = field(default_factory=dict)  # every ${env:} text, set or not
     empty: list[tuple[Path, str]] = field(default_factory=list)  # set to "" (fork PRs' secrets)
+    credentials: list[tuple[Path, str]] = field(default_factory=list)  # CREDENTIALS asked for
 
 
 def interpolate(
@@ -147,6 +155,10 @@ def interpolate(
                 return variable.text
             template.append(token)
             env_seen = True
+            if name in CREDENTIALS:
+                result.credentials.append((path, name))
+                unresolved = True
+                return token
             if not _VAR.fullmatch(name) or name not in environ:
                 result.missing.append((path, name))
                 unresolved = True

@@ -288,6 +288,10 @@ class _FileLoader:
             self._issue(index, name_loc, "a name cannot come from ${env:...}: it is the "
                         "deployment's identity, not a secret",
                         "write the name itself, e.g. name: llama-inference")
+        for loc, name in result.credentials:
+            self._issue(index, loc, f"${{env:{name}}} is yottactl's own credential: a manifest "
+                        "cannot read it (it would reach the deployment, and whoever wrote this file)",
+                        "if a deployment really needs it, export it under another name for it")
         if not self.require_env:  # structure only, but a malformed ${env:...} is structure
             result.missing[:] = [(loc, name) for loc, name in result.missing if not valid_name(name)]
             result.empty.clear()
@@ -308,7 +312,8 @@ class _FileLoader:
         except ValidationError as exc:
             self._field_errors(index, exc, result)
             return None
-        if result.missing or result.empty or result.undefined or result.not_scalar or self.issues:
+        if result.missing or result.empty or result.undefined or result.not_scalar or \
+                result.credentials or self.issues:
             return None
         if rendering.documents is not None:
             rendering.documents.append((self.path, index, _with_templates(result)))
