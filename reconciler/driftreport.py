@@ -10,22 +10,26 @@ Report format (``format_version`` 1):
      unmanaged: [{id, name, status, duplicate}]}
 
 Finding types: config-changed, scaled, stopped, started, deleted, failed, duplicate, unmanaged,
-pending. ``unmanaged`` lists every live deployment the state does not map, duplicates of a
-managed name included (those are also ``duplicate`` findings).
-Pure: the caller passes today's date.
+not-ready, pending. ``not-ready``: a deployment not yet in its declared status (INITIALIZING or
+STOPPING on the way, or stuck there), with how long when the state recorded when it began.
+``pending``: a change the plan shows and no other finding explains. ``unmanaged`` lists every
+live deployment the state does not map, duplicates of a managed name included (those are also
+``duplicate`` findings).
+Pure: the caller passes today's date and the current time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TypedDict
 
-from reconciler.plan.model import Action, Plan
+from reconciler.plan.model import Action, Change, Plan
 from reconciler.state.model import State
 
 TYPES = ("config-changed", "scaled", "stopped", "started", "deleted", "failed", "duplicate",
-         "unmanaged", "pending")
+         "unmanaged", "not-ready", "pending")
+_TRANSITIONAL = ("INITIALIZING", "STOPPING")
 
 
 @dataclass
@@ -76,15 +80,23 @@ class Ack:
     expires: date
 
 
-def findings_from(plan: Plan, state: State | None) -> list[Finding]:
+def findings_from(plan: Plan, state: State | None, now: datetime | None = None) -> list[Finding]:
+    """The plan's drift, unmanaged deployments and pending changes as findings. Every change
+    the plan would make (or wait for) is a finding: drift and plan agree on what is pending.
+    ``now`` (aware, UTC) turns a not-ready deployment's start into how long it has waited."""
     out = [Finding(d.name, d.id, d.kind.value, d.detail,
                    [c.model_dump(mode="json") for c in d.changes]) for d in plan.drift]
     out += [Finding(u.name, u.id, "unmanaged", f"live deployment not in any manifest or the "
                     f"state ({u.status}); `yottactl delete-unmanaged {u.id}` deletes a leftover")
             for u in plan.unmanaged if not u.duplicate]
+    explained = {d.name for d in plan.drift}
     entries = state.deployments if state else {}
     for change in plan.pending:
         entry = entries.get(change.name)
+        if change.live_status in _TRANSITIONAL and change.action is not Action.DELETE:
+            out.append(Finding(change.name, change.id, "not-ready", _not_ready(change, now)))
+        if change.action is Action.WAIT:
+            continue
         if change.action is Action.DELETE:
             out.append(Finding(change.name, change.id, "pending",
                                "removed from the manifests; not yet deleted"))
@@ -96,15 +108,43 @@ def findings_from(plan: Plan, state: State | None) -> list[Finding]:
             what = "adopted" if change.adopt else "created"
             out.append(Finding(change.name, change.id, "pending",
                                f"in the manifests; not yet {what} by yottactl"))
-        elif change.desired is not None and (
-            change.desired != entry.spec
-            or change.desired_state != entry.desired_state
-            or change.action is Action.RECORD
+        elif change.name not in explained or change.action is Action.RECORD or (
+            change.desired is not None and (change.desired != entry.spec
+                                            or change.desired_state != entry.desired_state)
         ):
+            # no claim that the manifest changed: after `apply --refresh-only` the state holds
+            # live values, so the difference may be on the live side
             out.append(Finding(change.name, change.id, "pending",
-                               "manifest changed since the last apply",
+                               f"not yet applied: {change.reason}",
                                [c.model_dump(mode="json") for c in change.changes]))
     return sorted(out, key=lambda f: (f.deployment, TYPES.index(f.type)))
+
+
+def _not_ready(change: Change, now: datetime | None) -> str:
+    target = "STOPPED" if change.desired_state == "stopped" else "RUNNING"
+    head = f"{change.live_status}, not yet {target}"
+    since = change.waiting_since
+    if since is None:
+        return f"{head} (since an unknown time: yottactl did not record this status)"
+    try:
+        began = datetime.fromisoformat(since)
+    except ValueError:  # a hand-edited state: show what it says
+        began = None
+    if now is None or began is None or began.tzinfo is None:
+        return f"{head} (since {since})"
+    return f"{head} for {_duration((now - began).total_seconds())} (since {since})"
+
+
+def _duration(seconds: float) -> str:
+    """``45s``, ``12m05s``, ``3h02m``, ``2d04h``."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 def parse_acks(data: object, source: str) -> list[Ack]:

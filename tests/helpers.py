@@ -77,6 +77,7 @@ def state(items: list[dict[str, Any]]) -> State:
             desired_state=item.get("desired_state", "running"),
             prevent_destroy=item.get("prevent_destroy", False),
             ignore_changes=tuple(item.get("ignore_changes", ())),
+            updated_at=item.get("updated_at", ""),
         )
         out = out.with_entry(item["name"], entry)
     return out.model_copy(update={"key_verifier": FP.verifier()})

@@ -5,6 +5,7 @@ path with whatever a test sets: control characters, wrong types, slow drips, hug
     api.answer("/list", [deployment(101, "evil\\x1b[2J")])
     api.answer("/101", body=b"...", drip_seconds=0.2)    # one byte per 0.2 s
     api.answer("/101/workers", huge_bytes=8 * 1024 * 1024)
+    api.answer_in_turn("/101", deployment(101, "web"), deployment(101, "web", "INITIALIZING"))
     api.stop()
 """
 
@@ -54,6 +55,7 @@ def deployment(dep_id: Any, name: Any, status: Any = "RUNNING", **extra: Any) ->
 class HostileApi:
     def __init__(self) -> None:
         self.replies: dict[str, Reply] = {}
+        self.cycles: dict[str, list[Reply]] = {}  # answered in turn, forever (answer_in_turn)
         self.requests: list[str] = []
         self.bodies: list[bytes] = []  # request bodies (e.g. a --notify webhook's)
         self._stopping = threading.Event()
@@ -76,8 +78,13 @@ class HostileApi:
                 path = urlsplit(self.path).path
                 api.requests.append(self.path)
                 key = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
-                reply = api.replies.get(key) or Reply(
-                    envelope(None, CODE_RECORD_NOT_FOUND, "no such record"))
+                cycle = api.cycles.get(key)
+                if cycle:  # round and round
+                    reply = cycle.pop(0)
+                    cycle.append(reply)
+                else:
+                    reply = api.replies.get(key) or Reply(
+                        envelope(None, CODE_RECORD_NOT_FOUND, "no such record"))
                 try:
                     api._write(self, reply)
                 except (BrokenPipeError, ConnectionResetError):
@@ -118,6 +125,11 @@ class HostileApi:
         """Answer requests to ``API_PREFIX + path`` (query ignored) from now on."""
         self.replies[path] = Reply(envelope(data) if body is None else body, status, drip_seconds,
                                    huge_bytes)
+
+    def answer_in_turn(self, path: str, *data: Any) -> None:
+        """Answer successive requests to ``path`` with each of ``data`` in turn, forever
+        (e.g. a status that flips back and forth)."""
+        self.cycles[path] = [Reply(envelope(d)) for d in data]
 
     def start(self) -> HostileApi:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

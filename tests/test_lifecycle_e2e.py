@@ -98,7 +98,7 @@ def test_plan_uses_exactly_one_list_call_and_never_mutates(cli: Cli) -> None:
     assert {k: v for k, v in delta.items() if v} == {"endpointList_1": 1}
     assert cli.state.read_text() == state_before
     plan = json.loads(result.output)
-    assert plan["summary"]["scale"] == 1 and plan["format_version"] == 2
+    assert plan["summary"]["scale"] == 1 and plan["format_version"] == 3
 
 
 def test_saved_plan_applies_exactly_and_refuses_when_stale(cli: Cli) -> None:

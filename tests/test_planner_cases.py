@@ -79,3 +79,24 @@ def test_every_rule_has_a_case() -> None:
                  "lifecycle_ignore_changes_removed", "ignore_changes_silences_drift",
                  "prevent_destroy_from_manifest"):
         assert rule in names
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_drift_agrees_with_the_plan_on_pending_changes(path: Path) -> None:
+    """`drift` and `plan` read the same plan: every deployment the plan would change (or waits
+    for) is a drift finding, and every `pending` / `not-ready` finding is a change the plan
+    shows. A pending finding never claims the manifest changed: after `apply --refresh-only`
+    the state holds live values, so a difference may be the live side's."""
+    from reconciler.driftreport import findings_from
+
+    case = YAML(typ="safe").load(path.read_text())
+    plan = run_case(case)
+    findings = findings_from(plan, state(case.get("state", [])))
+    pending = {c.name for c in plan.pending}
+    reported = {f.deployment for f in findings if f.type != "unmanaged"}
+    assert pending <= reported, (pending - reported, [c.reason for c in plan.pending])
+    assert {f.deployment for f in findings if f.type in ("pending", "not-ready")} <= pending
+    assert not any("manifest changed" in f.detail for f in findings)
+    waiting = {c.name for c in plan.pending
+               if c.live_status in ("INITIALIZING", "STOPPING") and c.action.value != "delete"}
+    assert {f.deployment for f in findings if f.type == "not-ready"} == waiting

@@ -80,7 +80,8 @@ def test_hints_are_separate_from_the_message() -> None:
 
 def test_rare_rungs_have_codes() -> None:
     essence = desired({"name": "web"}).essence
-    assert S.converge("INITIALIZING", essence, True, set())[3] is Reason.UP_TO_DATE_INITIALIZING  # type: ignore[index]
+    assert S.converge("INITIALIZING", essence, True, set())[3] is Reason.WAITING_RUNNING  # type: ignore[index]
+    assert S.converge("STOPPING", essence, False, set())[3] is Reason.WAITING_STOPPED  # type: ignore[index]
     assert S.converge("STOPPED", essence, False, set())[3] is Reason.UP_TO_DATE_STOPPED  # type: ignore[index]
     assert S.converge("FAILED", essence, False, set())[3] is Reason.FAILED_STOP  # type: ignore[index]
     assert S.converge("REBOOTING", essence, True, set()) is None
@@ -92,7 +93,7 @@ def test_reads_format_1_plan_files_from_the_previous_release(stem: str) -> None:
     text = (HERE / "release_files" / f"v1_{stem}.plan.json").read_text()
     assert json.loads(text)["format_version"] == 1  # precondition: really a format-1 file
     old = Plan.from_json(text)
-    assert old.format_version == 2
+    assert old.format_version == 3
     assert {c.reason_code for c in old.changes} == {Reason.UNSPECIFIED}
     assert old.errors == tuple(json.loads(text)["errors"])
     assert all(d.code is DiagnosticCode.UNSPECIFIED for d in old.diagnostics)
@@ -111,4 +112,4 @@ def test_reads_format_1_plan_files_from_the_previous_release(stem: str) -> None:
 
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="format_version"):
-        Plan.from_json(json.dumps({"format_version": 3}))
+        Plan.from_json(json.dumps({"format_version": 4}))

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from reconciler.workflow import PlanRun
 
 # actions after which a deployment serves somewhere worth printing in the outputs
-OUTPUT_ACTIONS = frozenset({"create", "replace", "start", "update", "scale", "restart"})
+OUTPUT_ACTIONS = frozenset({"create", "replace", "start", "update", "scale", "restart", "wait"})
 
 
 @dataclass(frozen=True)

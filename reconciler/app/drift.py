@@ -47,9 +47,10 @@ def drift_report(settings: Settings, paths: Sequence[str], acks: list[Ack],
     run = build_plan(settings, paths)  # read-only: one list call, the state read without a lock
     if run.plan.errors:
         raise PlanError("cannot compute drift: " + "; ".join(run.plan.errors))
-    findings = findings_from(run.plan, run.state)
+    now = datetime.now(timezone.utc)
+    findings = findings_from(run.plan, run.state, now)
     ack_report = apply_acks(findings, acks, today or date.today())
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     return report(findings, ack_report, stamp,
                   [u.model_dump(mode="json") for u in run.plan.unmanaged])
 

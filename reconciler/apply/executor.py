@@ -221,7 +221,11 @@ class Executor:
         raise OutcomeUnknown("create did not complete after 3 attempts", operation="create",
                              deployment=change.name)
 
-    def _wait(self, change: Change, step: Step, dep_id: str, started: float) -> Deployment:
+    def _wait(self, change: Change, step: Step, dep_id: str, started: float,
+              confirm: bool = False) -> Deployment:
+        """Poll until the deployment reaches what ``step`` awaits. ``confirm`` (the last step
+        of a change: apply reports it done): two polls in a row must show it, so a status
+        that flips back and forth ends in an error at the deadline, never in success."""
         began = time.monotonic()
         deadline = began + self.waiting.timeout
         kind = (step.until, step.workers is not None)
@@ -230,34 +234,49 @@ class Executor:
             raise Interrupted()
         delay = self.waiting.first_poll
         seen: tuple[object, ...] = ()
+        in_a_row = left_again = 0
         while True:
             dep = self.client.detail(dep_id)
             if dep.status in step.until and (
                 step.workers is None or dep.status != RUNNING
                 or (dep.runningWorkers or 0) >= step.workers
             ):
-                self._settle.observe(kind, time.monotonic() - began)
-                return dep
+                in_a_row += 1
+                if in_a_row > 1 or not confirm:
+                    self._settle.observe(kind, time.monotonic() - began)
+                    return dep
+                # one confirming poll, even past the deadline (it is one call)
+            else:
+                left_again += in_a_row > 0
+                in_a_row = 0
+                self._check_wait(change, step, dep, deadline, left_again)
             if (dep.status, dep.runningWorkers) != seen:  # progress: look again soon
                 seen, delay = (dep.status, dep.runningWorkers), self.waiting.first_poll
-            if dep.status == FAILED and FAILED not in step.until:
-                raise YottactlError(f"{change.name} ended FAILED while waiting for "
-                                    f"{awaited(step)}",
-                                    hint=f"see why with `yottactl logs {change.name}` and "
-                                         f"`yottactl workers {change.name} --all`")
-            if time.monotonic() > deadline:
-                raise YottactlError(
-                    f"{change.name}: timed out after {self.waiting.timeout:g}s waiting for "
-                    f"{awaited(step)} (status {dep.status}, {dep.runningWorkers or 0} running)",
-                    hint=f"look at `yottactl logs {change.name}` and `yottactl workers "
-                         f"{change.name}`; raise --timeout if it is only slow, or follow it "
-                         f"with `yottactl wait {change.name}`")
             self.on_event(Event(change.name, step.describe(), "status", time.monotonic() - started,
                                 str(dep.status), status=dep.status, running=dep.runningWorkers,
                                 wanted=step.workers))
             if self.stop.wait(delay):
                 raise Interrupted()
             delay = min(delay * 2, self.waiting.max_poll)  # nothing changed: back off
+
+    def _check_wait(self, change: Change, step: Step, dep: Deployment, deadline: float,
+                    left_again: int) -> None:
+        """A wait that cannot succeed any more (FAILED) or ran out of time: a clean error."""
+        if dep.status == FAILED and FAILED not in step.until:
+            raise YottactlError(f"{change.name} ended FAILED while waiting for {awaited(step)}",
+                                hint=f"see why with `yottactl logs {change.name}` and "
+                                     f"`yottactl workers {change.name} --all`")
+        if time.monotonic() <= deadline:
+            return
+        flipping = (f"; it reached {awaited(step)} {left_again}x but left it again each time"
+                    if left_again else "")
+        raise YottactlError(
+            f"{change.name}: timed out after {self.waiting.timeout:g}s waiting for "
+            f"{awaited(step)} (status {dep.status}, {dep.runningWorkers or 0} running)"
+            f"{flipping}",
+            hint=f"look at `yottactl logs {change.name}` and `yottactl workers "
+                 f"{change.name}`; raise --timeout if it is only slow, or follow it "
+                 f"with `yottactl wait {change.name}`")
 
     def run_change(self, change: Change) -> None:
         started = self._started[change.name] = time.monotonic()
@@ -271,7 +290,7 @@ class Executor:
             self._rekey(change.rekeyed_from, change.name)
         if change.adopt and dep_id is not None:  # managed from now on, as it is live
             self._record(change, dep_id, change.live_status, change.live_snapshot)
-        for step in steps:
+        for index, step in enumerate(steps):
             if self.stop.is_set():
                 raise Interrupted()
             self._current[change.name] = step.describe()
@@ -280,7 +299,9 @@ class Executor:
                 self._persist(change.name, None)
             elif step.op is Op.WAIT:
                 assert dep_id is not None
-                self._set_status(change.name, self._wait(change, step, dep_id, started).status)
+                last = index == len(steps) - 1  # what apply reports done must have settled
+                self._set_status(change.name,
+                                 self._wait(change, step, dep_id, started, confirm=last).status)
             else:
                 new_id = self._call(change, step, dep_id)
                 if step.op is Op.CREATE:
@@ -325,7 +346,7 @@ class Executor:
             step = Step(op=Op.WAIT, until=until)
             change = Change(name=name, id=entry.id, action=Action.NOOP)
             self.on_event(Event(name, step.describe(), "start", 0.0))
-            status = self._wait(change, step, entry.id, started).status
+            status = self._wait(change, step, entry.id, started, confirm=True).status
             self.on_event(Event(name, step.describe(), "ok", time.monotonic() - started))
         self._set_status(name, status)
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.api.facts import INITIALIZING, STOPPING
 from reconciler.api.models import Deployment, ListedDeployment
 from reconciler.plan.essence import Essence
 from reconciler.plan.normalize import essence_from_live
+from reconciler.state.model import StateEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +30,12 @@ def live_view(dep: Deployment | ListedDeployment | LiveDeployment) -> LiveDeploy
     if isinstance(dep, LiveDeployment):
         return dep
     return LiveDeployment(dep.id, dep.name, dep.status, dep.perHourPrice, essence_from_live(dep))
+
+
+def waiting_since(entry: StateEntry | None, adopt: bool, live: LiveDeployment) -> str | None:
+    """When a deployment in transition (INITIALIZING, STOPPING) entered it, as far as the state
+    knows: the time yottactl recorded that status (it sent the create, start or stop). The API
+    lists no timestamps; a status the state did not record began at an unknown time."""
+    if entry is None or adopt or live.status not in (INITIALIZING, STOPPING):
+        return None
+    return entry.updated_at or None if entry.status == live.status else None

@@ -1,6 +1,6 @@
 """The Plan: inert, typed, serialisable data. Rendering and applying are separate consumers.
 
-Plan file format (``format_version`` 2), JSON:
+Plan file format (``format_version`` 3), JSON:
 
     {format_version, created_by, state_lineage, state_serial,
      [environment, endpoint,]  (only when a project file yottactl.yaml is in use)
@@ -10,7 +10,9 @@ Plan file format (``format_version`` 2), JSON:
 
 ``warnings``, ``errors`` and ``summary`` are derived (for readers of the JSON), not read back.
 Version 2 added ``Change.reason_code`` and the typed ``diagnostics``; a version-1 file (which
-stored only sentences) still loads: its codes read as ``unspecified``.
+stored only sentences) still loads: its codes read as ``unspecified``. Version 3 added the
+``wait`` action (a managed deployment not yet in its declared status: apply waits for it) and
+``Change.waiting_since``; older files load unchanged.
 
 A ``Change`` carries everything the executor needs except secret values: sensitive fields hold
 keyed fingerprints (``"sensitive:<hmac>"``) and the manifest templates (``${env:NAME}``) from
@@ -28,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from reconciler.plan.essence import Essence
 from reconciler.plan.reasons import Reason
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 SENSITIVE_PREFIX = "sensitive:"
 
 
@@ -43,6 +45,9 @@ class Action(str, Enum):
     DELETE = "delete"
     RECORD = "record"  # only the state changes (e.g. lifecycle settings): no API call
     RESTART = "restart"  # `yottactl restart NAME`: stop, then start with new workers
+    # live status not yet the declared one (INITIALIZING, STOPPING) and nothing else to do:
+    # unfinished work, which apply waits for
+    WAIT = "wait"
     NOOP = "no-op"
 
 
@@ -141,6 +146,9 @@ class Change(_Frozen):
     prevent_destroy: bool = False
     ignore_changes: tuple[str, ...] = ()
     failed: bool = False  # live status FAILED: shown prominently
+    # live status transitional (not yet the declared one) since this time, when the state
+    # recorded yottactl starting that transition (ISO 8601, UTC); None when unknown
+    waiting_since: str | None = None
 
     @property
     def holds(self) -> str | None:

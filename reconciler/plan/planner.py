@@ -15,7 +15,7 @@ from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
 from reconciler.plan import steps as S
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import find_drift
-from reconciler.plan.live import LiveDeployment, live_view
+from reconciler.plan.live import LiveDeployment, live_view, waiting_since
 from reconciler.plan.model import (
     Action,
     Change,
@@ -134,7 +134,7 @@ class _Planner:
                           reason=sentence(code), reason_code=code, price_before=0.0,
                           price_after=price_after, price_estimated=True)
 
-        real_live = mask(live.essence, secret, self.fp)
+        real_live, since = mask(live.essence, secret, self.fp), waiting_since(entry, adopt, live)
         compared = apply_ignored(masked_desired, real_live, want.ignore_changes)
         # env vars in no manifest (added in the console) are shown hidden, never their values
         masked_live = hide_undeclared(real_live, compared.environmentVars, self.fp)
@@ -145,7 +145,7 @@ class _Planner:
         lifecycle = () if entry is None or adopt else lifecycle_changes(entry, want)
         base.update(id=live.id, adopt=adopt, changes=(*changes, *lifecycle),
                     live_name=live.name if live.name != want.name else None,
-                    live_status=live.status,
+                    live_status=live.status, waiting_since=since,
                     live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
                     live_snapshot=masked_live, price_before=live.perHourPrice, desired=compared)
         fields = {c.path.split(".")[0].split("[")[0] for c in changes}
@@ -191,7 +191,7 @@ class _Planner:
         if (lifecycle or old_name) and action is Action.NOOP:
             action = Action.RECORD
             code = Reason.LIFECYCLE_CHANGED if lifecycle else Reason.REKEYED
-        why = sentence(code, fields)
+        why = sentence(code, fields, status=live.status, since=since)
         # 5. Up to date and already managed: a lean record (nothing will consume the rest).
         if action is Action.NOOP and not adopt:
             return Change(name=want.name, id=live.id, action=action, reason=why,

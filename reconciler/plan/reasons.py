@@ -18,7 +18,9 @@ class Reason(str, Enum):
     FAILED_UPDATE_RESTART = "failed-update-restart"
     FAILED_STOP = "failed-stop"
     UP_TO_DATE = "up-to-date"
-    UP_TO_DATE_INITIALIZING = "up-to-date-initializing"
+    UP_TO_DATE_INITIALIZING = "up-to-date-initializing"  # plan files before format 3 only
+    WAITING_RUNNING = "waiting-running"  # up to date but INITIALIZING: apply waits for RUNNING
+    WAITING_STOPPED = "waiting-stopped"  # up to date but STOPPING: apply waits for STOPPED
     UP_TO_DATE_STOPPED = "up-to-date-stopped"
     SCALE_RUNNING = "scale-running"
     SCALE_STOPPED = "scale-stopped"
@@ -52,6 +54,8 @@ _SENTENCES = {
     Reason.UP_TO_DATE: "up to date",
     Reason.UP_TO_DATE_INITIALIZING: "up to date (initializing)",
     Reason.UP_TO_DATE_STOPPED: "up to date (stopped)",
+    Reason.WAITING_RUNNING: "up to date but {status}: waiting for RUNNING{since}",
+    Reason.WAITING_STOPPED: "up to date but {status}: waiting for STOPPED{since}",
     Reason.SCALE_RUNNING: "workers changed; scaled in place",
     Reason.SCALE_STOPPED: "workers changed; recorded while stopped",
     Reason.UPDATE_RESTART: "{fields} changed; updates need STOPPED, so it is stopped, updated "
@@ -77,6 +81,9 @@ _SENTENCES = {
 }
 
 
-def sentence(reason: Reason, fields: Iterable[str] = ()) -> str:
-    """The reason as the plan prints it; ``fields`` are the changed top-level fields."""
-    return _SENTENCES[reason].format(fields=", ".join(sorted(fields)))
+def sentence(reason: Reason, fields: Iterable[str] = (), *, status: str | None = None,
+             since: str | None = None) -> str:
+    """The reason as the plan prints it; ``fields`` are the changed top-level fields, ``status``
+    the live one and ``since`` when it began (if known) for the waiting reasons."""
+    return _SENTENCES[reason].format(fields=", ".join(sorted(fields)), status=status or "?",
+                                     since=f" since {since}" if since else "")

@@ -70,8 +70,10 @@ def converge(status: str | None, essence: Essence, running: bool,
                 R.FAILED_UPDATE_RESTART if fields else R.FAILED_RESTART)
         return (Action.UPDATE if fields else Action.STOP), (*lead, *STOP, *fix), "", R.FAILED_STOP
     if now == RUNNING and running:
+        if not fields and lead:  # not done until RUNNING: a FAILED end is an error
+            return Action.WAIT, (wait_running(essence),), "", R.WAITING_RUNNING
         if not fields:
-            return Action.NOOP, (), "", R.UP_TO_DATE_INITIALIZING if lead else R.UP_TO_DATE
+            return Action.NOOP, (), "", R.UP_TO_DATE
         if only_workers:
             return Action.SCALE, (*lead, Step(op=Op.SCALE, workers=essence.workers),
                                   wait_running(essence)), "", R.SCALE_RUNNING
@@ -85,6 +87,8 @@ def converge(status: str | None, essence: Essence, running: bool,
             return Action.UPDATE, (*lead, *update, *restart), "", R.UPDATE_THEN_START
         return Action.START, (*lead, *restart), "", R.START_REQUESTED
     if now == STOPPED and not running:
+        if not fields and lead:
+            return Action.WAIT, lead, "", R.WAITING_STOPPED
         if not fields:
             return Action.NOOP, (), "", R.UP_TO_DATE_STOPPED
         if only_workers:

@@ -55,7 +55,9 @@ def _heading(plan: Plan, out: TextIO) -> None:
 
 def _summary(plan: Plan, pending: Sequence[Change], out: TextIO) -> None:
     counts = plan.summary
-    badges = " · ".join(f"**{counts[a.value]}** to {a.value}" for a in (*ORDER, Action.RECORD, Action.RESTART)
+    badges = " · ".join(f"**{counts[a.value]}** to {a.value}"
+                        + (" for" if a is Action.WAIT else "")
+                        for a in (*ORDER, Action.RECORD, Action.RESTART, Action.WAIT)
                         if counts[a.value])
     before, after, estimated = totals(plan)
     delta = after - before

@@ -14,13 +14,13 @@ from reconciler.render.style import Style
 SYMBOLS = {
     Action.CREATE: "+", Action.UPDATE: "~", Action.SCALE: "~", Action.REPLACE: "-/+",
     Action.DELETE: "-", Action.START: ">", Action.STOP: "■", Action.RECORD: "~",
-    Action.RESTART: "↻",
+    Action.RESTART: "↻", Action.WAIT: "…",
     Action.NOOP: "=",
 }
 COLORS = {
     Action.CREATE: "green", Action.UPDATE: "yellow", Action.SCALE: "yellow",
     Action.REPLACE: "red", Action.DELETE: "red", Action.START: "cyan", Action.STOP: "cyan",
-    Action.RECORD: "yellow", Action.RESTART: "cyan", Action.NOOP: "white",
+    Action.RECORD: "yellow", Action.RESTART: "cyan", Action.WAIT: "cyan", Action.NOOP: "white",
 }
 VERBS = {
     Action.CREATE: "will be created", Action.UPDATE: "will be updated",
@@ -28,6 +28,7 @@ VERBS = {
     Action.DELETE: "will be deleted", Action.START: "will be started",
     Action.STOP: "will be stopped", Action.RESTART: "will be restarted",
     Action.RECORD: "changes in the state only (no API call)", Action.NOOP: "is up to date",
+    Action.WAIT: "is not yet in its declared status; apply waits for it (nothing is sent)",
 }
 ORDER = (Action.CREATE, Action.UPDATE, Action.SCALE, Action.REPLACE, Action.DELETE, Action.START,
          Action.STOP)
@@ -75,6 +76,8 @@ def summary_line(plan: Plan) -> str:
     parts = [f"{counts[a.value]} to {a.value}" for a in shown]
     if counts[Action.RECORD.value]:  # state-only changes: named only when there are some
         parts.append(f"{counts[Action.RECORD.value]} to record in the state")
+    if counts[Action.WAIT.value]:  # unfinished transitions: named only when there are some
+        parts.append(f"{counts[Action.WAIT.value]} to wait for")
     return "Plan: " + ", ".join(parts) + "."
 
 

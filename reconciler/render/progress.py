@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 EVENTS_FORMAT_VERSION = 1
 GERUNDS = {"create": "creating", "replace": "replacing", "update": "updating",
            "scale": "scaling", "start": "starting", "stop": "stopping", "delete": "deleting",
-           "no-op": "adopting", "restart": "restarting"}
+           "no-op": "adopting", "restart": "restarting", "wait": "waiting"}
 
 
 class ProgressEvent(Protocol):
