@@ -94,7 +94,7 @@ def test_a_status_that_flips_forever_is_an_error_at_the_deadline(tmp_path: Path)
         cli = HostileCli(api, tmp_path, "web")
         plan = cli("plan", "{manifests}", "--detailed-exitcode")
         assert plan.exit_code == 2 and "wait" in plan.output, plan.output
-        result = cli("apply", "{manifests}", "--auto-approve", "--timeout", "0.5")
+        result = cli("apply", "{manifests}", "--auto-approve", "--adopt", "--timeout", "0.5")
         assert result.exit_code == 1, result.output
         assert "left it again each time" in result.output, result.output
         assert "Traceback" not in result.output

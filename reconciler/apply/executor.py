@@ -14,11 +14,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from reconciler.api.client import YottaClient
-from reconciler.api.facts import FAILED, INITIALIZING, RUNNING, STOPPED, STOPPING
+from reconciler.api.facts import INITIALIZING, RUNNING, STOPPED, STOPPING
 from reconciler.api.models import Deployment
 from reconciler.apply.guard import CreateGuard
 from reconciler.apply.requests import SecretSource, create_request, unmask, update_request
-from reconciler.apply.waiting import SettleTimes, Waiting, awaited
+from reconciler.apply.waiting import SettleTimes, Waiting, check_wait
 from reconciler.errors import (
     ActionNotAllowed,
     ApiError,
@@ -249,7 +249,7 @@ class Executor:
             else:
                 left_again += in_a_row > 0
                 in_a_row = 0
-                self._check_wait(change, step, dep, deadline, left_again)
+                check_wait(change.name, step, dep, deadline, self.waiting.timeout, left_again)
             if (dep.status, dep.runningWorkers) != seen:  # progress: look again soon
                 seen, delay = (dep.status, dep.runningWorkers), self.waiting.first_poll
             self.on_event(Event(change.name, step.describe(), "status", time.monotonic() - started,
@@ -258,25 +258,6 @@ class Executor:
             if self.stop.wait(delay):
                 raise Interrupted()
             delay = min(delay * 2, self.waiting.max_poll)  # nothing changed: back off
-
-    def _check_wait(self, change: Change, step: Step, dep: Deployment, deadline: float,
-                    left_again: int) -> None:
-        """A wait that cannot succeed any more (FAILED) or ran out of time: a clean error."""
-        if dep.status == FAILED and FAILED not in step.until:
-            raise YottactlError(f"{change.name} ended FAILED while waiting for {awaited(step)}",
-                                hint=f"see why with `yottactl logs {change.name}` and "
-                                     f"`yottactl workers {change.name} --all`")
-        if time.monotonic() <= deadline:
-            return
-        flipping = (f"; it reached {awaited(step)} {left_again}x but left it again each time"
-                    if left_again else "")
-        raise YottactlError(
-            f"{change.name}: timed out after {self.waiting.timeout:g}s waiting for "
-            f"{awaited(step)} (status {dep.status}, {dep.runningWorkers or 0} running)"
-            f"{flipping}",
-            hint=f"look at `yottactl logs {change.name}` and `yottactl workers "
-                 f"{change.name}`; raise --timeout if it is only slow, or follow it "
-                 f"with `yottactl wait {change.name}`")
 
     def run_change(self, change: Change) -> None:
         started = self._started[change.name] = time.monotonic()

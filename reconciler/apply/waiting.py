@@ -4,12 +4,15 @@ of one kind usually take in this run (so apply skips polls that cannot succeed y
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
-from reconciler.api.facts import RUNNING
+from reconciler.api.facts import FAILED, RUNNING
+from reconciler.api.models import Deployment
+from reconciler.errors import YottactlError
 from reconciler.plan.model import Step
 
-__all__ = ["SettleTimes", "Waiting", "awaited"]
+__all__ = ["SettleTimes", "Waiting", "awaited", "check_wait"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +50,23 @@ def awaited(step: Step) -> str:
     if step.workers and RUNNING in step.until:
         return f"{step.workers} running worker{'s' if step.workers != 1 else ''}"
     return f"status {'|'.join(step.until)}"
+
+
+def check_wait(name: str, step: Step, dep: Deployment, deadline: float, timeout: float,
+               left_again: int) -> None:
+    """A wait that cannot succeed any more (FAILED) or ran out of time (``deadline``, on the
+    monotonic clock) is a clean error; ``left_again``: how often it reached the awaited status
+    and left it (a status that flips)."""
+    if dep.status == FAILED and FAILED not in step.until:
+        raise YottactlError(f"{name} ended FAILED while waiting for {awaited(step)}",
+                            hint=f"see why with `yottactl logs {name}` and "
+                                 f"`yottactl workers {name} --all`")
+    if time.monotonic() <= deadline:
+        return
+    flipping = (f"; it reached {awaited(step)} {left_again}x but left it again each time"
+                if left_again else "")
+    raise YottactlError(
+        f"{name}: timed out after {timeout:g}s waiting for {awaited(step)} (status "
+        f"{dep.status}, {dep.runningWorkers or 0} running){flipping}",
+        hint=f"look at `yottactl logs {name}` and `yottactl workers {name}`; raise --timeout "
+             f"if it is only slow, or follow it with `yottactl wait {name}`")

@@ -271,8 +271,7 @@ class _Planner:
                                       self.fp)
         return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
                       sensitive=entry.sensitive, live_name=live.name if live.name != name else None,
-                      reason=sentence(why), reason_code=why,
-                      disruptive=True,
+                      reason=sentence(why), reason_code=why, disruptive=True,
                       disruption="deployment is deleted", live_status=live.status,
                       live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
                       live_snapshot=masked_live, price_before=live.perHourPrice, price_after=0.0)
