@@ -81,7 +81,8 @@ COMMAND_ARGS: dict[str, list[str]] = {
     "wait": ["web", "--timeout", "5"], "restart": ["web", "--auto-approve", "--no-wait"],
     "import": ["web", "1" * 18], "state list": [], "state show": ["web"], "state history": [],
     "state pull": [], "state migrate": ["--to", "migrated.json"], "force-unlock": ["0" * 8],
-    "state mv": ["web", "web2"], "state rm": ["web2"], "destroy": ["--auto-approve"],
+    "state mv": ["web", "web2"], "state rm": ["web2"],
+    "delete-unmanaged": ["1" * 18, "--auto-approve"], "destroy": ["--auto-approve"],
 }
 
 

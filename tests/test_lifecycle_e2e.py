@@ -149,7 +149,8 @@ def test_import_state_list_show_rm(cli: Cli) -> None:
 
     dep = cli.client().create(CreateRequest.model_validate(
         create_body("console-svc", environmentVars=[{"key": "TOKEN", "value": CANARY}])))
-    result = cli("import", "my-svc", dep.id)
+    cli.write("my-svc")  # an import needs the manifest that will manage it (issue 22)
+    result = cli("import", "my-svc", dep.id, str(cli.manifests))
     assert result.exit_code == 0 and "named 'console-svc'" in result.stderr
     listed = cli("state", "list")
     assert f"my-svc\t{dep.id}\tRUNNING" in listed.output

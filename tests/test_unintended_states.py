@@ -120,3 +120,58 @@ def test_a_new_state_file_beside_live_deployments_needs_adopt_from_a_subfolder(
     adopted = cli.subprocess("apply", "--auto-approve", "--adopt", ".", cwd=sub, env=env)
     assert adopted.returncode == 0, adopted.stdout + adopted.stderr
     assert new_state.exists() and _mutations(cli) == before
+
+
+def _console_made(cli: Cli, name: str) -> str:
+    from reconciler.api.models import CreateRequest
+
+    from conftest import create_body
+
+    with cli.client() as client:
+        return client.create(CreateRequest.model_validate(create_body(name))).id
+
+
+def test_import_of_a_name_no_manifest_defines_is_refused(cli: Cli) -> None:
+    cli.write("web")
+    assert cli("apply", "--auto-approve", str(cli.manifests)).exit_code == 0
+    before = cli.state.read_text()
+    legacy = _console_made(cli, "legacy")
+    refused = cli("import", "legacy", legacy, str(cli.manifests))
+    assert refused.exit_code == 1, refused.output
+    assert "no manifest in" in refused.output and "is named 'legacy'" in refused.output
+    assert "--allow-unmanaged" in refused.output and "Traceback" not in refused.output
+    assert cli.state.read_text() == before  # nothing recorded
+    planned = cli("plan", "--detailed-exitcode", str(cli.manifests))
+    assert planned.exit_code == 0 and "will be deleted" not in planned.output
+
+
+def test_import_allow_unmanaged_is_kept_never_deleted_until_a_manifest_takes_it(
+        cli: Cli) -> None:
+    import json
+
+    cli.write("web")
+    assert cli("apply", "--auto-approve", str(cli.manifests)).exit_code == 0
+    assert "keep_without_manifest" not in cli.state.read_text()  # a default is never written
+    legacy = _console_made(cli, "legacy")
+    done = cli("import", "legacy", legacy, str(cli.manifests), "--allow-unmanaged")
+    assert done.exit_code == 0, done.output
+    assert json.loads(cli.state.read_text())["deployments"]["legacy"]["keep_without_manifest"]
+
+    planned = cli("plan", "--detailed-exitcode", str(cli.manifests))
+    assert planned.exit_code == 0, planned.output  # nothing to do: kept, not deleted
+    assert "Not in manifests, kept" in planned.output and f"= legacy  id {legacy}" in planned.output
+    as_json = json.loads(cli("plan", "-o", "json", str(cli.manifests)).output)
+    (kept,) = [c for c in as_json["changes"] if c["name"] == "legacy"]
+    assert (kept["action"], kept["reason_code"]) == ("no-op", "kept")
+    assert kept["reason"].startswith("not in manifests: kept")
+    applied = cli("apply", "--auto-approve", str(cli.manifests))
+    assert applied.exit_code == 0, applied.output
+    with cli.client() as client:
+        assert legacy in {d.id for d in client.list()}
+
+    cli.write("legacy")  # a manifest takes it over: managed as any other from now on
+    assert cli("apply", "--auto-approve", str(cli.manifests)).exit_code == 0
+    assert "keep_without_manifest" not in cli.state.read_text()
+    cli.remove("legacy")
+    removed = cli("plan", str(cli.manifests))
+    assert "legacy will be deleted" in removed.output, removed.output

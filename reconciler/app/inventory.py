@@ -18,8 +18,14 @@ Warn = Callable[[str], None]
 
 
 def import_deployment(settings: Settings, name: str, deployment_id: str, lock_timeout: float,
-                      warn: Warn) -> Deployment:
-    """Record live deployment ``deployment_id`` as ``name``; returns what the API reported."""
+                      warn: Warn, paths: Sequence[str] = (),
+                      allow_unmanaged: bool = False) -> tuple[Deployment, bool]:
+    """Record live deployment ``deployment_id`` as ``name``; returns what the API reported,
+    and whether it is kept without a manifest.
+    ``name`` must be a manifest's (at ``paths``, default the project's), as Terraform's import
+    needs a resource block: otherwise the next plan deletes what was just imported. With
+    ``allow_unmanaged`` a name in no manifest is recorded as kept (never deleted by apply)."""
+    from reconciler.manifest.schema import NAME_RE
     from reconciler.plan.normalize import essence_from_live, mask
     from reconciler.state.backend import command_line, now_iso
     from reconciler.state.model import State, StateEntry
@@ -27,6 +33,10 @@ def import_deployment(settings: Settings, name: str, deployment_id: str, lock_ti
     if not deployment_id.isdigit():
         raise UsageError(f"{deployment_id!r} is not a deployment id",
                          hint="ids are 18-digit numbers; `yottactl get` lists them")
+    if not NAME_RE.fullmatch(name):
+        raise UsageError(f"{name!r} is not a valid deployment name",
+                         hint="1-50 characters: letters, digits, @ . _ -, starting with a letter")
+    keep = _without_manifest(settings, name, paths, allow_unmanaged)
     store = settings.state_file()
     with store.locked(command_line(), lock_timeout, warn=warn):
         state = store.read() or State.empty()
@@ -47,9 +57,35 @@ def import_deployment(settings: Settings, name: str, deployment_id: str, lock_ti
         entry = StateEntry(id=live.id, spec=spec, sensitive=sensitive, fingerprint=fp.obj(spec),
                            status=live.status,
                            desired_state="stopped" if live.status in ("STOPPED", "STOPPING")
-                           else "running", created_at=stamp, updated_at=stamp)
+                           else "running", created_at=stamp, updated_at=stamp,
+                           keep_without_manifest=keep)
         store.write(state.with_entry(name, entry).model_copy(update={"key_verifier": fp.verifier()}))
-    return live
+    return live, keep
+
+
+def _without_manifest(settings: Settings, name: str, paths: Sequence[str],
+                      allow_unmanaged: bool) -> bool:
+    """True when ``name`` is in no manifest and that is allowed; refused when not allowed."""
+    from reconciler.errors import ManifestError
+    from reconciler.workflow import load_manifests
+
+    try:  # names only: ${env:...} values are not needed
+        loaded = load_manifests(paths, settings.inputs, require_env=False).deployments
+    except (ManifestError, UsageError):
+        if allow_unmanaged:  # no readable manifests at all: kept without one, as asked
+            return True
+        raise
+    if name in {d.manifest.metadata.name for d in loaded}:
+        return False
+    if allow_unmanaged:
+        return True
+    where = ", ".join(paths) if paths else "the project's manifests"
+    raise UsageError(
+        f"no manifest in {where} is named {name!r}: importing it would make the next plan "
+        "delete it (the state's deployments that no manifest names are deleted)",
+        hint=f"write its manifest first (`yottactl export {name}` writes one from the live "
+             "deployment) and import again, or pass --allow-unmanaged to manage it without a "
+             "manifest (plans keep it, never delete it)")
 
 
 def read_state(settings: Settings) -> State | None:

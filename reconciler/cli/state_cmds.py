@@ -6,7 +6,15 @@ import json
 
 import click
 
-from reconciler.cli import api_options, complete_names, main, settings, state_option
+from reconciler.cli import (
+    api_options,
+    catalog_option,
+    complete_names,
+    main,
+    settings,
+    state_option,
+    var_options,
+)
 from reconciler.cli.apply_cmds import lock_option, warn
 from reconciler.errors import StateError
 
@@ -14,17 +22,30 @@ from reconciler.errors import StateError
 @main.command(name="import")
 @click.argument("name")
 @click.argument("deployment_id", metavar="ID")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--allow-unmanaged", is_flag=True,
+              help="Import NAME although no manifest names it: plans then keep it ('not in "
+                   "manifests: kept') instead of deleting it.")
 @lock_option
+@var_options
 @api_options
-def import_(name: str, deployment_id: str, lock_timeout: float, endpoint: str | None,
-            api_key: str | None, state_path: str | None) -> None:
-    """Record live deployment ID in the state under NAME (start managing it)."""
+@catalog_option
+def import_(name: str, deployment_id: str, paths: tuple[str, ...], allow_unmanaged: bool,
+            lock_timeout: float, endpoint: str | None, api_key: str | None,
+            state_path: str | None) -> None:
+    """Record live deployment ID in the state under NAME (start managing it).
+
+    NAME must be the metadata.name of a manifest (in PATH..., default the project's manifests),
+    as Terraform's import needs the resource in the configuration: a state entry no manifest
+    names is deleted by the next apply. --allow-unmanaged records it as kept instead.
+    """
     from reconciler.app.inventory import import_deployment
 
-    live = import_deployment(settings(endpoint, api_key, state_path), name, deployment_id,
-                             lock_timeout, warn)
-    click.echo(f"Imported {name} (id {live.id}, {live.status}); run `yottactl plan` to compare it "
-               "with its manifest.")
+    live, kept = import_deployment(settings(endpoint, api_key, state_path), name, deployment_id,
+                                   lock_timeout, warn, paths, allow_unmanaged)
+    then = ("no manifest names it: plans keep it (never delete it) and report its drift" if
+            kept else "run `yottactl plan` to compare it with its manifest")
+    click.echo(f"Imported {name} (id {live.id}, {live.status}); {then}.")
 
 
 @main.group()

@@ -1,6 +1,5 @@
 """The planner: a pure function ``(desired, live, state) -> Plan``. No I/O, no printing, no clock.
-
-Each deployment goes down a ladder of early returns, one case per rung (see ``_plan_one``).
+Each deployment goes down a ladder of early returns, one case per rung (``plan_desired``).
 """
 
 from __future__ import annotations
@@ -253,22 +252,24 @@ class _Planner:
             return None
         live = self.live_by_id.get(entry.id)
         destroying = self.options.destroying
-        why = Reason.DESTROY if destroying else Reason.REMOVED
-        gone_reason = Reason.DESTROY_GONE if destroying else Reason.REMOVED_GONE
+        why, gone_reason = ((Reason.DESTROY, Reason.DESTROY_GONE) if destroying
+                            else (Reason.REMOVED, Reason.REMOVED_GONE))
         # 1. Already gone live: only the state forgets it.
         if live is None:
             return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.forget(),
                           reason=sentence(gone_reason), reason_code=gone_reason,
                           price_before=0.0, price_after=0.0)
-        # 2. Protected (by the manifest when it is given, e.g. `destroy PATH`; else the state).
+        if entry.keep_without_manifest and not destroying:  # 2. `import --allow-unmanaged`
+            return Change(name=name, id=entry.id, action=Action.NOOP, live_status=live.status,
+                          reason=sentence(Reason.KEPT), reason_code=Reason.KEPT)
+        # 3. Protected (by the manifest when it is given, e.g. `destroy PATH`; else the state).
         if self.options.prevent_destroy.get(name, entry.prevent_destroy):
             self.diagnostics.append(error(
                 D.PREVENT_DESTROY_DELETE, name, "lifecycle.preventDestroy forbids deleting it",
                 "remove preventDestroy first (or `yottactl state rm` to stop managing it)"))
             return None
-        # 3. Stop (if needed) and delete.
-        masked_live = hide_undeclared(mask(live.essence, entry.sensitive, self.fp), (),
-                                      self.fp)
+        # 4. Stop (if needed) and delete.
+        masked_live = hide_undeclared(mask(live.essence, entry.sensitive, self.fp), (), self.fp)
         return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
                       sensitive=entry.sensitive, live_name=live.name if live.name != name else None,
                       reason=sentence(why), reason_code=why, disruptive=True,
@@ -395,5 +396,4 @@ def desired_from_manifest(item: DesiredManifest) -> Desired:
     m = item.manifest
     return Desired(name=m.metadata.name, essence=essence_from_spec(m.spec),
                    sensitive=item.sensitive, templates=dict(item.templates), state=m.spec.state,
-                   prevent_destroy=m.lifecycle.preventDestroy,
-                   ignore_changes=m.lifecycle.ignoreChanges)
+                   prevent_destroy=m.lifecycle.preventDestroy, ignore_changes=m.lifecycle.ignoreChanges)

@@ -40,6 +40,7 @@ class Reason(str, Enum):
     LIFECYCLE_CHANGED = "lifecycle-changed"  # only lifecycle settings: recorded, no API call
     REFRESHED = "refreshed"  # apply --refresh-only: live values recorded in the state
     REFRESH_GONE = "refresh-gone"  # apply --refresh-only: gone live, dropped from the state
+    KEPT = "kept"  # imported with --allow-unmanaged: in no manifest, kept (never deleted)
     DELETE_UNMANAGED = "delete-unmanaged"  # `yottactl delete-unmanaged ID`: in no state
     UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the sentence
 
@@ -76,6 +77,7 @@ _SENTENCES = {
     Reason.LIFECYCLE_CHANGED: "lifecycle changed; recorded in the state only",
     Reason.REFRESHED: "live values recorded in the state (refresh only)",
     Reason.REFRESH_GONE: "deleted outside yottactl; will be dropped from the state",
+    Reason.KEPT: "not in manifests: kept (imported with --allow-unmanaged)",
     Reason.DELETE_UNMANAGED: "unmanaged (mapped by no name in the state); deleted by id on request",
     Reason.UNSPECIFIED: "",
 }

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from reconciler.plan.model import Action, Change, Plan
+from reconciler.plan.reasons import Reason
 from reconciler.render.plan_text import (
     ORDER,
     SYMBOLS,
@@ -98,6 +99,12 @@ def _details(c: Change, out: TextIO) -> None:
 
 
 def _drift_and_unmanaged(plan: Plan, out: TextIO) -> None:
+    kept = [c for c in plan.changes if c.reason_code is Reason.KEPT]
+    if kept:
+        out.write("#### Not in manifests, kept (imported with `--allow-unmanaged`)\n\n")
+        for c in kept:
+            out.write(f"- `{c.name}` ({c.id}, {c.live_status})\n")
+        out.write("\n")
     if plan.drift:
         out.write("#### Drift since the last apply\n\n")
         for d in plan.drift:

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from reconciler.api.facts import REPLACE_FIELDS
 from reconciler.plan.model import Action, Change, FieldChange, Plan
+from reconciler.plan.reasons import Reason
 from reconciler.render.safe import clean, clean_tree
 from reconciler.render.spec import padded
 from reconciler.render.style import Style
@@ -175,6 +176,12 @@ def _disruptive(pending: Sequence[Change], out: TextIO, st: Style) -> None:
 
 
 def _drift_and_unmanaged(plan: Plan, out: TextIO, st: Style) -> None:
+    kept = [c for c in plan.changes if c.reason_code is Reason.KEPT]
+    if kept:
+        out.write("Not in manifests, kept (imported with --allow-unmanaged; never deleted):\n")
+        for c in kept:
+            out.write(f"  = {c.name}  id {c.id}  {c.live_status or ''}\n")
+        out.write("\n")
     if plan.drift:
         out.write(st("Drift since the last apply (changed outside yottactl):", "magenta",
                      bold=True) + "\n")

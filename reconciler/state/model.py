@@ -3,7 +3,7 @@
     {format_version: 2, lineage: uuid, serial: int, key_verifier: str|null,
      deployments: {name: {id, spec, sensitive, fingerprint, status, desired_state,
                           prevent_destroy, ignore_changes, created_at, updated_at,
-                          renamed_from}}}
+                          renamed_from[, keep_without_manifest]}}}
 
 ``spec`` is the last-applied essence with secret values replaced by keyed fingerprints.
 
@@ -66,6 +66,10 @@ class StateEntry:
     # `state mv OLD NEW` sets OLD here: the live deployment still has that name until the next
     # apply renames it, which is a planned change, not drift. Cleared by the next record.
     renamed_from: str | None = None
+    # `import NAME ID --allow-unmanaged`: no manifest names it, and plans keep it ("not in
+    # manifests: kept") instead of deleting it. Written only when true, so files without it
+    # keep their bytes. Cleared when a manifest takes it over (apply records it anew).
+    keep_without_manifest: bool = Field(default=False, exclude_if=lambda keep: not keep)
 
     def model_copy(self, *, update: dict[str, Any]) -> StateEntry:
         """A copy with the fields in ``update`` replaced (validated)."""
