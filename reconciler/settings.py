@@ -1,8 +1,9 @@
 """Settings, resolved once: the only module that reads the process environment for settings.
 
 Precedence for each setting: the command-line flag, then the environment variable, then the
-``fallback`` layer (e.g. a project file), then the default. Everything downstream (the client,
-the state file, the fingerprinter) receives explicit values from :class:`Settings`.
+default. Everything downstream (the client,
+the state file, the fingerprinter) receives explicit values from :class:`Settings`. With a
+project file, :func:`for_project` adds who may decide where the credentials go.
 (Manifest ``${env:...}`` interpolation reads the environment as *data*, not as settings.)
 """
 
@@ -91,14 +92,13 @@ def resolve(
     api_key: str | None = None,
     state_path: str | None = None,
     environ: Mapping[str, str] | None = None,
-    fallback: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Settings from flags (the arguments), the environment and a lower-precedence ``fallback``."""
+    """Settings from flags (the arguments) and the environment. A project file's endpoint and
+    state come in only through :func:`for_project`, which judges them."""
     env = os.environ if environ is None else environ
-    low = fallback or {}
 
     def pick(name: str, flag: str | None) -> str | None:
-        return flag or env.get(ENV_VARS[name]) or low.get(name) or None
+        return flag or env.get(ENV_VARS[name]) or None
 
     return Settings(
         endpoint=pick("endpoint", endpoint),

@@ -1,4 +1,5 @@
-"""Settings are resolved once, in reconciler/settings.py: flag > environment > fallback > default."""
+"""Settings are resolved once, in reconciler/settings.py: flag > environment > default (a project
+file's endpoint and state: tests/test_credentials_destination.py)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,14 @@ ENV = {"YOTTA_API_URL": "http://127.0.0.1:1", "YOTTA_API_KEY": "env-key",
        "YOTTACTL_STATE": "env.json", "YOTTACTL_FINGERPRINT_KEY": "fp", "YOTTACTL_ALLOW_INSECURE": "1"}
 
 
-def test_flags_beat_environment_beat_fallback() -> None:
+def test_flags_beat_environment_beat_default() -> None:
     flags = resolve(endpoint="https://flag.test", api_key="flag-key", state_path="flag.json",
                     environ=ENV)
     assert (flags.endpoint, flags.api_key, flags.state_path) == (
         "https://flag.test", "flag-key", "flag.json")
-    env = resolve(environ=ENV, fallback={"endpoint": "https://project.test", "state_path": "p"})
+    env = resolve(environ=ENV)
     assert (env.endpoint, env.api_key, env.state_path) == ("http://127.0.0.1:1", "env-key", "env.json")
     assert env.fingerprint_key == "fp" and env.allow_insecure
-    low = resolve(environ={}, fallback={"endpoint": "https://project.test", "state_path": "p"})
-    assert (low.endpoint, low.state_path, low.api_key) == ("https://project.test", "p", None)
     assert resolve(environ={}) == Settings()
 
 
