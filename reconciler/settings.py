@@ -225,7 +225,8 @@ class _Guard:
         from reconciler import trust
 
         if trust.is_database(named):
-            allowed = (*self.allowed_states, *((exported,) if exported else ()))
+            # the exported database, whichever ?state= it names: the state is not who gets in
+            allowed = (*self.allowed_states, *((trust.any_state(exported),) if exported else ()))
             return trust.state_allowed(named, allowed)
         return not (self.ci and exported)  # a file carries no credentials; in CI the job's wins
 

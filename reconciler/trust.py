@@ -94,6 +94,11 @@ def endpoint_allowed(url: str, allowed: Iterable[str]) -> bool:
     return False
 
 
+def any_state(url: str) -> str:
+    """A database URL as an allow entry for every state in that database."""
+    return _without_state(url)[0]
+
+
 def _without_state(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)

@@ -268,6 +268,8 @@ def test_what_the_environment_allows_is_used(tmp_path: Path, monkeypatch: pytest
     assert "pw" not in str(refused.value) + refused.value.hint
     assert resolution(tmp_path, database, YOTTACTL_ALLOWED_STATES="postgres://db.internal/infra"
                       ).settings.state_path == "postgresql://u:pw@db.internal/infra?state=prod"
+    same = resolution(tmp_path, database, YOTTACTL_STATE="postgresql://db.internal/infra?state=x")
+    assert same.settings.state_path == "postgresql://u:pw@db.internal/infra?state=prod"
 
 
 # -- webhooks ---------------------------------------------------------------------------------
