@@ -117,6 +117,9 @@ def test_refresh_only_records_live_values_without_mutating_calls(cli: Cli) -> No
     assert ("scaled", "scaled") not in kinds and ("gone", "deleted") not in kinds
     # the manifests still ask for 2 workers and for `gone`: that is a pending change now
     assert ("scaled", "pending") in kinds and ("gone", "pending") in kinds
+    # the manifest did not change: the finding quotes the plan's reason instead of saying so
+    [scaled] = [f for f in after["findings"] if f["deployment"] == "scaled"]
+    assert scaled["detail"] == "not yet applied: workers changed; scaled in place", scaled
     again = cli("apply", "--refresh-only", "--auto-approve")
     assert again.exit_code == 0 and "No changes." in again.output, again.output
 
