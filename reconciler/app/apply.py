@@ -15,7 +15,7 @@ from reconciler.settings import Settings
 
 if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
-    from reconciler.apply.executor import Event, Result
+    from reconciler.apply.events import Event, Result
     from reconciler.observe import OutputRecord
     from reconciler.plan.essence import Essence
     from reconciler.state.model import State

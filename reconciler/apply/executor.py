@@ -11,12 +11,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 
 from reconciler.api.client import YottaClient
 from reconciler.api.facts import INITIALIZING, RUNNING, STOPPED, STOPPING
 from reconciler.api.models import Deployment
+from reconciler.apply.events import Event, Interrupted, Result
 from reconciler.apply.guard import CreateGuard
+from reconciler.apply.names import NameOrder, units
 from reconciler.apply.requests import SecretSource, create_request, unmask, update_request
 from reconciler.apply.waiting import SettleTimes, Waiting, check_wait
 from reconciler.errors import (
@@ -28,40 +29,13 @@ from reconciler.errors import (
 )
 from reconciler.plan.model import Action, Change, Op, Plan, Step
 from reconciler.plan.normalize import Essence, Fingerprinter
+from reconciler.plan.renames import release_index
 from reconciler.state.model import State, StateEntry
 from reconciler.state.protocol import Backend
 from reconciler.state.records import IntentRecord, OutcomeRecord, StateRecord, now_iso
 
 MUTATING = {Op.CREATE, Op.UPDATE, Op.SCALE, Op.START, Op.STOP, Op.DELETE}
 CHECKPOINT_SECONDS = 0.5
-
-
-class Interrupted(Exception):
-    """The run was asked to stop (Ctrl-C / SIGTERM) before this step started."""
-
-
-@dataclass(frozen=True)
-class Event:
-    name: str
-    step: str
-    outcome: str  # "start" | "ok" | "failed" | "skipped" | "status"
-    elapsed: float  # seconds since this deployment's first step started
-    detail: str = ""
-    # "status" events (each poll of a wait): what the API reported and what is awaited
-    status: str | None = None
-    running: int | None = None
-    wanted: int | None = None
-    hint: str = ""  # "failed" events: where to look next
-
-
-@dataclass
-class Result:
-    succeeded: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    interrupted: list[str] = field(default_factory=list)  # stopped before any step ran
-    partial: dict[str, list[str]] = field(default_factory=dict)  # stopped after these steps
-    state: State | None = None
-    persist_ms: list[float] = field(default_factory=list)
 
 
 class Executor:
@@ -89,6 +63,8 @@ class Executor:
         self._current: dict[str, str] = {}
         self.guard = CreateGuard(client.list)  # a create never finds its name live
         self._gone: set[str] = set()  # ids this run deleted
+        self._renamed: dict[str, str] = {}  # id -> the name this run gave it
+        self.names = NameOrder(())
 
     # -- state ------------------------------------------------------------------------------
 
@@ -115,7 +91,7 @@ class Executor:
             self._checkpointed = time.monotonic()
 
     def _record(self, change: Change, dep_id: str, status: str | None,
-                spec: Essence | None = None) -> None:
+                spec: Essence | None = None, live_name: str | None = None) -> None:
         """Record ``dep_id`` as managed; its last-applied spec is the plan's desired one
         unless ``spec`` says otherwise (an adoption records what is live until it is changed)."""
         if spec is None:
@@ -127,7 +103,7 @@ class Executor:
             status=status, desired_state=change.desired_state,
             prevent_destroy=change.prevent_destroy, ignore_changes=change.ignore_changes,
             created_at=previous.created_at if previous and previous.id == dep_id else stamp,
-            updated_at=stamp,
+            updated_at=stamp, renamed_from=live_name,
         )
         self._persist(change.name, entry)
 
@@ -147,8 +123,10 @@ class Executor:
 
     # -- steps ------------------------------------------------------------------------------
 
-    def _intent(self, change: Change, op: Op, dep_id: str | None) -> None:
-        record = IntentRecord(deployment=change.name, op=op.value, id=dep_id, plan=self.plan_fingerprint)
+    def _intent(self, change: Change, op: Op, dep_id: str | None,
+                name: str | None = None) -> None:
+        record = IntentRecord(deployment=change.name, op=op.value, id=dep_id, name=name,
+                              plan=self.plan_fingerprint)
         if op is Op.CREATE:
             # what recovery records if this create turns out to have happened (masked: no secrets)
             record = record.model_copy(update={
@@ -166,9 +144,9 @@ class Executor:
         """One mutating API call, bracketed by the journal. Returns the (new) deployment id."""
         if step.op is Op.CREATE:
             with self._lock:
-                state, gone = self.state, set(self._gone)
-            self.guard.check(change.name, state, gone)
-        self._intent(change, step.op, dep_id)
+                state, gone, renamed = self.state, set(self._gone), dict(self._renamed)
+            self.guard.check(change.name, state, gone, renamed)
+        self._intent(change, step.op, dep_id, step.name)
         try:
             new_id = self._dispatch(change, step, dep_id)
         except ApiError as exc:
@@ -184,7 +162,8 @@ class Executor:
         assert dep_id is not None
         try:
             if step.op is Op.UPDATE:
-                api.update(dep_id, update_request(change.name, unmask(change, self.secrets)))
+                api.update(dep_id, update_request(step.name or change.name,
+                                                  unmask(change, self.secrets)))
             elif step.op is Op.SCALE:
                 api.scale(dep_id, int(step.workers or 1))
             elif step.op is Op.START:
@@ -271,8 +250,11 @@ class Executor:
             self._rekey(change.rekeyed_from, change.name)
         if change.adopt and dep_id is not None:  # managed from now on, as it is live
             self._record(change, dep_id, change.live_status, change.live_snapshot)
+        releases = release_index(change)
         for index, step in enumerate(steps):
             if self.stop.is_set():
+                raise Interrupted()
+            if step.after and not self.names.wait(change.name, step.after, self.stop):
                 raise Interrupted()
             self._current[change.name] = step.describe()
             self.on_event(Event(change.name, step.describe(), "start", time.monotonic() - started))
@@ -297,10 +279,17 @@ class Executor:
                 elif step.op in (Op.UPDATE, Op.SCALE):
                     assert dep_id is not None
                     entry = self.state.deployments.get(change.name)
-                    self._record(change, dep_id, entry.status if entry else None)
+                    if step.op is Op.UPDATE:
+                        with self._lock:
+                            self._renamed[dep_id] = step.name or change.name
+                    # a temporary name is recorded as the live name until the final rename
+                    self._record(change, dep_id, entry.status if entry else None,
+                                 live_name=step.name if step.op is Op.UPDATE else None)
                 else:
                     self._set_status(change.name, STOPPING if step.op is Op.STOP else INITIALIZING)
             done.append(step.describe())
+            if index == releases:
+                self.names.release(change.name)
             self.on_event(Event(change.name, step.describe(), "ok", time.monotonic() - started))
         if dep_id is not None and change.name in self.state.deployments:
             # every step done: the manifest's spec is now the last-applied one
@@ -341,33 +330,49 @@ class Executor:
         # a state on disk before the first journal record (a journal never outlives its state),
         # and proof that it can be written before any API call is made
         self.checkpoint(force=True)
+        self.names = NameOrder(pending)
         with ThreadPoolExecutor(self.parallelism, thread_name_prefix="apply") as pool:
-            futures: dict[Future[None], Change] = {pool.submit(self.run_change, c): c
-                                                   for c in pending}
-            remaining = set(futures)
+            remaining = {pool.submit(self._run_unit, unit) for unit in units(pending)}
             while remaining:
                 done, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
-                    self._collect(futures[future], future)
+                    for change, exc in future.result():
+                        self._collect(change, exc)
             if not self.no_wait:
                 done_with = set(self.result.failed) | set(self.result.interrupted)
                 waits = {pool.submit(self.settle, n): Change(name=n, action=Action.NOOP)
                          for n in settle if n not in done_with}
-                for future in waits:
-                    future.exception()  # wait for it
-                    self._collect_settle(waits[future], future)
+                for waited in waits:
+                    waited.exception()  # wait for it
+                    self._collect_settle(waits[waited], waited)
         self.checkpoint()
         self.store.clear_journal()  # folded: everything it recorded is in the state now
         self.result.state = self.state
         return self.result
 
+    def _run_one(self, change: Change) -> BaseException | None:
+        try:
+            self.run_change(change)
+        except Exception as exc:  # reported per deployment by _collect
+            return exc
+        finally:
+            self.names.end(change.name)
+        return None
+
+    def _run_unit(self, unit: list[Change]) -> list[tuple[Change, BaseException | None]]:
+        """One change, or changes that wait on each other's names, each on its own thread
+        (see apply/names.py): the unit takes one slot of --parallelism."""
+        if len(unit) == 1:
+            return [(unit[0], self._run_one(unit[0]))]
+        with ThreadPoolExecutor(len(unit), thread_name_prefix="apply-rename") as pool:
+            return list(zip(unit, pool.map(self._run_one, unit), strict=True))
+
     def _collect_settle(self, change: Change, future: Future[None]) -> None:
         if future.exception() is None:
             return  # counted neither as a change nor as a success of its own
-        self._collect(change, future)
+        self._collect(change, future.exception())
 
-    def _collect(self, change: Change, future: Future[None]) -> None:
-        exc = future.exception()
+    def _collect(self, change: Change, exc: BaseException | None) -> None:
         name = change.name
         done = self._done.get(name, [])
         if exc is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from reconciler.api.models import Deployment
 from reconciler.errors import YottactlError
@@ -59,11 +59,14 @@ class CreateGuard:
                 self._live, self._taken_at = live, started
             return live
 
-    def check(self, name: str, state: State, gone: Collection[str]) -> None:
+    def check(self, name: str, state: State, gone: Collection[str],
+              renamed: Mapping[str, str] | None = None) -> None:
         """Raise :class:`NameTaken` unless ``name`` may be created now. ``gone``: ids this run
-        deleted (a replace deletes the old deployment of the name before it creates)."""
+        deleted (a replace deletes the old deployment of the name before it creates);
+        ``renamed``: id -> the name this run gave it since (a swap moved it off the name)."""
         live = [d for d in self._snapshot() if d.id not in gone]
-        holders = sorted(d.id for d in live if d.name == name)
+        renamed = renamed or {}
+        holders = sorted(d.id for d in live if renamed.get(d.id, d.name) == name)
         entry = state.deployments.get(name)
         if entry is not None and any(d.id == entry.id for d in live):
             holders = sorted({*holders, entry.id})

@@ -6,6 +6,9 @@ Only two operations can leave the state wrong about identity, so only they need 
     if there is none, nothing is recorded and the next plan creates it: never a duplicate.
   * delete: if the recorded id is gone live, the entry is dropped (else it would look
     "deleted outside yottactl" and be re-created).
+  * an update to a temporary name (one side of a swap of names): if the deployment now carries
+    it, the entry records it as its live name, so the next plan renames it on, as planned
+    (never drift "renamed outside yottactl").
 Everything else (stop, start, scale, update) is re-derived from live by the next plan.
 """
 
@@ -60,6 +63,7 @@ def fold(state: State, records: Sequence[JournalRecord], list_live: Callable[[],
     # state records are replayed in order; intents for create/delete are resolved via list
     creates: dict[str, IntentRecord] = {}
     deletes: dict[str, str] = {}
+    temporary: dict[str, IntentRecord] = {}
     for record in records:
         if isinstance(record, StateRecord):  # write-ahead log: replay onto the checkpoint
             state = _replay_one(state, record)
@@ -72,12 +76,19 @@ def fold(state: State, records: Sequence[JournalRecord], list_live: Callable[[],
                 creates[record.deployment] = record
             elif record.op == "delete" and record.id:
                 deletes[record.deployment] = record.id
+            elif record.op == "update" and record.name and record.id:
+                temporary[record.deployment] = record
         elif isinstance(record, OutcomeRecord):
             report.pending -= 1
-    if not (creates or deletes):
+    if not (creates or deletes or temporary):
         return state, report
     live = list_live()
     live_ids = {d.id for d in live}
+    live_names = {d.id: d.name for d in live}
+    for name, intent in temporary.items():
+        entry = state.deployments.get(name)
+        if entry is not None and entry.id == intent.id and live_names.get(entry.id) == intent.name:
+            state = state.with_entry(name, entry.model_copy(update={"renamed_from": intent.name}))
     for name, dep_id in deletes.items():
         entry = state.deployments.get(name)
         if entry is not None and entry.id == dep_id and dep_id not in live_ids:

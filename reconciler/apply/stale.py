@@ -38,6 +38,11 @@ def stale_reasons(plan: Plan, live: Sequence[Deployment], state: State | None,
                 continue
             reasons.append(f"{change.name}: deployment {change.id} no longer exists")
             continue
+        planned_name = change.live_name or change.name
+        if current.name != planned_name:
+            reasons.append(f"{change.name}: renamed since the plan ({planned_name!r} → "
+                           f"{current.name!r})")
+            continue
         declared = change.desired.environmentVars if change.desired else {}  # as the planner did
         masked = hide_undeclared(mask(essence_from_live(current), change.sensitive, fp), declared,
                                  fp)

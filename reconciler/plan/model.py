@@ -81,7 +81,9 @@ class Step(_Frozen):
 
     def describe(self) -> str:
         if self.op is Op.UPDATE and self.name is not None:
-            return f"update (name {self.name})"
+            return f"update (temporary name {self.name})"
+        if self.after:  # gives a name that these changes' deployments must leave first
+            return f"{self.op.value} (after {', '.join(self.after)})"
         if self.op is Op.WAIT:
             extra = f" ({self.workers} worker{'s' if self.workers != 1 else ''})" if self.workers else ""
             return f"wait {'|'.join(self.until)}{extra}"

@@ -11,6 +11,7 @@ from reconciler.api.facts import FAILED, REPLACE_FIELDS
 from reconciler.api.models import Deployment
 from reconciler.catalog import hourly_price
 from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
+from reconciler.plan import renames
 from reconciler.plan import steps as S
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import find_drift
@@ -101,7 +102,7 @@ class _Planner:
         self.diagnostics: list[Diagnostic] = []
         self.managed_ids = {e.id for e in state.deployments.values()}
         # desired name -> the other state name whose recorded id is live under it
-        self.rekey = rekeyed(self.desired, self.live_by_id, state)
+        self.rekey = renames.rekeyed(self.desired, self.live_by_id, state)
         self.rekeyed_from = {old: new for new, old in self.rekey.items()}
 
     def wanted(self, name: str) -> bool:
@@ -344,6 +345,7 @@ class _Planner:
                 change = self.plan_removed(name, self.state.deployments[name])
                 if change is not None:
                     changes.append(change)
+        changes = renames.order(changes, self.live_by_name, self.diagnostics)
         self.guard_mass_delete(changes)
         unmanaged, duplicates = self.unmanaged(changes)
         readopted = {c.name: c.id for c in changes if c.adopt and c.id
@@ -360,24 +362,6 @@ class _Planner:
         return Plan(state_lineage=self.lineage, state_serial=self.state.serial,
                     changes=tuple(changes), drift=drift, unmanaged=unmanaged,
                     diagnostics=tuple(self.diagnostics))
-
-
-def rekeyed(desired: Mapping[str, Desired], live_by_id: Mapping[str, LiveDeployment],
-            state: State) -> dict[str, str]:
-    """Desired name -> the state name whose entry it takes over. Ids are stable, names are
-    not: an entry whose id is live under a desired name, while the entry's own name is in no
-    manifest, IS that deployment (a state restored from before `state mv`, or a rename done
-    both in the console and in the manifest). Only when the desired name has no entry of its
-    own that is live, and only one entry's id carries it."""
-    claims: dict[str, list[str]] = {}
-    for old, entry in state.deployments.items():
-        live = live_by_id.get(entry.id)
-        if live is None or live.name is None or live.name == old or old in desired:
-            continue
-        own = state.deployments.get(live.name)
-        if live.name in desired and (own is None or own.id not in live_by_id):
-            claims.setdefault(live.name, []).append(old)
-    return {new: olds[0] for new, olds in claims.items() if len(olds) == 1}
 
 
 def make_plan(desired: Sequence[Desired], live: Sequence[Live], state: State | None,

@@ -34,6 +34,8 @@ class IntentRecord(_Record):
     phase: Literal["intent"] = "intent"
     op: str
     id: str | None = None
+    # an update that renames to a temporary name (a swap of names): the name it sends
+    name: str | None = None
     plan: str = ""
     # a create's masked spec (secrets fingerprinted): recorded if the create turns out to have happened
     spec: Essence | None = None
@@ -63,6 +65,8 @@ RECORD: TypeAdapter[JournalRecord] = TypeAdapter(JournalRecord)
 
 
 def record_json(record: JournalRecord) -> str:
+    if isinstance(record, IntentRecord) and record.name is None:  # records read as before
+        return record.model_dump_json(exclude={"name"})
     return record.model_dump_json(exclude_none=False)
 
 
