@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -120,8 +121,8 @@ class Resolution:
 
 
 def for_project(inputs: Inputs, *, endpoint: str | None = None, api_key: str | None = None,
-                state_path: str | None = None,
-                environ: Mapping[str, str] | None = None) -> Resolution:
+                state_path: str | None = None, environ: Mapping[str, str] | None = None,
+                uses_api: bool = True) -> Resolution:
     """Settings for a command run with a project file (``inputs.context``).
 
     Flags win. A selected environment's own endpoint and state beat an exported YOTTA_API_URL /
@@ -129,12 +130,14 @@ def for_project(inputs: Inputs, *, endpoint: str | None = None, api_key: str | N
     otherwise the environment beats the project file. But an endpoint or database named only in
     the project file is used only if whoever holds the credentials allows it (README "Who
     decides where credentials go"); in CI (``CI=true``) the exported value then wins, anywhere
-    else it is an error before any request."""
+    else it is an error before any request. ``uses_api=False`` (the state commands): the project
+    file's endpoint is not judged, and not used either."""
     env = os.environ if environ is None else environ
     base = replace(resolve(endpoint=endpoint, api_key=api_key, state_path=state_path,
                            environ=env), inputs=inputs)
     guard = _Guard(inputs.context, env)
-    chosen_endpoint = endpoint or guard.endpoint(env.get(ENV_VARS["endpoint"]) or None)
+    exported = env.get(ENV_VARS["endpoint"]) or None
+    chosen_endpoint = endpoint or (guard.endpoint(exported) if uses_api else exported)
     chosen_state = guard.state(state_path, env.get(ENV_VARS["state_path"]) or None)
     return Resolution(replace(base, endpoint=chosen_endpoint, state_path=chosen_state),
                       tuple(guard.notes))
@@ -181,12 +184,14 @@ class _Guard:
             f"the default is {DEFAULT_BASE_URL}"
         from reconciler.errors import UsageError
 
+        loopback = "; CI=true: loopback is not exempt" if trust.is_loopback_url(named) else ""
         raise UsageError(
             f"{key} sends the API key to {named}, which the environment does not allow "
-            f"({instead}{'; CI=true: loopback is not exempt' if self.ci else ''})",
+            f"({instead}{loopback})",
+            # quoted: a hint is copied into a shell, and the value is the repository's text
             hint=f"an endpoint from a repository file is used only if whoever holds the key allows "
-                 f"it: if {named} is yours, export {ALLOWED_ENDPOINTS}={named} (comma list of "
-                 f"URL prefixes) or YOTTA_API_URL={named}, or pass --endpoint {named}")
+                 f"it: if it is yours, export {ALLOWED_ENDPOINTS}={shlex.quote(named)} (comma list "
+                 f"of URL prefixes) or YOTTA_API_URL=…, or pass --endpoint …")
 
     def state(self, flag: str | None, exported: str | None) -> str | None:
         from reconciler.project import with_state_name

@@ -168,6 +168,9 @@ def test_a_pull_requests_endpoint_or_database_is_refused_before_any_request(
     assert attacker.received == []
     assert sum(stats(legit).values()) == 0
     for name, result in results.items():
+        if attack == "endpoint" and "endpoint" not in {p.name for p in api_commands()[name].params}:
+            assert "environments.prod.endpoint" not in result.stderr, name  # not its business
+            continue
         assert result.exit_code == 1, (name, result.output)
         assert f"environments.prod.{attack}" in result.stderr and evil in result.stderr, name
         assert "YOTTACTL_ALLOWED_" in result.stderr, name  # how to allow it
@@ -239,6 +242,9 @@ def test_what_the_environment_allows_is_used(tmp_path: Path, monkeypatch: pytest
     assert "environments.prod.endpoint sends the API key to https://gw.example/yotta" in str(refused.value)
     assert "the default is https://api.yottalabs.ai" in str(refused.value)
     assert "YOTTACTL_ALLOWED_ENDPOINTS=https://gw.example/yotta" in refused.value.hint
+    with pytest.raises(UsageError) as refused:  # the hint is safe to paste into a shell
+        resolution(tmp_path, "{endpoint: 'https://gw.example/$(touch pwned)'}")
+    assert "YOTTACTL_ALLOWED_ENDPOINTS='https://gw.example/$(touch pwned)'" in refused.value.hint
     allowed = resolution(tmp_path, gateway,
                          YOTTACTL_ALLOWED_ENDPOINTS=" https://x.example, https://gw.example ")
     assert allowed.settings.endpoint == "https://gw.example/yotta" and allowed.notes == ()

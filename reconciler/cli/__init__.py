@@ -285,7 +285,9 @@ def settings(endpoint: str | None, api_key: str | None, state_path: str | None) 
         from reconciler.errors import UsageError
 
         raise UsageError("give the API key once: --api-key or --api-key-file, not both")
-    return project_settings(current_inputs(), endpoint, api_key or from_file, state_path)
+    # commands without --endpoint (the state commands) never talk to the API
+    uses_api = ctx is None or any(p.name == "endpoint" for p in ctx.command.params)
+    return project_settings(current_inputs(), endpoint, api_key or from_file, state_path, uses_api)
 
 
 @click.group(cls=_Group, epilog=EXIT_CODES_HELP,

@@ -70,11 +70,12 @@ def current_inputs() -> Inputs:
 
 
 def project_settings(inputs: Inputs, endpoint: str | None, api_key: str | None,
-                     state_path: str | None) -> Settings:
+                     state_path: str | None, uses_api: bool = True) -> Settings:
     """Settings with the project file (reconciler.settings.for_project), its notes on stderr."""
     from reconciler.settings import for_project
 
-    resolution = for_project(inputs, endpoint=endpoint, api_key=api_key, state_path=state_path)
+    resolution = for_project(inputs, endpoint=endpoint, api_key=api_key, state_path=state_path,
+                             uses_api=uses_api)
     for note in resolution.notes:
         click.echo(f"Note: {note}", err=True)
     return resolution.settings
