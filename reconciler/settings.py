@@ -185,6 +185,9 @@ class _Guard:
         from reconciler.errors import UsageError
 
         loopback = "; CI=true: loopback is not exempt" if trust.is_loopback_url(named) else ""
+        unusable = trust.unusable_endpoints(self.allowed_endpoints)
+        if unusable:  # e.g. a host without https://: it allows nothing
+            loopback += f"; {ALLOWED_ENDPOINTS} entries that are not URLs: {', '.join(unusable)}"
         raise UsageError(
             f"{key} sends the API key to {named}, which the environment does not allow "
             f"({instead}{loopback})",

@@ -77,6 +77,11 @@ def _endpoint(url: str) -> _Endpoint | None:
     return _Endpoint(mine.scheme, host, port, mine.path.rstrip("/"))
 
 
+def unusable_endpoints(allowed: Iterable[str]) -> list[str]:
+    """Entries of an allow list that can never match (no scheme, a typo): worth saying so."""
+    return [entry for entry in allowed if _endpoint(entry) is None]
+
+
 def endpoint_allowed(url: str, allowed: Iterable[str]) -> bool:
     """``url`` is under one of the ``allowed`` URL prefixes: same scheme, host and port, and
     a path that is the prefix's path or below it (whole segments: /v1 does not cover /v10)."""

@@ -248,6 +248,8 @@ def test_what_the_environment_allows_is_used(tmp_path: Path, monkeypatch: pytest
     allowed = resolution(tmp_path, gateway,
                          YOTTACTL_ALLOWED_ENDPOINTS=" https://x.example, https://gw.example ")
     assert allowed.settings.endpoint == "https://gw.example/yotta" and allowed.notes == ()
+    with pytest.raises(UsageError, match=r"entries that are not URLs: gw\.example\)"):
+        resolution(tmp_path, gateway, YOTTACTL_ALLOWED_ENDPOINTS="gw.example")
     same = resolution(tmp_path, gateway, YOTTA_API_URL="https://gw.example/yotta", CI="true")
     assert same.settings.endpoint == "https://gw.example/yotta" and same.notes == ()
     # the built-in endpoint is always allowed; loopback (the emulator) only outside CI
