@@ -76,12 +76,14 @@ def test_crash_at_random_moments_never_duplicates(tmp_path: Path, request: pytes
             proc = subprocess.Popen(
                 [sys.executable, "-m", "reconciler", "apply", str(cli.manifests), "--auto-approve"],
                 env={**os.environ, **cli.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            # start-up time varies with the machine's load: the random moment is counted from
-            # the first mutating call the emulator sees (a few trials still die before it)
-            delay = rng.uniform(-0.1, 0.5)
-            while (delay >= 0 and proc.poll() is None and mutating_calls(server) == before):
-                time.sleep(0.005)
-            time.sleep(abs(delay))
+            # the moment is counted in the emulator's own mutating calls, not in seconds, so the
+            # machine's load cannot move every kill past the end of the apply: after the k-th
+            # call, the first trial creating three, each later one replacing three (9 calls: stop,
+            # delete, create each). The emulator counts a call when it arrives, so some kills
+            # land before its answer is read: the lost-answer case
+            k = rng.randint(1, 3 if trial == 0 else 9)
+            while proc.poll() is None and mutating_calls(server) < before + k:
+                time.sleep(0.002)
             died = proc.poll() is None
             proc.send_signal(signal.SIGKILL)
             proc.wait()
