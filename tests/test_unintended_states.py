@@ -168,6 +168,12 @@ def test_import_allow_unmanaged_is_kept_never_deleted_until_a_manifest_takes_it(
     assert applied.exit_code == 0, applied.output
     with cli.client() as client:
         assert legacy in {d.id for d in client.list()}
+        client.scale(legacy, 3)  # changed in the console, then accepted into the state
+    for recorded in (["apply", "--refresh-only", "--auto-approve"],
+                     ["restart", "legacy", "--auto-approve"]):  # neither comes from a manifest
+        assert cli(*recorded).exit_code == 0
+        assert json.loads(cli.state.read_text())["deployments"]["legacy"]["keep_without_manifest"]
+    assert "will be deleted" not in cli("plan", str(cli.manifests)).output
 
     cli.write("legacy")  # a manifest takes it over: managed as any other from now on
     assert cli("apply", "--auto-approve", str(cli.manifests)).exit_code == 0

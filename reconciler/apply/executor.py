@@ -29,12 +29,14 @@ from reconciler.errors import (
 )
 from reconciler.plan.model import Action, Change, Op, Plan, Step
 from reconciler.plan.normalize import Essence, Fingerprinter
+from reconciler.plan.reasons import Reason
 from reconciler.plan.renames import release_index
 from reconciler.state.model import State, StateEntry
 from reconciler.state.protocol import Backend
 from reconciler.state.records import IntentRecord, OutcomeRecord, StateRecord, now_iso
 
 MUTATING = {Op.CREATE, Op.UPDATE, Op.SCALE, Op.START, Op.STOP, Op.DELETE}
+NOT_FROM_MANIFESTS = frozenset({Reason.REFRESHED, Reason.RESTART_REQUESTED})
 CHECKPOINT_SECONDS = 0.5
 
 
@@ -97,14 +99,15 @@ class Executor:
         if spec is None:
             spec = change.desired or Essence()
         previous = self.state.deployments.get(change.name)
+        same = previous if previous and previous.id == dep_id else None
         stamp = now_iso()
         entry = StateEntry(
             id=dep_id, spec=spec, sensitive=change.sensitive, fingerprint=self.fp.obj(spec),
             status=status, desired_state=change.desired_state,
             prevent_destroy=change.prevent_destroy, ignore_changes=change.ignore_changes,
-            created_at=previous.created_at if previous and previous.id == dep_id else stamp,
-            updated_at=stamp, renamed_from=live_name,
-        )
+            created_at=same.created_at if same else stamp, updated_at=stamp, renamed_from=live_name,
+            keep_without_manifest=bool(same and same.keep_without_manifest  # until a manifest
+                                       and change.reason_code in NOT_FROM_MANIFESTS))  # records it
         self._persist(change.name, entry)
 
     def _rekey(self, old: str, new: str) -> None:
