@@ -28,6 +28,7 @@ def test_a_timed_out_create_is_pending_until_running(cli: Cli) -> None:
     paths = str(cli.manifests)
     first = cli("apply", paths, "--auto-approve", "--timeout", "0.2")
     assert first.exit_code == 1 and "INITIALIZING" in first.output, first.output
+    assert "failed: web: timed out" in first.output  # the name once, not "web: web: timed out"
     [dep] = cli.client().list()
     assert dep.status == "INITIALIZING"  # precondition: still on its way
 

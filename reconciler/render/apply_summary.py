@@ -41,6 +41,8 @@ class ApplySummary:
 def render_summary(summary: ApplySummary, out: TextIO, err: TextIO) -> None:
     out.write("\n" + summary.headline() + "\n")
     for name, message in sorted(summary.failed.items()):
+        # most errors already start with the deployment's name: say it once
+        message = message.removeprefix(f"{name}: ")
         err.write(f"  failed: {clean(name)}: {clean(message)}\n")
     for name, steps in sorted(summary.partial.items()):
         err.write(f"  interrupted: {clean(name)} after {' → '.join(steps)} (recorded in the "
