@@ -65,7 +65,7 @@ def _did_you_mean(settings: Settings, location: str, others: list[str], database
         close = difflib.get_close_matches(here, [Path(o).name for o in others], n=1, cutoff=0.5)
         listed = f"state files beside it: {', '.join(others)}"
         return (f"did you mean {close[0]}? " if close else "") + listed
-    if settings.inputs.context.project is None:
+    if settings.inputs.context.project is None and not settings.state_path:  # the default path
         return ("no yottactl.yaml was found here or above: run from the project's folder, or "
                 "pass --project FILE or --state")
     return ""
