@@ -63,6 +63,7 @@ def manifest_for(dep: Deployment) -> tuple[str, list[str]]:
 
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
+    yaml.allow_unicode = False  # a bidi override from the API shows as "\u202E" in review
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # keep key order
     buffer = io.StringIO()
     yaml.dump(document, buffer)

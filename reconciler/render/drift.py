@@ -45,17 +45,28 @@ def render_drift_text(data: DriftReport, out: TextIO, color: bool) -> None:
 
 
 def render_drift_markdown(data: DriftReport) -> str:
+    """The report for an issue body. Names, details and acknowledgement reasons come from the
+    API or from files a pull request can edit: each is made inert (reconciler.render.markdown),
+    the summary line included (the report's ``text`` is plain text for chat webhooks)."""
+    from reconciler.render.markdown import cell, code, prose
+
     data = _displayable(data)
-    lines = ["<!-- yottactl-drift -->\n### yottactl drift report\n",
-             ("✅ " if data["clean"] else "⚠️ ") + data["text"] + "\n"]
+    open_ = [f for f in data["findings"] if not f["acknowledged"]]
+    if open_:
+        counts = ", ".join(f"{n} {prose(t)}" for t, n in data["summary"].items())
+        named = "; ".join(f"{code(f['deployment'])}: {prose(f['type'])}" for f in open_[:10])
+        summary = f"⚠️ yottactl drift: {counts} — {named}"
+    else:
+        summary = "✅ yottactl drift: no unacknowledged drift"
+    lines = ["<!-- yottactl-drift -->\n### yottactl drift report\n", summary + "\n"]
     if data["findings"]:
         lines.append("| deployment | finding | detail | acknowledged |\n|---|---|---|---|")
         for f in data["findings"]:
-            ack = f"yes: {f['ack_reason']}" if f["acknowledged"] else "no"
-            lines.append(f"| `{f['deployment']}` | {f['type']} | {f['detail'].replace('|', '/')} "
-                         f"| {ack} |")
+            ack = f"yes: {cell(f['ack_reason'])}" if f["acknowledged"] else "no"
+            lines.append(f"| {cell(f['deployment'], as_code=True)} | {cell(f['type'])} | "
+                         f"{cell(f['detail'])} | {ack} |")
     for label in data["acks"]["expired"]:
-        lines.append(f"\n> expired acknowledgement: {label}")
+        lines.append(f"\n> expired acknowledgement: {prose(label)}")
     for label in data["acks"]["unmatched"]:
-        lines.append(f"\n> unmatched acknowledgement: {label}")
+        lines.append(f"\n> unmatched acknowledgement: {prose(label)}")
     return "".join(line + "\n" for line in lines)

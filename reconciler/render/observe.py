@@ -38,6 +38,9 @@ def write_yaml(data: object, out: TextIO) -> None:
 
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
+    # non-ASCII as YAML escapes ("\u202E"): a bidi override from the API is then neither raw
+    # on the terminal nor changed by the output stream's escaping (the values stay exact)
+    yaml.allow_unicode = False
     yaml.dump(data, out)
 
 

@@ -9,23 +9,19 @@ from typing import TextIO
 
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.plan.reasons import Reason
+from reconciler.render.markdown import cell, code, html_code, prose
 from reconciler.render.plan_text import (
     ORDER,
     SYMBOLS,
     consequence,
     displayable,
     field_line,
-    header,
     money,
     totals,
 )
 from reconciler.render.spec import padded
 
 MARKER = "<!-- yottactl-plan -->"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(plan: Plan, out: TextIO) -> None:
@@ -38,20 +34,26 @@ def render_markdown(plan: Plan, out: TextIO) -> None:
         for c in pending:
             _details(c, out)
     _drift_and_unmanaged(plan, out)
+    if plan.warnings:  # a blank line first: text right after </details> would be raw HTML
+        out.write("\n")
     for warning in plan.warnings:
-        out.write(f"> **Warning:** {_cell(warning)}\n")
+        out.write(f"> **Warning:** {prose(warning)}\n")
 
 
 def _heading(plan: Plan, out: TextIO) -> None:
-    if plan.environment:  # one sticky comment per environment
-        out.write(f"<!-- yottactl-plan env={plan.environment} -->\n### yottactl plan: "
-                  f"{plan.environment}\n\n")
+    if plan.environment:  # one sticky comment per environment (a saved plan's name is data)
+        marker = re.sub(r"[^A-Za-z0-9_-]", "_", plan.environment)
+        out.write(f"<!-- yottactl-plan env={marker} -->\n### yottactl plan: "
+                  f"{prose(plan.environment)}\n\n")
     else:
         out.write(f"{MARKER}\n### yottactl plan\n\n")
-    if header(plan):
-        out.write(f"{_cell(header(plan))}\n\n")
+    if plan.endpoint is not None or plan.environment is not None:
+        env = code(plan.environment) if plan.environment else "(none: the project's global settings)"
+        out.write(f"Environment: {env} · endpoint {code(str(plan.endpoint))}\n\n")
     for error in plan.errors:
-        out.write(f"> **Error:** {_cell(error)}\n")
+        out.write(f"> **Error:** {prose(error)}\n")
+    if plan.errors:
+        out.write("\n")
 
 
 def _summary(plan: Plan, pending: Sequence[Change], out: TextIO) -> None:
@@ -68,8 +70,8 @@ def _summary(plan: Plan, pending: Sequence[Change], out: TextIO) -> None:
               f"{', estimated' if estimated else ''})\n\n")
     disruptive = [c for c in pending if c.disruptive]
     if disruptive:
-        out.write("**Disruptive:** " + ", ".join(f"`{c.name}` ({consequence(c)})" for c in disruptive)
-                  + "\n\n")
+        out.write("**Disruptive:** " + ", ".join(f"{code(c.name)} ({prose(consequence(c))})"
+                                                 for c in disruptive) + "\n\n")
 
 
 def _table(pending: Sequence[Change], out: TextIO) -> None:
@@ -78,23 +80,24 @@ def _table(pending: Sequence[Change], out: TextIO) -> None:
         action = c.action.value + (" (adopt)" if c.adopt else "")
         if c.disruptive:
             action += " ⚠️"
-        out.write(f"| `{SYMBOLS[c.action]}` | `{c.name}` | {action} | {_cell(c.reason)} | "
+        out.write(f"| `{SYMBOLS[c.action]}` | {cell(c.name, as_code=True)} | {action} | "
+                  f"{cell(c.reason)} | "
                   f"{money(c.price_before)} → {money(c.price_after)} |\n")
     out.write("\n")
 
 
 def _details(c: Change, out: TextIO) -> None:
-    out.write(f"<details><summary><code>{c.name}</code>: {c.action.value}</summary>\n\n")
-    out.write(f"- id: `{c.id or 'known after apply'}`\n")
+    out.write(f"<details><summary>{html_code(c.name)}: {c.action.value}</summary>\n\n")
+    out.write(f"- id: {code(c.id or 'known after apply')}\n")
     for fc in c.changes:
-        out.write(f"- `{_cell(field_line(fc))}`\n")
+        out.write(f"- {code(field_line(fc))}\n")
     if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None:
         title = "the new deployment" if c.action is Action.REPLACE else "spec"
         body = "".join(f"+ {path} = {shown}\n" for path, shown in padded(c))
         fence = "`" * max([3, *(len(run) + 1 for run in re.findall("`+", body))])
         out.write(f"- {title}:\n\n{fence}diff\n{body}{fence}\n")
     if c.steps:
-        out.write("- steps: " + " → ".join(s.describe() for s in c.steps) + "\n")
+        out.write("- steps: " + prose(" → ".join(s.describe() for s in c.steps)) + "\n")
     out.write("\n</details>\n\n")
 
 
@@ -103,18 +106,18 @@ def _drift_and_unmanaged(plan: Plan, out: TextIO) -> None:
     if kept:
         out.write("#### Not in manifests, kept (imported with `--allow-unmanaged`)\n\n")
         for c in kept:
-            out.write(f"- `{c.name}` ({c.id}, {c.live_status})\n")
+            out.write(f"- {code(c.name)} ({prose(str(c.id))}, {prose(str(c.live_status))})\n")
         out.write("\n")
     if plan.drift:
         out.write("#### Drift since the last apply\n\n")
         for d in plan.drift:
-            out.write(f"- `{d.name}`: **{d.kind.value}** — {_cell(d.detail)}\n")
+            out.write(f"- {code(d.name)}: **{d.kind.value}** — {prose(d.detail)}\n")
         out.write("\n")
     if plan.unmanaged:
         out.write(f"<details><summary>{len(plan.unmanaged)} unmanaged live deployment(s)"
                   "</summary>\n\n")
         for u in plan.unmanaged:
-            out.write(f"- `{u.name}` ({u.id}, {u.status})"
+            out.write(f"- {code(u.name)} ({prose(u.id)}, {prose(str(u.status))})"
                       + (" **duplicate of a managed name**" if u.duplicate else "") + "\n")
         out.write("\nA leftover is deleted with `yottactl delete-unmanaged ID...`.\n")
         out.write("\n</details>\n")

@@ -20,10 +20,15 @@ import re
 from collections.abc import Iterable
 from typing import Any, TextIO, TypeVar, cast
 
-# C0 except tab, DEL, C1: the characters a terminal may act on
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# Invisible characters that change how text around them reads: bidi controls (U+202E, the
+# right-to-left override, shows "evil\u202egnp.exe" as "evilexe.png"; U+2066-2069 isolates;
+# U+200E/200F/061C marks), zero-width characters and joiners, line/paragraph separators
+# (U+2028/2029 end lines in some viewers), the soft hyphen and the byte-order mark.
+_INVISIBLE = "\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb"
+# C0 except tab, DEL, C1 (the characters a terminal may act on), and the invisible ones
+_CONTROL = re.compile(f"[\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
 # the same, but newlines are ours to write (stream layer: API text already lost its newlines)
-_STREAM_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_STREAM_CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
 # our own codes: SGR colours, cursor to previous lines, erase line (apply's live progress)
 _OWN_CSI = re.compile(r"\x1b\[[0-9;]{0,12}[mFK]")
 _NAMED = {"\n": "\\n", "\r": "\\r"}
@@ -31,11 +36,13 @@ _NAMED = {"\n": "\\n", "\r": "\\r"}
 
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
-    return _NAMED.get(char) or f"\\x{ord(char):02x}"
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
 
 
 def clean(text: str) -> str:
-    """``text`` with each control character shown escaped (``\\x1b``, ``\\n``, ``\\x9b``).
+    """``text`` with each control or invisible character shown escaped (``\\x1b``, ``\\n``,
+    ``\\x9b``, ``\\u202e``).
 
     Returns the same object when there is nothing to escape (callers may test identity)."""
     if not _CONTROL.search(text):
