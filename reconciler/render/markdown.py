@@ -7,8 +7,8 @@ goes into a code span, whose content no Markdown, HTML or GitHub extension touch
 
 * :func:`code`: an inline code span fenced with one backtick more than the longest run inside
   (CommonMark §6.1), padded when the text starts or ends with a backtick.
-* :func:`prose`: our sentences (which embed API values) as they are when every character is
-  inert in Markdown and nothing can autolink; otherwise the whole sentence as :func:`code`.
+* :func:`prose`: our sentences (which embed API values): the words that are inert in Markdown
+  and cannot autolink as they are, every other word as :func:`code`.
 * :func:`cell`: either of them made safe inside a table row, where even a code span's ``|``
   would end the cell (GFM tables): shown escaped, as ``\\x7c``, like control characters.
 * :func:`html_code`: a ``<code>`` element inside an HTML block (``<summary>``), entity-escaped.
@@ -28,6 +28,8 @@ _BACKTICKS = re.compile(r"`+")
 _INERT = re.compile(r"[A-Za-z0-9 ,.;:()=+$%'\"/?→×—…·≈-]*")
 # what GFM or GitHub would turn into a link even without Markdown punctuation
 _AUTOLINK = re.compile(r"www\.|://|\bGH-[0-9]", re.IGNORECASE)
+_QUOTED = re.compile(r"(`[^`]+`)")  # the split keeps each quoted part at an odd index
+_SPACES = re.compile(r"( +)")
 
 
 def code(text: str) -> str:
@@ -41,12 +43,27 @@ def code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def _inert(text: str) -> bool:
+    return _INERT.fullmatch(text) is not None and not _AUTOLINK.search(text)
+
+
 def prose(text: str) -> str:
-    """A sentence of ours that may hold API values: as is when that is inert, else as code."""
+    """A sentence of ours that may hold API values: its inert words as they are, `quoted`
+    parts (a code span already: no backtick inside) as they are, every other word as
+    :func:`code`. Each piece is inert text (no backtick) or a whole code span, so no piece can
+    reach into another; nothing that could link or mention is outside code (links and mentions
+    need ``@``, ``www.`` or ``://`` within one word)."""
     cleaned = clean(text)
-    if _INERT.fullmatch(cleaned) and not _AUTOLINK.search(cleaned):
+    if _inert(cleaned):
         return cleaned
-    return code(cleaned)
+    out = []
+    for n, piece in enumerate(_QUOTED.split(cleaned)):
+        if n % 2:  # `yottactl import NAME ID`
+            out.append(piece)
+            continue
+        out.extend(word if not word or word.isspace() or _inert(word) else code(word)
+                   for word in _SPACES.split(piece))
+    return "".join(out)
 
 
 def cell(text: str, *, as_code: bool = False) -> str:
