@@ -150,3 +150,14 @@ def test_the_terminal_never_gets_a_bidi_override(hostile: Env, args: list[str]) 
         images = [d.get("image") or d["spec"]["image"] for d in
                   (data if isinstance(data, list) else [data])]
         assert IMAGE in images, images
+
+
+def test_an_apply_summary_shows_a_hostile_api_message_escaped(hostile: Env) -> None:
+    from hostile_api import envelope
+
+    hostile.api.answer("/102/stop", body=envelope(None, 10002, f"boom {MARK}\u202e\u2066\x1b[2J"))
+    result = hostile("apply", "{manifests}", "--auto-approve")
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("  failed: svc:")]
+    assert failed and f"boom {MARK}\\u202e\\u2066\\x1b[2J" in failed[0], result.output
+    assert not INVISIBLE.search(result.output), "raw bidi/invisible characters"
