@@ -51,7 +51,7 @@ def load_manifests(
     keep_documents: bool = False,
 ) -> Loaded[DesiredDeployment]:
     """The manifests at ``paths`` (default: the project's manifest folders, else manifests/ or
-    deploy/, see loader.default_paths) after
+    deploy/, see discovery.default_paths) after
     the project's variables and the environment's overlays; warnings for unused variables."""
     return _load(paths, inputs, _itself, require_env=require_env, keep_documents=keep_documents)
 

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import ValidationError
 
 from reconciler import localfile
-from reconciler.errors import ManifestError, ManifestIssue, UsageError
+from reconciler.errors import ManifestError, ManifestIssue
 from reconciler.manifest import fastyaml
+from reconciler.manifest.discovery import discover
 from reconciler.manifest.interpolate import (
     MAX_DEPTH,
     DocumentTooComplex,
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 MAX_FILE_BYTES = localfile.MANIFEST_CAP
 MAX_ISSUES_PER_FILE = 50  # a generated file with 100,000 bad keys is refused in well under a second
-SUFFIXES = (".yaml", ".yml")
 T = TypeVar("T")
 
 
@@ -51,83 +51,6 @@ class Rendering:
     used: set[str] = field(default_factory=set)
     documents: list[tuple[str, int, dict[str, Any]]] | None = None  # kept when not None
     project_root: Path | None = None  # the folder of yottactl.yaml: where walked links may lead
-
-
-# With no path given (and no `manifests:` in a project file), the first of these folders that
-# exists is read, never the whole working tree: dotfiles and CI workflow YAML are not manifests.
-CONVENTIONAL_FOLDERS = ("manifests", "deploy")
-
-
-def default_paths(base: Path | None = None) -> list[str]:
-    """The conventional manifest folder under ``base`` (default: the working directory)."""
-    root = base or Path(".")
-    for folder in CONVENTIONAL_FOLDERS:
-        if (root / folder).is_dir():
-            return [str(root / folder) if base else folder]
-    raise UsageError(
-        "no manifest path given, and there is no manifests/ or deploy/ folder here",
-        hint="pass the manifest files or folders (e.g. `yottactl plan deploy/`), or list them "
-             "under `manifests:` in yottactl.yaml; the working tree as a whole is never read")
-
-
-def discover(paths: Sequence[str],
-             project_root: Path | None = None) -> tuple[list[Path], list[ManifestIssue]]:
-    """Files to read, in a deterministic order: given files as-is, directories recursively
-    (skipping hidden files and folders). No paths: :func:`default_paths`. A symlink found while
-    walking a folder is read only if it leads inside that folder, or inside the project folder
-    when the walked one is in it (a committed link to /etc/passwd is repository content, not
-    the user's choice); the others are issues. A file named directly is read wherever it is."""
-    found: list[Path] = []
-    refused: list[ManifestIssue] = []
-    for raw in paths or default_paths():
-        path = Path(raw)
-        if path.is_dir():
-            boundary = _walk_boundary(path, project_root)
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.endswith(SUFFIXES) or name.startswith("."):
-                        continue
-                    file = Path(root) / name
-                    if file.is_symlink() and not _leads_inside(file, boundary):
-                        refused.append(_outside_issue(file, boundary))
-                    else:
-                        found.append(file)
-        elif path.exists() or path.is_symlink():
-            found.append(path)
-        else:
-            raise UsageError(f"no such file or directory: {raw}",
-                             hint="pass manifest files or directories")
-    return list(dict.fromkeys(found)), refused
-
-
-def _walk_boundary(folder: Path, project_root: Path | None) -> Path:
-    """Where links found in ``folder`` may lead: the project folder when ``folder`` is in it
-    (links between a project's folders are fine), else ``folder`` itself."""
-    real = folder.resolve()
-    if project_root is not None:
-        root = project_root.resolve()
-        if real.is_relative_to(root):
-            return root
-    return real
-
-
-def _leads_inside(link: Path, boundary: Path) -> bool:
-    try:
-        return link.resolve().is_relative_to(boundary)
-    except (OSError, RuntimeError):  # a symlink loop leads nowhere
-        return False
-
-
-def _outside_issue(link: Path, boundary: Path) -> ManifestIssue:
-    try:
-        target = str(link.resolve())
-    except (OSError, RuntimeError):
-        target = os.readlink(link)
-    return ManifestIssue(
-        str(link), 1, 1, "", f"a symlink to {target}, outside {boundary}: not read",
-        f"a link in a manifest folder may only lead inside {boundary}: copy the file in, or "
-        "name it on the command line to read it on purpose")
 
 
 def read_manifest_bytes(file: Path) -> tuple[bytes | None, ManifestIssue | None]:
