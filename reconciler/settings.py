@@ -184,13 +184,13 @@ class _Guard:
             f"the default is {DEFAULT_BASE_URL}"
         from reconciler.errors import UsageError
 
-        loopback = "; CI=true: loopback is not exempt" if trust.is_loopback_url(named) else ""
+        detail = "; CI=true: loopback is not exempt" if trust.is_loopback_url(named) else ""
         unusable = trust.unusable_endpoints(self.allowed_endpoints)
         if unusable:  # e.g. a host without https://: it allows nothing
-            loopback += f"; {ALLOWED_ENDPOINTS} entries that are not URLs: {', '.join(unusable)}"
+            detail += f"; {ALLOWED_ENDPOINTS} entries that are not URLs: {', '.join(unusable)}"
         raise UsageError(
             f"{key} sends the API key to {named}, which the environment does not allow "
-            f"({instead}{loopback})",
+            f"({instead}{detail})",
             # quoted: a hint is copied into a shell, and the value is the repository's text
             hint=f"an endpoint from a repository file is used only if whoever holds the key allows "
                  f"it: if it is yours, export {ALLOWED_ENDPOINTS}={shlex.quote(named)} (comma list "
@@ -207,7 +207,7 @@ class _Guard:
             return exported  # the project file is the lowest layer
         if named == exported:
             return named
-        if exported and self.context.state != exported and not self.own_state:
+        if exported and not self.own_state:
             return self._exported_state(exported)  # one database URL for every environment
         if self._state_allowed(named, exported):
             if exported and exported != named:
@@ -216,8 +216,11 @@ class _Guard:
             return named
         key = self._key("state", self.own_state)
         if self.ci and exported:
-            self.notes.append(f"{key} ({_redacted(named)}) is not in {ALLOWED_STATES}: using "
-                              f"YOTTACTL_STATE")
+            from reconciler import trust
+
+            why = f"is not in {ALLOWED_STATES}" if trust.is_database(named) else \
+                "is a file, and in CI the job's state wins"
+            self.notes.append(f"{key} ({_redacted(named)}) {why}: using YOTTACTL_STATE")
             return self._exported_state(exported)
         from reconciler.errors import UsageError
 

@@ -268,6 +268,8 @@ def test_what_the_environment_allows_is_used(tmp_path: Path, monkeypatch: pytest
     assert files.notes == ("YOTTACTL_STATE is ignored: environment 'prod' sets prod.json",)
     ci = resolution(tmp_path, "{state: prod.json}", YOTTACTL_STATE="postgresql://db/x", CI="true")
     assert ci.settings.state_path == "postgresql://db/x?state=prod"
+    assert ci.notes == ("yottactl.yaml environments.prod.state (prod.json) is a file, and in CI "
+                        "the job's state wins: using YOTTACTL_STATE",)
     database = "{state: 'postgresql://u:pw@db.internal/infra'}"
     with pytest.raises(UsageError) as refused:
         resolution(tmp_path, database, YOTTACTL_STATE="postgresql://db/x")
