@@ -19,7 +19,7 @@ def _files_under(folder: Path) -> set[str]:
 
 @pytest.mark.parametrize("source", ["flag", "env", "project file"])
 def test_a_keyword_connection_string_is_refused_never_a_file_named_after_the_password(
-        cli: Cli, source: str) -> None:
+        cli: Cli, source: str, monkeypatch: pytest.MonkeyPatch) -> None:
     cli.write("svc")
     env: dict[str, str] = {}
     args = ["apply", "--auto-approve"]
@@ -35,11 +35,12 @@ def test_a_keyword_connection_string_is_refused_never_a_file_named_after_the_pas
             """))
         env["YOTTACTL_STATE"] = ""
     before = _files_under(cli.folder)
-    done = cli.subprocess(*args, cwd=cli.folder, env=env)
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "keyword connection string" in done.stderr and "postgresql://" in done.stderr
-    assert "Hunter2" not in done.stdout + done.stderr  # the password is never echoed
-    assert "Traceback" not in done.stderr
+    monkeypatch.chdir(cli.folder)
+    cli.env.update(env)
+    done = cli(*args)
+    assert done.exit_code == 1, done.output
+    assert "keyword connection string" in done.output and "postgresql://" in done.output
+    assert "Hunter2" not in done.output  # the password is never echoed
     created = _files_under(cli.folder) - before
     assert not [p for p in created if "Hunter2" in p or "password" in p], created
     with cli.client() as client:
@@ -98,27 +99,28 @@ def test_a_mistyped_database_state_says_so_and_will_not_adopt_without_adopt(
 
 
 def test_a_new_state_file_beside_live_deployments_needs_adopt_from_a_subfolder(
-        cli: Cli) -> None:
+        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     cli.write("web")
     assert cli("apply", "--auto-approve", str(cli.manifests)).exit_code == 0  # the project's
     sub = cli.folder / "manifests"  # run from a subfolder: no project file, a new state file
-    env = {"YOTTACTL_STATE": ""}
-    planned = cli.subprocess("plan", ".", cwd=sub, env=env)
-    assert planned.returncode == 0, planned.stderr
-    assert "does not exist yet" in planned.stdout and "no yottactl.yaml was found" in planned.stdout
+    monkeypatch.chdir(sub)
+    cli.env["YOTTACTL_STATE"] = ""  # the default path, relative to here
+    planned = cli("plan", ".")
+    assert planned.exit_code == 0, planned.output
+    assert "does not exist yet" in planned.output and "no yottactl.yaml was found" in planned.output
     before = _mutations(cli)
-    refused = cli.subprocess("apply", "--auto-approve", ".", cwd=sub, env=env)
-    assert refused.returncode == 1, refused.stdout + refused.stderr
+    refused = cli("apply", "--auto-approve", ".")
+    assert refused.exit_code == 1, refused.output
     new_state = sub / "state" / "yottactl.state.json"
-    assert "--adopt" in refused.stderr and not new_state.exists()
+    assert "--adopt" in refused.output and not new_state.exists()
     assert _mutations(cli) == before
-    saved = cli.subprocess("plan", ".", "--out", str(cli.folder / "p.json"), cwd=sub, env=env)
-    assert saved.returncode == 0, saved.stderr
-    from_plan = cli.subprocess("apply", "--plan", str(cli.folder / "p.json"), cwd=sub, env=env)
-    assert from_plan.returncode == 1 and "--adopt" in from_plan.stderr  # a saved plan too
+    saved = cli("plan", ".", "--out", str(cli.folder / "p.json"))
+    assert saved.exit_code == 0, saved.output
+    from_plan = cli("apply", "--plan", str(cli.folder / "p.json"))
+    assert from_plan.exit_code == 1 and "--adopt" in from_plan.output  # a saved plan too
     assert not new_state.exists()
-    adopted = cli.subprocess("apply", "--auto-approve", "--adopt", ".", cwd=sub, env=env)
-    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    adopted = cli("apply", "--auto-approve", "--adopt", ".")
+    assert adopted.exit_code == 0, adopted.output
     assert new_state.exists() and _mutations(cli) == before
 
 
