@@ -110,7 +110,7 @@ def test_apply_summary_lists_outputs(cli: Cli) -> None:
     assert after[0].split() == ["NAME", "ID", "STATUS", "WORKERS", "URL"]
     live = {d.name: d for d in cli.client().list()}
     rows = {r.split()[0]: r.split() for r in after[1:]}
-    assert rows["web"] == ["web", live["web"].id, "RUNNING", "2/2", f"https://{live['web'].domain}"]
+    assert rows["web"] == ["web", live["web"].id, "RUNNING", "2/2", live['web'].domain]
     assert rows["queue"][1:3] == [live["queue"].id, "RUNNING"] and rows["queue"][-1] == "-"
 
 
@@ -161,7 +161,7 @@ def test_apply_json_event_stream(cli: Cli) -> None:
     summary = stream[-1]
     dep = cli.client().list()[0]
     assert summary["succeeded"] == ["llama"] and summary["failed"] == {}
-    assert summary["outputs"][0]["url"] == f"https://{dep.domain}"
+    assert summary["outputs"][0]["url"] == dep.domain
 
 
 def test_apply_json_failure_and_refusal(cli: Cli) -> None:

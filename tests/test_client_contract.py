@@ -43,7 +43,7 @@ def test_create_detail_list_lifecycle(client: YottaClient) -> None:
     assert detail.credentialId == "361530338086227968"
     assert detail.runningWorkers == 2 and detail.totalWorkers == 2
     assert detail.perHourPrice == pytest.approx(2 * (1.85 + 0.001 * 100))
-    assert detail.domain and detail.domain.endswith(".elastic.yottalabs.ai")
+    assert detail.domain and detail.domain.endswith(f"/_serve/{dep_id}")  # served: a URL
     assert detail.resources[0].gpuDisplayName
     assert [d.id for d in client.list()] == [dep_id]
     assert client.list(status=["STOPPED"]) == []

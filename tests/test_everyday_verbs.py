@@ -28,14 +28,14 @@ def test_output_prints_id_status_workers_and_url_from_the_live_api(cli: Cli) -> 
     live = cli.client().detail(ids["llama"])
     assert live.domain  # ALB deployments have a domain: the check below is not vacuous
     assert record == {"name": "llama", "id": ids["llama"], "found": True, "status": "RUNNING",
-                      "domain": live.domain, "url": f"https://{live.domain}",
+                      "domain": live.domain, "url": live.domain,  # a URL already
                       "runningWorkers": 2, "workers": 2}
     every = json.loads(cli("output", "-o", "json").stdout)
     assert sorted(every) == ["llama", "other"] and every["other"]["id"] == ids["other"]
     text = cli("output").stdout.splitlines()
     assert text[0].split() == ["NAME", "ID", "STATUS", "WORKERS", "URL"]
-    assert text[1].split() == ["llama", ids["llama"], "RUNNING", "2/2", f"https://{live.domain}"]
-    assert f"url = https://{live.domain}" in cli("output", "llama").stdout
+    assert text[1].split() == ["llama", ids["llama"], "RUNNING", "2/2", live.domain]
+    assert f"url = {live.domain}" in cli("output", "llama").stdout
     assert "found = true" in cli("output", "llama").stdout  # as in JSON, not Python's True
 
 
@@ -59,7 +59,7 @@ def test_get_has_a_url_column(cli: Cli) -> None:
     header, *rows = cli("get").stdout.splitlines()
     assert header.split()[-1] == "URL"
     by_name = {r.split()[0]: r.split() for r in rows}
-    assert by_name["web"][-1] == f"https://{cli.client().detail(ids['web']).domain}"
+    assert by_name["web"][-1] == cli.client().detail(ids['web']).domain
     assert by_name["queue"][-1] == "-"  # no domain outside ALB mode
 
 

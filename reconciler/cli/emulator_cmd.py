@@ -32,20 +32,36 @@ from reconciler.cli import main
 @click.option("--rate-limit", default=0.0, show_default=True, type=click.FloatRange(0),
               help="Requests per second per API key (token bucket, small burst); excess gets "
                    "429 with Retry-After. 0 = unlimited.")
+@click.option("--failing-images", "failing_images", multiple=True, metavar="GLOB",
+              help="A deployment whose image matches GLOB (e.g. 'vllm/*:v2*', repeatable) goes "
+                   "INITIALIZING -> FAILED. An image tag starting with 'fail' always does.")
+@click.option("--unhealthy-images", "unhealthy_images", multiple=True, metavar="GLOB",
+              help="A deployment whose image matches GLOB (repeatable) reaches RUNNING, but its "
+                   "domain answers 503 to every request (a health probe never passes).")
 @click.option("--seed", default=None, type=int, help="Seed for ids and faults (reproducible).")
 @click.option("--verbose", is_flag=True, help="Log every request.")
 def emulator(host: str, port: int, data_file: str | None, api_key: str | None,
              transition_seconds: float, log_interval: float, latency_ms: float,
              response_delay_ms: float,
-             fault_rate: float, retry_after: float, rate_limit: float, seed: int | None,
-             verbose: bool) -> None:
-    """Run a local Yotta API emulator (all 10 operations, lifecycle, logs, faults)."""
+             fault_rate: float, retry_after: float, rate_limit: float,
+             failing_images: tuple[str, ...], unhealthy_images: tuple[str, ...],
+             seed: int | None, verbose: bool) -> None:
+    """Run a local Yotta API emulator (all 10 operations, lifecycle, logs, faults).
+
+    \b
+    Each RUNNING ALB deployment serves HTTP on the emulator's own port, no DNS needed: its
+    domain is http://HOST:PORT/_serve/ID, where any path answers 200 (JSON) while the
+    deployment is RUNNING with a RUNNING worker, 503 while it is not serving or its image
+    matches --unhealthy-images, and 404 once it is deleted. `yottactl output` shows it as
+    the URL; health probes reach it over real HTTP.
+    """
     from reconciler.emulator.server import EmulatorServer, build
 
     emu = build(transition_seconds=transition_seconds, log_interval_seconds=log_interval,
                 data_file=data_file, api_key=api_key, latency_ms=latency_ms,
                 fault_rate=fault_rate, retry_after=retry_after, seed=seed,
-                response_delay_ms=response_delay_ms, rate_limit=rate_limit)
+                response_delay_ms=response_delay_ms, rate_limit=rate_limit,
+                failing_images=failing_images, unhealthy_images=unhealthy_images)
     try:
         server = EmulatorServer(emu, host=host, port=port, verbose=verbose)
     except OSError as exc:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from reconciler.emulator import logs as logbook
-from reconciler.emulator import spec
+from reconciler.emulator import serving, spec
 from reconciler.emulator.world import INVALID, NOT_ALLOWED, ApiFailure, Timings, World
 
 MUTATING = frozenset(
@@ -85,6 +85,7 @@ class Emulator:
         self.calls: Counter[str] = Counter()
         self.rate_limit = RateLimit(rate_limit)
         self.throttled = 0  # requests refused by the rate limit (not counted in ``calls``)
+        self.served: Counter[str] = Counter()  # answers of deployments' domains, by HTTP status
         self.stats_lock = threading.Lock()
         self._fault_lock = threading.Lock()
 
@@ -196,10 +197,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, method: str, path: str) -> None:
         emu = self.server.emulator
         if method == "GET" and path == "/_emulator/stats":
-            self._send(200, {"calls": dict(emu.calls), "throttled": emu.throttled})
+            self._send(200, {"calls": dict(emu.calls), "throttled": emu.throttled,
+                             "served": dict(emu.served)})
         elif method == "POST" and path == "/_emulator/reset":
             emu.world.reset()
             emu.calls.clear()
+            emu.served.clear()
             emu.rate_limit.reset()
             emu.throttled = 0
             self._send(200, {"ok": True})
@@ -218,6 +221,13 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path.startswith("/_emulator/"):
             self._control(method, url.path)
+            return
+        if serving.is_serve_path(url.path):  # a deployment's domain: no key, no rate limit
+            self._read_body_quietly()
+            status, payload = serving.answer(emu.world, url.path)
+            with emu.stats_lock:
+                emu.served[str(status)] += 1
+            self._send(status, payload)
             return
         found = spec.match(method, url.path)
         if found is None:
@@ -309,6 +319,10 @@ class EmulatorServer:
         self.httpd = _Server((host, port), _Handler)
         self.httpd.emulator = emulator
         self.httpd.verbose = verbose
+        bound, bound_port = self.httpd.server_address[:2]
+        # deployments' domains point here; a wildcard address is reached through loopback
+        reach = "127.0.0.1" if bound in ("0.0.0.0", "::", "") else bound
+        emulator.world.serve_base = f"http://{reach!s}:{bound_port}"
         self._thread: threading.Thread | None = None
 
     @property
@@ -334,8 +348,10 @@ def build(
     data_file: str | None = None, api_key: str | None = None, latency_ms: float = 0.0,
     fault_rate: float = 0.0, retry_after: float = 1.0, seed: int | None = None,
     response_delay_ms: float = 0.0, rate_limit: float = 0.0,
+    failing_images: tuple[str, ...] = (), unhealthy_images: tuple[str, ...] = (),
 ) -> Emulator:
-    world = World(Timings(transition_seconds, log_interval_seconds), data_file, seed or 0)
+    world = World(Timings(transition_seconds, log_interval_seconds), data_file, seed or 0,
+                  failing_images=tuple(failing_images), unhealthy_images=tuple(unhealthy_images))
     faults = Faults(latency_ms=latency_ms, fault_rate=fault_rate, retry_after=retry_after,
                     seed=seed, response_delay_ms=response_delay_ms)
     return Emulator(world, api_key=api_key, faults=faults, rate_limit=rate_limit)

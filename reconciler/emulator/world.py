@@ -7,6 +7,7 @@ and tests can use zero-length transitions. Business rules follow docs/ARCHITECTU
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import random
@@ -50,8 +51,15 @@ class World:
         data_file: str | None = None,
         seed: int = 0,
         clock: Callable[[], float] = time.time,
+        failing_images: tuple[str, ...] = (),
+        unhealthy_images: tuple[str, ...] = (),
     ) -> None:
         self.timings = timings or Timings()
+        self.failing_images = failing_images  # globs: INITIALIZING -> FAILED
+        self.unhealthy_images = unhealthy_images  # globs: RUNNING, but the domain answers 503
+        # where deployments serve HTTP (the server sets it once bound); None: the realistic
+        # hostname only, nothing answers it
+        self.serve_base: str | None = None
         self.data_file = data_file
         self.clock = clock
         self.lock = threading.RLock()
@@ -121,8 +129,16 @@ class World:
         workers: int = dep["workers_wanted"]
         return max(1, (workers + 1) // 2) if dep["serviceMode"] == "QUEUE" else workers
 
+    @staticmethod
+    def _matches(image: str, globs: tuple[str, ...]) -> bool:
+        return any(fnmatch.fnmatchcase(image, glob) for glob in globs)
+
+    def unhealthy(self, dep: dict[str, Any]) -> bool:
+        return self._matches(dep["image"], self.unhealthy_images)
+
     def _boot(self, dep: dict[str, Any]) -> None:
-        failing = dep["image"].rsplit(":", 1)[-1].startswith("fail")
+        failing = (dep["image"].rsplit(":", 1)[-1].startswith("fail")
+                   or self._matches(dep["image"], self.failing_images))
         self._set_phase(dep, "INITIALIZING", "FAILED" if failing else "RUNNING")
         self._launch_workers(dep, self._running_target(dep), dep["phase_until"])
 
@@ -280,6 +296,14 @@ class World:
             "status": w["status"],
         }
 
+    def domain_of(self, dep: dict[str, Any]) -> str:
+        """An ALB deployment's domain: a URL on the emulator's own port when it serves HTTP
+        (no DNS needed; the client's url_of keeps a domain that has a scheme), else the
+        Yotta-like hostname. Computed on read, so it follows the port after a restart."""
+        if not dep["domain"] or self.serve_base is None:
+            return str(dep["domain"])
+        return f"{self.serve_base}/_serve/{dep['id']}"
+
     def detail_view(self, dep: dict[str, Any]) -> dict[str, Any]:
         workers = [self.worker_view(dep, w) for w in dep["workers"]]
         running = sum(1 for w in workers if w["status"] == "RUNNING")
@@ -294,7 +318,8 @@ class World:
             })
         view = {
             "id": dep["id"], "name": dep["name"], "creator": dep["creator"],
-            "domain": dep["domain"], "imageRegistry": dep["imageRegistry"], "image": dep["image"],
+            "domain": self.domain_of(dep), "imageRegistry": dep["imageRegistry"],
+            "image": dep["image"],
             "resources": resources,
             "containerVolumeInGb": dep["containerVolumeInGb"],
             "initializationCommand": dep["initializationCommand"],
