@@ -72,6 +72,9 @@ def test_a_running_deployment_answers_at_its_domain_until_stopped_and_deleted(
             if calls_after[k] != calls_before.get(k, 0)} == \
         {"endpointStop": 1, "endpointDetail": 1, "endpointDelete_2": 1}
     assert _served(server) == {"200": 1, "503": 1, "404": 1}
+    # mutating calls are counted per deployment too: "zero calls to blue" is measurable
+    mutated = httpx.get(f"{server.url}/_emulator/stats").json()["mutated"]
+    assert mutated == {dep_id: 2}  # stop and delete; the create named no id
 
 
 @pytest.mark.parametrize("server", [{"transition_seconds": 600.0}], indirect=True)

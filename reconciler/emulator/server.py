@@ -86,6 +86,8 @@ class Emulator:
         self.rate_limit = RateLimit(rate_limit)
         self.throttled = 0  # requests refused by the rate limit (not counted in ``calls``)
         self.served: Counter[str] = Counter()  # answers of deployments' domains, by HTTP status
+        # mutating calls that named a deployment, by id ("zero calls to blue" is countable)
+        self.mutated: Counter[str] = Counter()
         self.stats_lock = threading.Lock()
         self._fault_lock = threading.Lock()
 
@@ -198,11 +200,12 @@ class _Handler(BaseHTTPRequestHandler):
         emu = self.server.emulator
         if method == "GET" and path == "/_emulator/stats":
             self._send(200, {"calls": dict(emu.calls), "throttled": emu.throttled,
-                             "served": dict(emu.served)})
+                             "served": dict(emu.served), "mutated": dict(emu.mutated)})
         elif method == "POST" and path == "/_emulator/reset":
             emu.world.reset()
             emu.calls.clear()
             emu.served.clear()
+            emu.mutated.clear()
             emu.rate_limit.reset()
             emu.throttled = 0
             self._send(200, {"ok": True})
@@ -250,6 +253,9 @@ class _Handler(BaseHTTPRequestHandler):
                            {"Retry-After": str(max(1, math.ceil(wait)))})
             return
         emu.calls[route.operation_id] += 1
+        if route.operation_id in MUTATING and "id" in path_values:
+            with emu.stats_lock:
+                emu.mutated[path_values["id"]] += 1
         if emu.faults.latency_ms:
             time.sleep(emu.faults.latency_ms / 1000)
         fault = emu.pick_fault()
