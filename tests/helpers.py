@@ -78,6 +78,7 @@ def state(items: list[dict[str, Any]]) -> State:
             prevent_destroy=item.get("prevent_destroy", False),
             ignore_changes=tuple(item.get("ignore_changes", ())),
             updated_at=item.get("updated_at", ""),
+            keep_without_manifest=item.get("keep_without_manifest", False),
         )
         out = out.with_entry(item["name"], entry)
     return out.model_copy(update={"key_verifier": FP.verifier()})
