@@ -178,13 +178,13 @@ def _named_paths(project: Project) -> list[tuple[tuple[Any, ...], str]]:
     config = project.config
     named: list[tuple[tuple[Any, ...], str]] = [
         (("manifests", i), p) for i, p in enumerate(config.manifests)]
-    if config.state and "://" not in config.state:
+    if config.state and not is_database_url(config.state):  # "x://y" is a path too
         named.append((("state",), config.state))
     for env_name, env in config.environments.items():
         here = ("environments", env_name)
         named += [((*here, "manifests", i), p) for i, p in enumerate(env.manifests or ())]
         named += [((*here, "overlays", i), p) for i, p in enumerate(env.overlays)]
-        if "://" not in state_location(project, env_name):  # own, or state/NAME.state.json
+        if not is_database_url(state_location(project, env_name)):  # or state/NAME.state.json
             named.append(((*here, "state"), env.state or f"state/{env_name}.state.json"))
     return named
 

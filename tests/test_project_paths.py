@@ -55,6 +55,8 @@ def refused(result: Any, *words: str) -> str:
     ("state: ../outside/s.json\n", "yottactl.yaml:1:8: state", "'../outside/s.json'"),
     ("environments:\n  prod:\n    state: /tmp/prod.json\n",
      "yottactl.yaml:3:12: environments.prod.state", "'/tmp/prod.json'"),
+    # not a database URL, so a file path, whatever "://" it holds
+    ("state: ../../../tmp/x://y.json\n", "yottactl.yaml:1:8: state", "'../../../tmp/x://y.json'"),
 ])
 def test_a_path_in_the_project_file_outside_the_project_is_an_error(
         repo: Cli, text: str, at: str, shown: str) -> None:
