@@ -39,7 +39,9 @@ from _fleet import EmulatorProcess
 
 NAME = "llm"
 POLL_SECONDS = 0.25
-PROBE = {"path": "/healthz", "intervalSeconds": 1, "successes": 2, "timeoutSeconds": 30}
+PROBE_INTERVAL, PROBE_SUCCESSES = 1, 2
+PROBE: dict[str, object] = {"path": "/healthz", "intervalSeconds": PROBE_INTERVAL,
+                            "successes": PROBE_SUCCESSES, "timeoutSeconds": 30}
 
 
 def manifest(image: str, rollout: str | None, probe: dict[str, object] | None) -> str:
@@ -217,7 +219,7 @@ def main() -> None:
             print(line + f"  domain changed: {o.domain_changed}")
             ok &= o.code == 0
         elif key == "blueGreen":
-            probe_time = float(PROBE["intervalSeconds"]) * (int(PROBE["successes"]) - 1)
+            probe_time = float(PROBE_INTERVAL * (PROBE_SUCCESSES - 1))
             bound = 2 * t + probe_time
             print(line + f"  [target 0]\n  {'':<10} wall {o.wall:.1f} s against the bound "
                   f"{bound:.1f} s (create+wait {t:g} + stop {t:g} + delete 0 + probe "
