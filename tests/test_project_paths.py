@@ -70,11 +70,13 @@ def test_a_link_inside_the_project_to_outside_is_refused_too(repo: Cli, tmp_path
     project("manifests: linked\n")
     refused(repo("validate"), "yottactl.yaml:1:12: manifests.0", "'linked'",
             f"resolves to {tmp_path / 'outside'}")
-    # so is the conventional folder when it is such a link
+    # so is the conventional folder when it is such a link, with a project file or without
     os.rename("manifests", "kept")
     os.symlink(tmp_path / "outside", "manifests")
     project("variables: {}\n")
     refused(repo("validate"), "manifests is a link to", "outside the project folder")
+    Path("yottactl.yaml").unlink()
+    refused(repo("validate"), "manifests is a link to", "outside the working directory")
 
 
 def test_environment_state_folder_linked_outside_is_refused_before_any_write(

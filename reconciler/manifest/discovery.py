@@ -38,7 +38,11 @@ def discover(paths: Sequence[str],
     the user's choice); the others are issues. A file named directly is read wherever it is."""
     found: list[Path] = []
     refused: list[ManifestIssue] = []
-    for raw in paths or default_paths():
+    if not paths:  # the conventional folder: found, not named, so it stays in the working tree
+        paths = default_paths()
+        _inside_working_tree(paths[0])
+        project_root = project_root or Path.cwd()
+    for raw in paths:
         path = Path(raw)
         if path.is_dir():
             boundary = _walk_boundary(path, project_root)
@@ -58,6 +62,15 @@ def discover(paths: Sequence[str],
             raise UsageError(f"no such file or directory: {raw}",
                              hint="pass manifest files or directories")
     return list(dict.fromkeys(found)), refused
+
+
+def _inside_working_tree(folder: str) -> None:
+    resolved = Path(folder).resolve()
+    if not resolved.is_relative_to(Path.cwd().resolve()):
+        raise UsageError(f"{folder} is a link to {resolved}, outside the working directory",
+                         hint="the manifest folder found by default stays inside the working "
+                              "directory: replace the link with the folder, or name the folder "
+                              "on the command line")
 
 
 def _walk_boundary(folder: Path, project_root: Path | None) -> Path:
