@@ -33,11 +33,13 @@ IDS = [" ".join(path) for path, _ in COMMANDS]
 
 
 def required_arguments(command: click.Command) -> list[str]:
-    """Placeholder values for the command's required positional arguments."""
+    """Placeholder values for the command's required positional arguments (a valid-looking id
+    where an id goes, so that the argument the test is about is the one checked)."""
     out = []
     for param in command.params:
         if isinstance(param, click.Argument) and param.required:
-            out += ["x"] * max(param.nargs, 1)
+            value = "1" * 18 if param.name in ("deployment_id", "ids") else "x"
+            out += [value] * max(param.nargs, 1)
     return out
 
 
@@ -130,7 +132,8 @@ def test_file_taking_commands_are_found() -> None:
                          ids=[f"{' '.join(p)} {' '.join(a)}" for p, _, a in MISSING])
 def test_missing_file_exits_1(path: tuple[str, ...], command: click.Command, args: list[str],
                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    result = run([*path, *args, *required_arguments(command)], tmp_path, monkeypatch)
+    # the required arguments first: PATH... is the last positional (`import NAME ID PATH...`)
+    result = run([*path, *required_arguments(command), *args], tmp_path, monkeypatch)
     assert_error_exit(result, "no/such/")
 
 
