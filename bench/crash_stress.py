@@ -3,6 +3,8 @@ planning, between and inside API calls, and inside state writes), apply again af
 and count what must never happen.
 
 Run: python bench/crash_stress.py [TRIALS] [--fleets K] [--seed N]   (default 240 trials, 3 fleets)
+     python bench/crash_stress.py --rollouts [TRIALS] ...   blue-green rollouts killed inside
+                                   each step (bench/_rollout_kills.py; default 120 trials)
 
 Each trial changes the manifests (replace all, scale, remove one, add it back, stop/start one),
 starts an apply and kills it in one of three ways, chosen at random:
@@ -40,6 +42,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+import _rollout_kills
 from _fleet import EmulatorProcess, manifest_text
 
 NAMES = [f"svc-{i:05d}" for i in range(4)]
@@ -182,19 +185,50 @@ def run_fleet(number: int, trials: int, seed: int) -> Counter[str]:
     return figures
 
 
+def run_rollout_fleet(number: int, trials: int, seed: int) -> Counter[str]:
+    """One fleet of blue-green deployments: ``trials`` rounds of change, kill, re-apply."""
+    rng = random.Random(seed * 1000 + number)
+    figures: Counter[str] = Counter()
+    server = EmulatorProcess("--latency-ms", "5", "--transition-seconds",
+                             str(_rollout_kills.TRANSITION))
+    started = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            fleet = _rollout_kills.RolloutFleet(server.url, Path(folder), rng)
+            fleet.write(0)
+            first = subprocess.run(fleet.cmd, env=fleet.env, capture_output=True, text=True)
+            assert first.returncode == 0, first.stderr
+            for trial in range(1, trials + 1):
+                _rollout_kills.run_trial(fleet, trial, figures)
+                if trial % 10 == 0:
+                    print(f"fleet {number}: {trial} trials, {time.monotonic() - started:.0f}s: "
+                          f"{dict(figures)}", flush=True)
+    finally:
+        server.stop()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("trials", nargs="?", type=int, default=240)
+    parser.add_argument("trials", nargs="?", type=int, default=None,
+                        help="default 240, or 120 with --rollouts")
     parser.add_argument("--fleets", type=int, default=3,
                         help="independent fleets run side by side (each its own emulator)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rollouts", action="store_true",
+                        help="blue-green rollouts killed at random points and inside each step")
     args = parser.parse_args()
+    trials = args.trials or (120 if args.rollouts else 240)
     figures: Counter[str] = Counter()
-    share = -(-args.trials // args.fleets)
+    share = -(-trials // args.fleets)
+    run = run_rollout_fleet if args.rollouts else run_fleet
     with ThreadPoolExecutor(args.fleets) as pool:  # the work is in subprocesses
-        for future in [pool.submit(run_fleet, n, share, args.seed)
-                       for n in range(args.fleets)]:
+        for future in [pool.submit(run, n, share, args.seed) for n in range(args.fleets)]:
             figures.update(future.result())
+    if args.rollouts:
+        ok = _rollout_kills.report(figures)
+        print("PASS" if ok else "FAIL")
+        sys.exit(0 if ok else 1)
     report(figures, figures["trials"])
 
 
