@@ -4,10 +4,11 @@ named environments that override them. Pure apart from reading the file itself.
     manifests: [deploy/base]               # str or list; relative to this file
     endpoint: https://api.yottalabs.ai
     state: state/yottactl.state.json       # path or PostgreSQL URL
-    defaults: {parallelism: 10, timeout: 900, lockTimeout: 0}
+    defaults: {parallelism: 10, timeout: 900, lockTimeout: 0, rollout: recreate}
     variables: {workers: 1}
     environments:
-      prod: {endpoint: ..., state: ..., variables: {...}, overlays: [...], manifests: [...]}
+      prod: {endpoint: ..., state: ..., variables: {...}, overlays: [...], manifests: [...],
+             rollout: blueGreen}
 
 :func:`resolve` turns the file plus ``--env`` into a :class:`Context` (what one command run
 uses). An environment's ``state`` defaults to ``state/<NAME>.state.json`` beside the file, never
@@ -20,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
@@ -43,12 +44,17 @@ VarName = Annotated[str, StringConstraints(pattern=VAR_NAME_RE.pattern)]
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_RE.pattern)]
 
 
+Rollout = Literal["blueGreen", "recreate"]
+
+
 class Defaults(_Model):
     """Defaults for command flags; a flag given on the command line always wins."""
 
     parallelism: int | None = Field(default=None, ge=1, le=100, description="apply/destroy --parallelism")
     timeout: float | None = Field(default=None, gt=0, description="apply/destroy --timeout (seconds)")
     lockTimeout: float | None = Field(default=None, ge=0, description="--lock-timeout (seconds)")
+    rollout: Rollout | None = Field(default=None, description="lifecycle.rollout of manifests "
+                                    "that do not set it [default: recreate]")
 
 
 class Environment(_Model):
@@ -59,6 +65,7 @@ class Environment(_Model):
                                           description="Overrides global variables")
     overlays: tuple[str, ...] = Field(default=(), description="Overlay files, applied in order")
     manifests: tuple[str, ...] | None = Field(default=None, description="Replaces the global list")
+    rollout: Rollout | None = Field(default=None, description="Overrides defaults.rollout")
 
     _paths = field_validator("overlays", "manifests", mode="before")(_paths)
 
@@ -109,6 +116,7 @@ class Context:
     state: str | None = None
     overlays: tuple[str, ...] = ()
     defaults: Defaults = field(default_factory=Defaults)
+    rollout: str | None = None  # lifecycle.rollout for manifests without one (None: recreate)
 
 
 @dataclass(frozen=True)
@@ -320,7 +328,8 @@ def resolve(project: Project | None, environment: str | None) -> Context:
     if environment is None:
         return Context(project=project, manifests=_manifests(project, config.manifests),
                        endpoint=config.endpoint,
-                       state=state_location(project, None) or None, defaults=config.defaults)
+                       state=state_location(project, None) or None, defaults=config.defaults,
+                       rollout=config.defaults.rollout)
     env = config.environments.get(environment)
     if env is None:
         names = sorted(config.environments)
@@ -337,7 +346,7 @@ def resolve(project: Project | None, environment: str | None) -> Context:
         endpoint=env.endpoint or config.endpoint,
         state=state_location(project, environment),
         overlays=tuple(project.place(p) for p in env.overlays),
-        defaults=config.defaults,
+        defaults=config.defaults, rollout=env.rollout or config.defaults.rollout,
     )
 
 

@@ -59,9 +59,12 @@ def load_manifests(
 def load_desired(paths: Sequence[str], inputs: Inputs | None = None) -> Loaded[Desired]:
     """:func:`load_manifests` as the planner's :class:`Desired` views (each manifest model is
     dropped as soon as its view is built)."""
+    from functools import partial
+
     from reconciler.plan.planner import desired_from_manifest
 
-    return _load(paths, inputs, desired_from_manifest)
+    rollout = (inputs or Inputs()).context.rollout  # the project's defaults.rollout, if any
+    return _load(paths, inputs, partial(desired_from_manifest, default_rollout=rollout))
 
 
 def _load(

@@ -79,6 +79,8 @@ def state(items: list[dict[str, Any]]) -> State:
             ignore_changes=tuple(item.get("ignore_changes", ())),
             updated_at=item.get("updated_at", ""),
             keep_without_manifest=item.get("keep_without_manifest", False),
+            rollout_green=item.get("rollout_green"), rollout_failed=item.get("rollout_failed"),
+            rollout_retiring=item.get("rollout_retiring"),
         )
         out = out.with_entry(item["name"], entry)
     return out.model_copy(update={"key_verifier": FP.verifier()})

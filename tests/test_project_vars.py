@@ -259,7 +259,7 @@ def test_project_schema_describes_every_key() -> None:
     assert set(schema["properties"]) == {"manifests", "endpoint", "state", "variables", "defaults",
                                          "environments"}
     env = schema["$defs"]["Environment"]["properties"]
-    assert set(env) == {"endpoint", "state", "variables", "overlays", "manifests"}
+    assert set(env) == {"endpoint", "state", "variables", "overlays", "manifests", "rollout"}
     committed = Path(__file__).resolve().parents[1] / "schema" / "project-v1.schema.json"
     assert json.loads(committed.read_text()) == schema
 

@@ -124,6 +124,7 @@ class ApplyOptions:
     no_wait: bool = False
     timeout: float = 900.0
     settle: tuple[str, ...] = ()  # touched by an interrupted run: wait for these too
+    keep_failed: bool = False  # a failed blue-green rollout keeps its new deployment
 
 
 @dataclass
@@ -152,7 +153,8 @@ def execute(settings: Settings, store: Backend, state: State | None, the_plan: P
     executor = Executor(client, store, state or State.empty(), fp,
                         SecretSource(fp, essences), parallelism=options.parallelism,
                         no_wait=options.no_wait, waiting=Waiting(timeout=options.timeout),
-                        stop=stop, on_event=on_event, plan_fingerprint=fp.obj(the_plan.to_json()))
+                        stop=stop, on_event=on_event, plan_fingerprint=fp.obj(the_plan.to_json()),
+                        keep_failed=options.keep_failed)
     result = executor.run(the_plan, options.settle)
     return Outcome(result, outputs(client, the_plan, result))
 

@@ -15,18 +15,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from reconciler.api.client import YottaClient
 from reconciler.api.facts import INITIALIZING, RUNNING, STOPPED, STOPPING
 from reconciler.api.models import Deployment
+from reconciler.apply import rollout
 from reconciler.apply.events import Event, Interrupted, Result
 from reconciler.apply.guard import CreateGuard
 from reconciler.apply.names import NameOrder, units
 from reconciler.apply.requests import SecretSource, create_request, unmask, update_request
 from reconciler.apply.waiting import SettleTimes, Waiting, check_wait
-from reconciler.errors import (
-    ActionNotAllowed,
-    ApiError,
-    NotFound,
-    OutcomeUnknown,
-    YottactlError,
-)
+from reconciler.errors import ActionNotAllowed, ApiError, NotFound, OutcomeUnknown, YottactlError
 from reconciler.plan.model import Action, Change, Op, Plan, Step
 from reconciler.plan.normalize import Essence, Fingerprinter
 from reconciler.plan.reasons import Reason
@@ -44,7 +39,8 @@ class Executor:
     def __init__(self, client: YottaClient, store: Backend, state: State, fp: Fingerprinter,
                  secrets: SecretSource, *, parallelism: int = 10, no_wait: bool = False,
                  waiting: Waiting | None = None, on_event: Callable[[Event], None] | None = None,
-                 stop: threading.Event | None = None, plan_fingerprint: str = "") -> None:
+                 stop: threading.Event | None = None, plan_fingerprint: str = "",
+                 keep_failed: bool = False) -> None:
         self.client, self.store, self.fp, self.secrets = client, store, fp, secrets
         self._saved = state
         self.state = state.model_copy(update={"key_verifier": fp.verifier()})
@@ -56,6 +52,7 @@ class Executor:
         self.on_event = on_event or (lambda e: None)
         self.stop = stop or threading.Event()
         self.plan_fingerprint = plan_fingerprint
+        self.keep_failed = keep_failed  # a failed rollout's new deployment stays (apply/rollout)
         self._lock = threading.RLock()
         self._checkpointed = time.monotonic()
         self.result = Result()
@@ -93,7 +90,8 @@ class Executor:
             self._checkpointed = time.monotonic()
 
     def _record(self, change: Change, dep_id: str, status: str | None,
-                spec: Essence | None = None, live_name: str | None = None) -> None:
+                spec: Essence | None = None, live_name: str | None = None,
+                retiring: str | None = None) -> None:
         """Record ``dep_id`` as managed; its last-applied spec is the plan's desired one
         unless ``spec`` says otherwise (an adoption records what is live until it is changed)."""
         if spec is None:
@@ -107,7 +105,8 @@ class Executor:
             prevent_destroy=change.prevent_destroy, ignore_changes=change.ignore_changes,
             created_at=same.created_at if same else stamp, updated_at=stamp, renamed_from=live_name,
             keep_without_manifest=bool(same and same.keep_without_manifest  # until a manifest
-                                       and change.reason_code in NOT_FROM_MANIFESTS))  # records it
+                                       and change.reason_code in NOT_FROM_MANIFESTS),  # records it
+            rollout_retiring=retiring)  # a rollout's switch: blue is still to be deleted
         self._persist(change.name, entry)
 
     def _rekey(self, old: str, new: str) -> None:
@@ -145,10 +144,11 @@ class Executor:
 
     def _call(self, change: Change, step: Step, dep_id: str | None) -> str | None:
         """One mutating API call, bracketed by the journal. Returns the (new) deployment id."""
-        if step.op is Op.CREATE:
+        if step.op is Op.CREATE:  # a rollout's green takes its own slot name (plan/rollout.py)
             with self._lock:
                 state, gone, renamed = self.state, set(self._gone), dict(self._renamed)
-            self.guard.check(change.name, state, gone, renamed)
+            mine = state.without(change.name) if step.role else state  # blue keeps serving
+            self.guard.check(step.name or change.name, mine, gone, renamed)
         self._intent(change, step.op, dep_id, step.name)
         try:
             new_id = self._dispatch(change, step, dep_id)
@@ -161,7 +161,7 @@ class Executor:
     def _dispatch(self, change: Change, step: Step, dep_id: str | None) -> str | None:
         api = self.client
         if step.op is Op.CREATE:
-            return self._create(change)
+            return self._create(change, step.name or change.name)
         assert dep_id is not None
         try:
             if step.op is Op.UPDATE:
@@ -180,24 +180,21 @@ class Executor:
                 raise
         except ActionNotAllowed:
             # a retried call whose first attempt did land answers 24002: check the status
-            if not self._already_done(step.op, dep_id):
+            status = self.client.detail(dep_id).status
+            if not ((step.op is Op.STOP and status in (STOPPING, STOPPED)) or (
+                    step.op is Op.START and status in (INITIALIZING, RUNNING))):
                 raise
         return None
 
-    def _already_done(self, op: Op, dep_id: str) -> bool:
-        status = self.client.detail(dep_id).status
-        return (op is Op.STOP and status in (STOPPING, STOPPED)) or (
-            op is Op.START and status in (INITIALIZING, RUNNING))
-
-    def _create(self, change: Change) -> str:
+    def _create(self, change: Change, name: str) -> str:
         """Create, never duplicating: an unknown outcome is resolved by name via list."""
-        request = create_request(change.name, unmask(change, self.secrets))
+        request = create_request(name, unmask(change, self.secrets))
         known = {e.id for e in self.state.deployments.values()}
         for _ in range(3):
             try:
                 return self.client.create(request).id
             except OutcomeUnknown:
-                found = [d for d in self.client.list() if d.name == change.name and d.id not in known]
+                found = [d for d in self.client.list() if d.name == name and d.id not in known]
                 if found:
                     return found[0].id
         raise OutcomeUnknown("create did not complete after 3 attempts", operation="create",
@@ -253,6 +250,8 @@ class Executor:
             self._rekey(change.rekeyed_from, change.name)
         if change.adopt and dep_id is not None:  # managed from now on, as it is live
             self._record(change, dep_id, change.live_status, change.live_snapshot)
+        if change.action is Action.ROLLOUT:  # blue-green: its own loop (apply/rollout.py)
+            return rollout.run(self, change, started, done)  # waits even with --no-wait
         releases = release_index(change)
         for index, step in enumerate(steps):
             if self.stop.is_set():

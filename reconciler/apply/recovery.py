@@ -9,6 +9,10 @@ Only two operations can leave the state wrong about identity, so only they need 
   * an update to a temporary name (one side of a swap of names): if the deployment now carries
     it, the entry records it as its live name, so the next plan renames it on, as planned
     (never drift "renamed outside yottactl").
+  * a blue-green rollout's create (its intent names the rollout name): a live deployment with
+    that name the state does not know becomes the entry's ``rollout_green``, so the next plan
+    carries the rollout on (or deletes it) instead of leaving it unreported; a rollout's delete
+    of its old or new deployment clears ``rollout_retiring`` / ``rollout_green``.
 Everything else (stop, start, scale, update) is re-derived from live by the next plan.
 """
 
@@ -94,9 +98,23 @@ def fold(state: State, records: Sequence[JournalRecord], list_live: Callable[[],
         if entry is not None and entry.id == dep_id and dep_id not in live_ids:
             state = state.without(name)
             report.forgotten.append(name)
-    known = {e.id for e in state.deployments.values()}
+        elif entry is not None and dep_id not in live_ids and dep_id in (
+                entry.rollout_green, entry.rollout_retiring):  # a rollout's other deployment
+            state = state.with_entry(name, entry.model_copy(update={
+                "rollout_retiring": None if entry.rollout_retiring == dep_id
+                else entry.rollout_retiring,
+                "rollout_green": None if entry.rollout_green == dep_id else entry.rollout_green}))
+    known = {i for e in state.deployments.values()
+             for i in (e.id, e.rollout_green, e.rollout_retiring) if i}
     for name, intent in creates.items():
         entry = state.deployments.get(name)
+        if intent.name and entry is not None:  # a rollout's new deployment (green)
+            green = [d for d in live if d.name == intent.name and d.id not in known]
+            if len(green) == 1 and entry.id in live_ids:
+                state = state.with_entry(name, entry.model_copy(
+                    update={"rollout_green": green[0].id, "updated_at": now_iso()}))
+                report.adopted.append(name)
+            continue
         if entry is not None and entry.id in live_ids:
             continue  # the state already knows the result
         found = [d for d in live if d.name == name and d.id not in known]

@@ -60,14 +60,17 @@ def name_taken(change: Change, plan: Plan, live: Sequence[Deployment],
     """Why creating ``change.name`` now would make a second deployment of it ('' if it would
     not). The deployments the plan itself deletes or renames away from the name (a replace's
     own, a swap's other side) do not count: the plan releases the name before it creates."""
-    released = {c.id for c in plan.pending if c.holds == change.name}
-    holders = sorted(d.id for d in live if d.name == change.name and d.id not in released)
+    create = next((s for s in change.steps if s.op is Op.CREATE), None)
+    wanted = create.name if create is not None and create.name else change.name  # a rollout's
+    released = {c.id for c in plan.pending if c.holds == wanted}
+    holders = sorted(d.id for d in live if d.name == wanted and d.id not in released)
     entry = state.deployments.get(change.name) if state else None
     if entry is not None and entry.id != change.id and any(d.id == entry.id for d in live):
         return (f"{change.name}: the state now manages it as live deployment {entry.id}: this "
                 "plan was applied already, or another apply created it since; creating it "
                 "again would make a second deployment of this name")
     if holders:
-        return (f"{change.name}: now exists live (id {', '.join(holders)}); creating it again "
+        what = change.name if wanted == change.name else f"{change.name}: {wanted}"
+        return (f"{what}: now exists live (id {', '.join(holders)}); creating it again "
                 "would make a second deployment of this name")
     return ""

@@ -161,6 +161,10 @@ def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
               help="Confirm adopting live deployments into a state that does not exist yet "
                    "(--auto-approve alone is refused then: a mistyped --state would take over "
                    "what another state manages).")
+@click.option("--keep-failed", is_flag=True,
+              help="lifecycle.rollout: blueGreen: keep the new deployment of a failed rollout "
+                   "for inspection (recorded in the state; the next apply deletes it first) "
+                   "instead of deleting it. The old one keeps serving either way.")
 @lock_option
 @var_options
 @api_options
@@ -169,7 +173,7 @@ def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, parallelism: int,
           no_wait: bool, timeout: float, targets: tuple[str, ...], allow_mass_delete: bool,
           refresh_only: bool, replace: tuple[str, ...], output: str, adopt: bool,
-          lock_timeout: float, endpoint: str | None, api_key: str | None,
+          keep_failed: bool, lock_timeout: float, endpoint: str | None, api_key: str | None,
           state_path: str | None, no_color: bool) -> None:
     """Plan, confirm, and make live deployments match the manifests."""
     from reconciler.app.apply import ApplyOptions, recover_state
@@ -201,7 +205,7 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
         elif adopting and not adopt:  # reviewed, but the adoption needs its own word
             refuse_adoption(adopting)
         options = ApplyOptions(parallelism=parallelism, no_wait=no_wait, timeout=timeout,
-                               settle=recovered.touched)
+                               settle=recovered.touched, keep_failed=keep_failed)
         run_plan(s, store, recovered.state, the_plan, essences, options, color, output)
 
 

@@ -211,6 +211,13 @@ class _FileLoader:
             self._issue(index, name_loc, "a name cannot come from ${env:...}: it is the "
                         "deployment's identity, not a secret",
                         "write the name itself, e.g. name: llama-inference")
+        secret_locs = {*result.sensitive, *(loc for loc, _ in result.missing + result.empty)}
+        for loc in sorted((loc for loc in secret_locs if loc[:1] == ("lifecycle",)), key=str):
+            self._issue(index, loc, "lifecycle settings cannot read ${env:...}: the cutover and "
+                        "probe come from a file a pull request can edit, so they never receive "
+                        "secret values",
+                        "let the cutover command read its own credentials (it runs with a "
+                        "minimal environment), or put a token in the webhook's receiving end")
         for loc, name in result.credentials:
             self._issue(index, loc, f"${{env:{name}}} is yottactl's own credential: a manifest "
                         "cannot read it (it would reach the deployment, and whoever wrote this file)",

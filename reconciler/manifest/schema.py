@@ -256,9 +256,53 @@ def rule_violations(spec: object) -> list[tuple[str, str]]:
 IGNORABLE = frozenset(NAMES) | {"expose.port", "expose.protocol"}
 
 
+# an HTTP path on the new deployment's own domain: it cannot name another host or carry spaces
+PROBE_PATH_PATTERN = r"^/(?!/)[^\s\\#]{0,1023}$(?!\n)"
+WEBHOOK_PATTERN = r"^https?://[^\s]{1,2040}$(?!\n)"
+Seconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+class Probe(_Model):
+    """An HTTP GET against the new deployment's domain (lifecycle.rollout: blueGreen) that must
+    pass ``successes`` times in a row before the cutover."""
+
+    path: str = Field(pattern=PROBE_PATH_PATTERN, description="Path on the new deployment's "
+                      "domain, e.g. /health")
+    expectStatus: int = Field(default=200, ge=100, le=599, strict=True)
+    timeoutSeconds: Seconds = Field(default=5.0, description="Per request")
+    intervalSeconds: Seconds = Field(default=2.0, description="Between requests")
+    successes: int = Field(default=3, ge=1, le=100, strict=True,
+                           description="Passes in a row needed")
+
+
+class Cutover(_Model):
+    """What moves clients from the old domain to the new one (DNS, gateway, secret store). Runs
+    only inside `apply`. A command is an argv list (no shell) run with a minimal environment; a
+    webhook gets a POST with a JSON body. Neither ever receives the API key or secret values."""
+
+    command: tuple[Annotated[str, Field(min_length=1, max_length=4096)], ...] | None = Field(
+        default=None, min_length=1, max_length=256, description="argv list, no shell")
+    webhook: str | None = Field(default=None, pattern=WEBHOOK_PATTERN,
+                                description="http(s) URL; POST with a JSON body")
+    timeoutSeconds: Seconds = Field(default=60.0)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Cutover:
+        if (self.command is None) == (self.webhook is None):
+            raise ValueError("give exactly one of command (an argv list) or webhook (a URL)")
+        return self
+
+
+ROLLOUTS = ("blueGreen", "recreate")
+
+
 class Lifecycle(_Model):
     preventDestroy: StrictBool = False
     ignoreChanges: tuple[str, ...] = ()
+    # None: the project file's defaults.rollout (an environment's rollout), else recreate
+    rollout: Literal["blueGreen", "recreate"] | None = None
+    probe: Probe | None = None
+    cutover: Cutover | None = None
 
     @field_validator("ignoreChanges")
     @classmethod
@@ -293,6 +337,7 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
 SECTION_MODELS: dict[str, type[BaseModel]] = {
     "": Manifest, "metadata": Metadata, "spec": Spec, "lifecycle": Lifecycle,
     "spec.resources": ResourceSpec, "spec.expose": Expose, "spec.environmentVars": EnvVar,
+    "lifecycle.probe": Probe, "lifecycle.cutover": Cutover,
 }
 
 

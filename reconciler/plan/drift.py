@@ -17,6 +17,7 @@ from reconciler.plan.normalize import (
     hide_undeclared,
     mask,
 )
+from reconciler.plan.rollout import slot_names
 from reconciler.state.model import State
 
 _UP = (RUNNING, INITIALIZING)
@@ -55,7 +56,8 @@ def find_drift(state: State, live_by_id: Mapping[str, LiveDeployment], fp: Finge
         skip = (ignored or {}).get(name, entry.ignore_changes)
         changes = tuple(c for c in diff(entry.spec, current, entry.sensitive)
                         if not _is_ignored(c.path, skip))
-        if live.name not in (name, entry.renamed_from, (rekeyed or {}).get(name)):
+        # either slot name of a blue-green deployment is its name (plan/rollout.py)
+        if live.name not in (*slot_names(name), entry.renamed_from, (rekeyed or {}).get(name)):
             changes = (FieldChange(path="name", before=name, after=live.name), *changes)
         scaled = tuple(c for c in changes if c.path == "workers")
         config = tuple(c for c in changes if c.path != "workers")

@@ -23,13 +23,15 @@ class LiveDeployment:
     status: str | None
     perHourPrice: float | None  # the API's name, as on Deployment
     essence: Essence  # configured fields, normalised (secrets not yet masked)
+    domain: str | None = None  # observed: where it serves (a blue-green rollout's "old domain")
 
 
 def live_view(dep: Deployment | ListedDeployment | LiveDeployment) -> LiveDeployment:
     """The planner's view of a listed (or fetched) deployment."""
     if isinstance(dep, LiveDeployment):
         return dep
-    return LiveDeployment(dep.id, dep.name, dep.status, dep.perHourPrice, essence_from_live(dep))
+    return LiveDeployment(dep.id, dep.name, dep.status, dep.perHourPrice, essence_from_live(dep),
+                          getattr(dep, "domain", None) or None)
 
 
 def waiting_since(entry: StateEntry | None, adopt: bool, live: LiveDeployment) -> str | None:

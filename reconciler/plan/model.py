@@ -48,6 +48,9 @@ class Action(str, Enum):
     # live status not yet the declared one (INITIALIZING, STOPPING) and nothing else to do:
     # unfinished work, which apply waits for
     WAIT = "wait"
+    # lifecycle.rollout: blueGreen: a new deployment (green) is made healthy and cut over to
+    # before the serving one (blue) is stopped and deleted (plan/rollout.py)
+    ROLLOUT = "rollout"
     NOOP = "no-op"
 
 
@@ -62,6 +65,8 @@ class Op(str, Enum):
     DELETE = "delete"
     WAIT = "wait"
     FORGET = "forget"  # drop from the state only (already gone live)
+    PROBE = "probe"  # blue-green: HTTP GETs on the new deployment's domain until they pass
+    CUTOVER = "cutover"  # blue-green: the manifest's command or webhook moves the clients
 
 
 class _Frozen(BaseModel):
@@ -78,8 +83,14 @@ class Step(_Frozen):
     # create/update that gives a deployment a name: the changes (by name) whose deployment
     # must have left that name first (renamed away or deleted): no name is live twice
     after: tuple[str, ...] = ()
+    # blue-green rollout: which deployment the step acts on ("blue": the serving one being
+    # replaced, "green": the new one, "discard": a green left by an earlier rollout); None:
+    # the change's own deployment, as for every other change
+    role: str | None = None
 
     def describe(self) -> str:
+        if self.role is not None:
+            return _describe_role(self)
         if self.op is Op.UPDATE and self.name is not None:
             return f"update (temporary name {self.name})"
         if self.after:  # gives a name that these changes' deployments must leave first
@@ -90,6 +101,61 @@ class Step(_Frozen):
         if self.op is Op.SCALE:
             return f"scale to {self.workers}"
         return str(self.op.value)
+
+
+def _describe_role(step: Step) -> str:
+    if step.op is Op.CREATE:
+        return f"create green {step.name}"
+    if step.op in (Op.PROBE, Op.CUTOVER):
+        return str(step.op.value)
+    plain: str = step.model_copy(update={"role": None}).describe()
+    return f"{plain} ({step.role})"
+
+
+class ProbeSpec(_Frozen):
+    """lifecycle.probe as the executor runs it."""
+
+    path: str
+    expect_status: int = 200
+    timeout_seconds: float = 5.0
+    interval_seconds: float = 2.0
+    successes: int = 3
+
+    def describe(self) -> str:
+        return (f"GET {self.path} → {self.expect_status}, {self.successes}x in a row "
+                f"(every {self.interval_seconds:g}s, {self.timeout_seconds:g}s per request)")
+
+
+class CutoverSpec(_Frozen):
+    """lifecycle.cutover: an argv list (no shell) or a webhook URL. Never holds secrets: a
+    manifest's lifecycle cannot read ${env:...} (manifest/loader.py)."""
+
+    command: tuple[str, ...] | None = None
+    webhook: str | None = None
+    timeout_seconds: float = 60.0
+
+    def describe(self) -> str:
+        if self.command is not None:
+            import shlex
+
+            return "command " + shlex.join(self.command)
+        return f"webhook POST {self.webhook}"
+
+
+class RolloutPlan(_Frozen):
+    """What a blue-green change needs besides its steps (plan/rollout.py)."""
+
+    green_name: str  # the name the new deployment is created under (the other slot)
+    blue_id: str | None = None  # the serving deployment it replaces (or the one retiring)
+    blue_name: str | None = None
+    green_id: str | None = None  # a green an interrupted run created: resumed, not re-created
+    discard_id: str | None = None  # a green of an earlier rollout, deleted first
+    old_domain: str | None = None  # blue's; green's is known after apply
+    probe: ProbeSpec | None = None
+    cutover: CutoverSpec | None = None
+    overlap_seconds: float = 0.0  # expected time both bill (create to blue deleted)
+    extra_per_hour: float | None = None  # green's hourly price while both run
+    overlap_cost: float | None = None  # extra_per_hour over overlap_seconds
 
 
 class FieldChange(_Frozen):
@@ -151,6 +217,7 @@ class Change(_Frozen):
     # live status transitional (not yet the declared one) since this time, when the state
     # recorded yottactl starting that transition (ISO 8601, UTC); None when unknown
     waiting_since: str | None = None
+    rollout: RolloutPlan | None = None  # Action.ROLLOUT: see plan/rollout.py
 
     @property
     def holds(self) -> str | None:
@@ -261,6 +328,8 @@ class Plan(_Frozen):
         counts = {a.value: 0 for a in Action}
         for change in self.changes:
             counts[change.action.value] += 1
+        if not counts[Action.ROLLOUT.value]:  # plans without rollouts read as before
+            del counts[Action.ROLLOUT.value]
         return counts
 
     @property
@@ -279,11 +348,13 @@ class Plan(_Frozen):
             if data[key] is None:
                 del data[key]
         for change in data["changes"]:  # later, optional fields: omitted when unused
-            if change["live_name"] is None:
-                del change["live_name"]
+            for key in ("live_name", "rollout"):
+                if change[key] is None:
+                    del change[key]
             for step in change["steps"]:
-                if step["name"] is None:
-                    del step["name"]
+                for key in ("name", "role"):
+                    if step[key] is None:
+                        del step[key]
                 if not step["after"]:
                     del step["after"]
         import json

@@ -12,6 +12,7 @@ from reconciler.api.models import Deployment
 from reconciler.catalog import hourly_price
 from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
 from reconciler.plan import renames
+from reconciler.plan import rollout as R
 from reconciler.plan import steps as S
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import find_drift
@@ -19,11 +20,13 @@ from reconciler.plan.live import LiveDeployment, live_view, waiting_since
 from reconciler.plan.model import (
     Action,
     Change,
+    CutoverSpec,
     Diagnostic,
     DriftItem,
     DriftKind,
     FieldChange,
     Plan,
+    ProbeSpec,
     Unmanaged,
     error,
     warning,
@@ -56,6 +59,9 @@ class Desired:
     state: str = "running"
     prevent_destroy: bool = False
     ignore_changes: tuple[str, ...] = ()
+    rollout: str = "recreate"  # lifecycle.rollout (or the project's default): plan/rollout.py
+    probe: ProbeSpec | None = None
+    cutover: CutoverSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,9 @@ class _Planner:
         self.state, self.fp, self.options = state, fp, options
         self.lineage: str | None = None
         self.diagnostics: list[Diagnostic] = []
-        self.managed_ids = {e.id for e in state.deployments.values()}
+        # ids the state maps (with a rollout's new or retiring deployment)
+        self.managed_ids = {i for e in state.deployments.values()
+                            for i in (e.id, e.rollout_green, e.rollout_retiring) if i}
         # desired name -> the other state name whose recorded id is live under it
         self.rekey = renames.rekeyed(self.desired, self.live_by_id, state)
         self.rekeyed_from = {old: new for new, old in self.rekey.items()}
@@ -139,7 +147,7 @@ class _Planner:
         # env vars in no manifest (added in the console) are shown hidden, never their values
         masked_live = hide_undeclared(real_live, compared.environmentVars, self.fp)
         changes = diff(masked_live, compared, secret)
-        if live.name != want.name:  # renamed in the console (or imported under another name)
+        if not R.is_slot(want.name, live.name):  # renamed in the console (or imported so)
             changes = (FieldChange(path="name", before=live.name, after=want.name), *changes)
         # lifecycle settings are state-only changes, shown with the others
         lifecycle = () if entry is None or adopt else lifecycle_changes(entry, want)
@@ -159,11 +167,14 @@ class _Planner:
             adopting = (f"re-adopting live deployment {live.id} of that name (the state's id "
                         f"{entry.id} is gone); " if entry is not None
                         else "adopting the live deployment of that name; ")
-
-        # 2. A field the update request cannot carry changed, or `--replace NAME`: replace
-        #    (new id and domain).
         replaced = fields & set(REPLACE_FIELDS)
         forced = want.name in self.options.replace
+        # 1b. lifecycle.rollout: blueGreen, and what earlier rollouts left (plan/rollout.py).
+        if (rolled := R.rung(self, want, None if adopt else entry, live, base, fields, replaced,
+                             forced, adopting, price_after)) is not None:
+            return rolled or None
+        # 2. A field the update request cannot carry changed, or `--replace NAME`: replace
+        #    (new id and domain).
         if replaced or forced:
             if want.prevent_destroy:
                 why = (f"changed: {', '.join(sorted(replaced))}" if replaced
@@ -243,8 +254,9 @@ class _Planner:
         return True
 
     def adoptable(self, name: str) -> list[LiveDeployment]:
-        """Live deployments named ``name`` that the state maps to no name."""
-        return [d for d in self.live_by_name.get(name, []) if d.id not in self.managed_ids]
+        """Live deployments named ``name`` (or its rollout name) that the state maps to no name."""
+        return [d for slot in R.slot_names(name) for d in self.live_by_name.get(slot, [])
+                if d.id not in self.managed_ids]
 
     # -- rungs for a deployment that left the manifests -------------------------------------
 
@@ -374,10 +386,14 @@ def make_plan(desired: Sequence[Desired], live: Sequence[Live], state: State | N
 
 __all__ = ["Desired", "FieldChange", "Options", "estimate_price", "make_plan"]
 
-
-def desired_from_manifest(item: DesiredManifest) -> Desired:
-    """The planner's view of one loaded manifest."""
+def desired_from_manifest(item: DesiredManifest, default_rollout: str | None = None) -> Desired:
+    """The planner's view of one loaded manifest (``default_rollout``: the project file's
+    defaults.rollout for manifests that set no lifecycle.rollout)."""
     m = item.manifest
+    life = m.lifecycle
+    probe, cutover = R.specs(life)
     return Desired(name=m.metadata.name, essence=essence_from_spec(m.spec),
                    sensitive=item.sensitive, templates=dict(item.templates), state=m.spec.state,
-                   prevent_destroy=m.lifecycle.preventDestroy, ignore_changes=m.lifecycle.ignoreChanges)
+                   prevent_destroy=life.preventDestroy, ignore_changes=life.ignoreChanges,
+                   rollout=life.rollout or default_rollout or "recreate", probe=probe,
+                   cutover=cutover)

@@ -42,6 +42,13 @@ class Reason(str, Enum):
     REFRESH_GONE = "refresh-gone"  # apply --refresh-only: gone live, dropped from the state
     KEPT = "kept"  # imported with --allow-unmanaged: in no manifest, kept (never deleted)
     DELETE_UNMANAGED = "delete-unmanaged"  # `yottactl delete-unmanaged ID`: in no state
+    # lifecycle.rollout: blueGreen (plan/rollout.py)
+    ROLLOUT_REPLACE = "rollout-replace"  # a field the update cannot carry: new deployment first
+    ROLLOUT_UPDATE = "rollout-update"  # an update that would stop it: new deployment first
+    ROLLOUT_REQUESTED = "rollout-requested"  # `apply --replace NAME`
+    ROLLOUT_RESUME = "rollout-resume"  # an interrupted rollout's green is live: carried on
+    ROLLOUT_FINISH = "rollout-finish"  # cut over, the old deployment not yet deleted
+    ROLLOUT_DISCARD = "rollout-discard"  # a failed/kept/outdated green is deleted
     UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the sentence
 
 
@@ -79,6 +86,17 @@ _SENTENCES = {
     Reason.REFRESH_GONE: "deleted outside yottactl; will be dropped from the state",
     Reason.KEPT: "not in manifests: kept (imported with --allow-unmanaged)",
     Reason.DELETE_UNMANAGED: "unmanaged (mapped by no name in the state); deleted by id on request",
+    Reason.ROLLOUT_REPLACE: "{fields} cannot be updated in place; blue-green rollout: the new "
+                            "deployment serves before the old one stops",
+    Reason.ROLLOUT_UPDATE: "{fields} changed and updates need STOPPED; blue-green rollout: the "
+                           "new deployment serves before the old one stops",
+    Reason.ROLLOUT_REQUESTED: "replacement requested with --replace; blue-green rollout",
+    Reason.ROLLOUT_RESUME: "an interrupted rollout's new deployment is live: the rollout carries "
+                           "on with it",
+    Reason.ROLLOUT_FINISH: "a rollout cut over to this deployment; the old one is still to be "
+                           "stopped and deleted",
+    Reason.ROLLOUT_DISCARD: "the new deployment of an earlier rollout (failed, kept or outdated) "
+                            "is deleted; the serving one is not touched",
     Reason.UNSPECIFIED: "",
 }
 

@@ -11,6 +11,7 @@ from reconciler.plan.model import Action, Change, Plan
 from reconciler.plan.reasons import Reason
 from reconciler.render.markdown import cell, code, html_code, prose
 from reconciler.render.plan_text import (
+    NOT_NEW,
     ORDER,
     SYMBOLS,
     consequence,
@@ -19,6 +20,7 @@ from reconciler.render.plan_text import (
     money,
     totals,
 )
+from reconciler.render.rollout import rollout_lines
 from reconciler.render.spec import padded
 
 MARKER = "<!-- yottactl-plan -->"
@@ -60,8 +62,9 @@ def _summary(plan: Plan, pending: Sequence[Change], out: TextIO) -> None:
     counts = plan.summary
     badges = " · ".join(f"**{counts[a.value]}** to {a.value}"
                         + (" for" if a is Action.WAIT else "")
-                        for a in (*ORDER, Action.RECORD, Action.RESTART, Action.WAIT)
-                        if counts[a.value])
+                        for a in (*ORDER, Action.RECORD, Action.RESTART, Action.WAIT,
+                                  Action.ROLLOUT)
+                        if counts.get(a.value))
     before, after, estimated = totals(plan)
     delta = after - before
     out.write(f"{badges or 'No changes.'}  \n")
@@ -70,8 +73,9 @@ def _summary(plan: Plan, pending: Sequence[Change], out: TextIO) -> None:
               f"{', estimated' if estimated else ''})\n\n")
     disruptive = [c for c in pending if c.disruptive]
     if disruptive:
-        out.write("**Disruptive:** " + ", ".join(f"{code(c.name)} ({prose(consequence(c))})"
-                                                 for c in disruptive) + "\n\n")
+        out.write("**Disruptive:** " + ", ".join(
+            f"{code(c.name)} ({prose(consequence(c, downtime=True))})" for c in disruptive)
+            + "\n\n")
 
 
 def _table(pending: Sequence[Change], out: TextIO) -> None:
@@ -91,8 +95,11 @@ def _details(c: Change, out: TextIO) -> None:
     out.write(f"- id: {code(c.id or 'known after apply')}\n")
     for fc in c.changes:
         out.write(f"- {code(field_line(fc))}\n")
-    if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None:
-        title = "the new deployment" if c.action is Action.REPLACE else "spec"
+    for line in rollout_lines(c):
+        out.write(f"- {prose(line)}\n")
+    if c.action in (Action.CREATE, Action.REPLACE, Action.ROLLOUT) and c.desired is not None \
+            and not (c.rollout and c.rollout.green_id) and c.reason_code not in NOT_NEW:
+        title = "spec" if c.action is Action.CREATE else "the new deployment"
         body = "".join(f"+ {path} = {shown}\n" for path, shown in padded(c))
         fence = "`" * max([3, *(len(run) + 1 for run in re.findall("`+", body))])
         out.write(f"- {title}:\n\n{fence}diff\n{body}{fence}\n")

@@ -8,6 +8,7 @@ from typing import TextIO
 from reconciler.api.facts import REPLACE_FIELDS
 from reconciler.plan.model import Action, Change, FieldChange, Plan
 from reconciler.plan.reasons import Reason
+from reconciler.render.rollout import downtime_note, rollout_lines
 from reconciler.render.safe import clean, clean_tree
 from reconciler.render.spec import padded
 from reconciler.render.style import Style
@@ -15,13 +16,14 @@ from reconciler.render.style import Style
 SYMBOLS = {
     Action.CREATE: "+", Action.UPDATE: "~", Action.SCALE: "~", Action.REPLACE: "-/+",
     Action.DELETE: "-", Action.START: ">", Action.STOP: "■", Action.RECORD: "~",
-    Action.RESTART: "↻", Action.WAIT: "…",
+    Action.RESTART: "↻", Action.WAIT: "…", Action.ROLLOUT: "+/-",
     Action.NOOP: "=",
 }
 COLORS = {
     Action.CREATE: "green", Action.UPDATE: "yellow", Action.SCALE: "yellow",
     Action.REPLACE: "red", Action.DELETE: "red", Action.START: "cyan", Action.STOP: "cyan",
     Action.RECORD: "yellow", Action.RESTART: "cyan", Action.WAIT: "cyan", Action.NOOP: "white",
+    Action.ROLLOUT: "green",
 }
 VERBS = {
     Action.CREATE: "will be created", Action.UPDATE: "will be updated",
@@ -30,6 +32,8 @@ VERBS = {
     Action.STOP: "will be stopped", Action.RESTART: "will be restarted",
     Action.RECORD: "changes in the state only (no API call)", Action.NOOP: "is up to date",
     Action.WAIT: "is not yet in its declared status; apply waits for it (nothing is sent)",
+    Action.ROLLOUT: "will be rolled out blue-green (the new deployment serves before the old "
+                    "one stops)",
 }
 ORDER = (Action.CREATE, Action.UPDATE, Action.SCALE, Action.REPLACE, Action.DELETE, Action.START,
          Action.STOP)
@@ -45,6 +49,7 @@ def displayable(plan: Plan) -> Plan:
     return clean_tree(plan, keep=frozenset({"before", "after"}))
 
 
+NOT_NEW = (Reason.ROLLOUT_FINISH, Reason.ROLLOUT_DISCARD)  # rollouts that create nothing
 # what a disruption means for whoever uses the deployment (the plan stores the short label,
 # so plan files of every version render the same)
 _CONSEQUENCES = {
@@ -53,10 +58,13 @@ _CONSEQUENCES = {
 }
 
 
-def consequence(c: Change) -> str:
+def consequence(c: Change, downtime: bool = False) -> str:
+    """What the change means for users; ``downtime``: with recreate's outage note (the list of
+    disruptive changes, read first)."""
+    note = f"; {downtime_note(c)}" if downtime and downtime_note(c) else ""
     if c.action is Action.REPLACE and c.live_status not in ("STOPPED", None):
-        return f"{c.disruption}; stops serving until the new one is RUNNING"
-    return _CONSEQUENCES.get(c.disruption, c.disruption)
+        return f"{c.disruption}; stops serving until the new one is RUNNING{note}"
+    return _CONSEQUENCES.get(c.disruption, c.disruption) + note
 
 
 def money(v: float | None) -> str:
@@ -79,6 +87,8 @@ def summary_line(plan: Plan) -> str:
         parts.append(f"{counts[Action.RECORD.value]} to record in the state")
     if counts[Action.WAIT.value]:  # unfinished transitions: named only when there are some
         parts.append(f"{counts[Action.WAIT.value]} to wait for")
+    if counts.get(Action.ROLLOUT.value):  # blue-green: named only when there are some
+        parts.append(f"{counts[Action.ROLLOUT.value]} to roll out")
     return "Plan: " + ", ".join(parts) + "."
 
 
@@ -105,8 +115,11 @@ def _change(out: TextIO, c: Change, st: Style) -> None:
         forces = c.action is Action.REPLACE and fc.path.split(".")[0] in REPLACE_FIELDS
         out.write("      " + st("~ ", "yellow") + field_line(fc)
                   + ("  # forces replacement" if forces else "") + "\n")
-    if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None:
-        if c.action is Action.REPLACE:
+    for line in rollout_lines(c):
+        out.write(f"      {line}\n")
+    if c.action in (Action.CREATE, Action.REPLACE, Action.ROLLOUT) and c.desired is not None \
+            and not (c.rollout and c.rollout.green_id) and c.reason_code not in NOT_NEW:
+        if c.action is not Action.CREATE:
             out.write("      the new deployment:\n")
         for path, shown in padded(c):
             out.write("      " + st("+ ", "green") + f"{path} = {shown}\n")
@@ -171,7 +184,7 @@ def _disruptive(pending: Sequence[Change], out: TextIO, st: Style) -> None:
     if disruptive:
         out.write(st("Disruptive changes (read these first):", "red", bold=True) + "\n")
         for c in disruptive:
-            out.write(f"  ! {c.name} {VERBS[c.action]}: {consequence(c)}\n")
+            out.write(f"  ! {c.name} {VERBS[c.action]}: {consequence(c, downtime=True)}\n")
         out.write("\n")
 
 

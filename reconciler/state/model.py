@@ -3,7 +3,8 @@
     {format_version: 2, lineage: uuid, serial: int, key_verifier: str|null,
      deployments: {name: {id, spec, sensitive, fingerprint, status, desired_state,
                           prevent_destroy, ignore_changes, created_at, updated_at,
-                          renamed_from[, keep_without_manifest]}}}
+                          renamed_from[, keep_without_manifest, rollout_green,
+                          rollout_failed, rollout_retiring]}}}
 
 ``spec`` is the last-applied essence with secret values replaced by keyed fingerprints.
 
@@ -70,6 +71,13 @@ class StateEntry:
     # manifests: kept") instead of deleting it. Written only when true, so files without it
     # keep their bytes. Cleared when a manifest takes it over (apply records it anew).
     keep_without_manifest: bool = Field(default=False, exclude_if=lambda keep: not keep)
+    # Blue-green rollouts (plan/rollout.py), each written only when set (files keep their bytes):
+    # the new deployment a rollout created and has not cut over to yet (an interrupted run's,
+    # or one kept by `apply --keep-failed`); why it failed, when kept; and, after the cutover
+    # (``id`` is then the new one), the old deployment still to be stopped and deleted.
+    rollout_green: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    rollout_failed: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    rollout_retiring: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
     def model_copy(self, *, update: dict[str, Any]) -> StateEntry:
         """A copy with the fields in ``update`` replaced (validated)."""
