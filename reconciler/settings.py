@@ -32,6 +32,9 @@ ENV_VARS = {
     "http_timeout": "YOTTACTL_HTTP_TIMEOUT",
     "http_max_body_mb": "YOTTACTL_HTTP_MAX_BODY_MB",
 }
+# Yotta's own CLI reads YOTTA_BASE_URL: an alias of YOTTA_API_URL, which wins when both are set
+# (README "Settings"). The alias gets exactly YOTTA_API_URL's treatment everywhere below.
+ENDPOINT_ALIAS = "YOTTA_BASE_URL"
 # who holds the credentials allows a repository file's endpoint / database (reconciler/trust.py)
 ALLOWED_ENDPOINTS, ALLOWED_STATES = "YOTTACTL_ALLOWED_ENDPOINTS", "YOTTACTL_ALLOWED_STATES"
 
@@ -102,7 +105,7 @@ def resolve(
         return flag or env.get(ENV_VARS[name]) or None
 
     return Settings(
-        endpoint=pick("endpoint", endpoint),
+        endpoint=endpoint or exported_endpoint(env)[0],
         api_key=pick("api_key", api_key),
         state_path=pick("state_path", state_path),
         fingerprint_key=pick("fingerprint_key", None),
@@ -110,6 +113,15 @@ def resolve(
         http_timeout=pick("http_timeout", None),
         http_max_body_mb=pick("http_max_body_mb", None),
     )
+
+
+def exported_endpoint(environ: Mapping[str, str]) -> tuple[str | None, str]:
+    """The endpoint exported in the environment and the variable that named it: YOTTA_API_URL,
+    else its alias YOTTA_BASE_URL (Yotta's own CLI's name)."""
+    for name in (ENV_VARS["endpoint"], ENDPOINT_ALIAS):
+        if environ.get(name):
+            return environ[name], name
+    return None, ENV_VARS["endpoint"]
 
 
 @dataclass(frozen=True)
@@ -136,7 +148,7 @@ def for_project(inputs: Inputs, *, endpoint: str | None = None, api_key: str | N
     base = replace(resolve(endpoint=endpoint, api_key=api_key, state_path=state_path,
                            environ=env), inputs=inputs)
     guard = _Guard(inputs.context, env)
-    exported = env.get(ENV_VARS["endpoint"]) or None
+    exported, guard.endpoint_variable = exported_endpoint(env)
     chosen_endpoint = endpoint or (guard.endpoint(exported) if uses_api else exported)
     chosen_state = guard.state(state_path, env.get(ENV_VARS["state_path"]) or None)
     return Resolution(replace(base, endpoint=chosen_endpoint, state_path=chosen_state),
@@ -150,6 +162,7 @@ class _Guard:
         from reconciler import trust
 
         self.context, self.notes = context, list[str]()
+        self.endpoint_variable = ENV_VARS["endpoint"]  # or its alias, whichever was exported
         self.ci = environ.get("CI", "").strip().lower() in ("true", "1", "yes")
         self.allowed_endpoints = trust.split_list(environ.get(ALLOWED_ENDPOINTS))
         self.allowed_states = trust.split_list(environ.get(ALLOWED_STATES))
@@ -172,15 +185,15 @@ class _Guard:
         allowed = (*self.allowed_endpoints, DEFAULT_BASE_URL, *((exported,) if exported else ()))
         if trust.endpoint_allowed(named, allowed) or (not self.ci and trust.is_loopback_url(named)):
             if exported and exported != named:
-                self.notes.append(f"YOTTA_API_URL is ignored: environment "
+                self.notes.append(f"{self.endpoint_variable} is ignored: environment "
                                   f"{self.context.environment!r} sets {named}")
             return named
         key = self._key("endpoint", self.own_endpoint)
         if self.ci and exported:
-            self.notes.append(f"{key} ({named}) is not in {ALLOWED_ENDPOINTS}: using YOTTA_API_URL "
-                              f"({exported})")
+            self.notes.append(f"{key} ({named}) is not in {ALLOWED_ENDPOINTS}: using "
+                              f"{self.endpoint_variable} ({exported})")
             return exported
-        instead = f"YOTTA_API_URL is {exported}" if exported else \
+        instead = f"{self.endpoint_variable} is {exported}" if exported else \
             f"the default is {DEFAULT_BASE_URL}"
         from reconciler.errors import UsageError
 

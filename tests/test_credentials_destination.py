@@ -282,6 +282,35 @@ def test_what_the_environment_allows_is_used(tmp_path: Path, monkeypatch: pytest
     assert same.settings.state_path == "postgresql://u:pw@db.internal/infra?state=prod"
 
 
+def test_yotta_base_url_is_yotta_api_urls_alias_with_the_same_treatment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Yotta's own CLI reads YOTTA_BASE_URL: alone it is the endpoint, YOTTA_API_URL beats it,
+    and it allows or overrides a project file's endpoint exactly as YOTTA_API_URL does."""
+    from reconciler.errors import UsageError
+    from reconciler.settings import resolve as settings
+
+    monkeypatch.chdir(tmp_path)
+    assert settings(environ={"YOTTA_BASE_URL": "https://base.example"}).endpoint == \
+        "https://base.example"
+    assert settings(environ={"YOTTA_BASE_URL": "https://base.example",
+                             "YOTTA_API_URL": "https://api.example"}).endpoint == "https://api.example"
+    gateway = "{endpoint: 'https://gw.example/yotta'}"
+    for variable in ("YOTTA_API_URL", "YOTTA_BASE_URL"):
+        same = resolution(tmp_path, gateway, **{variable: "https://gw.example", "CI": "true"})
+        assert same.settings.endpoint == "https://gw.example/yotta", variable
+        assert same.notes == (f"{variable} is ignored: environment 'prod' sets "
+                              "https://gw.example/yotta",)
+        ci = resolution(tmp_path, gateway, **{variable: "https://api.yottalabs.ai", "CI": "true"})
+        assert ci.settings.endpoint == "https://api.yottalabs.ai", variable
+        assert ci.notes == ("yottactl.yaml environments.prod.endpoint (https://gw.example/yotta) is "
+                            f"not in YOTTACTL_ALLOWED_ENDPOINTS: using {variable} "
+                            "(https://api.yottalabs.ai)",)
+        with pytest.raises(UsageError, match=f"{variable} is https://api\\.yottalabs\\.ai"):
+            resolution(tmp_path, gateway, **{variable: "https://api.yottalabs.ai"})
+        assert resolution(tmp_path, "{state: s.json}", **{variable: "https://x.example"}
+                          ).settings.endpoint == "https://x.example", variable
+
+
 # -- webhooks ---------------------------------------------------------------------------------
 
 class Webhook:

@@ -50,8 +50,13 @@ class _Command(click.Command):
     """Records the order of --var/--var-file and applies the project file's defaults."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from reconciler.cli.habits import single_dash_long_options
         from reconciler.cli.project_opts import after_parse, record_var_order
 
+        wrong = single_dash_long_options(self, args)
+        if wrong is not None and not ctx.resilient_parsing:
+            wrong.ctx = ctx
+            raise wrong
         record_var_order(ctx, args)
         rest = super().parse_args(ctx, args)
         after_parse(ctx)
@@ -78,6 +83,18 @@ class _Group(click.Group):
 
     command_class = _Command
     group_class = type
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and ctx.parent is None and not ctx.resilient_parsing \
+                and self.get_command(ctx, args[0]) is None:
+            from reconciler.cli.habits import foreign_command
+
+            habit = foreign_command(args[0])  # `describe`, `diff`, `scale`: what to type instead
+            if habit is not None:
+                habit.ctx = ctx
+                raise habit
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> object:
         # every command writes through the sanitising streams: API text never reaches the
@@ -237,7 +254,8 @@ def api_options(func: F) -> F:
                         help="Yotta API key, or - to read it from standard input [env "
                              "YOTTA_API_KEY, the recommended way].")(func)
     func = click.option("--endpoint", metavar="URL",
-                        help="API base URL [env YOTTA_API_URL; default https://api.yottalabs.ai]."
+                        help="API base URL [env YOTTA_API_URL, or YOTTA_BASE_URL as Yotta's CLI "
+                             "names it; default https://api.yottalabs.ai]."
                         )(func)
     return func
 

@@ -240,7 +240,7 @@ def describe_validation_error(
         hint = "set the variable to a whole number such as 2"
     if "defined twice" in message:
         hint = "each environment variable may appear once"
-    if "; did you mean" in message:
+    if "; did you mean" in message or "; known: " in message:
         message, _, suggestion = message.partition("; ")
         hint = suggestion
     if message.startswith(("unknown GPU type", "unknown region")):  # the catalog is not final

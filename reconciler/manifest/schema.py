@@ -111,7 +111,7 @@ class ResourceSpec(_Model):
             return value
         if info.field_name == "gpuType" and accept_unknown_gpu(value):
             return value  # --allow-unknown-gpu: the real API is the final judge (CLI warns)
-        raise ValueError(f"unknown {what} {value!r}{_suggest(value, known)}")
+        raise ValueError(f"unknown {what} {value!r}{_suggest_catalog(value, known)}")
 
 
 class Expose(_Model):
@@ -331,6 +331,23 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
 
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _suggest_catalog(word: str, choices: Iterable[str]) -> str:
+    """A spelling close to a catalog name, else the names holding what was typed (`A100` ->
+    NVIDIA_A100_80G: the GPU model without vendor and memory), else every known name."""
+    import re
+
+    known = sorted(choices)
+    close = _suggest(word, known)
+    if close:
+        return close
+    typed = re.sub(r"[^0-9a-z]", "", word.lower())
+    holding = [c for c in known if len(typed) >= 2 and re.search(r"\d", typed)
+               and typed in re.sub(r"[^0-9a-z]", "", c.lower())]
+    if 0 < len(holding) <= 4:
+        return f"; did you mean {' or '.join(repr(c) for c in holding)}?"
+    return f"; known: {', '.join(known)}."
 
 
 # The model a YAML location belongs to, for "did you mean" on unknown keys.

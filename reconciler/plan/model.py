@@ -2,13 +2,15 @@
 
 Plan file format (``format_version`` 3), JSON:
 
-    {format_version, created_by, state_lineage, state_serial,
+    {format_version, created_by, yottactl_version, state_lineage, state_serial,
      [environment, endpoint,]  (only when a project file yottactl.yaml is in use)
      changes: [Change...], drift: [DriftItem...], unmanaged: [Unmanaged...],
      diagnostics: [{severity, code, deployment, message, hint}...],
      warnings: [text...], errors: [text...], summary: {action: count}}
 
-``warnings``, ``errors`` and ``summary`` are derived (for readers of the JSON), not read back.
+``yottactl_version`` (the version that wrote the file: for whoever reads a plan artifact
+later), ``warnings``, ``errors`` and ``summary`` are derived (for readers of the JSON), not read
+back.
 Version 2 added ``Change.reason_code`` and the typed ``diagnostics``; a version-1 file (which
 stored only sentences) still loads: its codes read as ``unspecified``. Version 3 added the
 ``wait`` action (a managed deployment not yet in its declared status: apply waits for it) and
@@ -341,7 +343,11 @@ class Plan(_Frozen):
         return bool(self.pending)
 
     def to_json(self) -> str:
-        data = self.model_dump(mode="json")
+        from reconciler import __version__
+
+        dumped = self.model_dump(mode="json")
+        data = {"format_version": dumped.pop("format_version"),
+                "created_by": dumped.pop("created_by"), "yottactl_version": __version__, **dumped}
         data["warnings"], data["errors"] = list(self.warnings), list(self.errors)
         data["summary"] = self.summary
         for key in ("environment", "endpoint"):  # only with a project file: plans stay as before
@@ -372,6 +378,8 @@ class Plan(_Frozen):
         version = data.get("format_version") if isinstance(data, dict) else None
         if version not in READABLE_VERSIONS:
             raise ValueError(f"plan format_version {version!r} is not one of {READABLE_VERSIONS}")
+        if isinstance(data, dict):
+            data.pop("yottactl_version", None)  # who wrote it, not part of the plan
         for derived in ("summary", "warnings", "errors"):
             texts = data.pop(derived, None)
             if version == 1 and derived != "summary":  # v1 kept only the text
