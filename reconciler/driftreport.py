@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypedDict
 
+from reconciler.manifest.schema import NAME_RE
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.state.model import State
 
@@ -194,6 +195,13 @@ def _finding_json(f: Finding) -> FindingJson:
             "fields": f.fields, "acknowledged": f.acknowledged, "ack_reason": f.ack_reason}
 
 
+def _chat_name(name: str) -> str:
+    """A deployment name for the chat ``text`` line, which Slack and Discord read as markup
+    (``<!channel>``, ``@everyone``, links): a valid name (no <, >, &, backtick or space) in an
+    inline code span, where neither pings nor links; anything else from the API is not shown."""
+    return f"`{name}`" if NAME_RE.fullmatch(name) else "(a name that is not valid: see findings)"
+
+
 def report(findings: list[Finding], acks: AcksJson, generated_at: str,
            unmanaged: list[dict[str, object]] | None = None) -> DriftReport:
     open_ = [f for f in findings if not f.acknowledged]
@@ -202,7 +210,7 @@ def report(findings: list[Finding], acks: AcksJson, generated_at: str,
         summary[f.type] = summary.get(f.type, 0) + 1
     text = ("yottactl drift: no unacknowledged drift" if not open_ else
             "yottactl drift: " + ", ".join(f"{n} {t}" for t, n in summary.items()) + " — "
-            + "; ".join(f"{f.deployment}: {f.type}" for f in open_[:10]))
+            + "; ".join(f"{_chat_name(f.deployment)}: {f.type}" for f in open_[:10]))
     return {
         "format_version": 1, "kind": "yottactl-drift-report", "generated_at": generated_at,
         "clean": not open_, "summary": summary, "text": text,

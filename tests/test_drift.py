@@ -156,7 +156,7 @@ def test_notifications(cli: Cli) -> None:
         sent = cli("drift", str(cli.manifests), "--notify", url)
         assert sent.exit_code == 2
         [body] = _Receiver.bodies
-        assert body["kind"] == "yottactl-drift-report" and "a: scaled" in body["text"]
+        assert body["kind"] == "yottactl-drift-report" and "`a`: scaled" in body["text"]
         _Receiver.status = 500
         failed = cli("drift", str(cli.manifests), "--notify", url)
         assert failed.exit_code == 1 and "notification to the webhook failed" in failed.stderr

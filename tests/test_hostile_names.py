@@ -161,3 +161,19 @@ def test_an_apply_summary_shows_a_hostile_api_message_escaped(hostile: Env) -> N
     failed = [line for line in result.output.splitlines() if line.startswith("  failed: svc:")]
     assert failed and f"boom {MARK}\\u202e\\u2066\\x1b[2J" in failed[0], result.output
     assert not INVISIBLE.search(result.output), "raw bidi/invisible characters"
+
+
+def test_the_chat_line_of_a_drift_report_pings_and_links_nothing(hostile: Env) -> None:
+    """`drift --notify` posts the report to chat webhooks, whose `text` line Slack and Discord
+    read as markup: a hostile name there could ping `<!channel>` / `@everyone` or link out."""
+    hostile.api.answer("/list", [deployment("102", "svc", image=IMAGE)]
+                       + [deployment("400", "<!channel> @everyone <https://evil.example|x>")]
+                       + [deployment("401", "ok.name")])
+    result = hostile("drift", "{manifests}", "-o", "json")
+    assert result.exit_code == 2, result.output
+    data = json.loads(result.stdout)
+    assert {f["deployment"] for f in data["findings"] if f["type"] == "unmanaged"} == {
+        "<!channel> @everyone <https://evil.example|x>", "ok.name"}  # precondition: both reported
+    text = data["text"]
+    assert "`ok.name`: unmanaged" in text
+    assert not re.search(r"[<>&]|@everyone|evil", text), text
