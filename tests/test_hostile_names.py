@@ -166,9 +166,9 @@ def test_an_apply_summary_shows_a_hostile_api_message_escaped(hostile: Env) -> N
 def test_the_chat_line_of_a_drift_report_pings_and_links_nothing(hostile: Env) -> None:
     """`drift --notify` posts the report to chat webhooks, whose `text` line Slack and Discord
     read as markup: a hostile name there could ping `<!channel>` / `@everyone` or link out."""
-    hostile.api.answer("/list", [deployment("102", "svc", image=IMAGE)]
-                       + [deployment("400", "<!channel> @everyone <https://evil.example|x>")]
-                       + [deployment("401", "ok.name")])
+    hostile.api.answer("/list", [deployment("102", "svc", image=IMAGE),
+                                 deployment("400", "<!channel> @everyone <https://evil.example|x>"),
+                                 deployment("401", "ok.name")])
     result = hostile("drift", "{manifests}", "-o", "json")
     assert result.exit_code == 2, result.output
     data = json.loads(result.stdout)
