@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from reconciler.apply.executor import Executor
 
 
+CLEANUP_SECONDS = 900.0  # longest wait for a failed rollout's new deployment to stop
+
+
 class RolloutFailed(YottactlError):
     """A rollout stopped before its cutover: green deleted (or kept), blue untouched."""
 
@@ -169,34 +172,36 @@ class RolloutRun:
         if isinstance(exc, (Interrupted, Interrupt)):
             cause = "interrupted (Ctrl-C / SIGTERM)"
         elif isinstance(exc, YottactlError):
-            cause = exc.summary
+            cause = exc.summary.removeprefix(f"{name}: ")
         else:
             cause = f"internal error: {type(exc).__name__}: {exc}"
         blue = f"{self.plan.blue_name} (id {self.plan.blue_id}) was not touched and keeps serving"
-        look = f"`yottactl logs {name}` shows the serving one's logs"
+        told = getattr(exc, "hint", "")
+        told = f"{told}; " if told else ""
         if green is None:
             raise RolloutFailed(f"{name}: rollout failed: {cause}; {blue}",
-                                hint=getattr(exc, "hint", "") or look) from None
+                                hint=told + f"`yottactl logs {name}` shows the serving "
+                                            "deployment's logs") from None
         if self.ex.keep_failed:
             self._update(rollout_green=green, rollout_failed=cause[:500])
             raise RolloutFailed(
                 f"{name}: rollout failed: {cause}; the new deployment {self.plan.green_name} "
                 f"(id {green}) is kept (--keep-failed); {blue}",
-                hint=f"inspect it with `yottactl logs {self.plan.green_name}` / `yottactl workers "
-                     f"{green}`-style tools (`yottactl get`); the next apply deletes it "
-                     "first") from None
+                hint=f"{told}read its logs with `yottactl logs {green}` (and `yottactl workers "
+                     f"{green}`); the next apply deletes it first") from None
         try:
             self._delete_green(green)
         except Exception as cleanup:  # the next plan deletes it (rollout_green stays recorded)
             raise RolloutFailed(
                 f"{name}: rollout failed: {cause}; deleting the new deployment {green} failed "
                 f"too ({cleanup}); {blue}",
-                hint="run `yottactl apply` again: it deletes the new deployment first") from None
+                hint=f"{told}run `yottactl apply` again: it deletes the new deployment first; "
+                     f"`yottactl logs {green}` shows its logs meanwhile") from None
         raise RolloutFailed(
             f"{name}: rollout failed: {cause}; the new deployment {self.plan.green_name} "
             f"(id {green}) was deleted; {blue}",
-            hint=(getattr(exc, "hint", "") or look) + "; keep the new deployment for "
-                 "inspection with `apply --keep-failed`") from None
+            hint=f"{told}to read the new deployment's logs (`yottactl logs ID`), run again with "
+                 "--keep-failed, which keeps it") from None
 
     def _delete_green(self, green: str) -> None:
         """Stop (unless STOPPED), wait, delete: with a wait of its own, since Ctrl-C has set
@@ -208,7 +213,9 @@ class RolloutRun:
             status = None
         if status is not None and status != STOPPED:
             ex._call(self.change, Step(op=Op.STOP, role="green"), green)
-            pause, deadline = threading.Event(), time.monotonic() + ex.waiting.timeout
+            # not --timeout (which may be what just ran out): green must go whatever it was
+            pause, deadline = threading.Event(), time.monotonic() + max(ex.waiting.timeout,
+                                                                         CLEANUP_SECONDS)
             delay = ex.waiting.first_poll
             while ex.client.detail(green).status != STOPPED:
                 if time.monotonic() > deadline:
