@@ -92,8 +92,8 @@ def run_probe(url: str, spec: ProbeSpec, stop: threading.Event, deadline: float,
                 raise ProbeFailed(
                     f"{name}: the probe never passed: GET {url} wanted {spec.expect_status} "
                     f"{spec.successes}x in a row; {attempts} attempts, the last: {last}",
-                    hint=f"see why with `yottactl logs {name}` (of the new deployment: keep it "
-                         "with --keep-failed) and check lifecycle.probe.path")
+                    hint="check lifecycle.probe (path, expectStatus) against what the new "
+                         "image serves")
             if stop.wait(spec.interval_seconds):
                 raise Interrupt()
 
