@@ -302,3 +302,24 @@ def test_saved_rollout_plan_rechecks_blue(fleet: Cli) -> None:
     assert again.exit_code == 1 and "applied already" in again.output, again.output
     (only,) = live(fleet)
     assert only.image == NEW
+
+
+def test_project_default_and_environment_override(fleet: Cli,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    (fleet.folder / "yottactl.yaml").write_text(
+        "manifests: manifests\ndefaults: {rollout: blueGreen}\n"
+        "environments: {legacy: {rollout: recreate}}\n")
+    monkeypatch.chdir(fleet.folder)
+    (fleet.manifests / "web.yaml").write_text(manifest_text("web"))  # no lifecycle.rollout
+    (fleet.manifests / "pinned.yaml").write_text(
+        manifest_text("pinned") + "lifecycle: {rollout: recreate}\n")
+    assert fleet("apply", "--auto-approve").exit_code == 0
+    for name in ("web", "pinned"):
+        (fleet.manifests / f"{name}.yaml").write_text(
+            (fleet.manifests / f"{name}.yaml").read_text().replace(OLD, NEW))
+    default = fleet("plan")
+    assert "web will be rolled out blue-green" in default.output, default.output
+    assert "pinned must be replaced" in default.output  # the manifest's own setting wins
+    assert "lifecycle.rollout: blueGreen avoids it" in default.output  # recreate's note
+    legacy = fleet("plan", "--env", "legacy", "--state", str(fleet.state))
+    assert "web must be replaced" in legacy.output and "rolled out" not in legacy.output

@@ -60,7 +60,8 @@ def _heading(plan: Plan, out: TextIO) -> None:
 
 def _summary(plan: Plan, pending: Sequence[Change], out: TextIO) -> None:
     counts = plan.summary
-    badges = " · ".join(f"**{counts[a.value]}** to {a.value}"
+    badges = " · ".join(f"**{counts[a.value]}** to "
+                        + ("roll out" if a is Action.ROLLOUT else a.value)
                         + (" for" if a is Action.WAIT else "")
                         for a in (*ORDER, Action.RECORD, Action.RESTART, Action.WAIT,
                                   Action.ROLLOUT)

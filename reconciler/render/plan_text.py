@@ -9,6 +9,7 @@ from reconciler.api.facts import REPLACE_FIELDS
 from reconciler.plan.model import Action, Change, FieldChange, Plan
 from reconciler.plan.reasons import Reason
 from reconciler.render.rollout import downtime_note, rollout_lines
+from reconciler.render.rollout import verb as rollout_verb
 from reconciler.render.safe import clean, clean_tree
 from reconciler.render.spec import padded
 from reconciler.render.style import Style
@@ -94,7 +95,7 @@ def summary_line(plan: Plan) -> str:
 
 def _change(out: TextIO, c: Change, st: Style) -> None:
     sym = SYMBOLS[c.action]
-    verb = VERBS[c.action]
+    verb = rollout_verb(c) or VERBS[c.action]
     if c.adopt:
         verb = f"will be adopted (imported by name) and {verb}" if c.action is not Action.NOOP \
             else "will be adopted (imported by name); no changes"

@@ -47,9 +47,18 @@ def rollout_lines(c: Change) -> list[str]:
                                                                "worker is enough)"))
     out.append("cutover: " + (clean(r.cutover.describe()) if r.cutover else
                               "none (clients must follow the new domain: `yottactl output`)"))
-    out.append(f"domain: {clean(r.old_domain or '(none)')} → (known after apply)")
+    out.append(f"domain: {clean(r.old_domain or '(the current one)')} → (known after apply)")
     if r.extra_per_hour is not None:
         cost = f" (about ${r.overlap_cost:,.2f})" if r.overlap_cost is not None else ""
         out.append(f"overlap: both run for about {minutes(r.overlap_seconds)}: "
                    f"+${r.extra_per_hour:,.2f}/h while they do{cost}")
     return out
+
+
+def verb(c: Change) -> str | None:
+    """What the heading says of a rollout that creates nothing (None: the action's verb)."""
+    if c.reason_code is Reason.ROLLOUT_FINISH:
+        return "finishes its blue-green rollout (the old deployment is deleted)"
+    if c.reason_code is Reason.ROLLOUT_DISCARD:
+        return "has an earlier rollout's new deployment deleted (it keeps serving)"
+    return None
