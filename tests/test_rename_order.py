@@ -211,3 +211,53 @@ def test_a_kill_inside_a_swap_recovers_without_a_duplicate(
         assert_converged(cli, expected)
     finally:
         server.stop()
+
+
+def test_a_chain_of_renames_waits_in_order_without_a_temporary_name() -> None:
+    """x carries b and moves to a (free); y carries c and moves to b: y waits for x, and
+    nothing needs a temporary name (the planner alone, no API)."""
+    from reconciler.plan.planner import make_plan
+
+    from helpers import FP, desired, live, state
+
+    x, y = "361530338092500001", "361530338092500002"
+    plan = make_plan([desired({"name": "a"}), desired({"name": "b"})],
+                     [live({"name": "b", "id": x}), live({"name": "c", "id": y})],
+                     state([{"name": "a", "id": x}, {"name": "b", "id": y}]), FP)
+    assert not plan.errors, plan.errors
+    updates = {c.name: [s for s in c.steps if s.op.value == "update"] for c in plan.pending}
+    assert [(s.name, s.after) for s in updates["a"]] == [(None, ())]
+    assert [(s.name, s.after) for s in updates["b"]] == [(None, ("a",))]
+
+
+def test_a_saved_swap_plan_applied_twice_is_stale_the_second_time(slow_cli: Cli) -> None:
+    """Names are not in the fingerprint: without the name check the second run would send
+    both deployments through the swap again (stop, rename twice, start)."""
+    cli = slow_cli
+    expected = exchange(cli, SWAP)
+    plan_file = str(cli.folder / "swap.plan.json")
+    assert cli("plan", str(cli.manifests), "--out", plan_file).exit_code == 0
+    assert cli("apply", "--plan", plan_file).exit_code == 0
+    again = cli("apply", "--plan", plan_file)
+    assert again.exit_code == 1, again.output
+    assert "a: renamed since the plan ('b' → 'a')" in again.stderr
+    assert_converged(cli, expected)
+
+
+def test_a_rename_onto_the_name_of_a_replaced_deployment_waits_for_its_delete() -> None:
+    """e carries n and is replaced as m (new image); d carries p and moves onto n: d's
+    rename waits for the replace's delete; the replace's create of m waits for nothing."""
+    from reconciler.plan.planner import make_plan
+
+    from helpers import FP, desired, live, state
+
+    e, d = "361530338092500003", "361530338092500004"
+    new_image = {"image": "vllm/vllm-openai:v0.7.0"}
+    plan = make_plan([desired({"name": "m", "spec": new_image}), desired({"name": "n"})],
+                     [live({"name": "n", "id": e}), live({"name": "p", "id": d})],
+                     state([{"name": "m", "id": e}, {"name": "n", "id": d}]), FP)
+    assert not plan.errors, plan.errors
+    changes = {c.name: c for c in plan.pending}
+    assert changes["m"].action.value == "replace" and changes["n"].action.value == "update"
+    assert [s.after for s in changes["n"].steps if s.op.value == "update"] == [("m",)]
+    assert [s.after for s in changes["m"].steps if s.op.value == "create"] == [()]

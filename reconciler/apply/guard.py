@@ -46,17 +46,19 @@ class CreateGuard:
                     self._listing = True
                     break
                 self._cond.wait()
-        started = self._clock()
         try:
             live = self._list_live()
-        finally:
+        except BaseException:
             with self._cond:
                 self._listing = False
                 self._cond.notify_all()
+            raise
         with self._cond:
+            # fresh from when it arrived: a list slower than the window (a huge fleet) still
+            # serves the creates behind it instead of making each wait for a list of its own
             self.lists += 1
-            if started >= self._taken_at:
-                self._live, self._taken_at = live, started
+            self._live, self._taken_at, self._listing = live, self._clock(), False
+            self._cond.notify_all()
             return live
 
     def check(self, name: str, state: State, gone: Collection[str],
