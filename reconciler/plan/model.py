@@ -79,8 +79,8 @@ class Step(_Frozen):
     op: Op
     until: tuple[str, ...] = ()  # wait: acceptable statuses
     workers: int | None = None  # wait: running workers expected; scale: the new count
-    # update: the name it sends when not the change's own (a temporary name that breaks a
-    # swap or cycle of renames); see plan/renames.py
+    # the name it sends when not the change's own: an update's temporary name that breaks a
+    # swap or cycle of renames (plan/renames.py), a rollout create's slot name (plan/rollout.py)
     name: str | None = None
     # create/update that gives a deployment a name: the changes (by name) whose deployment
     # must have left that name first (renamed away or deleted): no name is live twice
