@@ -1,7 +1,8 @@
 """A stand-in for the GitHub CLI (`gh`) for executing the CI recipes' shell steps.
 
 It implements only the calls the recipes make, on a JSON file that plays the repository
-($FAKE_GH_STATE: comments, issues, labels), records every call in $FAKE_GH_LOG (one JSON line
+($FAKE_GH_STATE: comments, issues, labels, commit statuses, the pull requests of
+commits), records every call in $FAKE_GH_LOG (one JSON line
 each) and fails loudly on anything else, so a recipe cannot drift outside what is tested.
 `--jq` runs the real jq (as gh's built-in gojq would). Needs GH_TOKEN, as gh does in Actions.
 """
@@ -78,6 +79,8 @@ class Repo:
         self.data.setdefault("comments", {})  # issue/PR number -> [{id, body, user}]
         self.data.setdefault("issues", [])     # [{number, title, body, state, labels, comments}]
         self.data.setdefault("labels", [])     # [{name, color, description}]
+        self.data.setdefault("statuses", {})   # commit sha -> [{state, context, description, target_url}]
+        self.data.setdefault("commit_pulls", {})  # commit sha -> [pull request number] (set by tests)
         self.data.setdefault("next_id", 1000)
 
     def save(self) -> None:
@@ -108,6 +111,9 @@ def api(repo: Repo, args: list[str]) -> None:
     for field in found.get("-F", []) + found.get("--field", []):
         key, _, value = field.partition("=")
         fields[key] = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    for field in found.get("-f", []) + found.get("--raw-field", []):  # strings, as written
+        key, _, value = field.partition("=")
+        fields[key] = value
     parts = path.strip("/").split("/")
     if parts[:1] != ["repos"] or "/".join(parts[1:3]) != os.environ.get("GITHUB_REPOSITORY"):
         fail(f"unexpected API path {path}")
@@ -122,6 +128,18 @@ def api(repo: Repo, args: list[str]) -> None:
             comments.append(comment)
             emit(comment, one(found, "--jq", "-q"))
             return
+    if rest[:1] == ["statuses"] and len(rest) == 2 and method == "POST":
+        if fields.get("state") not in ("error", "failure", "pending", "success"):
+            fail(f"HTTP 422: state {fields.get('state')!r} is not a commit status state", 1)
+        if len(fields.get("description", "")) > 140:
+            fail("HTTP 422: description is too long (maximum is 140 characters)", 1)
+        repo.data["statuses"].setdefault(rest[1], []).append(fields)
+        emit(fields, one(found, "--jq", "-q"))
+        return
+    if rest[:1] == ["commits"] and len(rest) == 3 and rest[2] == "pulls" and method == "GET":
+        emit([{"number": n} for n in repo.data["commit_pulls"].get(rest[1], [])],
+             one(found, "--jq", "-q"))
+        return
     if rest[:2] == ["issues", "comments"] and len(rest) == 3 and method == "PATCH":
         for comments in repo.data["comments"].values():
             for comment in comments:

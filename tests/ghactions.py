@@ -7,6 +7,9 @@ and the step's `env:` evaluated from `${{ }}` expressions (secrets, matrix, step
 What is simulated: `actions/checkout` (the copy is the checkout), `actions/setup-python` (the
 test's Python), `upload-artifact`/`download-artifact` (a folder), and the step named "Install
 yottactl" (the test's yottactl is already on PATH). Unknown expressions or actions fail loudly.
+Secrets are scoped as GitHub scopes them: repository-wide ones (`secrets`) reach every job, an
+environment's (`environments`) only the jobs that name it in `environment:`. A run given the
+files it changed (`changed`) starts only if the event's `paths` filter matches one of them.
 """
 
 from __future__ import annotations
@@ -148,14 +151,31 @@ class Runner:
     base_env: dict[str, str]
     jobs: list[JobRun] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)  # the `vars` context
+    environments: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> its secrets
+    event_name: str = ""  # with `changed`: the trigger whose `paths` filter is checked
+    changed: list[str] | None = None  # the files the triggering push/pull request changed
 
     def __post_init__(self) -> None:
         self.workflow = YAML(typ="safe").load(self.workflow_path.read_text())
         self.artifacts = self.work / "artifacts"
         self.artifacts.mkdir(parents=True, exist_ok=True)
 
+    def triggered(self) -> bool:
+        """Whether the event starts this workflow: its `paths` filter (GitHub's glob syntax)
+        matches a changed file; no filter, or no list of changes, always starts it."""
+        if self.changed is None:
+            return True
+        trigger = (self.workflow.get("on") or self.workflow.get(True) or {}).get(self.event_name)
+        if trigger is None:
+            return False
+        patterns = (trigger or {}).get("paths")
+        return patterns is None or any(path_matches(f, p) for f in self.changed for p in patterns)
+
     def run(self) -> dict[str, str]:
-        """Run every job in `needs` order; the result of each job by name."""
+        """Run every job in `needs` order; the result of each job by name (none if the event's
+        path filter does not start the workflow)."""
+        if not self.triggered():
+            return {}
         results: dict[str, str] = {}
         needs_ctx: dict[str, Any] = {}
         pending = dict(self.workflow["jobs"])
@@ -189,13 +209,18 @@ class Runner:
         label = name + "".join(f"-{v}" for v in matrix.values())
         workspace = self.work / "jobs" / label
         shutil.copytree(self.repo, workspace)
-        context: dict[str, Any] = {"secrets": self.secrets, "github": self.github, "matrix": matrix,
+        context: dict[str, Any] = {"secrets": {}, "github": self.github, "matrix": matrix,
                                    "needs": needs, "vars": self.variables, "steps": {}, "env": {}}
+        environment = job.get("environment")
+        if isinstance(environment, dict):
+            environment = environment.get("name")
+        environment = evaluate(environment, context, lambda _: True) if environment else None
+        context["secrets"] = {**self.secrets, **self.environments.get(str(environment), {})}
         needs_ok = all(n["result"] == "success" for n in needs.values())
         run = JobRun(label, matrix, "success", [], {}, workspace, "")
         job_status = {"always": True, "success": needs_ok, "failure": not needs_ok,
                       "cancelled": False}
-        if not evaluate(f"${{{{ {job.get('if', 'success()')} }}}}", context, job_status.__getitem__):
+        if not evaluate(condition(job.get("if", "success()")), context, job_status.__getitem__):
             run.result = "skipped"
             self.jobs.append(run)
             return run
@@ -211,8 +236,7 @@ class Runner:
             status = {"always": True, "success": not failed, "failure": failed,
                       "cancelled": False}
             step_name = step.get("name") or step.get("uses") or f"step {index}"
-            condition = step.get("if", "success()")
-            if not evaluate(f"${{{{ {condition} }}}}", context, status.__getitem__):
+            if not evaluate(condition(step.get("if", "success()")), context, status.__getitem__):
                 run.steps.append(StepResult(step_name, "skipped"))
                 continue
             step_env = {**env, **{k: str(evaluate(v, context, status.__getitem__))
@@ -274,6 +298,27 @@ class Runner:
                     shutil.copytree(artifact, target / artifact.name, dirs_exist_ok=True)
             return
         raise AssertionError(f"the simulator does not know the action {action}")
+
+
+def condition(text: str) -> str:
+    """An `if:` as one `${{ }}` expression (GitHub accepts it with or without the braces)."""
+    text = text.strip()
+    return text if text.startswith("${{") else f"${{{{ {text} }}}}"
+
+
+def path_matches(path: str, pattern: str) -> bool:
+    """GitHub's filter glob: `**` any characters, `*` any but `/`, `?` one character."""
+    regex, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            regex, i = regex + ".*", i + 2
+        elif pattern[i] == "*":
+            regex, i = regex + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            regex, i = regex + ".", i + 1
+        else:
+            regex, i = regex + re.escape(pattern[i]), i + 1
+    return re.fullmatch(regex, path) is not None
 
 
 def parse_outputs(text: str) -> dict[str, str]:

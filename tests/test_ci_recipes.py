@@ -1,6 +1,8 @@
 """The pipeline recipes parse as YAML, call only yottactl commands and flags that exist, and keep
-the team rules: pinned actions, least privilege, secrets only where yottactl runs, concurrency,
-timeouts, a hash-pinned install. (tests/test_ci_recipes_run.py executes their shell steps.)"""
+the team rules: pinned actions on a supported runtime, least privilege, secrets only where
+yottactl runs and only from a GitHub environment, concurrency, timeouts, a hash-pinned install,
+triggers that cover everything yottactl.yaml reads, a release that is reproducible and published
+by trusted publishing. (tests/test_ci_recipes_run.py executes their shell steps.)"""
 
 from __future__ import annotations
 
@@ -20,11 +22,16 @@ from reconciler.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB = ROOT / "examples" / "ci" / "github"
-RECIPES = sorted((ROOT / "examples" / "ci").rglob("*.yml"))
+WORKFLOWS = sorted(GITHUB.glob("yottactl-*.yml"))  # every workflow recipe, the release's too
+RECIPES = [p for p in WORKFLOWS if p.name != "yottactl-release.yml"]  # a fleet's recipes
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
 # the secrets a yottactl step may see; the webhook URL only in the step that calls it
 ENDPOINT_PIN = "${{ vars.YOTTA_API_URL || 'https://api.yottalabs.ai' }}"
-YOTTACTL_SECRETS = {"YOTTA_API_KEY", "YOTTACTL_STATE", "HF_TOKEN"}
+YOTTACTL_SECRETS = {"YOTTA_API_KEY", "YOTTA_PLAN_API_KEY", "YOTTACTL_STATE", "HF_TOKEN"}
+# the oldest major of each action that runs on Node 24 (GitHub removed Node 20 on 2026-09-16)
+NODE24 = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-artifact": 6,
+          "actions/download-artifact": 7, "actions/attest-build-provenance": 3,
+          "pypa/gh-action-pypi-publish": 1}
 SHELL_OPERATORS = {">", ">>", "<", "|", "||", "&&", ";", "&", "2>", "(", ")"}
 
 
@@ -83,9 +90,11 @@ def steps(workflow: Any) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     return [(name, job, step) for name, job in workflow["jobs"].items() for step in job["steps"]]
 
 
-def test_there_are_three_recipes() -> None:
+def test_the_recipes() -> None:
     assert {p.name for p in RECIPES} == {"yottactl-plan.yml", "yottactl-apply.yml",
                                           "yottactl-drift.yml"}
+    assert {p.name for p in (ROOT / "examples" / "ci").rglob("*.yml")} == {
+        *(p.name for p in WORKFLOWS), "dependabot.yml"}
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.name)
@@ -96,7 +105,8 @@ def test_recipe_calls_real_commands(recipe: Path) -> None:
     assert calls, "a recipe that never calls yottactl"
     for args in calls:
         check(args)
-    assert "secrets.YOTTA_API_KEY" in recipe.read_text()  # credentials from the CI secret store
+    assert re.search(r"YOTTA_API_KEY: \$\{\{ secrets\.YOTTA_(PLAN_)?API_KEY \}\}",
+                     recipe.read_text())  # credentials from the CI secret store
 
 
 def test_invocations_parser_finds_commands_and_stops_at_operators() -> None:
@@ -108,7 +118,7 @@ def test_invocations_parser_finds_commands_and_stops_at_operators() -> None:
                                    ["apply", "--plan", "out/plan.json", "--lock-timeout", "300"]]
 
 
-@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.name)
+@pytest.mark.parametrize("recipe", WORKFLOWS, ids=lambda p: p.name)
 def test_recipe_keeps_the_team_rules(recipe: Path) -> None:
     workflow = load(recipe)
     assert workflow["permissions"] == {}, "nothing by default: each job asks for what it needs"
@@ -119,11 +129,17 @@ def test_recipe_keeps_the_team_rules(recipe: Path) -> None:
         if line.strip().startswith(("- uses:", "uses:")):
             ref = line.split("uses:", 1)[1].strip()
             assert SHA_PIN.match(ref), f"{recipe.name}: not pinned by commit SHA: {ref}"
+            action, major = ref.split("@")[0], int(ref.split("# v")[1].split(".")[0])
+            assert major >= NODE24[action], f"{recipe.name}: {ref} runs on a removed Node"
     for name, job in workflow["jobs"].items():
         assert isinstance(job.get("permissions"), dict), f"{name}: no permissions"
         assert all(v in ("read", "write") for v in job["permissions"].values())
         assert 0 < job["timeout-minutes"] <= 60, f"{name}: no timeout"
         assert "env" not in job or "secrets." not in str(job["env"]), f"{name}: job-wide secret"
+        if "secrets." in str(job):  # scoped: only a GitHub environment's jobs see its secrets
+            assert job.get("environment"), f"{name}: secrets outside a GitHub environment"
+        if "secrets.YOTTA_API_KEY" in str(job):  # the key that applies: the apply job's only
+            assert job["environment"] == "prod" and "pull_request" not in workflow["on"], name
     for name, _job, step in steps(workflow):
         script = step.get("run", "")
         assert "${{" not in script, f"{name}: expression inside a script (use env:)"
@@ -131,7 +147,7 @@ def test_recipe_keeps_the_team_rules(recipe: Path) -> None:
         if secrets - {"DRIFT_WEBHOOK_URL"}:
             assert secrets <= YOTTACTL_SECRETS and invocations(script), \
                 f"{name}: secrets {secrets} on a step that does not run yottactl"
-        if "YOTTA_API_KEY" in secrets:  # where the key and state go: the workflow's, pinned
+        if "YOTTA_API_KEY" in step.get("env", {}):  # where the key and state go: the workflow's
             env = step["env"]
             assert env.get("YOTTA_API_URL") == ENDPOINT_PIN, f"{name}: endpoint not pinned"
             assert env.get("YOTTACTL_STATE") == "${{ secrets.YOTTACTL_STATE }}", name
@@ -140,6 +156,8 @@ def test_recipe_keeps_the_team_rules(recipe: Path) -> None:
             assert step["continue-on-error"] is True and "curl" in script
         if "pip install" in script:
             assert not secrets and "--require-hashes" in script and "--no-deps" in script
+        for condition in (step.get("if", ""), _job.get("if", "")):
+            assert "always()" not in condition, f"{name}: `!cancelled()`, not always()"
         if step.get("uses", "").startswith("actions/checkout@"):
             assert step["with"]["persist-credentials"] is False
 
@@ -225,12 +243,16 @@ def test_linters_run_offline_and_catch_a_bad_recipe(tmp_path: Path) -> None:
         "check-jsonschema", path=Path(sys.executable).parent)
     assert zizmor and check_jsonschema, "install the test extra: zizmor and check-jsonschema"
     recipes = [str(p) for p in sorted(GITHUB.glob("*.yml"))]
-    good = subprocess.run([zizmor, "--offline", "--persona", "pedantic", *recipes],
-                          capture_output=True, text=True)
-    assert good.returncode == 0, good.stdout + good.stderr
-    schema = subprocess.run([check_jsonschema, "--builtin-schema", "vendor.github-workflows",
-                             *recipes], capture_output=True, text=True)
-    assert schema.returncode == 0, schema.stdout + schema.stderr
+    assert str(GITHUB / "dependabot.yml") in recipes  # zizmor audits it too
+    for persona in ("pedantic", "auditor"):  # the auditor persona: secrets in environments
+        good = subprocess.run([zizmor, "--offline", "--persona", persona, *recipes],
+                              capture_output=True, text=True)
+        assert good.returncode == 0, persona + good.stdout + good.stderr
+    for schema_name, files in (("vendor.github-workflows", [str(p) for p in WORKFLOWS]),
+                               ("vendor.dependabot", [str(GITHUB / "dependabot.yml")])):
+        schema = subprocess.run([check_jsonschema, "--builtin-schema", schema_name, *files],
+                                capture_output=True, text=True)
+        assert schema.returncode == 0, schema.stdout + schema.stderr
     bad = tmp_path / "bad.yml"
     text = (GITHUB / "yottactl-plan.yml").read_text()
     bad.write_text(re.sub(r"actions/checkout@[0-9a-f]{40}", "actions/checkout@v4", text))
@@ -257,3 +279,101 @@ def test_pre_commit_hook_and_ack_example() -> None:
 
     acks = YAML(typ="safe").load((ROOT / "examples/ci/drift-acks.yaml").read_text())
     assert parse_acks(acks, "drift-acks.yaml")[0].type == "scaled"
+
+
+def files_yottactl_yaml_reads(project_file: Path) -> list[str]:
+    """Every file the project reads for any environment (its manifests, every environment's
+    overlays, the var files of the documented layout), and itself, relative to the project."""
+    from reconciler.project import load, resolve
+
+    project = load(project_file)
+    base = project_file.parent.resolve()
+    read = {project_file.resolve()}
+    for name in [None, *project.config.environments]:
+        context = resolve(project, name)
+        for entry in (*context.manifests, *context.overlays):
+            path = Path(entry).resolve()  # relative to the working directory
+            read |= set(path.rglob("*.yaml")) if path.is_dir() else {path}
+    read |= set((base / "vars").glob("*.yaml"))  # --var-file FILEs, kept under vars/
+    return sorted(str(p.relative_to(base)) for p in read)
+
+
+def test_triggers_and_the_hook_cover_everything_yottactl_yaml_reads() -> None:
+    """A merged overlay or var-file change is planned and applied; the hook sees it too."""
+    from ghactions import path_matches
+
+    read = files_yottactl_yaml_reads(ROOT / "examples" / "environments" / "yottactl.yaml")
+    assert {"overlays/prod.yaml", "vars/release.yaml", "yottactl.yaml"} <= set(read)  # precondition
+    assert any(f.startswith("manifests/") for f in read)
+    [hook] = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    for recipe, event in (("yottactl-plan.yml", "pull_request"), ("yottactl-apply.yml", "push")):
+        patterns = load(GITHUB / recipe)["on"][event]["paths"]
+        missed = [f for f in read if not any(path_matches(f, p) for p in patterns)]
+        assert not missed, f"{recipe}: a change to {missed} would never run it"
+        assert not any(path_matches("README.md", p) for p in patterns)  # a filter, not "**"
+        assert any(path_matches(".github/yottactl/requirements.txt", p) for p in patterns)
+    assert all(re.search(hook["files"], f) for f in read), hook["files"]
+    assert not re.search(hook["files"], "README.md")
+
+
+def test_the_hook_validates_every_environment(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prod overlay that only `validate --env prod` rejects fails the pre-commit hook."""
+    from click.testing import CliRunner
+
+    project = tmp_path / "fleet"
+    shutil.copytree(ROOT / "examples" / "environments", project,
+                    ignore=shutil.ignore_patterns("state"))
+    overlay = project / "overlays" / "prod.yaml"
+    overlay.write_text(overlay.read_text().replace("NVIDIA_H100_80G", "H100"))
+    monkeypatch.chdir(project)
+    [hook] = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    args = shlex.split(hook["entry"])[1:]
+
+    def validate(*argv: str) -> Any:
+        return CliRunner().invoke(main, list(argv), catch_exceptions=False)
+
+    assert validate("validate", "--skip-env").exit_code == 0  # precondition: the base is fine
+    assert validate("validate", "--skip-env", "--env", "prod").exit_code == 1  # prod is not
+    result = validate(*args)
+    assert result.exit_code == 1 and "environment prod:" in result.output, result.output
+    assert "overlays/prod.yaml:" in result.output and "valid (environment staging)" in result.output
+    overlay.write_text(overlay.read_text().replace("H100", "NVIDIA_H100_80G"))
+    assert validate(*args).exit_code == 0
+
+
+def test_release_recipe_builds_as_ci_proves_and_publishes_without_a_token() -> None:
+    """The release builds with the command and SOURCE_DATE_EPOCH that .ci/release_check.py
+    proves reproducible, refuses a wheel the recipes do not pin, attests and publishes by
+    trusted publishing (OIDC: no password, no secret)."""
+    text = (GITHUB / "yottactl-release.yml").read_text()
+    release = load(GITHUB / "yottactl-release.yml")
+    assert release["on"] == {"push": {"tags": ["v*"]}} and "secrets." not in text
+    build, publish = release["jobs"]["build"], release["jobs"]["publish"]
+    script = " ".join(run_scripts(build))
+    check_script = (ROOT / ".ci" / "release_check.py").read_text()
+    epoch = "git log -1 --format=%ct -- pyproject.toml README.md LICENSE MANIFEST.in reconciler"
+    assert epoch in script and "python -m build --no-isolation" in script
+    assert f'"{epoch.split(" -- ")[1].replace(" ", chr(34) + ", " + chr(34))}"' in check_script
+    assert '"-m", "build", "--no-isolation"' in check_script
+    assert "examples/ci/github/requirements.txt" in script and "sha256sum dist/*.whl" in script
+    assert build["permissions"] == {"contents": "read"}
+    assert publish["permissions"] == {"id-token": "write", "attestations": "write"}
+    assert publish["environment"]["name"] == "pypi" and publish["needs"] == "build"
+    uses = [step["uses"].split("@")[0] for step in publish["steps"]]
+    assert uses == ["actions/download-artifact", "actions/attest-build-provenance",
+                    "pypa/gh-action-pypi-publish"]
+    assert "with" not in publish["steps"][-1]  # no password: trusted publishing
+    pins = (GITHUB / "build-requirements.txt").read_text().replace("\\\n", " ")
+    assert all(re.search(r"==\S+ +--hash=sha256:[0-9a-f]{64}", line)
+               for line in pins.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def test_dependabot_keeps_the_action_pins_and_the_pip_hashes_moving() -> None:
+    config = load(GITHUB / "dependabot.yml")
+    updates = {(u["package-ecosystem"], u["directory"]) for u in config["updates"]}
+    # the recipes say where requirements.txt goes: .github/yottactl/requirements.txt
+    assert updates == {("github-actions", "/"), ("pip", "/.github/yottactl")}
+    assert all(u["cooldown"]["default-days"] >= 7 for u in config["updates"])
+    for recipe in RECIPES:
+        assert ".github/yottactl/requirements.txt" in recipe.read_text()

@@ -78,29 +78,46 @@ class GitHub:
         self.database = database
         (self.repo / "yottactl.yaml").write_text(
             "manifests: deploy\nenvironments:\n  staging: {}\n  prod: {}\n")
-        self.secrets = {"YOTTA_API_KEY": API_KEY, "YOTTACTL_STATE": database,
-                        "HF_TOKEN": CANARY, "DRIFT_WEBHOOK_URL": webhook.url}
+        # secrets live in GitHub environments, as the recipes ask: none repository-wide
+        self.environments = {
+            "yottactl-plan": {"YOTTA_PLAN_API_KEY": API_KEY, "YOTTACTL_STATE": database,
+                              "HF_TOKEN": CANARY},
+            "prod": {"YOTTA_API_KEY": API_KEY, "YOTTACTL_STATE": database, "HF_TOKEN": CANARY},
+            "yottactl-drift": {"DRIFT_WEBHOOK_URL": webhook.url},
+        }
         self.runs = 0
 
     def write(self, name: str, **kw: Any) -> None:
         (self.repo / "deploy" / f"{name}.yaml").write_text(manifest_text(name, **kw))
 
     def run(self, recipe: str, event: dict[str, Any] | None = None,
-            secrets: dict[str, str] | None = None) -> Runner:
+            secrets: dict[str, str] | None = None, changed: list[str] | None = None) -> Runner:
+        """One run of `recipe`; `secrets` replace those of the same name in every environment;
+        `changed`: the files the push or pull request changed (the `paths` filter decides)."""
         self.runs += 1
         bindir = str(Path(sys.executable).parent)
+        environments = {name: {k: (secrets or {}).get(k, v) for k, v in values.items()}
+                        for name, values in self.environments.items()}
         runner = Runner(
-            RECIPES / recipe, self.repo, self.tmp / f"run-{self.runs}", self.tools,
-            {**self.secrets, **(secrets or {})},
+            RECIPES / recipe, self.repo, self.tmp / f"run-{self.runs}", self.tools, {},
             {"repository": REPO, "server_url": "https://github.com", "run_id": str(self.runs),
-             "token": "ghs_fake_token", "event": event or {}},
+             "token": "ghs_fake_token", "event": event or {}, "sha": self.sha(),
+             "ref_name": "main"},
             {"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(self.tmp),
              "FAKE_GH_STATE": str(self.gh_state), "FAKE_GH_LOG": str(self.gh_log),
              "LANG": "C.UTF-8"},
             variables={"YOTTA_API_URL": self.emulator.url},  # the recipes' endpoint pin
+            environments=environments,
+            event_name={"yottactl-plan.yml": "pull_request", "yottactl-apply.yml": "push"}.get(
+                recipe, "schedule"),
+            changed=changed,
         )
         runner.run()
         return runner
+
+    def sha(self) -> str:
+        """The commit a run is of: one per run."""
+        return f"{self.runs:040x}"
 
     def state(self, environment: str) -> dict[str, Any] | None:
         """The environment's state in the database, as `yottactl state pull` prints it."""
@@ -164,7 +181,8 @@ def failure_report(runner: Runner) -> str:
                      for j in runner.jobs for s in j.steps)
 
 
-PR = {"pull_request": {"number": 7}}
+HEAD = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"  # the pull request's head commit
+PR = {"pull_request": {"number": 7, "head": {"sha": HEAD}}}
 
 
 def comments(github: GitHub) -> list[dict[str, Any]]:
@@ -190,13 +208,16 @@ def test_plan_recipe_keeps_one_comment_per_environment_and_shows_a_failed_plan(
         assert "**2** to create" in c["body"] and "`embedder`" in c["body"], c["body"]
         assert f"### yottactl plan: {environment}" in c["body"]  # the matrix selected it
         assert CANARY not in c["body"]
+        # it names the commit it is the plan of, and links the run that made it
+        assert f"Plan of commit {HEAD} · [workflow run](https://github.com/{REPO}/actions/runs/" \
+            in c["body"], c["body"]
     # a comment by someone else that quotes the marker (listed first) is never touched
     data = github.data()
     data["comments"]["7"].insert(0, {"id": 1, "body": "<!-- yottactl-plan:prod --> quoted",
                                      "user": {"login": "alice"}})
     github.gh_state.write_text(json.dumps(data))
 
-    run = github.run("yottactl-plan.yml", PR, secrets={"YOTTA_API_KEY": "wrong-key"})
+    run = github.run("yottactl-plan.yml", PR, secrets={"YOTTA_PLAN_API_KEY": "wrong-key"})
     assert job(run, "plan-prod").result == "failure" and job(run, "comment").result == "success"
     assert step(job(run, "plan-prod"), "Plan").exit_code == 1
     after = comments(github)
@@ -242,9 +263,11 @@ def test_plan_comment_fits_githubs_limit_and_the_full_plan_is_an_artifact(github
 def test_apply_recipe_plans_summarises_and_applies_the_saved_plan(github: GitHub) -> None:
     github.write("llama")
     github.write("embedder", workers=1)
+    sha = merged_pull_request(github, 12)
     run = github.run("yottactl-apply.yml")
-    assert [(j.name, j.result) for j in run.jobs] == [("plan", "success"), ("apply", "success")], \
-        failure_report(run)
+    assert [(j.name, j.result) for j in run.jobs] == [("plan", "success"), ("apply", "success"),
+                                                      ("report", "success")], failure_report(run)
+    assert statuses(github, sha) == [("success", "yottactl apply (prod)", "applied")]
     plan_job = job(run, "plan")
     assert plan_job.outputs == {"changes": "true"}
     assert "**2** to create" in plan_job.summary and CANARY not in plan_job.summary
@@ -259,16 +282,90 @@ def test_apply_recipe_plans_summarises_and_applies_the_saved_plan(github: GitHub
     assert CANARY not in json.dumps(state)
     assert github.files_written_by_runs() == []  # the state lives in the database only
 
+    sha = f"{github.runs + 1:040x}"  # a commit of no pull request: a status, no comment
     again = github.run("yottactl-apply.yml")  # nothing to do: the apply job does not run
-    assert [(j.name, j.result) for j in again.jobs] == [("plan", "success"), ("apply", "skipped")]
+    assert [(j.name, j.result) for j in again.jobs] == [("plan", "success"), ("apply", "skipped"),
+                                                        ("report", "success")]
+    assert statuses(github, sha) == [("success", "yottactl apply (prod)",
+                                      "no changes: the live deployments match")]
+    assert list(github.data()["comments"]) == ["12"]
     assert job(again, "plan").outputs == {"changes": "false"}
+
+
+def statuses(github: GitHub, sha: str) -> list[tuple[str, str, str]]:
+    return [(s["state"], s["context"], s["description"])
+            for s in github.data().get("statuses", {}).get(sha, [])]
+
+
+def merged_pull_request(github: GitHub, number: int) -> str:
+    """The next run's commit, as the merge commit of pull request `number`."""
+    sha = f"{github.runs + 1:040x}"
+    data = github.data() or {"comments": {}, "issues": [], "labels": [], "next_id": 1000}
+    data.setdefault("commit_pulls", {})[sha] = [number]
+    github.gh_state.write_text(json.dumps(data))
+    return sha
 
 
 def test_apply_recipe_fails_on_an_error_and_applies_nothing(github: GitHub) -> None:
     github.write("llama")
-    run = github.run("yottactl-apply.yml", secrets={"YOTTA_API_KEY": "wrong-key"})
-    assert [(j.name, j.result) for j in run.jobs] == [("plan", "failure"), ("apply", "skipped")]
+    sha = merged_pull_request(github, 12)
+    run = github.run("yottactl-apply.yml", secrets={"YOTTA_PLAN_API_KEY": "wrong-key"})
+    assert [(j.name, j.result) for j in run.jobs] == [("plan", "failure"), ("apply", "skipped"),
+                                                      ("report", "success")]
     assert github.live() == {}
+    assert statuses(github, sha) == [("failure", "yottactl apply (prod)",
+                                      "the plan failed: nothing was applied")]
+    [comment] = github.data()["comments"]["12"]
+    assert comment["body"].startswith("### ❌ yottactl apply (prod): the plan failed")
+
+
+def test_a_failed_apply_after_merge_is_reported_in_the_run(github: GitHub) -> None:
+    """The plan (with the planning key) works, the apply (the prod environment's key) fails:
+    the merged commit gets a failure status and its pull request a comment, in this run."""
+    github.write("llama")
+    sha = merged_pull_request(github, 12)
+    run = github.run("yottactl-apply.yml", secrets={"YOTTA_API_KEY": "wrong-key"})
+    assert [(j.name, j.result) for j in run.jobs] == [("plan", "success"), ("apply", "failure"),
+                                                      ("report", "success")], failure_report(run)
+    assert job(run, "apply").outputs == {"exitcode": "1"}
+    [(state, context, description)] = statuses(github, sha)
+    assert (state, context) == ("failure", "yottactl apply (prod)")
+    assert description.startswith("apply failed (exit 1)") and len(description) <= 140
+    [comment] = github.data()["comments"]["12"]
+    assert "❌ yottactl apply (prod): apply failed" in comment["body"]
+    assert f"Commit {sha} · [workflow run](https://github.com/{REPO}/actions/runs/" in comment["body"]
+    assert CANARY not in json.dumps(github.data())
+
+    sha = merged_pull_request(github, 13)  # the key fixed: the next merge applies and says so
+    run = github.run("yottactl-apply.yml")
+    assert job(run, "apply").result == "success" and set(github.live()) == {"llama"}
+    assert statuses(github, sha) == [("success", "yottactl apply (prod)", "applied")]
+    assert github.data()["comments"]["13"][0]["body"].startswith("### ✅ yottactl apply (prod): applied")
+
+
+def test_an_overlay_change_triggers_the_apply_and_is_applied(github: GitHub) -> None:
+    """The documented layout: a merged change to overlays/ (or vars/) runs the recipes; a
+    change elsewhere does not."""
+    (github.repo / "yottactl.yaml").write_text(
+        "manifests: deploy\nenvironments:\n  staging: {}\n  prod: {overlays: [overlays/prod.yaml]}\n")
+    (github.repo / "overlays").mkdir()
+    overlay = github.repo / "overlays" / "prod.yaml"
+    overlay.write_text("metadata: {name: llama}\nspec: {workers: 2}\n")
+    github.write("llama")
+    first = github.run("yottactl-apply.yml", changed=["deploy/llama.yaml", "overlays/prod.yaml"])
+    assert job(first, "apply").result == "success", failure_report(first)
+    assert github.live()["llama"].totalWorkers == 2
+
+    overlay.write_text("metadata: {name: llama}\nspec: {workers: 3}\n")
+    elsewhere = github.run("yottactl-apply.yml", changed=["README.md", "docs/notes.md"])
+    assert elsewhere.jobs == [] and github.live()["llama"].totalWorkers == 2  # not started
+    planned = github.run("yottactl-plan.yml", PR, changed=["overlays/prod.yaml"])
+    assert job(planned, "plan-prod").result == "success", failure_report(planned)
+    applied = github.run("yottactl-apply.yml", changed=["overlays/prod.yaml"])
+    assert [(j.name, j.result) for j in applied.jobs] == [
+        ("plan", "success"), ("apply", "success"), ("report", "success")], failure_report(applied)
+    assert github.live()["llama"].totalWorkers == 3
+    assert github.run("yottactl-apply.yml", changed=["vars/release.yaml"]).jobs  # vars/ too
 
 
 def issues(github: GitHub) -> list[dict[str, Any]]:
@@ -315,10 +412,17 @@ def test_drift_recipe_one_issue_updated_on_change_closed_when_clear(
     assert "`embedder`" in issue["body"] and len(issue["comments"]) == 1
     assert len(webhook.received) == 2
 
-    broken = github.run("yottactl-drift.yml", secrets={"YOTTA_API_KEY": "wrong-key"})
+    broken = github.run("yottactl-drift.yml", secrets={"YOTTA_PLAN_API_KEY": "wrong-key"})
     assert [(j.name, j.result) for j in broken.jobs] == [("detect", "failure"),
-                                                         ("issue", "skipped")]
-    assert issues(github)[0]["state"] == "open"  # an error is never "no drift"
+                                                         ("issue", "success")]
+    [issue] = issues(github)  # an error is never "no drift": the issue says the check fails
+    assert issue["state"] == "open" and "drift check failing since 20" in issue["body"]
+    assert "`embedder`" in issue["body"]  # the last findings stay, marked as possibly stale
+    assert "failing since" in issue["comments"][-1] and len(issue["comments"]) == 2
+    again = github.run("yottactl-drift.yml", secrets={"YOTTA_PLAN_API_KEY": "wrong-key"})
+    assert job(again, "issue").result == "success"
+    assert issues(github) == [issue]  # said once: no new comment, the first time kept
+    assert len(webhook.received) == 2
 
     with YottaClient(API_KEY, github.emulator.url, retry=FAST_RETRY) as client:
         client.scale(github.live()["llama"].id, 2)
@@ -351,3 +455,20 @@ def test_a_pull_request_cannot_point_the_plan_job_elsewhere(github: GitHub) -> N
         assert github.emulator.url in prod and evil not in prod and "**1** to create" in prod
     finally:
         attacker.stop()
+
+
+def test_a_failing_drift_check_opens_the_issue_and_a_working_one_updates_it(
+        github: GitHub) -> None:
+    github.write("llama")
+    broken = github.run("yottactl-drift.yml", secrets={"YOTTA_PLAN_API_KEY": "wrong-key"})
+    assert [(j.name, j.result) for j in broken.jobs] == [("detect", "failure"),
+                                                         ("issue", "success")]
+    [issue] = issues(github)
+    assert issue["state"] == "open" and issue["title"] == "yottactl drift: prod"
+    assert "drift check failing since 20" in issue["body"] and "/actions/runs/1)" in issue["body"]
+    assert "<!-- yottactl-drift-issue:prod -->" in issue["body"]
+    works = github.run("yottactl-drift.yml")  # the check works again: llama is pending
+    assert job(works, "detect").outputs == {"exitcode": "2"}, failure_report(works)
+    [issue] = issues(github)
+    assert issue["state"] == "open" and "failing since" not in issue["body"]
+    assert "`llama`" in issue["body"] and "works again" in issue["comments"][-1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -91,8 +92,7 @@ def test_sdist_carries_what_its_tests_need(built: tuple[Path, Path], tmp_path: P
     needed = ["LICENSE", "README.md", "pyproject.toml", ".pre-commit-hooks.yaml", ".ci/run",
               "schema/manifest-v1.schema.json"]
     for folder in ("tests", "examples"):
-        needed += [str(p.relative_to(ROOT)) for p in (ROOT / folder).rglob("*")
-                   if p.is_file() and "__pycache__" not in p.parts]
+        needed += shipped_files(ROOT, folder)
     missing = sorted(set(needed) - names)
     assert not missing, missing
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
@@ -106,15 +106,60 @@ def test_sdist_carries_what_its_tests_need(built: tuple[Path, Path], tmp_path: P
     assert "tests/test_manifests.py: " in collect.stdout  # counts: -q twice (addopts)
 
 
-def test_metadata_has_license_classifiers_and_urls() -> None:
+def shipped_files(root: Path, folder: str) -> list[str]:
+    """The files under ``folder`` a clean clone has: in a git checkout, the tracked and the
+    untracked-but-not-ignored ones (a walkthrough's git-ignored state files are not the
+    project's); in an unpacked sdist (no .git), every file."""
+    if (root / ".git").exists():
+        listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others",
+                                 "--exclude-standard", "--", folder],
+                                capture_output=True, text=True, check=True).stdout
+        return sorted(n for n in listed.split("\0") if n and (root / n).is_file()
+                      and "__pycache__" not in n)
+    return sorted(str(p.relative_to(root)) for p in (root / folder).rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts)
+
+
+def test_a_walkthroughs_ignored_state_files_are_not_asked_of_the_sdist(tmp_path: Path) -> None:
+    """The README's Environments walkthrough leaves state files in examples/environments/state/
+    (git-ignored): the sdist test must not then demand them (issue 25)."""
+    repo = tmp_path / "repo"
+    state = repo / "examples" / "environments" / "state"
+    state.mkdir(parents=True)
+    (repo / ".gitignore").write_text((ROOT / ".gitignore").read_text())
+    (repo / "examples" / "environments" / "yottactl.yaml").write_text("manifests: manifests\n")
+    (state / "staging.state.json").write_text("{}")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    assert state.joinpath("staging.state.json").is_file()  # precondition: the file is there
+    assert shipped_files(repo, "examples") == ["examples/environments/yottactl.yaml"]
+    (repo / ".git").rename(repo / "not-git")  # an unpacked sdist: every file counts
+    assert len(shipped_files(repo, "examples")) == 2
+
+
+def test_metadata_has_license_classifiers_and_urls(built: tuple[Path, Path]) -> None:
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
-    assert project["license"] == {"text": "Apache-2.0"}
-    assert "License :: OSI Approved :: Apache Software License" in project["classifiers"]
-    assert any(c.startswith("Programming Language :: Python :: 3.1") for c in project["classifiers"])
-    assert project["urls"] and all(u.startswith("https://") for u in project["urls"].values())
+    # PEP 639: an SPDX expression and license-files (the table form stops building in 2027)
+    assert project["license"] == "Apache-2.0" and project["license-files"] == ["LICENSE"]
+    assert not [c for c in project["classifiers"] if c.startswith("License ::")]  # PEP 639
+    assert {"Source", "Issues", "Documentation"} <= set(project["urls"])
+    assert all(u.startswith("https://") for u in project["urls"].values())
+    # the floor is the lowest Python .ci/run tests on; a classifier for every Python tested
+    assert project["requires-python"] == ">=3.11"
+    tested = set(re.findall(r"PYTHONS=\(([^)]*)\)", (ROOT / ".ci" / "run").read_text())[0]
+                 .replace("python", "").split())
+    assert tested == {"3.11", "3.13"}, tested
+    versions = {c.rsplit(" ", 1)[1] for c in project["classifiers"]
+                if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)}
+    assert tested <= versions and min(versions, key=lambda v: int(v[2:])) == "3.11"
+    wheel, _ = built
+    with zipfile.ZipFile(wheel) as archive:
+        [metadata] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        text = archive.read(metadata).decode()
+    assert "License-Expression: Apache-2.0" in text and "License-File: LICENSE" in text
+    assert "Requires-Python: >=3.11" in text and "Project-URL: Source, https://" in text
 
 
 def test_every_dependency_declares_a_tested_floor() -> None:

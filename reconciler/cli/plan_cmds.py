@@ -31,10 +31,13 @@ if TYPE_CHECKING:
               "message, hint}.")
 @click.option("--skip-env", is_flag=True,
               help="Do not require ${env:...} variables to be set (pre-commit, PR checks).")
+@click.option("--all-envs", is_flag=True,
+              help="Validate as yottactl.yaml's global settings and each of its environments read "
+                   "the manifests (overlays, variables): pre-commit, PR checks. --env is ignored.")
 @var_options
 @project_options
 @catalog_option
-def validate(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
+def validate(paths: tuple[str, ...], output: str, skip_env: bool, all_envs: bool) -> None:
     """Validate manifests offline (no API key needed). Exit 0 valid, 1 invalid.
 
     Without PATH: the project file's manifests (yottactl.yaml), else manifests/ or deploy/.
@@ -43,6 +46,9 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
     from reconciler.errors import ManifestError
     from reconciler.workflow import load_manifests
 
+    if all_envs:
+        _validate_every_environment(paths, output, skip_env)
+        return
     try:
         result = load_manifests(paths, current_inputs(), require_env=not skip_env)
     except ManifestError as err:
@@ -59,6 +65,46 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
     else:
         n = len(result.deployments)
         click.echo(f"{n} deployment{'s' if n != 1 else ''} valid")
+
+
+def _validate_every_environment(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
+    """`validate --all-envs`: the project's global settings, then each environment; every
+    failure is shown under its environment's name, and any failure exits 1."""
+    from reconciler.cli import report_error
+    from reconciler.cli.project_opts import current_inputs
+    from reconciler.errors import ManifestError
+    from reconciler.project import Inputs, resolve
+    from reconciler.render.manifests import issues_json
+    from reconciler.workflow import load_manifests
+
+    inputs = current_inputs()
+    project = inputs.context.project
+    names = [None, *(project.config.environments if project else ())]
+    issues: list[dict[str, object]] = []
+    failed = False
+    for name in names:
+        label = f"environment {name}" if name else "no environment"
+        each = Inputs(resolve(project, name), inputs.cli_vars)
+        try:
+            result = load_manifests(paths, each, require_env=not skip_env)
+        except ManifestError as err:
+            failed = True
+            if output == "json":
+                issues += [{"environment": name, **issue}
+                           for issue in json.loads(issues_json(err.issues))]
+            else:
+                click.echo(f"{label}:", err=True)
+                report_error(err, use_color(stream=sys.stderr))
+            continue
+        for warning in result.warnings:
+            click.echo(f"Warning: {label}: {warning}", err=True)
+        if output != "json":
+            n = len(result.deployments)
+            click.echo(f"{n} deployment{'s' if n != 1 else ''} valid ({label})")
+    if output == "json":
+        click.echo(json.dumps(issues, indent=2))
+    if failed:
+        sys.exit(1)
 
 
 @main.command()
