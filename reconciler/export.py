@@ -1,7 +1,10 @@
 """Live deployment -> manifest text, so a console-built fleet can move into Git.
 
-Environment values are never written: each becomes ``${env:<NAME>_<KEY>}`` (scoped by
-deployment so two deployments' MODEL values cannot collide) and is listed for the user.
+An environment value that looks secret (by its key, e.g. ``HF_TOKEN``, or by its shape, e.g.
+``hf_...``, a JWT or a URL with a password), or that the state marks sensitive, is never
+written: it becomes ``${env:<NAME>_<KEY>}`` (scoped by deployment so two deployments' values
+cannot collide) and is listed for the user. Other values (``LANG: en``, a model name) are
+written as they are, as a person would write them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,24 @@ from reconciler.fields import FIELDS, Kind
 from reconciler.plan.normalize import essence_from_live
 
 HEADER = "# Check it with `yottactl validate`; `yottactl schema` prints the JSON Schema.\n"
+# key names and value shapes of secrets (a false positive only costs an ${env:} to fill in)
+_SECRET_KEY = re.compile(r"TOKEN|SECRET|PASS(WORD|WD)?($|_)|PWD|API_?KEY|ACCESS_?KEY|PRIVATE|"
+                         r"CREDENTIAL|AUTH|COOKIE|SESSION|SIGNATURE|SALT|DSN|(^|_)KEY$",
+                         re.IGNORECASE)
+_SECRET_VALUE = re.compile(
+    r"^(hf_|sk-|sk_live_|ghp_|gho_|ghs_|github_pat_|glpat-|xox[abprs]-|AKIA|ASIA|AIza)"  # vendors
+    r"|^eyJ[\w-]+\.[\w-]+\."  # a JWT
+    r"|://[^/@\s]*:[^/@\s]*@"  # a URL with a password
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----")
+
+
+def looks_secret(key: str, value: str) -> bool:
+    """An environment variable a person would keep out of Git: by its key, its value's shape,
+    or a long random-looking value (a key or token of 32+ letters and digits, no spaces)."""
+    if _SECRET_KEY.search(key) or _SECRET_VALUE.search(value):
+        return True
+    return (len(value) >= 32 and re.fullmatch(r"[A-Za-z0-9+=_-]+", value) is not None
+            and re.search(r"\d", value) is not None and re.search(r"[A-Za-z]", value) is not None)
 
 
 def variable_name(deployment: str, key: str) -> str:
@@ -38,8 +59,9 @@ def literal(value: object) -> object:
     return value
 
 
-def manifest_for(dep: Deployment) -> tuple[str, list[str]]:
-    """(YAML text, environment variables the user must provide)."""
+def manifest_for(dep: Deployment, sensitive: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+    """(YAML text, environment variables the user must provide). ``sensitive``: the keys of
+    environment values the state marks sensitive (they came from ``${env:}``)."""
     e = essence_from_live(dep).plain()
     name = dep.name or dep.id
     spec: dict[str, Any] = {}
@@ -49,8 +71,10 @@ def manifest_for(dep: Deployment) -> tuple[str, list[str]]:
         if f.kind is Kind.REGISTRY and value == DEFAULT_IMAGE_REGISTRY:
             continue
         if f.kind is Kind.ENV and value:
-            value = {key: f"${{env:{variable_name(name, key)}}}" for key in sorted(value)}
-            variables += [variable_name(name, key) for key in sorted(e[f.name])]
+            hidden = [k for k in sorted(value) if k in sensitive or looks_secret(k, value[k])]
+            value = {key: f"${{env:{variable_name(name, key)}}}" if key in hidden
+                     else literal(value[key]) for key in sorted(value)}
+            variables += [variable_name(name, key) for key in hidden]
         else:
             value = literal(value)
         if f.required or value not in (None, "", {}):

@@ -87,3 +87,60 @@ def test_a_saved_plan_names_the_version_that_wrote_it(cli: Cli) -> None:
     assert run("--version")[1].strip().endswith(__version__)
     shown = cli("show", str(saved), "-o", "json")
     assert shown.exit_code == 0 and json.loads(shown.stdout)["summary"]["create"] == 1
+
+
+def test_export_writes_into_the_manifest_folder(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --dir: where plan reads (yottactl.yaml's folder, else manifests/ or deploy/),
+    else a new manifests/ — never the working directory itself."""
+    from conftest import create_body
+    from reconciler.api.models import CreateRequest
+
+    cli.client().create(CreateRequest.model_validate(create_body("web")))
+    fresh = cli.folder / "fresh"
+    fresh.mkdir()
+    monkeypatch.chdir(fresh)
+    assert cli("export").exit_code == 0
+    assert sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob("*.yaml")) == [
+        "manifests/web.yaml"]
+    project = cli.folder / "project"
+    (project / "infra" / "yotta").mkdir(parents=True)
+    (project / "yottactl.yaml").write_text("manifests: infra/yotta\n")
+    monkeypatch.chdir(project)
+    written = cli("export")
+    assert written.exit_code == 0 and "infra/yotta/web.yaml" in written.output, written.output
+    assert (project / "infra" / "yotta" / "web.yaml").is_file()
+    assert cli("plan", "--detailed-exitcode").exit_code == 2  # plan reads what export wrote
+
+
+def test_export_hides_only_values_that_look_secret_or_are_sensitive(cli: Cli) -> None:
+    from conftest import CANARY
+    from reconciler.export import looks_secret
+
+    cli.write("llama", model="${env:PRIVATE_MODEL}")  # HF_TOKEN and MODEL from ${env:}
+    cli.write("plain", model="meta-llama/Llama-3.1-8B-Instruct")
+    cli.env["PRIVATE_MODEL"] = "acme-internal-llm"  # harmless-looking: only the state knows
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    from conftest import create_body
+    from reconciler.api.models import CreateRequest
+
+    cli.client().create(CreateRequest.model_validate(create_body("console", environmentVars=[
+        {"key": "LANG", "value": "en"}, {"key": "MODEL", "value": "llama"},
+        {"key": "DB_PASSWORD", "value": "hunter2"},
+        {"key": "UPSTREAM", "value": "https://bot:s3cr3t@example.com/x"},
+        {"key": "EXTRA", "value": "hf_abcdefghijklmnopqrstuvwxyz0123"}])))
+    folder = cli.folder / "out"
+    result = cli("export", "--dir", str(folder))
+    assert result.exit_code == 0, result.output
+    console = (folder / "console.yaml").read_text()
+    assert "LANG: en" in console and "MODEL: llama" in console
+    for key in ("DB_PASSWORD", "UPSTREAM", "EXTRA"):
+        assert f"{key}: ${{env:CONSOLE_{key}}}" in console
+    assert "hunter2" not in console and "s3cr3t" not in console
+    managed = (folder / "llama.yaml").read_text()
+    assert "HF_TOKEN: ${env:LLAMA_HF_TOKEN}" in managed and CANARY not in managed
+    assert "MODEL: ${env:LLAMA_MODEL}" in managed and "acme-internal" not in managed
+    assert "MODEL: meta-llama/Llama-3.1-8B-Instruct" in (folder / "plain.yaml").read_text()
+    # the state's word counts even for a value that looks harmless
+    assert not looks_secret("MODEL", "acme-internal-llm") and not looks_secret("LANG", "en")
+    state = json.loads(cli.state.read_text())
+    assert "environmentVars.MODEL" in state["deployments"]["llama"]["sensitive"]

@@ -126,16 +126,16 @@ def test_export_validate_plan_round_trip(cli: Cli) -> None:
     folder = cli.folder / "exported"
     result = cli("export", "--dir", str(folder))
     assert result.exit_code == 0
-    assert "CONSOLE_SVC_TOKEN" in result.output and "BATCH_JOB_MODEL" in result.output
+    assert "CONSOLE_SVC_TOKEN" in result.output and "BATCH_JOB_TOKEN" in result.output
+    assert "MODEL" not in result.output  # MODEL=llama is no secret: written as it is
     files = sorted(p.name for p in folder.iterdir())
     assert files == ["batch-job.yaml", "console-svc.yaml"]
     text = (folder / "console-svc.yaml").read_text()
-    assert CANARY not in text and "${env:CONSOLE_SVC_TOKEN}" in text
+    assert CANARY not in text and "${env:CONSOLE_SVC_TOKEN}" in text and "MODEL: llama" in text
     assert "state: stopped" in (folder / "batch-job.yaml").read_text()
     missing = cli("validate", str(folder))
     assert missing.exit_code == 1 and "CONSOLE_SVC_TOKEN" in missing.stderr
-    cli.env.update(CONSOLE_SVC_TOKEN=CANARY, CONSOLE_SVC_MODEL="llama", BATCH_JOB_TOKEN=CANARY,
-                   BATCH_JOB_MODEL="llama")
+    cli.env.update(CONSOLE_SVC_TOKEN=CANARY, BATCH_JOB_TOKEN=CANARY)
     assert cli("validate", str(folder)).output.strip() == "2 deployments valid"
     plan = cli("plan", str(folder), "--detailed-exitcode")
     assert plan.exit_code == 2  # adoption is a change to the state only

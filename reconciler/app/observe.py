@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
     from reconciler.api.models import Deployment, LogEntry, Worker
     from reconciler.observe import OutputRecord
+    from reconciler.state.model import State
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class Exported:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def export(settings: Settings, names: Sequence[str], directory: str, force: bool,
+def export(settings: Settings, names: Sequence[str], directory: str | None, force: bool,
            on_written: Callable[[Path], None] = lambda path: None) -> Exported:
     """Manifests for live deployments (all, or ``names``), never outside ``directory`` and
     never over an existing file without ``force``. Exporting all, a deployment whose name
@@ -148,6 +149,8 @@ def export(settings: Settings, names: Sequence[str], directory: str, force: bool
     refused, and then nothing is written."""
     from reconciler.export import manifest_for, write_new
 
+    folder = Path(directory) if directory else export_folder(settings)
+    state = settings.state_file().read()  # which values came from ${env:} (sensitive)
     client = settings.client()
     deployments = [resolve(client, n) for n in names] if names else client.list()
     skipped = _unexportable(deployments)
@@ -155,20 +158,38 @@ def export(settings: Settings, names: Sequence[str], directory: str, force: bool
         raise UsageError(skipped[0].why, hint=skipped[0].hint)
     left_out = {i for s in skipped for i in s.ids}
     deployments = [d for d in deployments if d.id not in left_out]
-    folder = Path(directory)
     targets = _export_targets(deployments, folder, force)
     if deployments:
         folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     needed: list[str] = []
     for d in sorted(deployments, key=lambda d: d.name or ""):
-        text, variables = manifest_for(d)
+        text, variables = manifest_for(d, _sensitive_keys(state, d))
         target = targets[d.id]
         write_new(folder, target, text, overwrite=force)
         needed += variables
         written.append(target)
         on_written(target)
     return Exported(written, needed, skipped)
+
+
+def export_folder(settings: Settings) -> Path:
+    """Where `export` writes without --dir: the manifest folder plan would read (the project
+    file's first folder, else manifests/ or deploy/), else a new manifests/."""
+    from reconciler.manifest.discovery import CONVENTIONAL_FOLDERS
+
+    for entry in settings.inputs.context.manifests:
+        if not Path(entry).is_file():
+            return Path(entry)
+    return next((Path(f) for f in CONVENTIONAL_FOLDERS if Path(f).is_dir()),
+                Path(CONVENTIONAL_FOLDERS[0]))
+
+
+def _sensitive_keys(state: State | None, dep: Deployment) -> frozenset[str]:
+    """The environment keys the state marks sensitive for ``dep`` (matched by id)."""
+    entries = [e for e in (state.deployments.values() if state else ()) if e.id == dep.id]
+    prefix = "environmentVars."
+    return frozenset(p[len(prefix):] for e in entries for p in e.sensitive if p.startswith(prefix))
 
 
 def _unexportable(deployments: Sequence[Deployment]) -> list[Skipped]:

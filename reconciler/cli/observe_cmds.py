@@ -166,13 +166,17 @@ def logs(name: str, worker_id: str | None, all_workers: bool, since: str | None,
 
 @main.command()
 @click.argument("names", nargs=-1)
-@click.option("--dir", "directory", default=".", show_default=True,
-              type=click.Path(file_okay=False), help="Where to write NAME.yaml files.")
+@click.option("--dir", "directory", default=None, type=click.Path(file_okay=False),
+              help="Where to write NAME.yaml files [default: the manifest folder: yottactl.yaml's, "
+                   "else manifests/ or deploy/, else a new manifests/].")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist in --dir.")
 @api_options
-def export(names: tuple[str, ...], directory: str, force: bool, endpoint: str | None,
+def export(names: tuple[str, ...], directory: str | None, force: bool, endpoint: str | None,
            api_key: str | None, state_path: str | None) -> None:
     """Write manifests for live deployments (all, or NAME...), secrets as ${env:...}.
+
+    Environment values that look secret (HF_TOKEN, hf_..., a password in a URL, a long random
+    token) or that the state marks sensitive become ${env:NAME_KEY}; the others are written.
 
     Never overwrites an existing file without --force, and never writes outside --dir (file
     names are sanitised too). Exporting all, a live deployment whose name is not a valid,
