@@ -92,8 +92,9 @@ def test_a_saved_plan_names_the_version_that_wrote_it(cli: Cli) -> None:
 def test_export_writes_into_the_manifest_folder(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without --dir: where plan reads (yottactl.yaml's folder, else manifests/ or deploy/),
     else a new manifests/ — never the working directory itself."""
-    from conftest import create_body
     from reconciler.api.models import CreateRequest
+
+    from conftest import create_body
 
     cli.client().create(CreateRequest.model_validate(create_body("web")))
     fresh = cli.folder / "fresh"
@@ -113,15 +114,17 @@ def test_export_writes_into_the_manifest_folder(cli: Cli, monkeypatch: pytest.Mo
 
 
 def test_export_hides_only_values_that_look_secret_or_are_sensitive(cli: Cli) -> None:
-    from conftest import CANARY
     from reconciler.export import looks_secret
+
+    from conftest import CANARY
 
     cli.write("llama", model="${env:PRIVATE_MODEL}")  # HF_TOKEN and MODEL from ${env:}
     cli.write("plain", model="meta-llama/Llama-3.1-8B-Instruct")
     cli.env["PRIVATE_MODEL"] = "acme-internal-llm"  # harmless-looking: only the state knows
     assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
-    from conftest import create_body
     from reconciler.api.models import CreateRequest
+
+    from conftest import create_body
 
     cli.client().create(CreateRequest.model_validate(create_body("console", environmentVars=[
         {"key": "LANG", "value": "en"}, {"key": "MODEL", "value": "llama"},
