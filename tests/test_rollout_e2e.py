@@ -323,3 +323,15 @@ def test_project_default_and_environment_override(fleet: Cli,
     assert "lifecycle.rollout: blueGreen avoids it" in default.output  # recreate's note
     legacy = fleet("plan", "--env", "legacy", "--state", str(fleet.state))
     assert "web must be replaced" in legacy.output and "rolled out" not in legacy.output
+
+
+def test_destroy_deletes_a_kept_green_too(fleet: Cli) -> None:
+    first_apply(fleet)
+    write(fleet, image="vllm/vllm-openai:broken")
+    assert fleet("apply", str(fleet.manifests), "--auto-approve", "--keep-failed").exit_code == 1
+    assert len(live(fleet)) == 2  # precondition: the failed green was kept
+    result = fleet("destroy", str(fleet.manifests), "--auto-approve")
+    assert result.exit_code == 0, result.output
+    with fleet.client() as c:
+        assert c.list() == []  # nothing left behind unmanaged
+    assert json.loads(fleet.state.read_text())["deployments"] == {}

@@ -250,7 +250,7 @@ class Executor:
             self._rekey(change.rekeyed_from, change.name)
         if change.adopt and dep_id is not None:  # managed from now on, as it is live
             self._record(change, dep_id, change.live_status, change.live_snapshot)
-        if change.action is Action.ROLLOUT:  # blue-green: its own loop (apply/rollout.py)
+        if change.rollout is not None:  # blue-green: its own loop (apply/rollout.py)
             return rollout.run(self, change, started, done)  # waits even with --no-wait
         releases = release_index(change)
         for index, step in enumerate(steps):

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from reconciler.api.facts import STOPPED
 from reconciler.apply.events import Event, Interrupted
 from reconciler.apply.hooks import Interrupt, Switch, probe_url, run_cutover, run_probe
 from reconciler.errors import NotFound, YottactlError
-from reconciler.plan.model import Change, Op, Step
-from reconciler.plan.reasons import Reason
+from reconciler.plan.model import Action, Change, Op, Step
 from reconciler.state.model import StateEntry
 from reconciler.state.records import now_iso
 
@@ -48,7 +48,8 @@ class RolloutRun:
         self.ids: dict[str, str | None] = {"blue": self.plan.blue_id,
                                            "green": self.plan.green_id,
                                            "discard": self.plan.discard_id}
-        self.switched = change.reason_code in (Reason.ROLLOUT_FINISH, Reason.ROLLOUT_DISCARD)
+        # nothing new to make healthy (finish, discard, a delete's leftover): blue may go
+        self.switched = not any(s.role == "green" for s in change.steps)
         self.green_domain = ""
 
     # -- state ------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ class RolloutRun:
                 self._step(step)
                 self.done.append(step.describe())
                 self._event(step, "ok")
-        except (Exception, Interrupt) as exc:
+        except Exception as exc:  # Interrupted (Ctrl-C) and the probe's Interrupt included
             if self.switched:
                 raise
             self._give_up(exc)
@@ -124,16 +125,18 @@ class RolloutRun:
             if step.op is Op.DELETE:
                 with ex._lock:
                     ex._gone.add(dep_id)
+                if role == "blue" and self.change.action is Action.DELETE:
+                    ex._persist(self.change.name, None)  # removed from the manifests
+                    return
                 key = "rollout_retiring" if role == "blue" else "rollout_green"
                 self._update(**{key: None}, **({"rollout_failed": None} if role != "blue"
                                                else {}))
 
-    def _journaled(self, step: Step, action: object) -> None:
+    def _journaled(self, step: Step, action: Callable[[], None]) -> None:
         """The probe and the cutover are journaled like API calls (intent, then outcome)."""
         green = self.ids["green"]
         self.ex._intent(self.change, step.op, green)
         try:
-            assert callable(action)
             action()
         except YottactlError as exc:
             self.ex._outcome(self.change, step.op, green, ok=False, error=exc.summary)

@@ -281,14 +281,15 @@ class _Planner:
                 D.PREVENT_DESTROY_DELETE, name, "lifecycle.preventDestroy forbids deleting it",
                 "remove preventDestroy first (or `yottactl state rm` to stop managing it)"))
             return None
-        # 4. Stop (if needed) and delete.
+        # 4. Stop (if needed) and delete (with a rollout's leftover: plan/rollout.py).
         masked_live = hide_undeclared(mask(live.essence, entry.sensitive, self.fp), (), self.fp)
-        return Change(name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
+        return R.with_leftover(entry, self.live_by_id, Change(
+                      name=name, id=entry.id, action=Action.DELETE, steps=S.delete(live.status),
                       sensitive=entry.sensitive, live_name=live.name if live.name != name else None,
                       reason=sentence(why), reason_code=why, disruptive=True,
                       disruption="deployment is deleted", live_status=live.status,
                       live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
-                      live_snapshot=masked_live, price_before=live.perHourPrice, price_after=0.0)
+                      live_snapshot=masked_live, price_before=live.perHourPrice, price_after=0.0))
 
     # -- whole plan -------------------------------------------------------------------------
 

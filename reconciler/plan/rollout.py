@@ -201,6 +201,22 @@ def discard_change(base: dict[str, Any], live: LiveDeployment, green: LiveDeploy
                   reason=why, reason_code=Reason.ROLLOUT_DISCARD, price_after=live.perHourPrice)
 
 
+def with_leftover(entry: StateEntry, live_by_id: dict[str, LiveDeployment],
+                  change: Change) -> Change:
+    """A deleted deployment's rollout leftover (a kept green, or an old one still retiring)
+    is deleted first, so no deployment is left behind unmanaged."""
+    leftover = live_by_id.get(entry.rollout_green or "") or live_by_id.get(
+        entry.rollout_retiring or "")
+    if leftover is None:
+        return change
+    rollout = RolloutPlan(green_name=leftover.name or "", blue_id=change.id,
+                          blue_name=change.live_name or change.name, discard_id=leftover.id)
+    mine = tuple(s.model_copy(update={"role": "blue"}) for s in change.steps)
+    return change.model_copy(update={
+        "rollout": rollout, "steps": (*retire("discard", leftover.status), *mine),
+        "price_before": (change.price_before or 0.0) + (leftover.perHourPrice or 0.0)})
+
+
 class PlannerView(Protocol):
     """What the rollout rung reads of the planner (plan/planner.py)."""
 

@@ -31,6 +31,9 @@ def rollout_lines(c: Change) -> list[str]:
     r = c.rollout
     if r is None:
         return []
+    if c.action is Action.DELETE:
+        return [f"rollout: first deletes its rollout's other deployment {r.green_name} "
+                f"(id {r.discard_id})"]
     if c.reason_code is Reason.ROLLOUT_DISCARD:
         return [f"rollout: the earlier rollout's {r.green_name} (id {r.discard_id}) is deleted; "
                 f"{r.blue_name} (id {r.blue_id}) keeps serving"]
