@@ -77,8 +77,10 @@ def test_a_stop_on_its_way_is_waited_for_and_a_saved_plan_keeps_the_wait(cli: Cl
     timed_out = cli("apply", "--plan", str(saved), "--timeout", "0.2")
     assert timed_out.exit_code == 1 and "status STOPPED" in timed_out.output, timed_out.output
     now[0] += 61
+    assert cli.client().detail(dep.id).status == "STOPPED"  # precondition: settled meanwhile
+    settled = cli("apply", "--plan", str(saved))  # the wait is done: not stale, nothing to call
+    assert settled.exit_code == 0, settled.output
     assert cli("apply", paths, "--auto-approve").exit_code == 0
-    assert cli.client().detail(dep.id).status == "STOPPED"
     assert cli("plan", paths, "--detailed-exitcode").exit_code == 0
 
 

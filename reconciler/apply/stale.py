@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from reconciler.api.models import Deployment
 from reconciler.plan.diff import diff
-from reconciler.plan.model import Change, Op, Plan
+from reconciler.plan.model import Action, Change, Op, Plan
 from reconciler.plan.normalize import (
     Essence,
     Fingerprinter,
@@ -48,11 +48,20 @@ def stale_reasons(plan: Plan, live: Sequence[Deployment], state: State | None,
                                  fp)
         if status_fingerprint(fp, masked, current.status) == change.live_fingerprint:
             continue
+        if _settled(change, current.status) and \
+                status_fingerprint(fp, masked, change.live_status) == change.live_fingerprint:
+            continue  # only waited for, and got there meanwhile: the wait is already done
         what = [c.line() for c in diff(change.live_snapshot or Essence(), masked, change.sensitive)]
         if change.live_status != current.status:
             what.append(f"status: {change.live_status} → {current.status}")
         reasons.append(f"{change.name}: changed since the plan ({'; '.join(what) or 'fields'})")
     return reasons
+
+
+def _settled(change: Change, status: str | None) -> bool:
+    """A change that only waits (Action.WAIT) for a status the deployment now has."""
+    return change.action is Action.WAIT and any(
+        s.op is Op.WAIT and status in s.until for s in change.steps)
 
 
 def name_taken(change: Change, plan: Plan, live: Sequence[Deployment],
