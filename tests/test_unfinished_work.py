@@ -104,3 +104,23 @@ def test_a_status_that_flips_forever_is_an_error_at_the_deadline(tmp_path: Path)
         assert sum("/101" in r for r in api.requests) >= 3  # precondition: it saw both statuses
     finally:
         api.stop()
+
+
+def test_wait_needs_the_status_to_hold_and_a_flipping_one_times_out(tmp_path: Path) -> None:
+    """`yottactl wait` (after `apply --no-wait`) confirms like apply: one RUNNING poll between
+    INITIALIZING ones is not done."""
+    api = HostileApi().start()
+    try:
+        starting = deployment("101", "web", "INITIALIZING")
+        serving = deployment("101", "web", "RUNNING")
+        api.answer_in_turn("/list", [serving], [starting])  # RUNNING, INITIALIZING, RUNNING, ...
+        cli = HostileCli(api, tmp_path, "web")
+        result = cli("wait", "web", "--timeout", "0.5")
+        assert result.exit_code == 1 and "timed out" in result.output, result.output
+        assert sum("/list" in r for r in api.requests) >= 3  # precondition: it saw both statuses
+        del api.cycles["/list"]
+        api.answer("/list", [serving])
+        steady = cli("wait", "web", "--timeout", "5")
+        assert steady.exit_code == 0, steady.output
+    finally:
+        api.stop()

@@ -40,6 +40,7 @@ def wait_for(settings: Settings, names: Sequence[str], target: str, timeout: flo
     delay, last_line = 0.05, dict.fromkeys(names, started)
     seen: dict[str, tuple[object, ...]] = {}
     pending = list(names)
+    reached_once: set[str] = set()
     while pending:
         live = {d.id: d for d in client.list()}
         now = time.monotonic()
@@ -47,9 +48,13 @@ def wait_for(settings: Settings, names: Sequence[str], target: str, timeout: flo
             dep_id = ids[name]
             dep = live.get(dep_id) if dep_id else None
             state = wait_state(dep, WaitTarget(target))
-            if state.reached:
+            if not state.reached:
+                reached_once.discard(name)
+            if state.reached and (target == "deleted" or name in reached_once):
                 yield WaitLine(name, True, state.describe(), now - started)
                 pending.remove(name)
+            elif state.reached:  # as apply does: a status must hold for a second poll
+                reached_once.add(name)
             elif state.failed:
                 raise YottactlError(f"{name} ended {state.describe()} while waiting for "
                                     f"{target}", hint=f"see why with `yottactl logs {name}`")
