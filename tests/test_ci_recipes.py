@@ -6,6 +6,7 @@ by trusted publishing. (tests/test_ci_recipes_run.py executes their shell steps.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 import shutil
@@ -377,3 +378,44 @@ def test_dependabot_keeps_the_action_pins_and_the_pip_hashes_moving() -> None:
     assert all(u["cooldown"]["default-days"] >= 7 for u in config["updates"])
     for recipe in RECIPES:
         assert ".github/yottactl/requirements.txt" in recipe.read_text()
+
+
+def test_the_release_build_step_publishes_only_the_wheel_the_recipes_pin(tmp_path: Path) -> None:
+    """The release recipe's Build step, run in a repository: a wheel the recipes' requirements
+    do not pin is refused; pinning its hash in a later commit leaves the wheel's bytes as they
+    were (SOURCE_DATE_EPOCH is the last change to the wheel's inputs), so the tag then builds."""
+    from test_packaging import tracked_tree
+
+    repo = tracked_tree(tmp_path / "repo")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "release"], check=True)
+    [build] = [s["run"] for s in load(GITHUB / "yottactl-release.yml")["jobs"]["build"]["steps"]
+               if s.get("name") == "Build"]
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "TAG": "v" + __import__("reconciler").__version__,
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+
+    def run_build() -> subprocess.CompletedProcess[str]:
+        shutil.rmtree(repo / "dist", ignore_errors=True)
+        return subprocess.run(["bash", "-eo", "pipefail", "-c", build], cwd=repo, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    refused = run_build()
+    assert refused.returncode == 1 and "is not the one examples/ci/github/requirements.txt pins" \
+        in refused.stdout + refused.stderr, refused.stdout + refused.stderr
+    [wheel] = (repo / "dist").glob("*.whl")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pins = repo / "examples" / "ci" / "github" / "requirements.txt"
+    pinned = re.sub(r"(?m)(^yotta-reconciler\S*==\S+ \\\n\s+--hash=sha256:)[0-9a-f]{64}",
+                    rf"\g<1>{digest}", pins.read_text())
+    assert pinned != pins.read_text()  # precondition: the pin was another hash
+    pins.write_text(pinned)
+    subprocess.run([*git, "commit", "-q", "-am", "pin the release wheel"], check=True)
+    built = run_build()
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert digest in (tmp_path / "summary.md").read_text()
+    env["TAG"] = "v99.0.0"  # a tag that is not the version in pyproject.toml
+    wrong = run_build()
+    assert wrong.returncode == 1 and "is not v" in wrong.stdout + wrong.stderr
