@@ -167,7 +167,7 @@ def test_the_detail_model_is_the_listed_one_plus_the_detail_only_fields() -> Non
     the listed one instead of repeating it."""
     assert issubclass(Deployment, ListedDeployment)
     assert set(Deployment.model_fields) - set(ListedDeployment.model_fields) == {
-        "creator", "domain", "runningWorkers", "cost", "perSecondPrice"}
+        "creator", "runningWorkers", "cost", "perSecondPrice"}  # domain: a rollout's plan
     assert Deployment.model_validate(FULL_WIRE).model_extra == {"laterField": {"kept": True}}
     assert ListedDeployment.model_validate(FULL_WIRE).model_extra in (None, {})
 

@@ -161,6 +161,7 @@ class _ListedCore(BaseModel):
     perHourPrice: float | None = None
     serviceMode: str | None = None
     status: str | None = None
+    domain: str | None = None  # observed; a blue-green plan names it as the old domain
 
     _cred = field_validator("credentialId", mode="before")(_credential_to_str)
 
@@ -200,7 +201,6 @@ class Deployment(ListedDeployment):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     creator: str | None = None
-    domain: str | None = None
     runningWorkers: WorkerCount | None = None
     cost: float | None = None
     perSecondPrice: float | None = None

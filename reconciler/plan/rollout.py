@@ -50,7 +50,7 @@ V2_NAME_LIMIT = 20  # the v2 API, which yottactl will speak later
 ALTERNATE_SUFFIX = "@alt"  # '@' is allowed in names and rare in them
 
 # Expected durations (seconds) of a rollout's overlap on Yotta, for the plan's cost estimate:
-# a cold start of a model server (3-8 minutes for a 7B model) and a stop.
+# a cold start of a model server (3 to 8 minutes for a 7B model) and a stop.
 EXPECTED_START_SECONDS = 300.0
 EXPECTED_STOP_SECONDS = 60.0
 

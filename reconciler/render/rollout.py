@@ -8,7 +8,7 @@ from reconciler.plan.reasons import Reason
 from reconciler.render.safe import clean
 
 # the expected outage of a recreate on Yotta (render only: the plan stores no guess for it)
-DOWNTIME = "the stop plus a cold start, 3-8 min for a 7B model on Yotta"
+DOWNTIME = "the stop plus a cold start, 3 to 8 minutes for a 7B model on Yotta"
 
 
 def minutes(seconds: float) -> str:
