@@ -91,6 +91,7 @@ def test_image_change_is_served_throughout(fleet: Cli) -> None:
     poller.join()
     assert result.exit_code == 0, result.output
     assert "will be rolled out blue-green" in result.output
+    assert f"domain: {fleet.server.url}/_serve/{blue} → (known after apply)" in result.output
     (green,) = live(fleet)
     assert green.id != blue and green.image == NEW and green.name == "web@alt"
     assert served(fleet.server).get("200", 0) > 2  # the poller and the probe did look
