@@ -84,6 +84,13 @@ def json_schema() -> dict[str, Any]:
         "if": {"properties": {"serviceMode": {"const": "ALB"}}, "required": ["serviceMode"]},
         "then": {"required": ["expose"], "properties": {"expose": {"type": "object"}}},
     }]
+    defs["Cutover"]["oneOf"] = [{"required": ["command"]}, {"required": ["webhook"]}]
+    schema["allOf"] = [{  # a probe needs a domain: only ALB deployments have one
+        "if": {"properties": {"lifecycle": {"required": ["probe"],
+                                            "properties": {"probe": {"type": "object"}}}},
+               "required": ["lifecycle"]},
+        "then": {"properties": {"spec": {"properties": {"serviceMode": {"const": "ALB"}}}}},
+    }]
     ignore = defs["Lifecycle"]["properties"]["ignoreChanges"]
     ignore["items"] = {"anyOf": [{"enum": sorted(IGNORABLE)},
                                  {"type": "string", "pattern": "^environmentVars\\."}]}

@@ -274,6 +274,14 @@ class Probe(_Model):
     successes: int = Field(default=3, ge=1, le=100, strict=True,
                            description="Passes in a row needed")
 
+    @field_validator("path", mode="before")
+    @classmethod
+    def _a_path(cls, value: object) -> object:
+        if isinstance(value, str) and not re.fullmatch(PROBE_PATH_PATTERN[1:-7], value):
+            raise ValueError(f"{value!r} is not a path on the deployment's domain: it starts "
+                             "with one / and has no spaces, \\ or # (e.g. /health)")
+        return value
+
 
 class Cutover(_Model):
     """What moves clients from the old domain to the new one (DNS, gateway, secret store). Runs
@@ -320,6 +328,14 @@ class Manifest(_Model):
     metadata: Metadata
     spec: Spec
     lifecycle: Lifecycle = Lifecycle()
+
+    @model_validator(mode="after")
+    def _probe_needs_a_domain(self) -> Manifest:
+        if self.lifecycle.probe is not None and self.spec.serviceMode != "ALB":
+            raise PydanticCustomError(  # not RULE_ERROR: the loader re-derives those from spec
+                "lifecycle_rule", "lifecycle.probe needs serviceMode ALB (only an ALB deployment "
+                "has a domain to probe)")
+        return self
 
     @property
     def name(self) -> str:
