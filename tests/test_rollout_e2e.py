@@ -100,6 +100,10 @@ def test_image_change_is_served_throughout(fleet: Cli) -> None:
     clean = fleet("plan", str(fleet.manifests), "--detailed-exitcode")
     assert clean.exit_code == 0, clean.output  # the rollout name is no change
     assert fleet("drift", str(fleet.manifests)).exit_code == 0
+    for verb in ("get", "workers", "logs"):  # the manifest name finds it under its rollout name
+        shown = fleet(verb, "web")
+        assert shown.exit_code == 0, (verb, shown.output)
+    assert green.id in fleet("get", "web").output
     # the next release goes back to the first slot
     write(fleet, image="vllm/vllm-openai:v0.7.1")
     assert fleet("apply", str(fleet.manifests), "--auto-approve").exit_code == 0

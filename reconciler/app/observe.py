@@ -234,6 +234,10 @@ def resolve(client: YottaClient, name: str) -> Deployment:
     """The live deployment called ``name`` (or with that id), through one list call."""
     live = client.list()
     exact = [d for d in live if d.name == name or d.id == name]
+    if not exact:  # a blue-green deployment lives under its rollout name (plan/rollout.py)
+        from reconciler.plan.rollout import alternate_name
+
+        exact = [d for d in live if d.name == alternate_name(name)]
     if len(exact) == 1:
         return exact[0]
     if len(exact) > 1:
