@@ -258,6 +258,9 @@ class _FileLoader:
         """Every field error, then every cross-field rule (also when fields are wrong)."""
         document = result.value
         errors: list[dict[str, Any]] = [dict(e) for e in exc.errors() if e["type"] != RULE_ERROR]
+        for error in errors:  # the manifest-wide rule (schema.Manifest) is about the probe
+            if error["type"] == "lifecycle_rule":
+                error["loc"] = ("lifecycle", "probe")
         spec = document.get("spec") if isinstance(document, dict) else None
         errors += [{"loc": ("spec",), "type": RULE_ERROR, "msg": f"{field}: {message}"}
                    for field, message in rule_violations(spec)]

@@ -333,7 +333,7 @@ class Manifest(_Model):
     def _probe_needs_a_domain(self) -> Manifest:
         if self.lifecycle.probe is not None and self.spec.serviceMode != "ALB":
             raise PydanticCustomError(  # not RULE_ERROR: the loader re-derives those from spec
-                "lifecycle_rule", "lifecycle.probe needs serviceMode ALB (only an ALB deployment "
+                "lifecycle_rule", "needs serviceMode ALB (only an ALB deployment "
                 "has a domain to probe)")
         return self
 
