@@ -306,6 +306,16 @@ def heartbeat_seconds(environ: Mapping[str, str] | None = None, default: float =
     return value if value > 0 else default
 
 
+# what a cutover command (lifecycle.cutover.command, from a file a pull request can edit)
+# inherits from yottactl's environment: where programs are and the locale, never a credential
+HOOK_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
+def hook_environment() -> dict[str, str]:
+    """The part of this process's environment a cutover command gets (``HOOK_ENVIRONMENT``)."""
+    return {k: os.environ[k] for k in HOOK_ENVIRONMENT if k in os.environ}
+
+
 def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:
     """This process's environment with ``overrides``: for commands we start (`yottactl demo`)."""
     return {**os.environ, **overrides}

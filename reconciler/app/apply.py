@@ -146,6 +146,7 @@ def execute(settings: Settings, store: Backend, state: State | None, the_plan: P
     from reconciler.apply.executor import Executor
     from reconciler.apply.requests import SecretSource
     from reconciler.apply.waiting import Waiting
+    from reconciler.settings import hook_environment
     from reconciler.state.model import State
 
     fp = settings.fingerprinter()
@@ -154,7 +155,7 @@ def execute(settings: Settings, store: Backend, state: State | None, the_plan: P
                         SecretSource(fp, essences), parallelism=options.parallelism,
                         no_wait=options.no_wait, waiting=Waiting(timeout=options.timeout),
                         stop=stop, on_event=on_event, plan_fingerprint=fp.obj(the_plan.to_json()),
-                        keep_failed=options.keep_failed)
+                        keep_failed=options.keep_failed, hook_env=hook_environment())
     result = executor.run(the_plan, options.settle)
     return Outcome(result, outputs(client, the_plan, result))
 

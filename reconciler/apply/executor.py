@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from reconciler.api.client import YottaClient
@@ -40,7 +40,7 @@ class Executor:
                  secrets: SecretSource, *, parallelism: int = 10, no_wait: bool = False,
                  waiting: Waiting | None = None, on_event: Callable[[Event], None] | None = None,
                  stop: threading.Event | None = None, plan_fingerprint: str = "",
-                 keep_failed: bool = False) -> None:
+                 keep_failed: bool = False, hook_env: Mapping[str, str] | None = None) -> None:
         self.client, self.store, self.fp, self.secrets = client, store, fp, secrets
         self._saved = state
         self.state = state.model_copy(update={"key_verifier": fp.verifier()})
@@ -53,6 +53,7 @@ class Executor:
         self.stop = stop or threading.Event()
         self.plan_fingerprint = plan_fingerprint
         self.keep_failed = keep_failed  # a failed rollout's new deployment stays (apply/rollout)
+        self.hook_env = dict(hook_env or {})  # what a cutover command inherits (settings.py)
         self._lock = threading.RLock()
         self._checkpointed = time.monotonic()
         self.result = Result()

@@ -11,10 +11,10 @@ YOTTACTL_* values), so it never inherits YOTTA_API_KEY, PGPASSWORD or any secret
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -24,8 +24,6 @@ from reconciler.plan.model import CutoverSpec, ProbeSpec
 
 __all__ = ["CutoverFailed", "ProbeFailed", "Switch", "probe_url", "run_cutover", "run_probe"]
 
-# what a cutover command inherits from yottactl's environment (nothing else)
-PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 OUTPUT_CHARS = 2000  # of a failing command's output, shown in the error
 
 
@@ -98,18 +96,19 @@ def run_probe(url: str, spec: ProbeSpec, stop: threading.Event, deadline: float,
                 raise Interrupt()
 
 
-def run_cutover(spec: CutoverSpec, switch: Switch) -> None:
-    """Run the command (argv, no shell, minimal environment) or POST the webhook; raises
-    :class:`CutoverFailed` on a non-zero exit, a non-2xx answer, or the timeout."""
+def run_cutover(spec: CutoverSpec, switch: Switch, base_env: Mapping[str, str]) -> None:
+    """Run the command (argv, no shell, ``base_env`` plus the switch: settings.hook_environment
+    decides what of ours it gets) or POST the webhook; raises :class:`CutoverFailed` on a
+    non-zero exit, a non-2xx answer, or the timeout."""
     if spec.command is not None:
-        _command(spec.command, spec.timeout_seconds, switch)
+        _command(spec.command, spec.timeout_seconds, switch, base_env)
     else:
         _webhook(spec.webhook or "", spec.timeout_seconds, switch)
 
 
-def _command(argv: tuple[str, ...], timeout: float, switch: Switch) -> None:
-    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
-    env.update(switch.as_env())
+def _command(argv: tuple[str, ...], timeout: float, switch: Switch,
+             base_env: Mapping[str, str]) -> None:
+    env = {**base_env, **switch.as_env()}
     hint = "fix the command (lifecycle.cutover.command); the old deployment kept serving"
     try:
         done = subprocess.run(list(argv), env=env, capture_output=True, timeout=timeout,
