@@ -37,9 +37,11 @@ def is_database(location: str) -> bool:
 
 def is_loopback_url(url: str) -> bool:
     parsed = _endpoint(url)
-    if parsed is None:
-        return False
-    host = parsed.host
+    return parsed is not None and is_loopback_host(parsed.host)
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (IPv6 with or without its brackets)."""
     if host == "localhost":
         return True
     try:

@@ -8,7 +8,6 @@ Constructing a client costs no network activity; pass ``http=`` to inject an ``h
 from __future__ import annotations
 
 import builtins
-import ipaddress
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -42,6 +41,7 @@ from reconciler.errors import (
     UsageError,
 )
 from reconciler.redact import clip
+from reconciler.trust import is_loopback_host
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -100,15 +100,6 @@ def path_id(value: str, *, operation: str, what: str = "deployment") -> int:
     return int(text)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def resolve_endpoint(url: str | None, *, allow_insecure: bool = False) -> str:
     """The base URL to use; plain http is refused unless loopback or explicitly allowed."""
     base = (url or facts.DEFAULT_BASE_URL).rstrip("/")
@@ -118,7 +109,7 @@ def resolve_endpoint(url: str | None, *, allow_insecure: bool = False) -> str:
             f"invalid API endpoint {base!r}",
             hint="use a URL such as https://api.yottalabs.ai or http://127.0.0.1:8787",
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure:
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname) and not allow_insecure:
         raise UsageError(
             f"refusing plain http:// to non-loopback host {parts.hostname!r}: the API key "
             "would travel unencrypted",
