@@ -74,7 +74,7 @@ def commit_floor(url: str, n: int = 200) -> list[float]:
     """Milliseconds of one autocommit INSERT of a tiny row: the server's commit (disk flush)."""
     import psycopg
 
-    from reconciler.state.postgres import split_url
+    from reconciler.state.pg_connection import split_url
 
     with psycopg.connect(split_url(url)[0], autocommit=True) as conn:
         conn.execute("CREATE TABLE yottactl_bench_floor (x int)")  # logged: a temp table is not
@@ -107,7 +107,7 @@ BREAKDOWN = """
 import sys, time
 started = time.perf_counter()
 from reconciler.state.backend import open_backend
-from reconciler.state.postgres import _psycopg
+from reconciler.state.pg_connection import _psycopg
 imported_ours = time.perf_counter()
 _psycopg()
 imported = time.perf_counter()

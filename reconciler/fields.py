@@ -1,7 +1,7 @@
 """The deployment field table: every configured field of an Elastic Deployment, declared once.
 
 The manifest model (``manifest/schema.py``), the API models (``api/models.py``), the essence
-(``plan/essence.py``, ``plan/normalize.py``), the request builders (``apply/requests.py``) and the
+(``essence.py``, ``plan/normalize.py``), the request builders (``apply/requests.py``) and the
 exporter (``export.py``) are derived from this table or checked against it
 (``tests/test_fields.py``). Rows marked ``plain`` (optional numbers and texts) are derived
 completely: each model gets its attribute from the row. Adding such an API field = one row here

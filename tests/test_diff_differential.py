@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconciler.essence import Essence
 from reconciler.plan.diff import _deep_changes, _flat_changes, diff
-from reconciler.plan.essence import Essence
 
 TEXT = st.sampled_from(["", "a", "b", "(absent)", "llama", "3.10", "x" * 40])
 NUMBER = st.one_of(st.none(), st.integers(-2, 5))

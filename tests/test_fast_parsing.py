@@ -13,7 +13,7 @@ import pytest
 
 from reconciler.api.envelope import unwrap
 from reconciler.errors import StateError
-from reconciler.plan.essence import Essence
+from reconciler.essence import Essence
 from reconciler.state.files import parse_state
 from reconciler.state.model import State, StateEntry
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from reconciler.api.models import CreateRequest, Deployment, ListedDeployment, UpdateRequest
 from reconciler.apply.requests import create_request, update_request
+from reconciler.essence import FIELD_NAMES
 from reconciler.fields import (
     BY_NAME,
     FIELDS,
@@ -21,7 +22,6 @@ from reconciler.fields import (
     Kind,
 )
 from reconciler.manifest.schema import IGNORABLE, Spec
-from reconciler.plan.essence import FIELD_NAMES
 from reconciler.plan.live import live_view
 from reconciler.plan.normalize import essence_from_live, essence_from_spec
 

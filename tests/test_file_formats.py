@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from reconciler.plan.essence import Essence
+from reconciler.essence import Essence
 from reconciler.plan.model import Plan
 from reconciler.state.backend import StateFile
 

@@ -16,8 +16,8 @@ from reconciler.settings import Settings
 if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
     from reconciler.apply.events import Event, Result
+    from reconciler.essence import Essence
     from reconciler.observe import OutputRecord
-    from reconciler.plan.essence import Essence
     from reconciler.state.model import State
     from reconciler.state.protocol import Backend
     from reconciler.workflow import PlanRun

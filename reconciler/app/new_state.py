@@ -52,7 +52,7 @@ def notice(settings: Settings, the_plan: Plan) -> Diagnostic:
 
 def _did_you_mean(settings: Settings, location: str, others: list[str], database: bool) -> str:
     if database:
-        from reconciler.state.postgres import split_url
+        from reconciler.state.pg_connection import split_url
 
         name = split_url(settings.state_path or "")[1]
         if not others:

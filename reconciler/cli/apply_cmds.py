@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from reconciler.app.apply import ApplyOptions
-    from reconciler.plan.essence import Essence
+    from reconciler.essence import Essence
     from reconciler.plan.model import Plan
     from reconciler.settings import Settings
     from reconciler.state.model import State

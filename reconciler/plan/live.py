@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from reconciler.api.facts import INITIALIZING, STOPPING
 from reconciler.api.models import Deployment, ListedDeployment
-from reconciler.plan.essence import Essence
+from reconciler.essence import Essence
 from reconciler.plan.normalize import essence_from_live
 from reconciler.state.model import StateEntry
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.plan.essence import Essence
+from reconciler.essence import Essence
 from reconciler.plan.reasons import Reason
 
 FORMAT_VERSION = 3

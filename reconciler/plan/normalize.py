@@ -22,9 +22,9 @@ from reconciler.api.models import (
     ListedDeployment,
     ResourceResponse,
 )
+from reconciler.essence import Essence, ExposeEssence, ResourceEssence
 from reconciler.fields import FIELDS, Kind
 from reconciler.manifest.schema import EnvVar, Expose, ResourceSpec, Spec
-from reconciler.plan.essence import Essence, ExposeEssence, ResourceEssence
 from reconciler.plan.model import SENSITIVE_PREFIX
 
 __all__ = ["Essence", "ExposeEssence", "Fingerprinter", "ResourceEssence"]

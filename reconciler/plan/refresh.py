@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from reconciler.api.models import Deployment
+from reconciler.essence import Essence
 from reconciler.plan import steps as S
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import with_recorded_secrets
-from reconciler.plan.essence import Essence
 from reconciler.plan.model import (
     SENSITIVE_PREFIX,
     Action,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import LockHeld, StateError
-from reconciler.state.files import atomic_write, io_error
+from reconciler.state.atomic import atomic_write, io_error
 from reconciler.state.protocol import LockInfo, Warn
 from reconciler.state.records import now_iso
 

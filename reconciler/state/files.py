@@ -19,7 +19,6 @@ import errno
 import json
 import os
 import shutil
-import tempfile
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -29,50 +28,13 @@ from pydantic import ValidationError
 
 from reconciler import __version__, fastjson, localfile
 from reconciler.errors import StateError
+from reconciler.state.atomic import fsync_dir, io_error, write_temp
+from reconciler.state.file_lock import FileStateLock
 from reconciler.state.model import FORMAT_VERSION, OLDEST_FORMAT_VERSION, State, migrate
 from reconciler.state.protocol import Backend, Journal, Version, changes_between
 from reconciler.state.records import JournalRecord, parse_record, record_json
 
 DEFAULT_PATH = "state/yottactl.state.json"
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_temp(path: Path, text: str) -> str:
-    """A complete, fsync'd temp file beside ``path`` (mode 0600); removed again on failure."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return tmp
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """temp file in the same folder, fsync, rename, fsync the folder: all or nothing."""
-    tmp = _write_temp(path, text)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _keep_backup(current: Path, backup: Path) -> None:
@@ -93,20 +55,6 @@ def _keep_backup(current: Path, backup: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def io_error(action: str, path: Path, exc: OSError) -> StateError:
-    """An OSError as a clean StateError: what failed, where, and what to do about it."""
-    reason = exc.strerror or str(exc)
-    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        hint = "free disk space (or raise the file size limit) and run the command again"
-    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        hint = f"make {path.parent} writable for this user, or pass --state to a writable path"
-    else:
-        hint = "fix the cause and run the command again"
-    return StateError(f"cannot {action} {path}: {reason}",
-                      detail="nothing was changed: the previous state and its .backup are intact",
-                      hint=hint)
 
 
 _JOURNAL_HINT = ("the journal records an interrupted run; yottactl changed nothing. Inspect {path} "
@@ -272,7 +220,7 @@ class FileStore:
         them. Any failure leaves the state and ``.backup`` as they were."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _write_temp(self.path, state.model_dump_json(indent=1) + "\n")
+            tmp = write_temp(self.path, state.model_dump_json(indent=1) + "\n")
         except OSError as exc:
             raise io_error("write the state", self.path, exc) from exc
         try:
@@ -284,7 +232,7 @@ class FileStore:
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)  # gone already after a successful rename
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def history(self, limit: int) -> list[Version]:
         """A file keeps two versions: the current one and its .backup."""
@@ -311,8 +259,6 @@ class StateFile(Backend):
 
     def __init__(self, path: str | os.PathLike[str] | None = None,
                  journal: Journal | None = None) -> None:
-        from reconciler.state.file_lock import FileStateLock
-
         given = Path(path or DEFAULT_PATH)  # YOTTACTL_STATE: resolved in reconciler.settings
         # a symlinked state is followed: its target is what is read, written and locked
         self.path = Path(os.path.realpath(given))

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.dataclasses import dataclass
 
-from reconciler.plan.essence import Essence
+from reconciler.essence import Essence
 
 FORMAT_VERSION = 2
 OLDEST_FORMAT_VERSION = 1
@@ -52,7 +52,7 @@ def migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
 class StateEntry:
     """One managed deployment. A slotted pydantic dataclass, not a BaseModel: a state of
-    10,000 deployments held ~1.4 KB more per entry as models (see plan/essence.py)."""
+    10,000 deployments held ~1.4 KB more per entry as models (see essence.py)."""
 
     id: str
     spec: Essence = dataclasses.field(default_factory=Essence)

@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.errors import LockHeld, StateError
 from reconciler.state.file_lock import current_user
-from reconciler.state.postgres import _Db, _psycopg
+from reconciler.state.pg_connection import _Db, _psycopg
 from reconciler.state.protocol import LockInfo, Warn
 from reconciler.state.records import now_iso
 

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from reconciler.plan.essence import Essence
+from reconciler.essence import Essence
 from reconciler.state.model import StateEntry
 
 
