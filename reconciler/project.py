@@ -141,7 +141,7 @@ def find(start: Path | None = None) -> Path | None:
 def load(path: Path) -> Project:
     """Read and validate a project file; raises :class:`ProjectFileError` with positions."""
     from reconciler.manifest import fastyaml
-    from reconciler.manifest.loader import _yaml_issue as yaml_issue
+    from reconciler.manifest.fastyaml import yaml_issue
     from reconciler.manifest.positions import Locator
 
     name = _shown(path)

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.errors import ManifestError
+from reconciler.manifest.editor_schema import json_schema
 from reconciler.manifest.loader import load
-from reconciler.manifest.schema import json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "manifest_cases"

@@ -11,8 +11,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from reconciler.errors import ManifestError
+from reconciler.manifest.editor_schema import json_schema
 from reconciler.manifest.loader import load
-from reconciler.manifest.schema import json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = sorted((ROOT / "tests" / "manifest_cases").glob("*.yaml"))

@@ -15,18 +15,51 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from reconciler.api.client import YottaClient
 from reconciler.api.facts import STOPPED
+from reconciler.api.models import Deployment
 from reconciler.apply.events import Event, Interrupted
 from reconciler.apply.hooks import Interrupt, Switch, probe_url, run_cutover, run_probe
+from reconciler.apply.waiting import Waiting
 from reconciler.errors import NotFound, YottactlError
 from reconciler.plan.model import Action, Change, Op, Step
-from reconciler.state.model import StateEntry
+from reconciler.plan.normalize import Essence
+from reconciler.state.model import State, StateEntry
 from reconciler.state.records import now_iso
 
-if TYPE_CHECKING:
-    from reconciler.apply.executor import Executor
+
+class Executor(Protocol):
+    """What a rollout uses of the executor (apply/executor.py, which runs it): declared here so
+    that the rollout steps sit below the executor instead of importing it back."""
+
+    client: YottaClient
+    state: State
+    waiting: Waiting
+    stop: threading.Event
+    on_event: Callable[[Event], None]
+    keep_failed: bool
+    hook_env: dict[str, str]
+    _lock: threading.RLock
+    _gone: set[str]
+
+    def _persist(self, name: str, entry: StateEntry | None) -> None: ...
+
+    def _record(self, change: Change, dep_id: str, status: str | None,
+                spec: Essence | None = None, live_name: str | None = None,
+                retiring: str | None = None) -> None: ...
+
+    def _intent(self, change: Change, op: Op, dep_id: str | None,
+                name: str | None = None) -> None: ...
+
+    def _outcome(self, change: Change, op: Op, dep_id: str | None, *, ok: bool, error: str = "",
+                 code: int | None = None) -> None: ...
+
+    def _call(self, change: Change, step: Step, dep_id: str | None) -> str | None: ...
+
+    def _wait(self, change: Change, step: Step, dep_id: str, started: float,
+              confirm: bool = False) -> Deployment: ...
 
 
 CLEANUP_SECONDS = 900.0  # longest wait for a failed rollout's new deployment to stop

@@ -117,7 +117,7 @@ def schema(project_schema: bool) -> None:
 
         click.echo(json.dumps(project_json_schema(), indent=2))
         return
-    from reconciler.manifest.schema import json_schema
+    from reconciler.manifest.editor_schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ruamel.yaml import events as ev
 
+from reconciler.errors import ManifestIssue
 from reconciler.manifest.interpolate import expanded_size
 from reconciler.manifest.scalars import PlainText
 
@@ -292,3 +293,21 @@ def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> li
         elif isinstance(event, ev.DocumentStartEvent):
             anchors = {}
     return documents
+
+
+def yaml_issue(path: str, source: str, exc: Exception) -> ManifestIssue:
+    """A YAML syntax error as a located manifest issue (every YAML file yottactl reads)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    text = f"{context}, {problem}" if context and context not in problem else str(problem)
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    lines = source.splitlines()
+    at = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
+    if at == "\t" or "\\t" in text:
+        hint = "YAML forbids tabs for indentation: indent with spaces"
+    elif "duplicate key" in text:
+        hint = "each key may appear once per mapping: remove or rename the repeated one"
+    else:
+        hint = "check quoting and indentation near this position"
+    return ManifestIssue(path, line, col, "", f"YAML syntax error: {text}", hint)

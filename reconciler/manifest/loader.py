@@ -81,23 +81,6 @@ def _decode(path: str, data: bytes) -> tuple[str | None, ManifestIssue | None]:
                                    "save the file as UTF-8")
 
 
-def _yaml_issue(path: str, source: str, exc: Exception) -> ManifestIssue:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    context = getattr(exc, "context", None)
-    text = f"{context}, {problem}" if context and context not in problem else str(problem)
-    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-    lines = source.splitlines()
-    at = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
-    if at == "\t" or "\\t" in text:
-        hint = "YAML forbids tabs for indentation: indent with spaces"
-    elif "duplicate key" in text:
-        hint = "each key may appear once per mapping: remove or rename the repeated one"
-    else:
-        hint = "check quoting and indentation near this position"
-    return ManifestIssue(path, line, col, "", f"YAML syntax error: {text}", hint)
-
-
 class _FileLoader:
     """Everything about one file: parse, per-document checks, validation, positions."""
 
@@ -119,7 +102,7 @@ class _FileLoader:
             self.issues.append(ManifestIssue(self.path, exc.line, exc.column, "", str(exc), exc.hint))
             return []
         except Exception as exc:  # ruamel's error classes: translated here, at the boundary
-            self.issues.append(_yaml_issue(self.path, self.text, exc))
+            self.issues.append(fastyaml.yaml_issue(self.path, self.text, exc))
             return []
         out = []
         for index, document in enumerate(documents):

@@ -169,7 +169,7 @@ class OverlaySet:
     def _read(self, file: str) -> None:
         from reconciler import localfile
         from reconciler.manifest import fastyaml
-        from reconciler.manifest.loader import _yaml_issue
+        from reconciler.manifest.fastyaml import yaml_issue
 
         try:
             text = localfile.read_text(file, localfile.OVERLAY_CAP)
@@ -183,7 +183,7 @@ class OverlaySet:
             self.issues.append(ManifestIssue(file, exc.line, exc.column, "", str(exc), exc.hint))
             return
         except Exception as exc:  # ruamel's syntax errors, translated at the boundary
-            self.issues.append(_yaml_issue(file, text, exc))
+            self.issues.append(yaml_issue(file, text, exc))
             return
         locator = Locator(file, text)
         for index, document in enumerate(documents):

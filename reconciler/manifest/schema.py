@@ -374,13 +374,6 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def json_schema() -> dict[str, Any]:
-    """JSON Schema of one manifest document, for editors (see editor_schema)."""
-    from reconciler.manifest.editor_schema import json_schema as build
-
-    return build()
-
-
 @dataclass(frozen=True)
 class DesiredDeployment:
     """One validated manifest, where it came from, and which spec paths hold secrets."""

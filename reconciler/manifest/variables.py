@@ -79,7 +79,7 @@ def read_var_file(path: str) -> dict[str, Variable]:
     """A ``--var-file``: one YAML mapping of NAME: value."""
     from reconciler import localfile
     from reconciler.manifest import fastyaml
-    from reconciler.manifest.loader import _yaml_issue
+    from reconciler.manifest.fastyaml import yaml_issue
     from reconciler.manifest.positions import Locator
 
     try:
@@ -92,7 +92,7 @@ def read_var_file(path: str) -> dict[str, Variable]:
     except fastyaml.YamlStructureError as exc:
         raise ManifestError([ManifestIssue(path, exc.line, exc.column, "", str(exc), exc.hint)]) from None
     except Exception as exc:  # ruamel's syntax errors, translated at the boundary
-        raise ManifestError([_yaml_issue(path, text, exc)]) from None
+        raise ManifestError([yaml_issue(path, text, exc)]) from None
     if len(documents) > 1 or (documents and not isinstance(documents[0], dict)):
         raise ManifestError([ManifestIssue(path, 1, 1, "", "a var file is one YAML mapping",
                                            "write NAME: value lines, e.g. workers: 3")])

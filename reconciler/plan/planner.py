@@ -14,19 +14,18 @@ from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
 from reconciler.plan import renames
 from reconciler.plan import rollout as R
 from reconciler.plan import steps as S
+from reconciler.plan.desired import Desired
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import find_drift
 from reconciler.plan.live import LiveDeployment, live_view, waiting_since
 from reconciler.plan.model import (
     Action,
     Change,
-    CutoverSpec,
     Diagnostic,
     DriftItem,
     DriftKind,
     FieldChange,
     Plan,
-    ProbeSpec,
     Unmanaged,
     error,
     warning,
@@ -46,22 +45,6 @@ from reconciler.state.model import State, StateEntry
 
 # what the planner accepts as live objects: the API's models or their lean view
 Live = Deployment | LiveDeployment
-
-
-@dataclass(frozen=True, slots=True)
-class Desired:
-    """What the planner needs of one manifest (built by ``desired_from_manifest``)."""
-
-    name: str
-    essence: Essence  # real values: never rendered, only masked copies are
-    sensitive: frozenset[str] = frozenset()
-    templates: dict[str, str] = field(default_factory=dict)
-    state: str = "running"
-    prevent_destroy: bool = False
-    ignore_changes: tuple[str, ...] = ()
-    rollout: str = "recreate"  # lifecycle.rollout (or the project's default): plan/rollout.py
-    probe: ProbeSpec | None = None
-    cutover: CutoverSpec | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from reconciler.api.facts import FAILED, QUEUE, RUNNING, STOPPED
 from reconciler.plan import steps as S
+from reconciler.plan.desired import Desired
 from reconciler.plan.diff import diff
 from reconciler.plan.live import LiveDeployment
 from reconciler.plan.model import (
@@ -43,7 +44,6 @@ from reconciler.state.model import StateEntry
 
 if TYPE_CHECKING:
     from reconciler.manifest.schema import Lifecycle
-    from reconciler.plan.planner import Desired
 
 V1_NAME_LIMIT = 50  # the API's name pattern allows 1-50 characters
 V2_NAME_LIMIT = 20  # the v2 API, which yottactl will speak later
