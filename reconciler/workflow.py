@@ -79,7 +79,7 @@ def _load(
     inputs = inputs or Inputs()
     context = inputs.context
     rendering = Rendering(
-        variables=collect(context, inputs.cli_vars),
+        variables=collect(context.variable_sources(), inputs.cli_vars),
         overlays=OverlaySet(context.overlays) if context.overlays else None,
         documents=[] if keep_documents else None,
         project_root=context.project.root if context.project is not None else None)

@@ -15,7 +15,6 @@ from reconciler.emulator import spec
 from reconciler.errors import UsageError
 from reconciler.manifest.interpolate import interpolate
 from reconciler.manifest.variables import Variable, collect
-from reconciler.project import Context
 
 from conftest import Cli, create_body, manifest_text
 
@@ -62,10 +61,10 @@ def test_emulator_routes_match_the_whole_path() -> None:
 
 
 def test_var_flag_name_with_a_newline_is_refused() -> None:
-    assert "X" in collect(Context(), [("--var", "X=1")], environ={})  # precondition
+    assert "X" in collect([], [("--var", "X=1")], environ={})  # precondition
     with pytest.raises(UsageError):
-        collect(Context(), [("--var", "X\n=1")], environ={})
-    assert collect(Context(), [], environ={"YOTTACTL_VAR_X\n": "1"}) == {}
+        collect([], [("--var", "X\n=1")], environ={})
+    assert collect([], [], environ={"YOTTACTL_VAR_X\n": "1"}) == {}
 
 
 def test_whole_variable_match_keeps_a_trailing_newline() -> None:

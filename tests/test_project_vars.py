@@ -120,7 +120,7 @@ def test_unused_declared_variable_warns(project: Path) -> None:
 
 def test_variables_are_plain_and_secrets_stay_sensitive(project: Path) -> None:
     context = context_for(None, "prod")
-    rendering = Rendering(variables=collect(context, (), {}))
+    rendering = Rendering(variables=collect(context.variable_sources(), (), {}))
     [svc] = load(["deploy"], {"HF_TOKEN": "hf_secret"}, rendering=rendering)
     assert svc.manifest.spec.workers == 6
     assert svc.sensitive == {"environmentVars.HF_TOKEN"}  # MODEL (a variable) is not
@@ -131,7 +131,7 @@ def test_variables_are_plain_and_secrets_stay_sensitive(project: Path) -> None:
 def test_variable_inside_a_secret_template_is_baked_in(tmp_path: Path) -> None:
     (tmp_path / "m.yaml").write_text(BASE.format(name="svc").replace(
         "${env:HF_TOKEN}", "${var:model}:${env:HF_TOKEN}:$${literal}"))
-    variables = collect(Context(), [("--var", "tag=v1"), ("--var", "workers=1"),
+    variables = collect([], [("--var", "tag=v1"), ("--var", "workers=1"),
                                     ("--var", "model=m")], {})
     [svc] = load([str(tmp_path)], {"HF_TOKEN": "t"}, rendering=Rendering(variables=variables))
     env = {e.key: e.value for e in svc.manifest.spec.environmentVars}
@@ -285,7 +285,7 @@ def test_manifest_error_in_the_project_manifests(project: Path) -> None:
         "containerVolumeInGb: 50", "containerVolumeInGb: 5"))
     with pytest.raises(ManifestError):
         load(["deploy"], {"HF_TOKEN": "x"}, rendering=Rendering(
-            variables=collect(context_for(None, None), (), {})))
+            variables=collect(context_for(None, None).variable_sources(), (), {})))
 
 
 def settings_for(args: list[str]) -> Any:

@@ -67,7 +67,7 @@ def test_yaml_snippets_are_what_yottactl_accepts(tmp_path: Path) -> None:
 
     from reconciler.cli import main
     from reconciler.manifest.overlay import OverlaySet
-    from reconciler.project import ProjectFile
+    from reconciler.project_schema import ProjectFile
 
     manifest = tmp_path / "manifests" / "llama.yaml"
     manifest.parent.mkdir()

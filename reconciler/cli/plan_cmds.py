@@ -113,7 +113,7 @@ def _validate_every_environment(paths: tuple[str, ...], output: str, skip_env: b
 def schema(project_schema: bool) -> None:
     """Print the JSON Schema of the manifest format, or of yottactl.yaml (for editors)."""
     if project_schema:
-        from reconciler.project import json_schema as project_json_schema
+        from reconciler.project_schema import json_schema as project_json_schema
 
         click.echo(json.dumps(project_json_schema(), indent=2))
         return

@@ -12,14 +12,15 @@ come from. Variables are plain values, never secrets: those stay ``${env:...}``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.errors import ManifestError, ManifestIssue, UsageError
 from reconciler.manifest.interpolate import Variable
-from reconciler.project import VAR_NAME_RE, Context
 
 ENV_PREFIX = "YOTTACTL_VAR_"
+VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def text_of(value: Any) -> str:
@@ -41,24 +42,21 @@ def parse_scalar(raw: str) -> Any:
 
 
 def collect(
-    context: Context, cli_vars: Sequence[tuple[str, str]], environ: Mapping[str, str] | None = None
+    sources: Sequence[tuple[Mapping[str, Any], str]], cli_vars: Sequence[tuple[str, str]],
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, Variable]:
-    """Every variable with its winning value and where that came from. YOTTACTL_VAR_* are
-    manifest data (like ``${env:...}``), read from the process environment by default."""
+    """Every variable with its winning value and where that came from. ``sources``: the project
+    file's layers, lowest first, each (values, where) (``project.Context.variable_sources``).
+    YOTTACTL_VAR_* are manifest data (like ``${env:...}``), read from the process environment
+    by default."""
     if environ is None:
         import os
 
         environ = os.environ
     out: dict[str, Variable] = {}
-    project = context.project
-    if project is not None:
-        for name, value in project.config.variables.items():
-            out[name] = Variable(value, text_of(value), f"{project.path} (variables)")
-        if context.environment:
-            env = project.config.environments[context.environment]
-            where = f"{project.path} (environments.{context.environment}.variables)"
-            for name, value in env.variables.items():
-                out[name] = Variable(value, text_of(value), where)
+    for values, where in sources:
+        for name, value in values.items():
+            out[name] = Variable(value, text_of(value), where)
     for key in sorted(environ):
         name = key[len(ENV_PREFIX) :]
         if key.startswith(ENV_PREFIX) and VAR_NAME_RE.fullmatch(name):
