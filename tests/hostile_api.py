@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from reconciler.api.facts import API_PREFIX, CODE_OK, CODE_RECORD_NOT_FOUND
+from reconciler.emulator.server import STOP_POLL_SECONDS
 
 if TYPE_CHECKING:
     from click.testing import Result
@@ -132,7 +133,8 @@ class HostileApi:
         self.cycles[path] = [Reply(envelope(d)) for d in data]
 
     def start(self) -> HostileApi:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, daemon=True,
+                     kwargs={"poll_interval": STOP_POLL_SECONDS}).start()
         return self
 
     def stop(self) -> None:

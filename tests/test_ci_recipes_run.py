@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.emulator.server import EmulatorServer
+from reconciler.emulator.server import STOP_POLL_SECONDS, EmulatorServer
 from reconciler.plan.model import Plan
 from reconciler.render.plan_markdown import render_markdown
 
@@ -55,7 +55,8 @@ class Webhook:
 
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, daemon=True,
+                     kwargs={"poll_interval": STOP_POLL_SECONDS}).start()
 
 
 class GitHub:

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, ClassVar
 
 from reconciler.api.models import CreateRequest
+from reconciler.emulator.server import STOP_POLL_SECONDS
 
 from conftest import Cli, create_body, stats
 
@@ -145,7 +146,8 @@ class _Receiver(BaseHTTPRequestHandler):
 
 def test_notifications(cli: Cli) -> None:
     receiver = HTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    threading.Thread(target=receiver.serve_forever, daemon=True,
+                     kwargs={"poll_interval": STOP_POLL_SECONDS}).start()
     url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
     _Receiver.bodies = []
     try:

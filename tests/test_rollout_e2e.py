@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.emulator.server import EmulatorServer
+from reconciler.emulator.server import STOP_POLL_SECONDS, EmulatorServer
 from reconciler.plan.rollout import slot_names
 
 from conftest import API_KEY, CANARY, Cli, manifest_text, start_emulator
@@ -263,7 +263,8 @@ def test_cutover_gets_no_credentials(fleet: Cli, tmp_path: Path) -> None:
             pass
 
     hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    threading.Thread(target=hook.serve_forever, daemon=True,
+                     kwargs={"poll_interval": STOP_POLL_SECONDS}).start()
     try:
         cutover = f"cutover: {{command: [sh, -c, 'env > {seen}']}}"
         first_apply(fleet, cutover)
