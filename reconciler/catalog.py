@@ -107,7 +107,7 @@ def _load_user(path: str) -> dict[str, Any]:
 
 def _yaml(path: str, text: str, hint: str) -> Any:
     """The catalog as YAML, read like every other YAML file (alias and depth caps)."""
-    from reconciler.manifest import fastyaml
+    from reconciler import fastyaml
 
     try:
         documents = [d for d in fastyaml.load_all(text) if d is not None]

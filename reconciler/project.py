@@ -92,8 +92,8 @@ def find(start: Path | None = None) -> Path | None:
 
 def load(path: Path) -> Project:
     """Read and validate a project file; raises :class:`ProjectFileError` with positions."""
-    from reconciler.manifest import fastyaml
-    from reconciler.manifest.fastyaml import yaml_issue
+    from reconciler import fastyaml
+    from reconciler.fastyaml import yaml_issue
     from reconciler.manifest.positions import Locator
 
     name = _shown(path)

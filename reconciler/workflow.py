@@ -201,7 +201,7 @@ def _build_plan(
         unused = [warning(DiagnosticCode.UNUSED_VARIABLE, None, w) for w in manifests.warnings]
         plan = plan.model_copy(update={"diagnostics": (*unused, *plan.diagnostics)})
     if state is None and not destroying:  # a first run, or not the state the user meant
-        from reconciler.app.new_state import notice
+        from reconciler.new_state import notice
 
         plan = plan.model_copy(update={"diagnostics": (*plan.diagnostics,
                                                        notice(settings, plan))})

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from reconciler.manifest.fastyaml import load_all
-from reconciler.manifest.scalars import PlainText
+from reconciler.fastyaml import load_all
+from reconciler.scalars import PlainText
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = sorted((ROOT / "tests" / "manifest_cases").glob("*.yaml"))

@@ -155,7 +155,7 @@ def test_fast_reader_agrees_with_ruamel_safe_loader(value: object) -> None:
 
     from ruamel.yaml import YAML
 
-    from reconciler.manifest.fastyaml import load_all
+    from reconciler.fastyaml import load_all
 
     buffer = io.StringIO()
     YAML(typ="safe", pure=True).dump(value, buffer)
@@ -170,7 +170,7 @@ def test_fast_reader_agrees_with_ruamel_safe_loader(value: object) -> None:
 
 
 def test_fast_reader_anchors_merge_and_tags() -> None:
-    from reconciler.manifest.fastyaml import load_all
+    from reconciler.fastyaml import load_all
 
     text = "base: &b {a: 1, b: x}\nother:\n  <<: *b\n  b: y\nn: !!str 12\nh: 0x1f\nf: 1.5e3\nz: ~\n"
     assert load_all(text) == [{"base": {"a": 1, "b": "x"}, "other": {"a": 1, "b": "y"},

@@ -19,7 +19,7 @@ def read_acks(ack_file: str) -> list[Ack]:
     """The acknowledgements file: a YAML list of {deployment, type, reason, expires}."""
     from reconciler import localfile
     from reconciler.driftreport import parse_acks
-    from reconciler.manifest.fastyaml import YamlStructureError, load_all
+    from reconciler.fastyaml import YamlStructureError, load_all
 
     try:
         text = localfile.read_text(ack_file, localfile.SMALL_CAP)

@@ -177,7 +177,7 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
           state_path: str | None, no_color: bool) -> None:
     """Plan, confirm, and make live deployments match the manifests."""
     from reconciler.app.apply import ApplyOptions, recover_state
-    from reconciler.app.new_state import adoptions
+    from reconciler.new_state import adoptions
     from reconciler.state.backend import command_line
 
     _check_apply_flags(paths, plan_file, refresh_only, replace, output, auto_approve)

@@ -19,8 +19,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.manifest.scalars import FromEnv, FromVariable, Unresolved
+from reconciler.fastyaml import expanded_size
 from reconciler.redact import add_secret
+from reconciler.scalars import FromEnv, FromVariable, Unresolved
 
 MAX_DEPTH = 64
 MAX_NODES = 100_000  # a manifest has ~50 values; alias bombs expand to billions
@@ -61,18 +62,6 @@ class DocumentTooComplex(Exception):
     def __init__(self, message: str, path: Path) -> None:
         super().__init__(message)
         self.path = path
-
-
-def expanded_size(node: Any, sizes: dict[int, int]) -> int:
-    """How many values ``node`` holds with every shared (aliased) part counted each time it
-    appears. Each collection is measured once (``sizes``, by id, while ``node`` is alive)."""
-    if not isinstance(node, (dict, list)):
-        return 1
-    known = sizes.get(id(node))
-    if known is None:
-        children = node.values() if isinstance(node, dict) else node
-        known = sizes[id(node)] = 1 + sum(expanded_size(child, sizes) for child in children)
-    return known
 
 
 @dataclass

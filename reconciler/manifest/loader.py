@@ -1,6 +1,6 @@
 """Load manifests from files and directories into validated, immutable models.
 
-Reading: :mod:`reconciler.manifest.fastyaml` builds plain data from libyaml's C parser events.
+Reading: :mod:`reconciler.fastyaml` builds plain data from libyaml's C parser events.
 Only when something is wrong does :class:`reconciler.manifest.positions.Locator` re-read the
 file's parser events to point at the exact line and column.
 All problems in all files are collected and raised together as one :class:`ManifestError`.
@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from reconciler import localfile
+from reconciler import fastyaml, localfile
 from reconciler.errors import ManifestError, ManifestIssue
-from reconciler.manifest import fastyaml
 from reconciler.manifest.discovery import discover
 from reconciler.manifest.interpolate import (
     MAX_DEPTH,

@@ -167,9 +167,8 @@ class OverlaySet:
             self._read(file)
 
     def _read(self, file: str) -> None:
-        from reconciler import localfile
-        from reconciler.manifest import fastyaml
-        from reconciler.manifest.fastyaml import yaml_issue
+        from reconciler import fastyaml, localfile
+        from reconciler.fastyaml import yaml_issue
 
         try:
             text = localfile.read_text(file, localfile.OVERLAY_CAP)

@@ -49,7 +49,7 @@ def position_tree(text: str) -> list[Any]:
     the file's size (ruamel's round-trip loader needed 18 s for 5,000 keys)."""
     from ruamel.yaml import events as ev
 
-    from reconciler.manifest.fastyaml import _events, _plain
+    from reconciler.fastyaml import _events, _plain
 
     docs: list[Any] = []
     stack: list[tuple[Any, list[Any]]] = []  # (collection, [pending key and its mark])

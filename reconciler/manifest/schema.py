@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from reconciler.catalog import accept_unknown_gpu, gpu_types, regions
 from reconciler.fields import NAMES, PLAIN_FIELDS, DeploymentField, Kind
-from reconciler.manifest.scalars import (
+from reconciler.scalars import (
     BOOL_WORDS,
     NULL_WORDS,
     FromEnv,

@@ -34,7 +34,7 @@ def text_of(value: Any) -> str:
 
 def parse_scalar(raw: str) -> Any:
     """A command-line or environment value as YAML would read it (quotes force a string)."""
-    from reconciler.manifest.fastyaml import _plain
+    from reconciler.fastyaml import _plain
 
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
         return raw[1:-1]
@@ -75,9 +75,8 @@ def collect(
 
 def read_var_file(path: str) -> dict[str, Variable]:
     """A ``--var-file``: one YAML mapping of NAME: value."""
-    from reconciler import localfile
-    from reconciler.manifest import fastyaml
-    from reconciler.manifest.fastyaml import yaml_issue
+    from reconciler import fastyaml, localfile
+    from reconciler.fastyaml import yaml_issue
     from reconciler.manifest.positions import Locator
 
     try:

@@ -19,8 +19,7 @@ from typing import Any
 from ruamel.yaml import events as ev
 
 from reconciler.errors import ManifestIssue
-from reconciler.manifest.interpolate import expanded_size
-from reconciler.manifest.scalars import PlainText
+from reconciler.scalars import PlainText
 
 try:  # the C extension; the pure-Python parser is a slower but equivalent fallback
     from _ruamel_yaml import CParser as _Parser
@@ -311,3 +310,15 @@ def yaml_issue(path: str, source: str, exc: Exception) -> ManifestIssue:
     else:
         hint = "check quoting and indentation near this position"
     return ManifestIssue(path, line, col, "", f"YAML syntax error: {text}", hint)
+
+
+def expanded_size(node: Any, sizes: dict[int, int]) -> int:
+    """How many values ``node`` holds with every shared (aliased) part counted each time it
+    appears. Each collection is measured once (``sizes``, by id, while ``node`` is alive)."""
+    if not isinstance(node, (dict, list)):
+        return 1
+    known = sizes.get(id(node))
+    if known is None:
+        children = node.values() if isinstance(node, dict) else node
+        known = sizes[id(node)] = 1 + sum(expanded_size(child, sizes) for child in children)
+    return known
