@@ -69,3 +69,14 @@ def test_only_the_cli_imports_click() -> None:
             if any(n == "click" or n.startswith("click.") for n in names):
                 importers.append(path.relative_to(ROOT).parts[0])
     assert importers and set(importers) == {"cli"}
+
+
+MAX_MODULE_LINES = 400  # a module past this is two modules: split it along its seams
+
+
+def test_no_module_passes_400_lines() -> None:
+    sizes = {str(path.relative_to(ROOT.parent)): len(path.read_text(encoding="utf-8").splitlines())
+             for path in ROOT.rglob("*.py")}
+    assert len(sizes) > 100 and max(sizes.values()) > 300  # the glob found the whole package
+    too_long = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
+    assert too_long == {}, "split these modules (docs/ARCHITECTURE.md section 2)"
