@@ -20,10 +20,10 @@ import dataclasses
 import functools
 from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import ConfigDict, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 from pydantic.dataclasses import dataclass
 
-from reconciler.fields import PLAIN_FIELDS, Kind
+from reconciler.fields import PLAIN_FIELDS, WRITTEN_WHEN_UNSET, Kind
 
 _FORBID = ConfigDict(extra="forbid")
 
@@ -64,7 +64,16 @@ class _Methods:
         return cast("Essence", new)
 
     def plain(self) -> dict[str, Any]:
-        """JSON-shaped dict (lists, not tuples): for diffs, request bodies and fingerprints."""
+        """JSON-shaped dict (lists, not tuples) of every field, unset ones included: for diffs,
+        request bodies and the exporter."""
+        out = self.stored()
+        if len(out) != len(FIELD_NAMES):  # unset fields of rows added since (not written)
+            out = {name: out[name] if name in out else _UNSET[name] for name in FIELD_NAMES}
+        return out
+
+    def stored(self) -> dict[str, Any]:
+        """What state and plan files hold, and fingerprints are taken of: :meth:`plain`
+        without the unset fields of rows added after ``fields.WRITTEN_WHEN_UNSET``."""
         out: dict[str, Any] = _adapter().dump_python(cast("Essence", self), mode="json")
         return out
 
@@ -88,6 +97,14 @@ class _EssenceCore(_Methods):
     environmentVars: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
+# the value of each plain row's field when unset, as plain() shows it
+_UNSET: dict[str, str | None] = {}
+
+
+def _is_unset(value: object) -> bool:
+    return value is None or value == ""
+
+
 def _derived() -> type:
     """Essence: the core's fields, then one per plain row of the table, as one slotted class."""
     annotations: dict[str, object] = dict(_EssenceCore.__annotations__)
@@ -95,7 +112,9 @@ def _derived() -> type:
     for f in PLAIN_FIELDS:
         # normalised: a missing number is None, a missing text is "" (None and "" are the same)
         annotations[f.name] = "int | None" if f.kind is Kind.INT else "str"
-        namespace[f.name] = None if f.kind is Kind.INT else ""
+        namespace[f.name] = _UNSET[f.name] = None if f.kind is Kind.INT else ""
+        if f.name not in WRITTEN_WHEN_UNSET:  # a row added since: written only when set
+            namespace[f.name] = Field(default=_UNSET[f.name], exclude_if=_is_unset)
     namespace.update(__annotations__=annotations, __module__=__name__, __qualname__="Essence",
                      __doc__="Configured fields only: observed ones (running workers, cost, "
                              "domain) never appear.")

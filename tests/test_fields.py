@@ -18,6 +18,7 @@ from reconciler.fields import (
     MANIFEST_ONLY,
     NAMES,
     REPLACE_FIELDS,
+    WRITTEN_WHEN_UNSET,
     DeploymentField,
     Kind,
 )
@@ -68,6 +69,12 @@ def test_request_bodies_from_the_table() -> None:
     assert created["imageRegistry"] == "https://index.docker.io/v1"
     assert created["serviceMode"] == "ALB"
     assert "initializationCommand" not in created and "webhookUrl" not in created
+
+
+def test_the_rows_written_when_unset_are_the_table_s_first_rows() -> None:
+    """Files since the first release hold these keys even when unset; rows added after them
+    are written only when set (tests/test_field_added.py): they must follow, not interleave."""
+    assert NAMES[:len(WRITTEN_WHEN_UNSET)] == WRITTEN_WHEN_UNSET
 
 
 # -- plain rows: every model derives the attribute from the row alone -------------------------

@@ -46,7 +46,7 @@ class Fingerprinter:
 
     def obj(self, data: Any) -> str:
         if isinstance(data, Essence):
-            data = data.plain()
+            data = data.stored()  # an unset field added since does not change it
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
         return hmac.digest(self._key, canonical.encode(), "sha256").hex()[:32]
 
@@ -159,4 +159,4 @@ def apply_ignored(desired: Essence, live: Essence, ignore: Iterable[str]) -> Ess
 
 def status_fingerprint(fp: Fingerprinter, masked_live: Essence, status: str | None) -> str:
     """What a saved plan checks before it runs: configured fields + status of the live object."""
-    return fp.obj({"essence": masked_live.plain(), "status": status})
+    return fp.obj({"essence": masked_live.stored(), "status": status})
