@@ -124,3 +124,23 @@ def test_wait_needs_the_status_to_hold_and_a_flipping_one_times_out(tmp_path: Pa
         assert steady.exit_code == 0, steady.output
     finally:
         api.stop()
+
+
+def test_a_flipping_status_is_polled_with_backoff_not_in_a_storm(tmp_path: Path) -> None:
+    """Each flip is a status seen before, not progress: the polls back off (0.05 s, doubling)
+    instead of restarting at 0.05 s, which polled ~20x a second until the deadline."""
+    api = HostileApi().start()
+    try:
+        env = [{"key": "MODEL", "value": "llama"}, {"key": "HF_TOKEN", "value": "hf_x"}]
+        starting = deployment("101", "web", "INITIALIZING", environmentVars=env)
+        serving = deployment("101", "web", "RUNNING", environmentVars=env)
+        api.answer("/list", [starting])
+        api.answer_in_turn("/101", serving, starting)
+        cli = HostileCli(api, tmp_path, "web")
+        result = cli("apply", "{manifests}", "--auto-approve", "--adopt", "--timeout", "0.8")
+        assert result.exit_code == 1 and "left it again" in result.output, result.output
+        details = sum(r.split("?")[0].endswith("/101") for r in api.requests)
+        # 0, .05, .15, .35, .75, 1.55 s: about 6 polls (a reset per flip: about 24)
+        assert 4 <= details <= 9, (details, api.requests)
+    finally:
+        api.stop()

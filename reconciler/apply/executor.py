@@ -20,7 +20,7 @@ from reconciler.apply.events import Event, Interrupted, Result
 from reconciler.apply.guard import CreateGuard
 from reconciler.apply.names import NameOrder, units
 from reconciler.apply.requests import SecretSource, create_request, unmask, update_request
-from reconciler.apply.waiting import SettleTimes, Waiting, check_wait
+from reconciler.apply.waiting import PollDelay, SettleTimes, Waiting, check_wait
 from reconciler.errors import ActionNotAllowed, ApiError, NotFound, OutcomeUnknown, YottactlError
 from reconciler.plan.model import Action, Change, Op, Plan, Step
 from reconciler.plan.normalize import Essence, Fingerprinter
@@ -212,8 +212,7 @@ class Executor:
         # a poll before the usual settle time cannot succeed: don't spend the rate limit on it
         if self.stop.wait(self._settle.expected(kind)):
             raise Interrupted()
-        delay = self.waiting.first_poll
-        seen: tuple[object, ...] = ()
+        pause = PollDelay(self.waiting)
         in_a_row = left_again = 0
         while True:
             dep = self.client.detail(dep_id)
@@ -230,14 +229,11 @@ class Executor:
                 left_again += in_a_row > 0
                 in_a_row = 0
                 check_wait(change.name, step, dep, deadline, self.waiting.timeout, left_again)
-            if (dep.status, dep.runningWorkers) != seen:  # progress: look again soon
-                seen, delay = (dep.status, dep.runningWorkers), self.waiting.first_poll
             self.on_event(Event(change.name, step.describe(), "status", time.monotonic() - started,
                                 str(dep.status), status=dep.status, running=dep.runningWorkers,
                                 wanted=step.workers))
-            if self.stop.wait(delay):
+            if self.stop.wait(pause.after((dep.status, dep.runningWorkers))):
                 raise Interrupted()
-            delay = min(delay * 2, self.waiting.max_poll)  # nothing changed: back off
 
     def run_change(self, change: Change) -> None:
         started = self._started[change.name] = time.monotonic()

@@ -12,7 +12,7 @@ from reconciler.api.models import Deployment
 from reconciler.errors import YottactlError
 from reconciler.plan.model import Step
 
-__all__ = ["SettleTimes", "Waiting", "awaited", "check_wait"]
+__all__ = ["PollDelay", "SettleTimes", "Waiting", "awaited", "check_wait"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,27 @@ class Waiting:
     timeout: float = 900.0
     first_poll: float = 0.05
     max_poll: float = 5.0
+
+
+class PollDelay:
+    """How long to pause before the next poll of one wait: short after progress (a status and
+    worker count not seen before in this wait), doubling up to ``max_poll`` otherwise. A status
+    that flips back and forth only revisits what was seen, so it backs off like no change: a
+    reset on every flip polled a flapping deployment ~18 times a second until the deadline
+    (16,000 calls at --timeout 900, the rate limit's budget)."""
+
+    def __init__(self, waiting: Waiting) -> None:
+        self._first, self._max = waiting.first_poll, waiting.max_poll
+        self._next = self._first
+        self._seen: set[object] = set()
+
+    def after(self, observed: object) -> float:
+        """The pause after a poll that saw ``observed``."""
+        if observed not in self._seen:  # progress: look again soon
+            self._seen.add(observed)
+            self._next = self._first
+        delay, self._next = self._next, min(self._next * 2, self._max)
+        return delay
 
 
 class SettleTimes:
