@@ -241,7 +241,7 @@ def test_confirmation(cli: Cli, answer: bytes, applies: bool) -> None:
 
 def test_non_tty_without_auto_approve_refuses(cli: Cli) -> None:
     cli.write("x")
-    result = cli.subprocess("apply", str(cli.manifests), stdin=subprocess.DEVNULL)
+    result = cli.run("apply", str(cli.manifests))  # click's runner: stdin is no terminal
     assert result.returncode == 1 and "--auto-approve" in result.stderr
     assert names_and_counts(cli) == {}
 

@@ -81,7 +81,7 @@ def test_states_by_name_share_one_database(cli: Cli, pg_database: str) -> None:
     cli.write("a")
     sep = "&" if "?" in pg_database else "?"
     for name in ("prod", "staging"):
-        result = cli.subprocess("apply", str(cli.manifests), "--auto-approve", "--adopt",
+        result = cli.run("apply", str(cli.manifests), "--auto-approve", "--adopt",
                                 "--state", f"{pg_database}{sep}state={name}")  # staging adopts
         assert result.returncode == 0, result.stderr
     rows = sql(pg_database, "SELECT DISTINCT name FROM yottactl_state_versions ORDER BY name")
@@ -92,9 +92,9 @@ def test_states_by_name_share_one_database(cli: Cli, pg_database: str) -> None:
 def test_a_newer_schema_is_refused(cli: Cli, pg_state: str) -> None:
     cli.write("a")
     cli.env["YOTTACTL_STATE"] = pg_state
-    assert cli.subprocess("apply", str(cli.manifests), "--auto-approve").returncode == 0
+    assert cli.run("apply", str(cli.manifests), "--auto-approve").returncode == 0
     sql(pg_state, "UPDATE yottactl_meta SET value = '2' WHERE key = 'schema_version'")
-    result = cli.subprocess("plan", str(cli.manifests))
+    result = cli.run("plan", str(cli.manifests))
     assert result.returncode == 1 and "schema version 2" in result.stderr
     assert "understands version 1" in result.stderr and "Traceback" not in result.stderr
 
@@ -198,15 +198,15 @@ def test_libpq_password_conventions(cli: Cli, pg_database: str, postgres_url: st
                                     + (f":{parts.port}" if parts.port else "")))
     state = database_url(url, parts.path.strip("/"), state="default", sslmode="prefer")
     cli.write("a")
-    wrong = cli.subprocess("plan", str(cli.manifests), "--state", state, env={"PGPASSWORD": "bad-pw-1"})
+    wrong = cli.run("plan", str(cli.manifests), "--state", state, env={"PGPASSWORD": "bad-pw-1"})
     assert wrong.returncode == 1 and "password authentication failed" in wrong.stderr, wrong.stderr
-    good = cli.subprocess("apply", str(cli.manifests), "--auto-approve", "--state", state,
+    good = cli.run("apply", str(cli.manifests), "--auto-approve", "--state", state,
                           env={"PGPASSWORD": PASSWORD})
     assert good.returncode == 0, good.stderr
     passfile = tmp_path / "pgpass"
     passfile.write_text(f"*:*:*:{role}:{PASSWORD}\n")
     passfile.chmod(0o600)
-    by_file = cli.subprocess("plan", str(cli.manifests), "--state", state,
+    by_file = cli.run("plan", str(cli.manifests), "--state", state,
                              env={"PGPASSFILE": str(passfile)})
     assert by_file.returncode == 0 and "No changes" in by_file.stdout, by_file.stderr
 
@@ -272,13 +272,13 @@ def test_plan_takes_no_lock_and_writes_nothing_so_a_read_only_role_can_plan(
     state = database_url(pg_database, urlsplit(pg_database).path.strip("/"), state="default")
     tables = "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'yottactl_%'"
     cli.write("a")
-    fresh = cli.subprocess("plan", str(cli.manifests), "--state", state)
+    fresh = cli.run("plan", str(cli.manifests), "--state", state)
     assert fresh.returncode == 0 and "1 to create" in fresh.stdout, fresh.stderr
     for args in (("state", "history"), ("state", "pull", "--serial", "1")):
-        result = cli.subprocess(*args, "--state", state)
+        result = cli.run(*args, "--state", state)
         assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
     assert sql(pg_database, tables) == []  # not even the tables
-    assert cli.subprocess("apply", str(cli.manifests), "--auto-approve", "--state",
+    assert cli.run("apply", str(cli.manifests), "--auto-approve", "--state",
                           state).returncode == 0
     role = "yottactl_ro_" + urlsplit(pg_database).path.strip("/")[-8:]
     sql(pg_database, f"CREATE ROLE {role} LOGIN")
@@ -292,16 +292,16 @@ def test_plan_takes_no_lock_and_writes_nothing_so_a_read_only_role_can_plan(
         with holder.locked("yottactl apply (holding the lock during the plan)"):
             before = sql(pg_database, "SELECT (SELECT count(*) FROM yottactl_state_versions), "
                                       "(SELECT count(*) FROM yottactl_journal)")
-            planned = cli.subprocess("plan", str(cli.manifests), "--state", read_only)
+            planned = cli.run("plan", str(cli.manifests), "--state", read_only)
             assert planned.returncode == 0 and "1 to scale" in planned.stdout, planned.stderr
             for args in (("drift", str(cli.manifests)), ("state", "history"),
                          ("state", "pull", "--serial", "1"), ("state", "list")):
-                result = cli.subprocess(*args, "--state", read_only)
+                result = cli.run(*args, "--state", read_only)
                 assert result.returncode in (0, 2), (args, result.stderr)
             after = sql(pg_database, "SELECT (SELECT count(*) FROM yottactl_state_versions), "
                                      "(SELECT count(*) FROM yottactl_journal)")
             assert before == after
-        refused = cli.subprocess("apply", str(cli.manifests), "--auto-approve", "--state", read_only)
+        refused = cli.run("apply", str(cli.manifests), "--auto-approve", "--state", read_only)
         assert refused.returncode == 1 and "permission denied" in refused.stderr, refused.stderr
         assert "Traceback" not in refused.stderr
     finally:
