@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import TypedDict
 
 from reconciler.manifest.schema import NAME_RE
-from reconciler.plan.model import Action, Change, Plan
+from reconciler.plan.model import Action, Change, Op, Plan
 from reconciler.state.model import State
 
 TYPES = ("config-changed", "scaled", "stopped", "started", "deleted", "failed", "duplicate",
@@ -91,12 +91,19 @@ def findings_from(plan: Plan, state: State | None, now: datetime | None = None) 
                     f"state ({u.status}); `yottactl delete-unmanaged {u.id}` deletes a leftover")
             for u in plan.unmanaged if not u.duplicate]
     explained = {d.name for d in plan.drift}
+    deleted = {f.deployment: f for f in out if f.type == "deleted"}
     entries = state.deployments if state else {}
     for change in plan.pending:
         entry = entries.get(change.name)
         if change.live_status in _TRANSITIONAL and change.action is not Action.DELETE:
             out.append(Finding(change.name, change.id, "not-ready", _not_ready(change, now)))
         if change.action is Action.WAIT:
+            continue
+        gone = deleted.get(change.name)
+        forget_only = all(step.op is Op.FORGET for step in change.steps)
+        if change.action is Action.DELETE and gone is not None and forget_only:
+            # gone live and from the manifests: one finding, not also a pending delete
+            gone.detail += "; removed from the manifests too: the next apply drops it from the state"
             continue
         if change.action is Action.DELETE:
             out.append(Finding(change.name, change.id, "pending",

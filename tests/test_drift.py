@@ -173,3 +173,31 @@ def test_markdown_output(cli: Cli) -> None:
     cli.client().scale(ids["a"], 3)
     md = cli("drift", str(cli.manifests), "-o", "markdown").output
     assert md.startswith("<!-- yottactl-drift -->") and "| `a` | scaled |" in md
+
+
+def test_drift_on_a_subset_reports_the_deletes_it_would_refuse_to_apply(cli: Cli) -> None:
+    """Drift is read-only: the mass-delete guard protects apply, so deleting 2 of 3 managed
+    deployments is two findings (exit 2), not an error asking for a flag drift does not have."""
+    applied(cli, "a", "b", "c")
+    guarded = cli("plan", str(cli.manifests / "a.yaml"))
+    assert guarded.exit_code == 1 and "allow-mass-delete" in guarded.output  # precondition
+    result = cli("drift", str(cli.manifests / "a.yaml"), "-o", "json")
+    assert result.exit_code == 2, result.output
+    report = json.loads(result.output)
+    assert types(report) == {("b", "pending"), ("c", "pending")}, report["findings"]
+    assert all("not yet deleted" in f["detail"] for f in report["findings"])
+
+
+def test_deleted_outside_and_from_the_manifests_is_one_finding(cli: Cli) -> None:
+    ids = applied(cli, "keep", "gone")
+    cli.client().stop(ids["gone"])
+    wait_status(cli, ids["gone"], "STOPPED")
+    cli.client().delete(ids["gone"])
+    cli.remove("gone")
+    plan = cli("plan", str(cli.manifests))
+    assert "already gone live" in plan.output, plan.output  # precondition: the plan forgets it
+    code, report = drift_json(cli)
+    assert code == 2
+    [finding] = report["findings"]
+    assert (finding["deployment"], finding["type"]) == ("gone", "deleted"), report["findings"]
+    assert "removed from the manifests too" in finding["detail"]

@@ -44,7 +44,9 @@ def drift_report(settings: Settings, paths: Sequence[str], acks: list[Ack],
     from reconciler.driftreport import apply_acks, findings_from, report
     from reconciler.workflow import build_plan
 
-    run = build_plan(settings, paths)  # read-only: one list call, the state read without a lock
+    # read-only: one list call, the state read without a lock. The mass-delete guard protects
+    # apply; drift only reports, so deletes it would refuse are findings, not an error
+    run = build_plan(settings, paths, allow_mass_delete=True)
     if run.plan.errors:
         raise PlanError("cannot compute drift: " + "; ".join(run.plan.errors))
     now = datetime.now(timezone.utc)
