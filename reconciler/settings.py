@@ -155,6 +155,11 @@ def for_project(inputs: Inputs, *, endpoint: str | None = None, api_key: str | N
                       tuple(guard.notes))
 
 
+# set by CI services that do not all set CI=true (Jenkins, Azure Pipelines, TeamCity, ...)
+CI_MARKERS = ("GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "BUILDKITE", "CIRCLECI", "TF_BUILD",
+              "TEAMCITY_VERSION", "BITBUCKET_BUILD_NUMBER", "CODEBUILD_BUILD_ID")
+
+
 class _Guard:
     """The rule of :func:`for_project`, for one context and environment."""
 
@@ -163,7 +168,8 @@ class _Guard:
 
         self.context, self.notes = context, list[str]()
         self.endpoint_variable = ENV_VARS["endpoint"]  # or its alias, whichever was exported
-        self.ci = environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+        self.ci = environ.get("CI", "").strip().lower() in ("true", "1", "yes") or any(
+            environ.get(marker) for marker in CI_MARKERS)
         self.allowed_endpoints = trust.split_list(environ.get(ALLOWED_ENDPOINTS))
         self.allowed_states = trust.split_list(environ.get(ALLOWED_STATES))
         project, name = context.project, context.environment
@@ -183,7 +189,11 @@ class _Guard:
         if named is None or (exported and not self.own_endpoint):
             return exported  # the project file is the lowest layer
         allowed = (*self.allowed_endpoints, DEFAULT_BASE_URL, *((exported,) if exported else ()))
-        if trust.endpoint_allowed(named, allowed) or (not self.ci and trust.is_loopback_url(named)):
+        # a loopback endpoint (the emulator) only when the key holder exported none: an exported
+        # URL says where the key goes, and another local port may be anyone's (ssh -L, a
+        # port-forward, another user)
+        loopback_ok = not self.ci and not exported and trust.is_loopback_url(named)
+        if trust.endpoint_allowed(named, allowed) or loopback_ok:
             if exported and exported != named:
                 self.notes.append(f"{self.endpoint_variable} is ignored: environment "
                                   f"{self.context.environment!r} sets {named}")
@@ -197,7 +207,10 @@ class _Guard:
             f"the default is {DEFAULT_BASE_URL}"
         from reconciler.errors import UsageError
 
-        detail = "; CI=true: loopback is not exempt" if trust.is_loopback_url(named) else ""
+        detail = ""
+        if trust.is_loopback_url(named):
+            detail = ("; loopback is not exempt in CI" if self.ci else
+                      f"; loopback is not exempt when {self.endpoint_variable} is exported")
         unusable = trust.unusable_endpoints(self.allowed_endpoints)
         if unusable:  # e.g. a host without https://: it allows nothing
             detail += f"; {ALLOWED_ENDPOINTS} entries that are not URLs: {', '.join(unusable)}"

@@ -13,6 +13,7 @@ from hypothesis import settings
 from reconciler.api.client import YottaClient
 from reconciler.api.retry import RetryPolicy
 from reconciler.emulator.server import EmulatorServer, build
+from reconciler.settings import CI_MARKERS
 
 FAST_RETRY = RetryPolicy(attempts=8, total_seconds=20, base_seconds=0.01, max_backoff_seconds=0.05)
 API_KEY = "test-api-key-SECRET-7f3a"
@@ -26,8 +27,8 @@ if os.environ.get("CI"):
 # tests must never reach a real endpoint or inherit a developer's key; nor depend on whether
 # they run in CI (CI=true makes a project file's loopback endpoint need allowing: the tests
 # that mean CI say so) or on what the developer allowed
-for var in ("YOTTA_API_URL", "YOTTA_API_KEY", "YOTTACTL_STATE", "CI", "YOTTACTL_ALLOWED_ENDPOINTS",
-            "YOTTACTL_ALLOWED_STATES"):
+for var in ("YOTTA_API_URL", "YOTTA_BASE_URL", "YOTTA_API_KEY", "YOTTACTL_STATE", "CI",
+            "YOTTACTL_ALLOWED_ENDPOINTS", "YOTTACTL_ALLOWED_STATES", *CI_MARKERS):
     os.environ.pop(var, None)
 
 

@@ -257,8 +257,13 @@ def test_what_the_environment_allows_is_used(tmp_path: Path, monkeypatch: pytest
         == "https://api.yottalabs.ai"
     local = "{endpoint: 'http://127.0.0.1:8787'}"
     assert resolution(tmp_path, local).settings.endpoint == "http://127.0.0.1:8787"
-    with pytest.raises(UsageError, match="CI=true: loopback is not exempt"):
+    with pytest.raises(UsageError, match="loopback is not exempt in CI"):
         resolution(tmp_path, local, CI="true")
+    with pytest.raises(UsageError, match="loopback is not exempt in CI"):  # CI without CI=true
+        resolution(tmp_path, local, JENKINS_URL="https://ci.example")
+    # an exported URL says where the key goes: a repository's loopback port may be anyone's
+    with pytest.raises(UsageError, match="loopback is not exempt when YOTTA_API_URL is exported"):
+        resolution(tmp_path, local, YOTTA_API_URL="https://api.yottalabs.ai")
     with pytest.raises(UsageError, match=r"YOTTA_API_URL is https://api\.yottalabs\.ai"):
         resolution(tmp_path, gateway, YOTTA_API_URL="https://api.yottalabs.ai")
     # a state file carries no credentials: the project file's is used, except in CI

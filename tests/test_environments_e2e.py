@@ -134,7 +134,14 @@ def test_staging_and_prod_are_planned_and_applied_in_isolation(
 
 def test_an_exported_endpoint_or_state_cannot_redirect_an_environment(
         project: Path, two: dict[str, EmulatorServer]) -> None:
+    # an exported URL and a loopback endpoint in the project file disagree: neither is guessed
+    # (the exported one may be stale; the file's port may be anyone's): an error naming both
+    refused = run("plan", "--env", "prod", YOTTA_API_URL=two["staging"].url)
+    assert refused.exit_code == 1, refused.output
+    assert two["prod"].url in refused.output and two["staging"].url in refused.output
+    # allowed by the key holder, the environment's endpoint wins over the exported one
     result = run("plan", "--env", "prod", YOTTA_API_URL=two["staging"].url,
+                 YOTTACTL_ALLOWED_ENDPOINTS=two["prod"].url,
                  YOTTACTL_STATE=str(project / "state" / "staging.state.json"))
     assert result.exit_code == 0, result.output
     assert f"endpoint {two['prod'].url}" in result.output

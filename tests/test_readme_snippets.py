@@ -34,7 +34,7 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 SNIPPETS = [(m.group(1), m.group(2), README[:m.start()].count("\n") + 1)
             for m in FENCE.finditer(README)]
 # what a newcomer's shell has, besides yottactl (and what the snippets' own venv installs)
-OTHER_COMMANDS = {"python3", "cd", "export", "eval", "source", ".", "kill", "jq", "curl",
+OTHER_COMMANDS = {"python3", "cd", "export", "unset", "eval", "source", ".", "kill", "jq", "curl",
                   "pass", "sleep", "wait", "mkdir", "echo", "cat", "printf", "rm",
                   "sed", "tee"}
 
