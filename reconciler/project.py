@@ -138,15 +138,23 @@ def _named_paths(project: Project) -> list[tuple[tuple[Any, ...], str]]:
     config = project.config
     named: list[tuple[tuple[Any, ...], str]] = [
         (("manifests", i), p) for i, p in enumerate(config.manifests)]
-    if config.state and not is_database_url(config.state):  # "x://y" is a path too
+    # a URL (any scheme) is not a path: the state backend refuses every scheme but PostgreSQL's
+    # without showing the value, which may carry a password
+    if config.state and not _is_url(config.state):  # "../x://y" is a path
         named.append((("state",), config.state))
     for env_name, env in config.environments.items():
         here = ("environments", env_name)
         named += [((*here, "manifests", i), p) for i, p in enumerate(env.manifests or ())]
         named += [((*here, "overlays", i), p) for i, p in enumerate(env.overlays)]
-        if not is_database_url(state_location(project, env_name)):  # or state/NAME.state.json
+        if not _is_url(state_location(project, env_name)):  # or state/NAME.state.json
             named.append(((*here, "state"), env.state or f"state/{env_name}.state.json"))
     return named
+
+
+def _is_url(value: str) -> bool:
+    from reconciler.state.locations import foreign_scheme
+
+    return is_database_url(value) or foreign_scheme(value) is not None
 
 
 def _check_paths_inside(project: Project, text: str) -> None:

@@ -360,3 +360,27 @@ def test_a_malformed_url_is_a_clean_error_that_hides_the_password(cli: Cli, url:
     assert result.exit_code == 1, result.output
     assert message in result.stderr and "Traceback" not in result.stderr
     assert "pw-secret-9" not in result.stderr + result.output and "ss:" not in result.stderr
+
+
+def test_a_url_with_an_empty_authority_reaches_the_socket_it_names(cli: Cli,
+                                                                   pg_database: str) -> None:
+    """R-22 finding 6: libpq's `postgresql:///DB?host=/socket/dir&user=U` form lost its `//` on
+    the way (urlunsplit) and libpq refused `postgresql:/DB?host...` as a keyword string."""
+    from urllib.parse import parse_qsl, urlencode
+
+    parts = urlsplit(pg_database)
+    where = dict(parse_qsl(parts.query))  # the test server: host=/socket/dir, or a TCP host
+    where.setdefault("host", parts.hostname or "")
+    where["user"] = parts.username or "postgres"
+    if parts.port:
+        where["port"] = str(parts.port)
+    if parts.password:
+        where["password"] = parts.password
+    url = f"postgresql://{parts.path}?{urlencode({**where, 'state': 'prod'})}"
+    assert url.startswith("postgresql:///") and where["host"], url  # the form under test
+    cli.write("a")
+    done = cli("apply", str(cli.manifests), "--auto-approve", "--adopt", "--state", url)
+    assert done.exit_code == 0, done.output
+    listed = cli("state", "list", "--state", url)
+    assert listed.exit_code == 0 and "a" in listed.output.split(), listed.output
+    assert sql(pg_database, "SELECT DISTINCT name FROM yottactl_state_versions") == [("prod",)]

@@ -47,6 +47,35 @@ def test_a_keyword_connection_string_is_refused_never_a_file_named_after_the_pas
         assert client.list() == []  # refused before any deployment was created
 
 
+@pytest.mark.parametrize("url", ["pg://ops:Hunter2-PW-9c1@localhost/db",
+                                 "postgresql+psycopg://ops:Hunter2-PW-9c1@db/infra?state=x",
+                                 "postgresq://ops:Hunter2-PW-9c1@db/infra"])
+@pytest.mark.parametrize("source", ["flag", "env", "project file"])
+def test_a_url_of_another_scheme_is_refused_never_a_folder_named_after_the_password(
+        cli: Cli, source: str, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """R-22 finding 5: `pg://user:pw@host/db` was a file path (folders `pg:/user:pw@host`) and
+    a warning printed it, password included."""
+    cli.write("svc")
+    args = ["apply", "--auto-approve", "--adopt"]
+    if source == "flag":
+        args += ["--state", url]
+    elif source == "env":
+        cli.env["YOTTACTL_STATE"] = url
+    else:
+        (cli.folder / "yottactl.yaml").write_text(f"manifests: manifests\nstate: '{url}'\n")
+        cli.env["YOTTACTL_STATE"] = ""
+    before = _files_under(cli.folder)
+    monkeypatch.chdir(cli.folder)
+    done = cli(*args, *(["manifests"] if source != "project file" else []))
+    assert done.exit_code == 1, done.output
+    scheme = url.split("://")[0]
+    assert f"{scheme}:// URL" in done.output and "postgresql://" in done.output, done.output
+    assert "Hunter2" not in done.output and "Traceback" not in done.output
+    assert _files_under(cli.folder) == before  # no folder named after the password, no lock
+    with cli.client() as client:
+        assert client.list() == []
+
+
 def test_a_path_and_a_url_are_not_taken_for_keyword_strings() -> None:
     from reconciler.state.backend import keyword_names
 

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from reconciler.state.atomic import atomic_write
 from reconciler.state.files import DEFAULT_PATH, StateFile
-from reconciler.state.locations import command_line, is_postgres_url, keyword_names, redact_url
+from reconciler.state.locations import (
+    command_line,
+    foreign_scheme,
+    is_postgres_url,
+    keyword_names,
+    redact_url,
+)
 from reconciler.state.protocol import Backend, Journal
 from reconciler.state.records import now_iso
 
@@ -32,6 +38,17 @@ def open_backend(location: str | None = None, journal: Journal | None = None) ->
                    "read or written",
             hint="use the URL form postgresql://USER@HOST:PORT/DBNAME?state=NAME and give the "
                  "password in PGPASSWORD or ~/.pgpass")
+    scheme = foreign_scheme(location)
+    if scheme is not None:  # taken as a path, apply would create folders named after the password
+        from reconciler.errors import UsageError
+
+        raise UsageError(  # the value itself is never shown: it may hold a password
+            f"the state location is a {scheme}:// URL; only postgresql:// and postgres:// URLs "
+            "name a database, and a URL is never taken as a file path",
+            detail="from --state, YOTTACTL_STATE or the project file's `state:`; nothing was "
+                   "read or written",
+            hint="use postgresql://USER@HOST:PORT/DBNAME?state=NAME (the password in PGPASSWORD "
+                 "or ~/.pgpass), or a file path such as state/yottactl.state.json")
     if is_postgres_url(location):
         from reconciler.state.postgres import PostgresBackend
 

@@ -1,6 +1,6 @@
 """Where a state lives, as text: is it a PostgreSQL URL, its password hidden for every message,
-a libpq keyword string mistaken for a path; and this process's command line (redacted) for lock
-info and history. Pure text functions, below every backend."""
+a libpq keyword string or a URL of another scheme mistaken for a path; and this process's
+command line (redacted) for lock info and history. Pure text functions, below every backend."""
 
 from __future__ import annotations
 
@@ -22,10 +22,22 @@ _LIBPQ_KEYWORDS = frozenset({
 # `key=` at the start, after a blank, or after a folder separator (a project file's relative
 # value is placed beside the file: `/repo/host=db password=...`)
 _KEYWORD_PAIR = re.compile(r"(?:^|[\s/\\])([A-Za-z_]+)\s*=")
+# `scheme://` (RFC 3986 scheme characters): a URL, never a file path, whichever scheme it names
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def is_postgres_url(location: str) -> bool:
     return location.lower().startswith(_SCHEMES)
+
+
+def foreign_scheme(location: str) -> str | None:
+    """The scheme of ``location`` if it is a URL no state backend reads (``pg://``,
+    ``postgresql+psycopg://``): taken as a path, it would become a folder named after the
+    password."""
+    match = _SCHEME.match(location)
+    if match is None or is_postgres_url(location):
+        return None
+    return match.group(1)
 
 
 def redact_url(text: str) -> str:

@@ -10,7 +10,7 @@ import hashlib
 import threading
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from reconciler.errors import StateError
 from reconciler.state.locations import redact_url
@@ -76,7 +76,10 @@ def split_url(url: str) -> tuple[str, str]:
     rest = [(k, v) for k, v in query if k != "state"]
     if not any(k == "connect_timeout" for k, _ in rest):
         rest.append(("connect_timeout", "10"))
-    return urlunsplit(parts._replace(query=urlencode(rest))), name
+    # joined by hand: urlunsplit drops the `//` of an empty authority, and libpq reads
+    # `postgresql:/db?host=/socket` as a keyword string (postgresql:///db?host=... is valid)
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(rest)}{fragment}", name
 
 
 class _Db:
