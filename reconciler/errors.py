@@ -202,6 +202,17 @@ class OutcomeUnknown(ApiError):
     default_hint = "the request may have succeeded; the next plan/apply looks the deployment up before acting"
 
 
+class VarFileError(ManifestError):
+    """An invalid ``--var-file``: every issue, with positions (the manifests are not at fault)."""
+
+    def __init__(self, issues: list[ManifestIssue]) -> None:
+        super().__init__(issues)
+        n = len(self.issues)
+        self.summary = f"{n} error{'s' if n != 1 else ''} in the var file"
+        self.args = (self.summary,)
+        self.hint = "fix the var file above (one YAML mapping of NAME: value lines)"
+
+
 class ProjectFileError(ManifestError):
     """An invalid project file (yottactl.yaml): every issue, with positions."""
 

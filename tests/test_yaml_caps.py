@@ -115,6 +115,10 @@ def test_a_billion_laughs_file_fails_fast_with_its_position(cli: Cli, reader: st
     assert "values once YAML aliases are expanded" in stderr, stderr
     assert "Traceback" not in stderr
     assert peak_mib < 100 and cpu < 5, (peak_mib, cpu)  # start-up and imports included (~35)
+    # the summary names what is at fault (R-22 finding 12: a var file's was "1 manifest error");
+    # an overlay is manifest-shaped and its errors are listed with the manifests'
+    summary = stderr.split("Error: ", 1)[1].split("\n", 1)[0]
+    assert ("manifest" in summary) == (reader in ("manifest", "overlay")), summary
 
 
 @pytest.fixture

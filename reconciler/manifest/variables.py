@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.errors import ManifestError, ManifestIssue, UsageError
+from reconciler.errors import ManifestIssue, UsageError, VarFileError
 from reconciler.manifest.interpolate import Variable
 
 ENV_PREFIX = "YOTTACTL_VAR_"
@@ -87,11 +87,11 @@ def read_var_file(path: str) -> dict[str, Variable]:
     try:
         documents = [d for d in fastyaml.load_all(text) if d is not None]
     except fastyaml.YamlStructureError as exc:
-        raise ManifestError([ManifestIssue(path, exc.line, exc.column, "", str(exc), exc.hint)]) from None
+        raise VarFileError([ManifestIssue(path, exc.line, exc.column, "", str(exc), exc.hint)]) from None
     except Exception as exc:  # ruamel's syntax errors, translated at the boundary
-        raise ManifestError([yaml_issue(path, text, exc)]) from None
+        raise VarFileError([yaml_issue(path, text, exc)]) from None
     if len(documents) > 1 or (documents and not isinstance(documents[0], dict)):
-        raise ManifestError([ManifestIssue(path, 1, 1, "", "a var file is one YAML mapping",
+        raise VarFileError([ManifestIssue(path, 1, 1, "", "a var file is one YAML mapping",
                                            "write NAME: value lines, e.g. workers: 3")])
     data: dict[Any, Any] = documents[0] if documents else {}
     bad = [name for name in data if not isinstance(name, str) or not VAR_NAME_RE.fullmatch(name)]
@@ -102,7 +102,7 @@ def read_var_file(path: str) -> dict[str, Variable]:
             line, col = locator.position(0, (name,), key=True)
             issues.append(ManifestIssue(path, line, col, "", f"{name!r} is not a valid variable name",
                                         "variable names are letters, digits and _"))
-        raise ManifestError(issues)
+        raise VarFileError(issues)
     return {name: Variable(value, text_of(value), path) for name, value in data.items()}
 
 
