@@ -121,3 +121,35 @@ def test_paths_on_the_command_line_are_the_users_choice(repo: Cli, tmp_path: Pat
     state = tmp_path / "elsewhere" / "s.json"
     result = repo("plan", "--state", str(state))
     assert result.exit_code == 0, result.output
+
+
+def test_linked_folders_inside_the_project_are_read_each_once(repo: Cli) -> None:
+    """R-22 finding 8: a linked folder was skipped silently (os.walk does not follow links), so
+    the next plan would delete what it declares. Links inside the project are followed; a link
+    back up (a loop) or to a folder read anyway adds nothing."""
+    Path("shared").mkdir()
+    Path("shared/common.yaml").write_text(manifest_text("common"))
+    os.symlink("../shared", "manifests/sh")
+    Path("manifests/sub").mkdir()
+    os.symlink("..", "manifests/sub/back")  # a loop: manifests/sub/back/sub/back/...
+    os.symlink("../sh", "manifests/sub/again")  # shared/ under a second name
+    project("manifests: manifests\n")
+    for args in (["validate"], ["validate", "manifests"]):
+        result = repo(*args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "2 deployments valid" in result.output, (args, result.output)
+    # without a project file the folder read is the boundary: the linked folder leaves it
+    Path("yottactl.yaml").unlink()
+    refused(repo("validate", "manifests"),
+            f"manifests/sh:1:1: a symlink to {Path.cwd() / 'shared'}, outside "
+            f"{Path.cwd() / 'manifests'}: not read")
+
+
+def test_a_linked_folder_leaving_the_project_is_an_error_naming_the_link(
+        repo: Cli, tmp_path: Path) -> None:
+    os.symlink(tmp_path / "outside", "manifests/od")
+    project("manifests: manifests\n")
+    for command in (["validate"], ["plan"]):
+        output = refused(repo(*command), f"manifests/od:1:1: a symlink to {tmp_path / 'outside'}, "
+                         f"outside {Path.cwd()}: not read")
+        assert "other" not in output.split(), output  # nothing under it was read

@@ -1,5 +1,6 @@
 """Which manifest files a command reads: the paths given, folders walked in a fixed order, and
-the links met while walking kept inside the folder (or project) they were found in."""
+the links (to files or folders) met while walking kept inside the folder (or project) they were
+found in."""
 
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ def default_paths(base: Path | None = None) -> list[str]:
 def discover(paths: Sequence[str],
              project_root: Path | None = None) -> tuple[list[Path], list[ManifestIssue]]:
     """Files to read, in a deterministic order: given files as-is, directories recursively
-    (skipping hidden files and folders). No paths: :func:`default_paths`. A symlink found while
-    walking a folder is read only if it leads inside that folder, or inside the project folder
-    when the walked one is in it (a committed link to /etc/passwd is repository content, not
-    the user's choice); the others are issues. A file named directly is read wherever it is."""
+    (skipping hidden files and folders). No paths: :func:`default_paths`. A symlink (to a file
+    or a folder) found while walking a folder is followed only if it leads inside that folder,
+    or inside the project folder when the walked one is in it (a committed link to /etc is
+    repository content, not the user's choice); the others are issues naming the link. A file
+    named directly is read wherever it is."""
     found: list[Path] = []
     refused: list[ManifestIssue] = []
     if not paths:  # the conventional folder: found, not named, so it stays in the working tree
@@ -45,23 +47,41 @@ def discover(paths: Sequence[str],
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            boundary = _walk_boundary(path, project_root)
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.endswith(SUFFIXES) or name.startswith("."):
-                        continue
-                    file = Path(root) / name
-                    if file.is_symlink() and not _leads_inside(file, boundary):
-                        refused.append(_outside_issue(file, boundary))
-                    else:
-                        found.append(file)
+            _walk(path, _walk_boundary(path, project_root), found, refused)
         elif path.exists() or path.is_symlink():
             found.append(path)
         else:
             raise UsageError(f"no such file or directory: {raw}",
                              hint="pass manifest files or directories")
     return list(dict.fromkeys(found)), refused
+
+
+def _walk(folder: Path, boundary: Path, found: list[Path], refused: list[ManifestIssue]) -> None:
+    """The manifest files under ``folder``. Linked folders are followed when they lead inside
+    ``boundary`` (skipped silently, a folder's manifests would be missing and the next plan
+    would delete what they declare); each real folder is read once, under the first name met,
+    so a link to an ancestor (a loop) or to a folder read anyway adds nothing."""
+    seen = {folder.resolve()}
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            sub = Path(root) / name
+            if sub.is_symlink() and not _leads_inside(sub, boundary):
+                refused.append(_outside_issue(sub, boundary))
+                continue
+            real = sub.resolve()
+            if real not in seen:
+                seen.add(real)
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            if not name.endswith(SUFFIXES) or name.startswith("."):
+                continue
+            file = Path(root) / name
+            if file.is_symlink() and not _leads_inside(file, boundary):
+                refused.append(_outside_issue(file, boundary))
+            else:
+                found.append(file)
 
 
 def _inside_working_tree(folder: str) -> None:
@@ -98,5 +118,5 @@ def _outside_issue(link: Path, boundary: Path) -> ManifestIssue:
         target = os.readlink(link)
     return ManifestIssue(
         str(link), 1, 1, "", f"a symlink to {target}, outside {boundary}: not read",
-        f"a link in a manifest folder may only lead inside {boundary}: copy the file in, or "
+        f"a link in a manifest folder may only lead inside {boundary}: copy what it names in, or "
         "name it on the command line to read it on purpose")
