@@ -61,6 +61,16 @@ def test_a_managed_id_is_refused_as_destroys_job(cli: Cli) -> None:
     assert "managed by this state" in refused.output
     assert "yottactl destroy --target web" in refused.output
     assert _mutations(cli) == before
+    # R-22 finding 9: a refusal shows no plan (an empty "Plan: 0 to create, ..." followed it)
+    assert "Plan:" not in refused.output and "nothing was deleted" in refused.output
+    with cli.client() as client:  # nor does a refused id among deletable ones
+        leftover = client.create(CreateRequest.model_validate(create_body("leftover"))).id
+    mixed = cli("delete-unmanaged", leftover, managed, "123456789012345678", "--auto-approve")
+    assert mixed.exit_code == 1, mixed.output
+    assert "2 of the ids cannot be deleted here; nothing was deleted" in mixed.output
+    assert "managed by this state" in mixed.output and "no live deployment has id" in mixed.output
+    assert "Plan:" not in mixed.output and "will be deleted" not in mixed.output, mixed.output
+    assert _mutations(cli) == {**before, "endpointCreate": before["endpointCreate"] + 1}
 
 
 def test_an_unknown_or_malformed_id_is_a_clean_error(cli: Cli) -> None:

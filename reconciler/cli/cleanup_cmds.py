@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from reconciler.cli import api_options, color_option, main, settings, use_color
 from reconciler.cli.apply_cmds import confirm, lock_option, run_plan, warn
+from reconciler.errors import PlanError
 
 
 @main.command(name="delete-unmanaged")
@@ -42,10 +41,18 @@ def delete_unmanaged(ids: tuple[str, ...], auto_approve: bool, timeout: float, p
         recovered = recover_state(s, store, warn)
         state = recovered.state
         the_plan = delete_unmanaged_plan(s, ids, state)
+        if the_plan.errors:  # all or nothing: no plan to show, its summary would be a refusal's
+            raise refusal(the_plan.errors)
         render_plan(the_plan, "text", color)
-        if the_plan.errors:
-            sys.exit(1)
         confirm(auto_approve, "delete")
         run_plan(s, store, state, the_plan, {},
                  ApplyOptions(parallelism=parallelism, timeout=timeout, settle=recovered.touched),
                  color, verb="delete")
+
+
+def refusal(errors: tuple[str, ...]) -> PlanError:
+    """Ids that cannot be deleted here (managed, unknown): the whole command is refused."""
+    if len(errors) == 1:
+        return PlanError(f"{errors[0]}; nothing was deleted")
+    return PlanError(f"{len(errors)} of the ids cannot be deleted here; nothing was deleted",
+                     detail="\n".join(errors))
