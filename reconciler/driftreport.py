@@ -114,8 +114,9 @@ def findings_from(plan: Plan, state: State | None, now: datetime | None = None) 
                                "moves the entry to this name"))
         elif entry is None:
             what = "adopted" if change.adopt else "created"
+            why = "" if state is not None else " (the state does not exist)"
             out.append(Finding(change.name, change.id, "pending",
-                               f"in the manifests; not yet {what} by yottactl"))
+                               f"in the manifests; not yet {what} by yottactl{why}"))
         elif change.name not in explained or change.action is Action.RECORD or (
             change.desired is not None and (change.desired != entry.spec
                                             or change.desired_state != entry.desired_state)

@@ -24,26 +24,34 @@ def adoptions(state: State | None, the_plan: Plan) -> list[str]:
     return [c.name for c in the_plan.pending if c.adopt]
 
 
-def notice(settings: Settings, the_plan: Plan) -> Diagnostic:
-    """The plan's warning that its state does not exist yet, with the states that do."""
-    from reconciler.plan.model import DiagnosticCode, warning
+def missing(settings: Settings) -> tuple[str, str]:
+    """Where the state that does not exist would be, and a hint naming the states that do
+    (did you mean?), for the commands that read it: plan, apply, drift, `state list`."""
     from reconciler.state.backend import is_postgres_url
 
     store = settings.state_file()
     try:
         others = store.other_states()
-    except StateError:  # a courtesy: the plan itself read the (missing) state fine
+    except StateError:  # a courtesy: the caller itself read the (missing) state fine
         others = []
     finally:
         store.close()
     database = is_postgres_url(settings.state_path or "")
+    return store.location, _did_you_mean(settings, store.location, others, database)
+
+
+def notice(settings: Settings, the_plan: Plan) -> Diagnostic:
+    """The plan's warning that its state does not exist yet, with the states that do."""
+    from reconciler.plan.model import DiagnosticCode, warning
+
+    location, did_you_mean = missing(settings)
     adopting = adoptions(None, the_plan)
-    message = f"the state {store.location} does not exist yet: this run starts a new, empty one"
+    message = f"the state {location} does not exist yet: this run starts a new, empty one"
     if adopting:
         shown = ", ".join(adopting[:5]) + (", …" if len(adopting) > 5 else "")
         message += (f", and adopts {len(adopting)} live deployment(s) already carrying the "
                     f"manifests' names ({shown}) instead of creating them")
-    hints = [_did_you_mean(settings, store.location, others, database)]
+    hints = [did_you_mean]
     if adopting:
         hints.append("`apply` asks to confirm the adoption (in a pipeline: --adopt with "
                      "--auto-approve)")

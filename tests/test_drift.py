@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 from reconciler.api.models import CreateRequest
@@ -201,3 +202,22 @@ def test_deleted_outside_and_from_the_manifests_is_one_finding(cli: Cli) -> None
     [finding] = report["findings"]
     assert (finding["deployment"], finding["type"]) == ("gone", "deleted"), report["findings"]
     assert "removed from the manifests too" in finding["detail"]
+
+
+def test_drift_and_state_list_say_when_the_state_does_not_exist(cli: Cli) -> None:
+    """A mistyped state is not an empty one: drift (a cron job) warns on stderr naming the
+    states that exist, and its findings say why everything is pending; `state list` says the
+    state does not exist rather than that it is empty."""
+    applied(cli, "a")
+    typo = str(cli.state.parent / "yottactl.stat.json")
+    assert not Path(typo).exists()  # precondition: the typo names no file
+    result = cli("drift", str(cli.manifests), "-o", "json", "--state", typo)
+    assert result.exit_code == 2, result.output
+    assert f"Warning: the state {typo} does not exist" in result.stderr, result.stderr
+    assert "did you mean yottactl.state.json?" in result.stderr
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["type"] == "pending" and "(the state does not exist)" in finding["detail"]
+    assert "does not exist" not in cli("drift", str(cli.manifests)).stderr  # the real one
+    listed = cli("state", "list", "--state", typo)
+    assert listed.exit_code == 0
+    assert f"the state {typo} does not exist; did you mean yottactl.state.json?" in listed.stderr

@@ -198,7 +198,8 @@ def test_the_postgresql_to_try_lines_start_a_server_yottactl_uses(tmp_path: Path
     try:
         assert done.returncode == 0, done.stdout + done.stderr
         assert (data / "PG_VERSION").is_file()  # precondition: the server's data is there
-        assert "No deployments in the state." in done.stdout + done.stderr
+        assert "No deployments in the state: the state " in done.stderr, done.stderr
+        assert "(state 'try') does not exist" in done.stderr, done.stderr
         assert re.search(r"STATE=postgresql://\S+&state=try", done.stdout), done.stdout
         # postgres removes postmaster.pid when it has shut down (pg_ctl stop waits for that)
         assert not (data / "postmaster.pid").exists(), "the README's last line left it running"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,9 +39,13 @@ def read_acks(ack_file: str) -> list[Ack]:
 
 
 def drift_report(settings: Settings, paths: Sequence[str], acks: list[Ack],
-                 today: date | None = None) -> DriftReport:
-    """Manifests + state + one list call -> the drift report (acknowledged findings marked)."""
+                 today: date | None = None,
+                 warn: Callable[[str], None] = lambda message: None) -> DriftReport:
+    """Manifests + state + one list call -> the drift report (acknowledged findings marked).
+    A state that does not exist (a mistyped ?state=, a run outside the project) is a warning
+    to ``warn`` naming the states that do, and its findings say so: never a quiet report."""
     from reconciler.driftreport import apply_acks, findings_from, report
+    from reconciler.new_state import missing
     from reconciler.workflow import build_plan
 
     # read-only: one list call, the state read without a lock. The mass-delete guard protects
@@ -49,6 +53,11 @@ def drift_report(settings: Settings, paths: Sequence[str], acks: list[Ack],
     run = build_plan(settings, paths, allow_mass_delete=True)
     if run.plan.errors:
         raise PlanError("cannot compute drift: " + "; ".join(run.plan.errors))
+    if run.state is None:
+        location, did_you_mean = missing(settings)
+        warn(f"the state {location} does not exist: drift compares the live deployments with "
+             "nothing, so every one the manifests declare is reported pending"
+             + (f"; {did_you_mean}" if did_you_mean else ""))
     now = datetime.now(timezone.utc)
     findings = findings_from(run.plan, run.state, now)
     ack_report = apply_acks(findings, acks, today or date.today())

@@ -92,6 +92,19 @@ def read_state(settings: Settings) -> State | None:
     return settings.state_file().read()
 
 
+def listing(settings: Settings) -> tuple[State | None, str]:
+    """`state list`: the state, or (when it does not exist) a sentence saying so and naming
+    the states that do: a mistyped state is not an empty one."""
+    from reconciler.new_state import missing
+
+    current = read_state(settings)
+    if current is not None:
+        return current, ""
+    location, did_you_mean = missing(settings)
+    return None, f"the state {location} does not exist" + (
+        f"; {did_you_mean}" if did_you_mean else "")
+
+
 def entry_of(settings: Settings, name: str) -> StateEntry:
     current = read_state(settings)
     entry = current.deployments.get(name) if current else None

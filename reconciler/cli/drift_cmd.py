@@ -16,6 +16,7 @@ from reconciler.cli import (
     use_color,
     var_options,
 )
+from reconciler.cli.apply_cmds import warn
 from reconciler.errors import YottactlError
 
 
@@ -48,7 +49,7 @@ def drift(paths: tuple[str, ...], output: str, notify_url: str | None, ack_file:
     from reconciler.app.drift import drift_report, notify, read_acks, report_json, write_report
 
     s = settings(endpoint, api_key, state_path)
-    data = drift_report(s, paths, read_acks(ack_file) if ack_file else [])
+    data = drift_report(s, paths, read_acks(ack_file) if ack_file else [], warn=warn)
     if report_file:
         write_report(report_file, data)
     if output == "json":

@@ -57,12 +57,13 @@ def state() -> None:
 @state_option
 def state_list(state_path: str | None) -> None:
     """List managed deployments: name, id, last observed status."""
-    from reconciler.app.inventory import read_state
+    from reconciler.app.inventory import listing
 
-    current = read_state(settings(None, None, state_path))
+    current, missing = listing(settings(None, None, state_path))
     entries = sorted((current.deployments if current else {}).items())
     if not entries:
-        click.echo("No deployments in the state.", err=True)
+        click.echo(f"No deployments in the state: {missing}." if missing else
+                   "No deployments in the state.", err=True)
         return
     click.echo("NAME\tID\tSTATUS")
     for name, entry in entries:
