@@ -157,10 +157,15 @@ def cli(emulator: EmulatorServer, tmp_path: Any) -> Cli:
 
 
 # a real PostgreSQL for the state backend tests (and anyone else's): see tests/pgserver.py
-from pgserver import (  # noqa: E402, F401
-    pg_database,
-    pg_state,
-    postgres_url,
-    pytest_configure,
-    pytest_unconfigure,
-)
+import pgserver  # noqa: E402
+from pgserver import pg_database, pg_state, postgres_url, pytest_unconfigure  # noqa: E402, F401
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # `-n 2` schedules by xdist's worksteal (xdist >= 3.2), not load: a worker that runs out
+    # takes tests queued on the other, so the long ones (kill smokes, PostgreSQL, CI recipes)
+    # cannot leave one core idle at the end. Set here, not in addopts: pytest runs started
+    # without xdist (-p no:xdist) would not know the option.
+    if getattr(config.option, "dist", None) == "load":
+        config.option.dist = "worksteal"
+    pgserver.pytest_configure(config)
