@@ -105,12 +105,16 @@ def build_plan(
     state: State | None = None,
     client: YottaClient | None = None,
     replace: Sequence[str] = (),
+    confirm_settled: bool = False,
 ) -> PlanRun:
     """Manifests + state + ONE list call -> Plan. ``paths=None`` with ``destroying`` plans
-    the deletion of everything in the state; ``replace`` names deployments to replace."""
+    the deletion of everything in the state; ``replace`` names deployments to replace.
+    ``confirm_settled`` (apply): a second list confirms what the first showed settled
+    (plan/settled.py)."""
     with _no_gc_pauses():
         return _build_plan(settings, paths, targets=targets, allow_mass_delete=allow_mass_delete,
-                           destroying=destroying, state=state, client=client, replace=replace)
+                           destroying=destroying, state=state, client=client, replace=replace,
+                           confirm_settled=confirm_settled)
 
 
 @functools.cache
@@ -155,6 +159,7 @@ def _build_plan(
     state: State | None,
     client: YottaClient | None,
     replace: Sequence[str] = (),
+    confirm_settled: bool = False,
 ) -> PlanRun:
     from reconciler.plan.live import live_view
     from reconciler.plan.planner import Options, make_plan
@@ -191,6 +196,15 @@ def _build_plan(
                           allow_mass_delete=allow_mass_delete, destroying=True,
                           prevent_destroy={d.name: d.prevent_destroy for d in loaded})
     plan = make_plan(desired, live, state, settings.fingerprinter(), options)
+    if confirm_settled:
+        from reconciler.plan.settled import settled_ids, unconfirmed
+
+        if settled_ids(plan):  # one more list call, however many deployments
+            again = dict(made[0].list_each(lambda d: (d.id, d.status)))
+            moved = unconfirmed(plan, live, again)
+            if moved is not None:  # something left its status in between: plan what is now
+                live = moved
+                plan = make_plan(desired, live, state, settings.fingerprinter(), options)
     context = settings.inputs.context
     if context.project is not None:  # the header names where this plan applies
         plan = plan.model_copy(update={"environment": context.environment,

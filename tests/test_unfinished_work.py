@@ -144,3 +144,30 @@ def test_a_flipping_status_is_polled_with_backoff_not_in_a_storm(tmp_path: Path)
         assert 4 <= details <= 9, (details, api.requests)
     finally:
         api.stop()
+
+
+def test_a_no_op_apply_confirms_settled_with_a_second_list(tmp_path: Path) -> None:
+    """One list showing RUNNING is not done: apply lists once more before "No changes", as a
+    wait confirms with two polls. A status that flips (list and detail alike) never exits 0,
+    whichever answer the first list gets; a steady one exits 0 with "No changes"."""
+    api = HostileApi().start()
+    try:
+        env = [{"key": "MODEL", "value": "llama"}, {"key": "HF_TOKEN", "value": "hf_x"}]
+        starting = deployment("101", "web", "INITIALIZING", environmentVars=env)
+        serving = deployment("101", "web", "RUNNING", environmentVars=env)
+        api.answer("/101", serving)
+        cli = HostileCli(api, tmp_path, "web")
+        imported = cli("import", "web", "101", "{manifests}")
+        assert imported.exit_code == 0, imported.output
+        for first in ((serving, starting), (starting, serving)):
+            api.answer_in_turn("/list", [first[0]], [first[1]])
+            api.answer_in_turn("/101", *first)
+            result = cli("apply", "{manifests}", "--auto-approve", "--timeout", "0.3")
+            assert result.exit_code == 1, result.output
+            assert "No changes" not in result.output and "timed out" in result.output
+        del api.cycles["/list"], api.cycles["/101"]
+        api.answer("/list", [serving])
+        steady = cli("apply", "{manifests}", "--auto-approve")
+        assert steady.exit_code == 0 and "No changes" in steady.output, steady.output
+    finally:
+        api.stop()

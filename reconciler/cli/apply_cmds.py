@@ -259,7 +259,7 @@ def _new_plan(s: Settings, paths: tuple[str, ...], state: State | None,
     from reconciler.workflow import build_plan
 
     run = build_plan(s, paths, targets=targets, allow_mass_delete=allow_mass_delete,
-                     state=state, replace=replace)
+                     state=state, replace=replace, confirm_settled=True)
     if output == "json":
         click.echo(json.dumps(plan_event(run.plan)))
         for error in run.plan.errors:
