@@ -58,13 +58,21 @@ class _NoValue(Exception):
 _SPECIAL_START = frozenset("0123456789+-.~nNtTfF<=")
 
 
+class _MergeKey(str):
+    """The plain scalar ``<<``: a merge key. A quoted '<<' is an ordinary key (as in ruamel),
+    so merges are recognised by identity with :data:`MERGE`, never by text."""
+
+
+MERGE = _MergeKey("<<")
+
+
 def _plain(value: str) -> Any:
     if value and value[0] not in _SPECIAL_START:
         return value  # fast path: most scalars (names, images, regions) cannot be non-strings
     if value in _NULL:
         return None
     if value == "<<":
-        return value  # the merge key; mappings handle it (as a value ruamel refuses it)
+        return MERGE  # the merge key; mappings handle it (as a value ruamel refuses it)
     if value in _TRUE:
         return True
     if value in _FALSE:
@@ -197,7 +205,7 @@ def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> li
             pending.append((value, event.start_mark))
         else:
             key, mark = pending.pop()
-            if key == "<<":  # merge key: as ruamel's SafeConstructor.flatten_mapping
+            if key is MERGE:  # merge key: as ruamel's SafeConstructor.flatten_mapping
                 sources = value if isinstance(value, list) else [value]
                 if _MERGE_SEEN in merged or not all(isinstance(s, dict) for s in sources):
                     raise YamlStructureError(
@@ -234,8 +242,10 @@ def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> li
                         value = _plain(raw)
                     except _NoValue:
                         value = _scalar(event)  # raises with the position
+                    if value is MERGE and (pending or type(container) is not dict):
+                        value = "<<"  # a value, not a key: plain text (ruamel refuses it)
                 if pending and type(container) is dict and pending[0][0] not in container \
-                        and pending[0][0] != "<<":
+                        and pending[0][0] is not MERGE:
                     container[pending.pop()[0]] = value
                     continue
                 add(value, event)
@@ -259,7 +269,7 @@ def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> li
             role = _child_role(stack, kind is mapping_start)
             parent = stack[-1] if stack else None
             if parent is not None and type(parent[0]) is dict and parent[1] \
-                    and parent[1][0][0] == "<<":
+                    and parent[1][0][0] is MERGE:
                 merging.append((new, event))  # merged when complete (`<<: [*a, *b]`, `<<: {..}`)
             else:
                 add(new, event)

@@ -231,6 +231,8 @@ MERGES = [
     "c: {<<: {<<: {deep: 1}, x: 2}}\n",
     "c: {<<: []}\n",
     "a: &a {x: 1}\n---\nc: {<<: [{x: 2}, {y: 3}]}\n",
+    # a quoted '<<' is an ordinary key, never a merge (found by the property test)
+    "{'<<': null}\n", "c: {\"<<\": 1, x: 2}\n", "c:\n  '<<': {x: 1}\n  y: 2\n",
 ]
 
 
