@@ -93,7 +93,8 @@ def _table(pending: Sequence[Change], out: TextIO) -> None:
 
 def _details(c: Change, out: TextIO) -> None:
     out.write(f"<details><summary>{html_code(c.name)}: {c.action.value}</summary>\n\n")
-    out.write(f"- id: {code(c.id or 'known after apply')}\n")
+    out.write(f"- id: {code(c.id or 'known after apply')}"
+              + (f", live as {code(c.live_name)}" if c.live_name else "") + "\n")
     for fc in c.changes:
         out.write(f"- {code(field_line(fc))}\n")
     for line in rollout_lines(c):

@@ -107,6 +107,8 @@ def _change(out: TextIO, c: Change, st: Style) -> None:
     out.write(st(head, bold=True) + "\n")
     ident = c.id or "(known after apply)"
     out.write(st(f"  {sym} {c.name}", COLORS[c.action], bold=True) + f"  id {ident}")
+    if c.live_name:  # live under another name (a rollout's NAME@alt, a rename): say which
+        out.write(f"  live as {c.live_name}")
     if c.live_status:
         out.write(f"  status {c.live_status}")
     out.write("\n")

@@ -1,0 +1,64 @@
+"""The rollout name NAME@alt belongs to NAME only by record (R-23 findings 1, 2): a live
+`web@alt` the state did not record as web's rollout (nor the user imported) is never adopted,
+replaced or deleted by the manifest `web`; a manifest cannot take such a name itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.api.models import CreateRequest
+
+from conftest import Cli, create_body, manifest_text, start_emulator
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[Cli]:
+    server = start_emulator(transition_seconds=0.05)
+    yield Cli(server, tmp_path)
+    server.stop()
+
+
+def mutated(cli: Cli) -> dict[str, int]:
+    return dict(httpx.get(f"{cli.server.url}/_emulator/stats").json()["mutated"])
+
+
+def someone_elses(cli: Cli, name: str = "web@alt") -> str:
+    """A deployment another team made (in the console) under ``name``."""
+    with cli.client() as c:
+        return str(c.create(CreateRequest.model_validate(create_body(name, image="team2/app:v1"))).id)
+
+
+@pytest.mark.parametrize("rollout", ["recreate", "blueGreen"])
+def test_another_teams_alt_name_is_never_adopted(fleet: Cli, rollout: str) -> None:
+    fleet.write("other")  # an existing state, with some other deployment in it
+    assert fleet("apply", str(fleet.manifests), "--auto-approve").exit_code == 0
+    theirs = someone_elses(fleet)
+    (fleet.manifests / "web.yaml").write_text(
+        manifest_text("web", image="team1/app:v1") + f"lifecycle:\n  rollout: {rollout}\n")
+    plan = fleet("plan", str(fleet.manifests))
+    assert plan.exit_code == 1, plan.output
+    assert f"web@alt (id {theirs}) is live under this deployment's rollout name" in plan.output
+    assert f"yottactl import web {theirs}" in plan.output and "will be adopted" not in plan.output
+    applied = fleet("apply", str(fleet.manifests), "--auto-approve")
+    assert applied.exit_code == 1, applied.output
+    with fleet.client() as c:
+        assert c.detail(theirs).status == "RUNNING" and c.detail(theirs).name == "web@alt"
+        assert [d.name for d in c.list()].count("web") == 0  # nothing created beside it
+    assert mutated(fleet).get(theirs, 0) == 0
+
+
+def test_imported_alt_name_is_managed_and_its_live_name_shown(fleet: Cli) -> None:
+    ours = someone_elses(fleet)  # e.g. a lost state after a rollout: web lives as web@alt
+    fleet.write("web", image="team2/app:v1", workers=3)
+    imported = fleet("import", "web", ours, str(fleet.manifests))
+    assert imported.exit_code == 0, imported.output
+    plan = fleet("plan", str(fleet.manifests), "--out", str(fleet.folder / "p.plan"))
+    assert plan.exit_code == 0 and "web will be updated" in plan.output, plan.output
+    assert f"id {ours}  live as web@alt" in plan.output
+    markdown = fleet("show", str(fleet.folder / "p.plan"), "-o", "markdown")
+    assert f"- id: `{ours}`, live as `web@alt`" in markdown.output, markdown.output
+
