@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from reconciler.api.models import CreateRequest
+from reconciler.plan.rollout import alternate_name
 
 from conftest import Cli, create_body, manifest_text, start_emulator
 
@@ -62,3 +63,14 @@ def test_imported_alt_name_is_managed_and_its_live_name_shown(fleet: Cli) -> Non
     markdown = fleet("show", str(fleet.folder / "p.plan"), "-o", "markdown")
     assert f"- id: `{ours}`, live as `web@alt`" in markdown.output, markdown.output
 
+
+
+def test_alt_suffix_is_reserved_in_manifests(fleet: Cli) -> None:
+    long = "x" * 39 + "-y"  # its rollout name is cut and hashed: <cut>-<6 hex>@alt
+    for name in ("web@alt", alternate_name(long + "z" * 9)):
+        fleet.write(name)
+    result = fleet("validate", str(fleet.manifests))
+    assert result.exit_code == 1, result.output
+    for name in ("web@alt", alternate_name(long + "z" * 9)):
+        assert f"{name}.yaml:4:" in result.output, result.output
+    assert "reserved" in result.output and "@alt" in result.output

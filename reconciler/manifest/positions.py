@@ -187,6 +187,7 @@ _MESSAGE_HINTS = (
     ("listed more than once", "list each region/gpuType pair once"),
     ("requires expose", "add expose: {port: 8000, protocol: HTTP}, or use QUEUE/CUSTOM"),
     ("numeric credential id", "credential ids are the numbers shown in the Yotta console"),
+    ("which is reserved: NAME@alt", "choose a name that does not end in @alt (e.g. web-alt)"),
 )
 
 

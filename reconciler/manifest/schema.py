@@ -42,6 +42,9 @@ KIND = "ElasticDeployment"
 # Python-based validators (jsonschema, pydantic) agree with editors.
 NAME_RE = re.compile(r"(?=[A-Za-z])[A-Za-z0-9@._-]{1,50}")
 NAME_PATTERN = r"^(?=[A-Za-z])[A-Za-z0-9@._-]{1,50}$(?!\n)"
+# A blue-green rollout of NAME creates its new deployment as NAME@alt (plan/rollout.py): a
+# manifest named so would take another deployment's rollout name, so the suffix is reserved
+RESERVED_NAME_SUFFIX = "@alt"
 ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 ENV_TEMPLATE_PATTERN = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$(?!\n)"
 
@@ -92,6 +95,10 @@ class Metadata(_Model):
     def _whole_name(cls, value: str) -> str:
         if not NAME_RE.fullmatch(value):  # belt and braces beside the pattern's lookahead
             raise ValueError(f"{value!r} is not a valid deployment name")
+        if value.endswith(RESERVED_NAME_SUFFIX):
+            raise ValueError(f"{value!r} ends in {RESERVED_NAME_SUFFIX}, which is reserved: "
+                             f"NAME{RESERVED_NAME_SUFFIX} is where a blue-green rollout of NAME "
+                             "runs its new deployment")
         return value
 
 

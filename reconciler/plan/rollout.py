@@ -23,6 +23,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from reconciler.api.facts import FAILED, QUEUE, RUNNING, STOPPED
+from reconciler.manifest.schema import RESERVED_NAME_SUFFIX
 from reconciler.plan import steps as S
 from reconciler.plan.desired import Desired
 from reconciler.plan.diff import diff
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 
 V1_NAME_LIMIT = 50  # the API's name pattern allows 1-50 characters
 V2_NAME_LIMIT = 20  # the v2 API, which yottactl will speak later
-ALTERNATE_SUFFIX = "@alt"  # '@' is allowed in names and rare in them
+ALTERNATE_SUFFIX = RESERVED_NAME_SUFFIX  # '@' is allowed in names; manifests may not end so
 
 # Expected durations (seconds) of a rollout's overlap on Yotta, for the plan's cost estimate:
 # a cold start of a model server (3 to 8 minutes for a 7B model) and a stop.
