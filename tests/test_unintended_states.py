@@ -138,16 +138,19 @@ def test_a_new_state_file_beside_live_deployments_needs_adopt_from_a_subfolder(
     assert planned.exit_code == 0, planned.output
     assert "does not exist yet" in planned.output and "no yottactl.yaml was found" in planned.output
     before = _mutations(cli)
+    files_before = _files_under(sub)
     refused = cli("apply", "--auto-approve", ".")
     assert refused.exit_code == 1, refused.output
     new_state = sub / "state" / "yottactl.state.json"
     assert "--adopt" in refused.output and not new_state.exists()
     assert _mutations(cli) == before
+    # "nothing was changed": no state/ folder nor lock file either (R-22 finding 10)
+    assert _files_under(sub) == files_before
     saved = cli("plan", ".", "--out", str(cli.folder / "p.json"))
     assert saved.exit_code == 0, saved.output
     from_plan = cli("apply", "--plan", str(cli.folder / "p.json"))
     assert from_plan.exit_code == 1 and "--adopt" in from_plan.output  # a saved plan too
-    assert not new_state.exists()
+    assert not new_state.exists() and _files_under(sub) == files_before
     adopted = cli("apply", "--auto-approve", "--adopt", ".")
     assert adopted.exit_code == 0, adopted.output
     assert new_state.exists() and _mutations(cli) == before
@@ -242,3 +245,40 @@ def test_on_a_terminal_the_prompt_says_it_adopts_into_a_new_state(cli: Cli) -> N
     code, out = _apply_on_tty(cli, b"yes\n")
     assert code == 0, out
     assert "web" in other.read_text()
+
+
+def test_a_new_state_written_while_the_prompt_waits_is_planned_against_again(cli: Cli) -> None:
+    """A new state is planned and confirmed before the lock is taken (so a refusal leaves no
+    lock file); under the lock it must still not exist. If another apply wrote it while this
+    one waited at its prompt, this one plans again against it: no second create of the name,
+    no journal left behind, and nothing left to do."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    cli.write("web")
+    assert not cli.state.exists()  # precondition: a new state
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", str(cli.manifests)],
+                            env={**os.environ, **cli.env}, stdin=slave, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    os.close(slave)
+    assert proc.stdout is not None
+    shown = b""
+    while b"Only 'yes' will be accepted:" not in shown:  # the prompt waits for an answer
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        assert chunk, shown.decode()
+        shown += chunk
+    assert b"web will be created" in shown
+    meanwhile = cli("apply", "--auto-approve", str(cli.manifests))
+    assert meanwhile.exit_code == 0, meanwhile.output
+    os.write(master, b"yes\n")
+    out, _ = proc.communicate(timeout=60)
+    os.close(master)
+    with cli.client() as client:
+        assert [d.name for d in client.list()] == ["web"], out.decode()  # the other run's only
+    assert proc.returncode == 0, out.decode()
+    assert "was written by another run while this one was planned: planning again" in out.decode()
+    assert "No changes" in out.decode().split("planning again", 1)[1], out.decode()
+    assert not cli.state.with_name(cli.state.name + ".journal").exists()

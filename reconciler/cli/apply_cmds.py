@@ -29,7 +29,7 @@ from reconciler.errors import ApplyError, UsageError
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from reconciler.app.apply import ApplyOptions
+    from reconciler.app.apply import ApplyOptions, Recovered
     from reconciler.essence import Essence
     from reconciler.plan.model import Plan
     from reconciler.settings import Settings
@@ -176,8 +176,7 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
           keep_failed: bool, lock_timeout: float, endpoint: str | None, api_key: str | None,
           state_path: str | None, no_color: bool) -> None:
     """Plan, confirm, and make live deployments match the manifests."""
-    from reconciler.app.apply import ApplyOptions, recover_state
-    from reconciler.new_state import adoptions
+    from reconciler.app.apply import ApplyOptions, Recovered, recover_state
     from reconciler.state.backend import command_line
 
     _check_apply_flags(paths, plan_file, refresh_only, replace, output, auto_approve)
@@ -185,8 +184,9 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
     s = settings(endpoint, api_key, state_path)
     color = use_color(no_color)
     store = s.state_file()
-    with store.locked(command_line(), lock_timeout, warn=warn):
-        recovered = recover_state(s, store, warn)
+
+    def prepared(recovered: Recovered) -> tuple[Plan, Mapping[str, Essence]] | None:
+        """The plan to run, shown and confirmed; None: nothing to do."""
         essences: Mapping[str, Essence] = {}
         if refresh_only:
             the_plan = _refresh_plan(s, recovered.state, targets, paths, output, color)
@@ -195,18 +195,62 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
         else:
             the_plan, essences = _new_plan(s, paths, recovered.state, targets, allow_mass_delete,
                                            replace, output, color)
-        adopting = adoptions(recovered.state, the_plan)
-        if not plan_file:  # a saved plan was reviewed when it was made
-            waits_for_touched = recovered.touched and (refresh_only or not no_wait)
-            if not the_plan.has_changes and not waits_for_touched:
-                return
-            if the_plan.has_changes:
-                confirm(auto_approve, adopting=adopting, adopt=adopt)
-        elif adopting and not adopt:  # reviewed, but the adoption needs its own word
-            refuse_adoption(adopting)
+        go = _confirm_apply(the_plan, recovered, bool(plan_file), refresh_only or not no_wait,
+                            auto_approve, adopt)
+        return (the_plan, essences) if go else None
+
+    def run(recovered: Recovered, the_plan: Plan, essences: Mapping[str, Essence]) -> None:
         options = ApplyOptions(parallelism=parallelism, no_wait=no_wait, timeout=timeout,
                                settle=recovered.touched, keep_failed=keep_failed)
         run_plan(s, store, recovered.state, the_plan, essences, options, color, output)
+
+    def against_the_state() -> None:  # under the lock
+        recovered = recover_state(s, store, warn)
+        found = prepared(recovered)
+        if found is not None:
+            run(recovered, *found)
+
+    if _nothing_stored(store):
+        # a new state is planned and confirmed before the lock is taken: a refusal ("nothing
+        # was changed") leaves no lock file nor folder behind. Under the lock the state must
+        # still not exist; if another run wrote it meanwhile, this one plans again against it.
+        new = prepared(Recovered(None))
+        if new is None:
+            return
+        with store.locked(command_line(), lock_timeout, warn=warn):
+            if _nothing_stored(store):
+                run(Recovered(None), *new)
+                return
+            warn(f"the state {store.location} was written by another run while this one was "
+                 "planned: planning again against it (the plan above is not applied)")
+            against_the_state()
+        return
+    with store.locked(command_line(), lock_timeout, warn=warn):
+        against_the_state()
+
+
+def _nothing_stored(store: Backend) -> bool:
+    """Neither a state nor an interrupted run's journal (read without the lock, as plan does)."""
+    state, records = store.read_with_journal()
+    return state is None and not records
+
+
+def _confirm_apply(the_plan: Plan, recovered: Recovered, saved: bool, waits: bool,
+                   auto_approve: bool, adopt: bool) -> bool:
+    """Whether to run ``the_plan``, asked (or refused) before anything changes: a saved plan
+    was reviewed when it was made, but adopting into a new state needs its own word (--adopt).
+    No changes: run only to wait for what an interrupted run left in transition."""
+    from reconciler.new_state import adoptions
+
+    adopting = adoptions(recovered.state, the_plan)
+    if saved:
+        if adopting and not adopt:
+            refuse_adoption(adopting)
+        return True
+    if not the_plan.has_changes:
+        return bool(recovered.touched) and waits
+    confirm(auto_approve, adopting=adopting, adopt=adopt)
+    return True
 
 
 def _check_apply_flags(paths: tuple[str, ...], plan_file: str | None, refresh_only: bool,
