@@ -11,11 +11,14 @@ YOTTACTL_* values), so it never inherits YOTTA_API_KEY, PGPASSWORD or any secret
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -25,6 +28,8 @@ from reconciler.plan.model import CutoverSpec, ProbeSpec
 __all__ = ["CutoverFailed", "ProbeFailed", "Switch", "probe_url", "run_cutover", "run_probe"]
 
 OUTPUT_CHARS = 2000  # of a failing command's output, shown in the error
+PROBE_BODY_BYTES = 4096  # of a probe answer's body read at most: its status is what counts
+STOP_POLL_SECONDS = 0.05  # how soon a request in flight notices Ctrl-C or its deadline
 
 
 class ProbeFailed(YottactlError):
@@ -71,18 +76,30 @@ def run_probe(url: str, spec: ProbeSpec, stop: threading.Event, deadline: float,
               name: str) -> int:
     """GET ``url`` every ``interval_seconds`` until it answers ``expect_status`` ``successes``
     times in a row; returns the attempts made. Raises :class:`ProbeFailed` at ``deadline``
-    (monotonic clock) and :class:`Interrupt` when ``stop`` is set."""
+    (monotonic clock: apply's --timeout) and :class:`Interrupt` when ``stop`` is set.
+
+    The answer comes from the image being released, so it is bounded: at most
+    PROBE_BODY_BYTES of a body are read (a 2 GiB answer is not held in memory), and each request
+    ends at ``timeoutSeconds`` in total or at ``deadline``, whichever is first (httpx's timeouts
+    are per read, so an answer dripping a byte at a time would never time out), or as soon as
+    ``stop`` is set (Ctrl-C). Requests run on asyncio so that one can be cancelled midway."""
+    return asyncio.run(_probe(url, spec, stop, deadline, name))
+
+
+async def _probe(url: str, spec: ProbeSpec, stop: threading.Event, deadline: float,
+                 name: str) -> int:
     in_a_row = attempts = 0
     last = "no answer yet"
-    with httpx.Client(timeout=spec.timeout_seconds, follow_redirects=False,
-                      headers={"User-Agent": "yottactl-probe"}) as client:
+    async with httpx.AsyncClient(timeout=spec.timeout_seconds, follow_redirects=False,
+                                 headers={"User-Agent": "yottactl-probe"}) as client:
         while True:
             attempts += 1
-            try:
-                status = client.get(url).status_code
-                last = f"HTTP {status}"
-            except httpx.HTTPError as exc:
-                status, last = 0, type(exc).__name__
+            left = deadline - time.monotonic()
+            late = (f"no complete answer within timeoutSeconds ({spec.timeout_seconds:g}s)"
+                    if spec.timeout_seconds <= left else
+                    "no complete answer before the deadline (apply's --timeout)")
+            status, last = await _bounded(_status(client, url), min(spec.timeout_seconds, left),
+                                          stop, late)
             in_a_row = in_a_row + 1 if status == spec.expect_status else 0
             if in_a_row >= spec.successes:
                 return attempts
@@ -92,8 +109,58 @@ def run_probe(url: str, spec: ProbeSpec, stop: threading.Event, deadline: float,
                     f"{spec.successes}x in a row; {attempts} attempts, the last: {last}",
                     hint="check lifecycle.probe (path, expectStatus) against what the new "
                          "image serves")
-            if stop.wait(spec.interval_seconds):
+            if await _stopped(stop, spec.interval_seconds):
                 raise Interrupt()
+
+
+async def _status(client: httpx.AsyncClient, url: str) -> int:
+    """One GET: its status, after reading at most PROBE_BODY_BYTES of the body (the rest is
+    dropped with the connection)."""
+    async with client.stream("GET", url) as response:
+        read = 0
+        async for chunk in response.aiter_raw():
+            read += len(chunk)
+            if read >= PROBE_BODY_BYTES:
+                break
+        return response.status_code
+
+
+async def _bounded(request: Coroutine[Any, Any, int], budget: float,
+                   stop: threading.Event, late: str) -> tuple[int, str]:
+    """(status, what happened) of ``request`` given ``budget`` seconds in total; status 0 when
+    it failed, or ran out of time (said by ``late``). Raises :class:`Interrupt` when ``stop``
+    is set meanwhile."""
+    task = asyncio.ensure_future(request)
+    end = time.monotonic() + max(budget, 0.0)
+    try:
+        while not task.done():
+            if stop.is_set():
+                raise Interrupt()
+            left = end - time.monotonic()
+            if left <= 0:
+                return 0, late
+            await asyncio.wait({task}, timeout=min(left, STOP_POLL_SECONDS))
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+    try:
+        status = task.result()
+    except httpx.HTTPError as exc:
+        return 0, type(exc).__name__
+    return status, f"HTTP {status}"
+
+
+async def _stopped(stop: threading.Event, seconds: float) -> bool:
+    """Pause ``seconds``; True as soon as ``stop`` is set."""
+    end = time.monotonic() + seconds
+    while not stop.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(left, STOP_POLL_SECONDS))
+    return True
 
 
 def run_cutover(spec: CutoverSpec, switch: Switch, base_env: Mapping[str, str]) -> None:
