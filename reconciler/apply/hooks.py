@@ -24,6 +24,7 @@ import httpx
 
 from reconciler.errors import YottactlError
 from reconciler.plan.model import CutoverSpec, ProbeSpec
+from reconciler.redact import redact
 
 __all__ = ["CutoverFailed", "ProbeFailed", "Switch", "probe_url", "run_cutover", "run_probe"]
 
@@ -37,7 +38,11 @@ class ProbeFailed(YottactlError):
 
 
 class CutoverFailed(YottactlError):
-    """The cutover command exited non-zero, or the webhook answered other than 2xx."""
+    """The cutover command exited non-zero, or the webhook answered other than 2xx.
+    ``brief``: the cause without the command's output, for the state and the journal (the
+    output may echo anything the command read; it is shown masked, never kept)."""
+
+    brief = ""
 
 
 class Interrupt(Exception):
@@ -190,9 +195,14 @@ def _command(argv: tuple[str, ...], timeout: float, switch: Switch,
         raise CutoverFailed(f"{switch.name}: the cutover command did not finish in "
                             f"{timeout:g}s", hint=hint) from None
     if done.returncode != 0:
-        said = (done.stderr or done.stdout or b"").decode("utf-8", "replace")[-OUTPUT_CHARS:]
-        raise CutoverFailed(f"{switch.name}: the cutover command exited {done.returncode}"
-                            + (f": {said.strip()}" if said.strip() else ""), hint=hint)
+        # masked before it is cut (a secret straddling the cut never survives as a prefix)
+        said = redact((done.stderr or done.stdout or b"").decode("utf-8", "replace").strip())
+        said = said if len(said) <= OUTPUT_CHARS else "…" + said[-OUTPUT_CHARS:]
+        brief = f"the cutover command exited {done.returncode}"
+        failed = CutoverFailed(f"{switch.name}: {brief}" + (f": {said}" if said else ""),
+                               hint=hint)
+        failed.brief = brief
+        raise failed
 
 
 def _webhook(url: str, timeout: float, switch: Switch) -> None:

@@ -171,8 +171,9 @@ class RolloutRun:
         self.ex._intent(self.change, step.op, green)
         try:
             action()
-        except YottactlError as exc:
-            self.ex._outcome(self.change, step.op, green, ok=False, error=exc.summary)
+        except YottactlError as exc:  # a command's output is shown, never journaled
+            self.ex._outcome(self.change, step.op, green, ok=False,
+                             error=getattr(exc, "brief", "") or exc.summary)
             raise
         self.ex._outcome(self.change, step.op, green, ok=True)
 
@@ -219,7 +220,8 @@ class RolloutRun:
                                 hint=told + f"`yottactl logs {name}` shows the serving "
                                             "deployment's logs") from None
         if self.ex.keep_failed:
-            self._update(rollout_green=green, rollout_failed=cause[:500])
+            brief = getattr(exc, "brief", "") or cause  # a command's output is not kept
+            self._update(rollout_green=green, rollout_failed=brief[:500])
             raise RolloutFailed(
                 f"{name}: rollout failed: {cause}; the new deployment {self.plan.green_name} "
                 f"(id {green}) is kept (--keep-failed); {blue}",
