@@ -82,5 +82,5 @@ def test_drift_report_file_and_max_chars(cli: Cli) -> None:
     assert result.exit_code == 2, result.output  # 60 pending creations
     data = json.loads(report.read_text())
     assert data["kind"] == "yottactl-drift-report" and len(data["findings"]) == 60
-    assert len(result.output) <= 2000 and "**Truncated:**" in result.output
-    assert result.output.startswith("<!-- yottactl-drift -->\n")
+    assert len(result.stdout) <= 2000 and "**Truncated:**" in result.stdout
+    assert result.stdout.startswith("<!-- yottactl-drift -->\n")
