@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from test_rollout_e2e import NEW, first_apply, fleet, mutated, state_entry, write
 
 from conftest import API_KEY, CANARY, Cli
@@ -34,3 +35,50 @@ def test_cutover_output_is_masked_and_kept_short(fleet: Cli, tmp_path: Path) -> 
     assert state_entry(fleet)["rollout_failed"] == "the cutover command exited 3"
     assert files_holding(fleet.folder, CANARY, API_KEY) == [str(leak)]  # not state, journal
     assert mutated(fleet.server).get(blue, 0) == 0
+
+
+def script(path: Path, body: str = "", mode: int = 0o755) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(mode)
+    return path
+
+
+def test_relative_cutover_runs_from_the_manifests_folder(fleet: Cli, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    ran = tmp_path / "ran.txt"
+    script(fleet.manifests / "bin" / "switch.sh", f'echo "$YOTTACTL_NEW_ID" > {ran}')
+    elsewhere = tmp_path / "elsewhere"  # apply runs from another folder (no project file)
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cutover = "cutover: {command: [./bin/switch.sh]}"
+    blue = first_apply(fleet, cutover)
+    write(fleet, image=NEW, lifecycle=cutover)
+    result = fleet("apply", str(fleet.manifests), "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert ran.exists() and ran.read_text().strip() not in ("", blue)
+
+
+def test_validate_checks_relative_cutover_commands(fleet: Cli,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    project = fleet.folder
+    (project / "yottactl.yaml").write_text("manifests: manifests\n")
+    script(project / "deploy" / "ok.sh")  # the project's folder, not the manifests'
+    script(project / "deploy" / "plain.sh", mode=0o644)
+    (project / "deploy" / "link.sh").symlink_to("/bin/true")  # a link leading out
+    monkeypatch.chdir(project / "manifests")  # from a subfolder: still the project's
+    commands = {"good": "./deploy/ok.sh", "missing": "./deploy/typo.sh",
+                "plain": "deploy/plain.sh", "up": "../manifests/../../x.sh",
+                "link": "./deploy/link.sh", "bare": "sh"}
+    for name, program in commands.items():
+        write(fleet, name, lifecycle=f"cutover: {{command: [{program}, --zone, a]}}")
+    result = fleet("validate")
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    for name, says in {"missing": "does not exist in the project folder",
+                       "plain": "is not executable", "up": "leads outside",
+                       "link": "leads outside"}.items():
+        (line,) = [x for x in lines if f"{name}.yaml:" in x]
+        assert "lifecycle.cutover.command[0]" in line and says in line, line
+    assert not [x for x in lines if "good.yaml:" in x or "bare.yaml:" in x], result.output
+    assert "4 manifest errors" in result.output, result.output

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from reconciler import fastyaml, localfile
 from reconciler.errors import ManifestError, ManifestIssue
+from reconciler.manifest.commands import resolve_program
 from reconciler.manifest.discovery import discover
 from reconciler.manifest.interpolate import (
     MAX_DEPTH,
@@ -227,14 +228,32 @@ class _FileLoader:
         if result.missing or result.empty or result.undefined or result.not_scalar or \
                 result.credentials or self.issues:
             return None
+        resolved = self._cutover_program(index, manifest)
+        if resolved is None:
+            return None
         if rendering.documents is not None:
             rendering.documents.append((self.path, index, _with_templates(result)))
         names = {p: _spec_path(p, result.value) for p in result.sensitive}
         return DesiredDeployment(
-            manifest, self.path, index,
+            resolved, self.path, index,
             frozenset(n for n in names.values() if n),
             {names[p]: t for p, t in result.templates.items() if names[p]},
         )
+
+    def _cutover_program(self, index: int, manifest: Manifest) -> Manifest | None:
+        """The manifest with a relative cutover program resolved (manifest/commands.py);
+        None when it is missing, not executable or outside the project (an issue recorded)."""
+        cutover = manifest.lifecycle.cutover
+        if cutover is None or not cutover.command:
+            return manifest
+        base = self.rendering.project_root or Path(self.path).parent
+        program, problem = resolve_program(cutover.command[0], base)
+        if problem is not None:
+            self._issue(index, ("lifecycle", "cutover", "command", 0), *problem)
+            return None
+        command = (program, *cutover.command[1:])
+        return manifest.model_copy(update={"lifecycle": manifest.lifecycle.model_copy(
+            update={"cutover": cutover.model_copy(update={"command": command})})})
 
     def _field_errors(self, index: int, exc: ValidationError, result: Interpolated) -> None:
         """Every field error, then every cross-field rule (also when fields are wrong)."""
