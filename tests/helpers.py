@@ -44,7 +44,7 @@ def desired(item: dict[str, Any]) -> Desired:
 
 
 def live(item: dict[str, Any]) -> Deployment:
-    s = manifest(item["name"], item.get("spec")).spec
+    s = manifest("live", item.get("spec")).spec  # any live name (web@alt is no manifest's)
     status = item.get("status", "RUNNING")
     wire: dict[str, Any] = {
         "id": item["id"], "name": item["name"], "status": status, "image": s.image,
