@@ -5,6 +5,7 @@ validate checks that it exists and is executable."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,24 @@ def test_validate_checks_relative_cutover_commands(fleet: Cli,
         assert "lifecycle.cutover.command[0]" in line and says in line, line
     assert not [x for x in lines if "good.yaml:" in x or "bare.yaml:" in x], result.output
     assert "4 manifest errors" in result.output, result.output
+
+
+
+def test_yottactl_is_not_dumpable_while_a_cutover_command_runs(fleet: Cli,
+                                                                 tmp_path: Path) -> None:
+    """Linux marks a non-dumpable process's /proc files as root's (0:0) whatever its own ids:
+    then a command running as the same (non-root) user cannot read /proc/<yottactl>/environ.
+    yottactl runs here with ids other than 0:0 (as root: group nobody), so 0:0 means it is."""
+    seen = tmp_path / "owner.txt"
+    cutover = (f"cutover: {{command: [sh, -c, 'stat -c %u:%g /proc/$PPID/environ > {seen}; "
+               f"cat /proc/$PPID/environ >> {seen} 2>&1 || true']}}")
+    blue = first_apply(fleet, cutover)
+    write(fleet, image=NEW, lifecycle=cutover)
+    ids = {"group": 65534} if os.geteuid() == 0 else {}  # root may take another group
+    done = fleet.subprocess("apply", str(fleet.manifests), "--auto-approve", **ids)
+    assert done.returncode == 0, done.stdout + done.stderr
+    owner = seen.read_text().splitlines()[0]
+    assert owner == "0:0", owner
+    if os.geteuid() != 0:  # the same user: refused (root reads every process anyway)
+        assert API_KEY not in seen.read_text() and "denied" in seen.read_text()
+    assert mutated(fleet.server).get(blue, 0) >= 1  # rolled out: blue stopped and deleted

@@ -5,15 +5,23 @@ Both come from a manifest, a file any pull request can edit, and run only inside
 plain GET with no API key; a cutover webhook gets a POST of the rollout's names, ids and domains
 and nothing else (no API key header, no ~/.netrc, no redirect followed); a cutover command runs
 without a shell and with a minimal environment (PATH, HOME, LANG, TMPDIR and the rollout's
-YOTTACTL_* values), so it never inherits YOTTA_API_KEY, PGPASSWORD or any secret exported for
+YOTTACTL_* values), so it does not inherit YOTTA_API_KEY, PGPASSWORD or any secret exported for
 `${env:...}`. The manifest's lifecycle cannot read `${env:...}` either (manifest/loader.py).
+
+What a command CAN reach: it is a program run as the user running `apply`, so it can read that
+user's files (~/.pgpass, ~/.netrc, cloud credentials, the state file) and, unless prevented, the
+environment and memory of the yottactl process (/proc/<its parent>/environ). On Linux yottactl
+makes itself non-dumpable before starting one (:func:`keep_children_out`), which closes the
+latter to a command of the same user, not to root. Review a cutover command like code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Coroutine, Mapping
@@ -178,9 +186,25 @@ def run_cutover(spec: CutoverSpec, switch: Switch, base_env: Mapping[str, str]) 
         _webhook(spec.webhook or "", spec.timeout_seconds, switch)
 
 
+PR_SET_DUMPABLE = 4  # linux/prctl.h
+
+
+def keep_children_out() -> None:
+    """Make this process non-dumpable (Linux, PR_SET_DUMPABLE 0) before it starts a cutover
+    command: a program running as the same user can then no longer read our memory or
+    /proc/<pid>/environ (the API key, PGPASSWORD, ${env:...} values) nor attach a debugger.
+    It does not stop root, nor the command reading the user's files. It also means no core
+    dump of this run, which holds those secrets anyway. Elsewhere, or if it fails: nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
 def _command(argv: tuple[str, ...], timeout: float, switch: Switch,
              base_env: Mapping[str, str]) -> None:
     env = {**base_env, **switch.as_env()}
+    keep_children_out()
     hint = "fix the command (lifecycle.cutover.command); the old deployment kept serving"
     try:
         done = subprocess.run(list(argv), env=env, capture_output=True, timeout=timeout,

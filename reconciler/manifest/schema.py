@@ -293,7 +293,8 @@ class Probe(_Model):
 class Cutover(_Model):
     """What moves clients from the old domain to the new one (DNS, gateway, secret store). Runs
     only inside `apply`. A command is an argv list (no shell) run with a minimal environment; a
-    webhook gets a POST with a JSON body. Neither ever receives the API key or secret values."""
+    webhook gets a POST with a JSON body. Neither is handed the API key or secret values; a
+    command can still read what the user running apply can (apply/hooks.py says what)."""
 
     command: tuple[Annotated[str, Field(min_length=1, max_length=4096)], ...] | None = Field(
         default=None, min_length=1, max_length=256, description="argv list, no shell")
