@@ -114,7 +114,13 @@ def assert_blue_untouched(cli: Cli, blue: str, result: Any, cause: str) -> None:
     assert result.exit_code == 1, result.output
     assert "rollout failed" in result.output and cause in result.output, result.output
     assert "was not touched and keeps serving" in result.output
-    assert "yottactl logs" in result.output  # where to look
+    if cause == "interrupted":  # nothing to look into: start over
+        assert "run `yottactl apply` again to start the release over" in result.output
+        assert "--keep-failed" not in result.output
+    else:  # where to look, and not at blue under the manifest name (R-23 finding 7)
+        assert "its logs went with it: run again with --keep-failed" in result.output
+    assert "`yottactl logs web` and" not in result.output and "yottactl wait" not in result.output
+    assert "the old deployment kept serving" not in result.output
     assert mutated(cli.server).get(blue, 0) == 0  # zero mutating calls to blue
     (only,) = live(cli)  # green is gone
     assert only.id == blue and only.status == "RUNNING" and only.image == OLD
@@ -125,7 +131,7 @@ def test_green_failed(fleet: Cli) -> None:
     blue = first_apply(fleet)
     write(fleet, image="vllm/vllm-openai:broken")
     result = fleet("apply", str(fleet.manifests), "--auto-approve")
-    assert_blue_untouched(fleet, blue, result, "ended FAILED")
+    assert_blue_untouched(fleet, blue, result, "the new deployment ended FAILED")
 
 
 def test_timeout(tmp_path: Path) -> None:
@@ -135,7 +141,8 @@ def test_timeout(tmp_path: Path) -> None:
         blue = first_apply(cli)
         write(cli, image=NEW)
         result = cli("apply", str(cli.manifests), "--auto-approve", "--timeout", "0.1")
-        assert_blue_untouched(cli, blue, result, "timed out after 0.1s")
+        assert_blue_untouched(cli, blue, result, "the new deployment timed out after 0.1s")
+        assert "raise --timeout if the new deployment is only slow" in result.output
     finally:
         server.stop()
 

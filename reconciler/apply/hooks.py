@@ -102,7 +102,7 @@ def run_probe(url: str, spec: ProbeSpec, stop: threading.Event, deadline: float,
 async def _probe(url: str, spec: ProbeSpec, stop: threading.Event, deadline: float,
                  name: str) -> int:
     in_a_row = attempts = 0
-    last = "no answer yet"
+    last = answered = "no answer yet"
     async with httpx.AsyncClient(timeout=spec.timeout_seconds, follow_redirects=False,
                                  headers={"User-Agent": "yottactl-probe"}) as client:
         while True:
@@ -113,13 +113,15 @@ async def _probe(url: str, spec: ProbeSpec, stop: threading.Event, deadline: flo
                     "no complete answer before the deadline (apply's --timeout)")
             status, last = await _bounded(_status(client, url), min(spec.timeout_seconds, left),
                                           stop, late)
+            answered = last if status else answered
             in_a_row = in_a_row + 1 if status == spec.expect_status else 0
             if in_a_row >= spec.successes:
                 return attempts
             if time.monotonic() + spec.interval_seconds > deadline:
+                also = f" (the last answer: {answered})" if answered != last else ""
                 raise ProbeFailed(
                     f"{name}: the probe never passed: GET {url} wanted {spec.expect_status} "
-                    f"{spec.successes}x in a row; {attempts} attempts, the last: {last}",
+                    f"{spec.successes}x in a row; {attempts} attempts, the last: {last}{also}",
                     hint="check lifecycle.probe (path, expectStatus) against what the new "
                          "image serves")
             if await _stopped(stop, spec.interval_seconds):
@@ -205,7 +207,7 @@ def _command(argv: tuple[str, ...], timeout: float, switch: Switch,
              base_env: Mapping[str, str]) -> None:
     env = {**base_env, **switch.as_env()}
     keep_children_out()
-    hint = "fix the command (lifecycle.cutover.command); the old deployment kept serving"
+    hint = "fix the command (lifecycle.cutover.command)"
     try:
         done = subprocess.run(list(argv), env=env, capture_output=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, check=False)
@@ -230,7 +232,7 @@ def _command(argv: tuple[str, ...], timeout: float, switch: Switch,
 
 
 def _webhook(url: str, timeout: float, switch: Switch) -> None:
-    hint = "check the webhook (lifecycle.cutover.webhook); the old deployment kept serving"
+    hint = "check the webhook (lifecycle.cutover.webhook)"
     try:
         with httpx.stream("POST", url, json=switch.as_json(), timeout=timeout,
                           follow_redirects=False,

@@ -21,7 +21,15 @@ from reconciler.api.client import YottaClient
 from reconciler.api.facts import STOPPED
 from reconciler.api.models import Deployment
 from reconciler.apply.events import Event, Interrupted
-from reconciler.apply.hooks import Interrupt, Switch, probe_url, run_cutover, run_probe
+from reconciler.apply.hooks import (
+    CutoverFailed,
+    Interrupt,
+    ProbeFailed,
+    Switch,
+    probe_url,
+    run_cutover,
+    run_probe,
+)
 from reconciler.apply.waiting import Waiting
 from reconciler.errors import NotFound, YottactlError
 from reconciler.plan.model import Action, Change, Op, Step
@@ -84,6 +92,7 @@ class RolloutRun:
         # nothing new to make healthy (finish, discard, a delete's leftover): blue may go
         self.switched = not any(s.role == "green" for s in change.steps)
         self.green_domain = ""
+        self.waiting_green = False  # in green's wait (its errors name the manifest name)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -144,7 +153,9 @@ class RolloutRun:
         elif step.op is Op.WAIT:
             dep_id = self.ids[role]
             assert dep_id is not None
+            self.waiting_green = role == "green"
             dep = ex._wait(self.change, step, dep_id, self.started, confirm=role == "green")
+            self.waiting_green = False
             if role == "green":
                 self.green_domain = dep.domain or ""
         elif step.op is Op.PROBE:
@@ -206,19 +217,24 @@ class RolloutRun:
     def _give_up(self, exc: BaseException) -> None:
         """Green goes (or is kept); blue is never touched. Raises RolloutFailed."""
         name, green = self.change.name, self.ids["green"]
-        if isinstance(exc, (Interrupted, Interrupt)):
+        stopped = isinstance(exc, (Interrupted, Interrupt))
+        if stopped:
             cause = "interrupted (Ctrl-C / SIGTERM)"
         elif isinstance(exc, YottactlError):
             cause = exc.summary.removeprefix(f"{name}: ")
+            if self.waiting_green:  # the wait's words name the manifest name, i.e. blue
+                cause = "the new deployment " + cause.removeprefix(f"{name} ")
         else:
             cause = f"internal error: {type(exc).__name__}: {exc}"
         blue = f"{self.plan.blue_name} (id {self.plan.blue_id}) was not touched and keeps serving"
-        told = getattr(exc, "hint", "")
+        # a hook's own advice; not a wait's, which points at `NAME` (blue's logs) and `wait`
+        told = exc.hint if isinstance(exc, (ProbeFailed, CutoverFailed)) else \
+            "raise --timeout if the new deployment is only slow" if "timed out" in cause else ""
         told = f"{told}; " if told else ""
         if green is None:
             raise RolloutFailed(f"{name}: rollout failed: {cause}; {blue}",
-                                hint=told + f"`yottactl logs {name}` shows the serving "
-                                            "deployment's logs") from None
+                                hint=told + "run `yottactl apply` again to start the release "
+                                            "over") from None
         if self.ex.keep_failed:
             brief = getattr(exc, "brief", "") or cause  # a command's output is not kept
             self._update(rollout_green=green, rollout_failed=brief[:500])
@@ -238,8 +254,10 @@ class RolloutRun:
         raise RolloutFailed(
             f"{name}: rollout failed: {cause}; the new deployment {self.plan.green_name} "
             f"(id {green}) was deleted; {blue}",
-            hint=f"{told}to read the new deployment's logs (`yottactl logs ID`), run again with "
-                 "--keep-failed, which keeps it") from None
+            hint=told + ("run `yottactl apply` again to start the release over" if stopped else
+                         "its logs went with it: run again with --keep-failed to keep it and "
+                         f"read them (`yottactl logs NEW_ID`; `yottactl logs {name}` shows the "
+                         "old, serving one)")) from None
 
     def _delete_green(self, green: str) -> None:
         """Stop (unless STOPPED), wait, delete: with a wait of its own, since Ctrl-C has set
