@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import TypedDict
 
 from reconciler.manifest.schema import NAME_RE
-from reconciler.plan.model import Action, Change, Op, Plan
+from reconciler.plan.model import Action, Change, Diagnostic, Op, Plan, Severity
 from reconciler.state.model import State
 
 TYPES = ("config-changed", "scaled", "stopped", "started", "deleted", "failed", "duplicate",
@@ -126,7 +126,17 @@ def findings_from(plan: Plan, state: State | None, now: datetime | None = None) 
             out.append(Finding(change.name, change.id, "pending",
                                f"not yet applied: {change.reason}",
                                [c.model_dump(mode="json") for c in change.changes]))
+    # a deployment the next apply refuses (its rollout name taken, its name live twice, ...):
+    # its change is pending and blocked, which is drift to report, not a failure of drift
+    out += [Finding(d.deployment or "", None, "pending", f"not yet applied, and apply refuses it: "
+                    f"{d.message}" + (f"; {d.hint}" if d.hint else ""))
+            for d in blocking(plan)]
     return sorted(out, key=lambda f: (f.deployment, TYPES.index(f.type)))
+
+
+def blocking(plan: Plan) -> list[Diagnostic]:
+    """The plan's errors about one deployment (the rest make drift itself fail)."""
+    return [d for d in plan.diagnostics if d.severity is Severity.ERROR and d.deployment]
 
 
 def _not_ready(change: Change, now: datetime | None) -> str:

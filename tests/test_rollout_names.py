@@ -74,3 +74,17 @@ def test_alt_suffix_is_reserved_in_manifests(fleet: Cli) -> None:
     for name in ("web@alt", alternate_name(long + "z" * 9)):
         assert f"{name}.yaml:4:" in result.output, result.output
     assert "reserved" in result.output and "@alt" in result.output
+
+
+def test_drift_reports_a_taken_rollout_name(fleet: Cli) -> None:
+    (fleet.manifests / "web.yaml").write_text(manifest_text("web") + "lifecycle:\n"
+                                                                     "  rollout: blueGreen\n")
+    assert fleet("apply", str(fleet.manifests), "--auto-approve").exit_code == 0
+    theirs = someone_elses(fleet)
+    (fleet.manifests / "web.yaml").write_text(
+        manifest_text("web", image="team1/app:v2") + "lifecycle:\n  rollout: blueGreen\n")
+    assert "its rollout name web@alt is live on" in fleet("plan", str(fleet.manifests)).output
+    drift = fleet("drift", str(fleet.manifests))
+    assert drift.exit_code == 2, drift.output  # findings, not "cannot compute drift"
+    assert "apply refuses it: its rollout name web@alt is live on " + theirs in drift.output
+    assert "unmanaged" in drift.output and theirs in drift.output

@@ -44,15 +44,19 @@ def drift_report(settings: Settings, paths: Sequence[str], acks: list[Ack],
     """Manifests + state + one list call -> the drift report (acknowledged findings marked).
     A state that does not exist (a mistyped ?state=, a run outside the project) is a warning
     to ``warn`` naming the states that do, and its findings say so: never a quiet report."""
-    from reconciler.driftreport import apply_acks, findings_from, report
+    from reconciler.driftreport import apply_acks, blocking, findings_from, report
     from reconciler.new_state import missing
+    from reconciler.plan.model import Severity
     from reconciler.workflow import build_plan
 
     # read-only: one list call, the state read without a lock. The mass-delete guard protects
     # apply; drift only reports, so deletes it would refuse are findings, not an error
     run = build_plan(settings, paths, allow_mass_delete=True)
-    if run.plan.errors:
-        raise PlanError("cannot compute drift: " + "; ".join(run.plan.errors))
+    reported = blocking(run.plan)  # errors about one deployment are findings (driftreport.py)
+    errors = [d.text for d in run.plan.diagnostics
+              if d.severity is Severity.ERROR and d not in reported]
+    if errors:
+        raise PlanError("cannot compute drift: " + "; ".join(errors))
     if run.state is None:
         location, did_you_mean = missing(settings)
         warn(f"the state {location} does not exist: drift compares the live deployments with "
