@@ -26,7 +26,8 @@ from typing import TypedDict
 
 from reconciler.manifest.schema import NAME_RE
 from reconciler.plan.model import Action, Change, Diagnostic, Op, Plan, Severity
-from reconciler.state.model import State
+from reconciler.plan.reasons import Reason
+from reconciler.state.model import State, StateEntry
 
 TYPES = ("config-changed", "scaled", "stopped", "started", "deleted", "failed", "duplicate",
          "unmanaged", "not-ready", "pending")
@@ -99,6 +100,9 @@ def findings_from(plan: Plan, state: State | None, now: datetime | None = None) 
             out.append(Finding(change.name, change.id, "not-ready", _not_ready(change, now)))
         if change.action is Action.WAIT:
             continue
+        leftover = _rollout_leftover(change, entry)
+        if leftover is not None:
+            out.append(leftover)
         gone = deleted.get(change.name)
         forget_only = all(step.op is Op.FORGET for step in change.steps)
         if change.action is Action.DELETE and gone is not None and forget_only:
@@ -132,6 +136,20 @@ def findings_from(plan: Plan, state: State | None, now: datetime | None = None) 
                     f"{d.message}" + (f"; {d.hint}" if d.hint else ""))
             for d in blocking(plan)]
     return sorted(out, key=lambda f: (f.deployment, TYPES.index(f.type)))
+
+
+def _rollout_leftover(change: Change, entry: StateEntry | None) -> Finding | None:
+    """A new deployment an earlier rollout left (kept by --keep-failed, or interrupted), which
+    the change deletes first: live and billing, so a finding of its own (unless deleting it is
+    all the change does, which its pending finding says)."""
+    kept = change.rollout.discard_id if change.rollout is not None else None
+    if kept is None or change.reason_code is Reason.ROLLOUT_DISCARD:
+        return None
+    why = (f"kept after a failed rollout (--keep-failed: {entry.rollout_failed})"
+           if entry is not None and entry.rollout_failed else "left by an interrupted rollout")
+    return Finding(change.name, kept, "pending",
+                   f"the new deployment {kept} is {why}; it keeps billing until the next apply, "
+                   "which deletes it first")
 
 
 def blocking(plan: Plan) -> list[Diagnostic]:

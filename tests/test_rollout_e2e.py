@@ -176,6 +176,9 @@ def test_keep_failed_is_recorded_and_planned(fleet: Cli) -> None:
     entry = state_entry(fleet)
     assert entry["id"] == blue and entry["rollout_green"] == kept[0].id
     assert "ended FAILED" in entry["rollout_failed"]
+    drift = fleet("drift", str(fleet.manifests))  # the kept one bills: drift says so too
+    assert drift.exit_code == 2 and f"the new deployment {kept[0].id} is kept after a failed " \
+        "rollout (--keep-failed: the new deployment ended FAILED" in drift.output, drift.output
     write(fleet, image=OLD)  # the release is called off: the plan deletes only the kept one
     plan = fleet("plan", str(fleet.manifests))
     assert "earlier rollout" in plan.output and kept[0].id in plan.output, plan.output
