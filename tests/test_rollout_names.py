@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from reconciler.api.models import CreateRequest
-from reconciler.plan.rollout import alternate_name
+from reconciler.plan.rollout import V1_NAME_LIMIT, V2_NAME_LIMIT, alternate_name
 
 from conftest import Cli, create_body, manifest_text, start_emulator
 
@@ -88,3 +88,14 @@ def test_drift_reports_a_taken_rollout_name(fleet: Cli) -> None:
     assert drift.exit_code == 2, drift.output  # findings, not "cannot compute drift"
     assert "apply refuses it: its rollout name web@alt is live on " + theirs in drift.output
     assert "unmanaged" in drift.output and theirs in drift.output
+
+
+@pytest.mark.parametrize("limit", [V1_NAME_LIMIT, V2_NAME_LIMIT])
+def test_alternate_names_fit_the_api_limits(limit: int) -> None:
+    """The scheme takes the limit: v1's 50 characters today, v2's 20 when yottactl speaks it
+    (R-23 nit 12). Every rollout name fits, ends in the reserved suffix, and two names never
+    share one."""
+    names = [("w" * n)[:n] for n in range(1, 51)] + ["x" * 40 + "a", "x" * 40 + "b"]
+    alternates = [alternate_name(n, limit) for n in names]
+    assert all(len(a) <= limit and a.endswith("@alt") for a in alternates)
+    assert len(set(alternates)) == len(names)
