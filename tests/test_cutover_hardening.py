@@ -104,3 +104,13 @@ def test_yottactl_is_not_dumpable_while_a_cutover_command_runs(fleet: Cli,
     if os.geteuid() != 0:  # the same user: refused (root reads every process anyway)
         assert API_KEY not in seen.read_text() and "denied" in seen.read_text()
     assert mutated(fleet.server).get(blue, 0) >= 1  # rolled out: blue stopped and deleted
+
+
+def test_markdown_shows_a_cutover_argv_as_one_code_span(fleet: Cli) -> None:
+    cutover = "cutover: {command: [sh, -c, 'echo `date` > x']}"  # a backtick in argv (nit 13)
+    first_apply(fleet, cutover)
+    write(fleet, image=NEW, lifecycle=cutover)
+    saved = fleet.folder / "p.plan"
+    assert fleet("plan", str(fleet.manifests), "--out", str(saved)).exit_code == 0
+    shown = fleet("show", str(saved), "-o", "markdown").output
+    assert "- cutover: ``command sh -c 'echo `date` > x'``\n" in shown, shown

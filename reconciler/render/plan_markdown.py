@@ -98,6 +98,10 @@ def _details(c: Change, out: TextIO) -> None:
     for fc in c.changes:
         out.write(f"- {code(field_line(fc))}\n")
     for line in rollout_lines(c):
+        if c.rollout and c.rollout.cutover and line.startswith("cutover: "):
+            line = "cutover: " + code(c.rollout.cutover.describe())  # argv: one code span
+            out.write(f"- {line}\n")  # (prose pairs backticks inside it as spans of their own)
+            continue
         out.write(f"- {prose(line)}\n")
     if c.action in (Action.CREATE, Action.REPLACE, Action.ROLLOUT) and c.desired is not None \
             and not (c.rollout and c.rollout.green_id) and c.reason_code not in NOT_NEW:
