@@ -243,7 +243,7 @@ def test_kill_then_apply_converges(fleet: Cli, point: str) -> None:
     assert clean.exit_code == 0, clean.output
 
 
-def test_rollouts_run_in_parallel_and_a_lost_state_is_imported_back(fleet: Cli) -> None:
+def test_rollouts_run_in_parallel_and_a_lost_state_readopts(fleet: Cli) -> None:
     for name in ("a", "b"):
         write(fleet, name)
     assert fleet("apply", str(fleet.manifests), "--auto-approve").exit_code == 0
@@ -254,12 +254,12 @@ def test_rollouts_run_in_parallel_and_a_lost_state_is_imported_back(fleet: Cli) 
     assert [d.name for d in live(fleet, "a")] == ["a@alt"]
     fleet.state.unlink()
     Path(str(fleet.state) + ".backup").unlink()
-    plan = fleet("plan", str(fleet.manifests), "--detailed-exitcode")  # a@alt: whose? not said
-    assert plan.exit_code == 1 and "0 to create" in plan.output, plan.output
-    for name in ("a", "b"):
-        (green,) = live(fleet, name)
-        assert f"`yottactl import {name} {green.id}`" in plan.output
-        assert fleet("import", name, green.id, str(fleet.manifests)).exit_code == 0
+    plan = fleet("plan", str(fleet.manifests), "--detailed-exitcode")
+    assert "Plan: 0 to create" in plan.output and "adopted" in plan.output, plan.output
+    assert "live as a@alt" in plan.output
+    adopted = fleet("apply", str(fleet.manifests), "--auto-approve", "--adopt")
+    assert adopted.exit_code == 0, adopted.output
+    assert [d.name for d in live(fleet, "a")] == ["a@alt"]  # re-adopted, not created again
     clean = fleet("plan", str(fleet.manifests), "--detailed-exitcode")
     assert clean.exit_code == 0, clean.output
 

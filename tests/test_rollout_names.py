@@ -34,22 +34,32 @@ def someone_elses(cli: Cli, name: str = "web@alt") -> str:
 
 
 @pytest.mark.parametrize("rollout", ["recreate", "blueGreen"])
-def test_another_teams_alt_name_is_never_adopted(fleet: Cli, rollout: str) -> None:
-    fleet.write("other")  # an existing state, with some other deployment in it
-    assert fleet("apply", str(fleet.manifests), "--auto-approve").exit_code == 0
-    theirs = someone_elses(fleet)
+def test_a_lost_state_readopts_the_alt_name_and_never_creates_a_second(fleet: Cli,
+                                                                        rollout: str) -> None:
+    """After a rollout, web lives as web@alt; the state is lost. `@alt` is reserved in manifest
+    names, so a live web@alt is web's rollout: adopted like a live `web` would be (a new state
+    asks for --adopt first), never a second deployment created beside it."""
+    ours = someone_elses(fleet)  # web@alt, created over the API: what a finished rollout leaves
     (fleet.manifests / "web.yaml").write_text(
-        manifest_text("web", image="team1/app:v1") + f"lifecycle:\n  rollout: {rollout}\n")
+        manifest_text("web", image="team2/app:v1") + f"lifecycle:\n  rollout: {rollout}\n")
+    assert not fleet.state.exists()  # precondition: the state is lost
     plan = fleet("plan", str(fleet.manifests))
-    assert plan.exit_code == 1, plan.output
-    assert f"web@alt (id {theirs}) is live under this deployment's rollout name" in plan.output
-    assert f"yottactl import web {theirs}" in plan.output and "will be adopted" not in plan.output
-    applied = fleet("apply", str(fleet.manifests), "--auto-approve")
-    assert applied.exit_code == 1, applied.output
+    assert plan.exit_code == 0, plan.output
+    assert "will be adopted" in plan.output and f"id {ours}  live as web@alt" in plan.output
+    refused = fleet("apply", str(fleet.manifests), "--auto-approve")  # a new state: --adopt
+    assert refused.exit_code == 1 and "--adopt" in refused.output, refused.output
+    adopted = fleet("apply", str(fleet.manifests), "--auto-approve", "--adopt")
+    assert adopted.exit_code == 0, adopted.output
     with fleet.client() as c:
-        assert c.detail(theirs).status == "RUNNING" and c.detail(theirs).name == "web@alt"
-        assert [d.name for d in c.list()].count("web") == 0  # nothing created beside it
-    assert mutated(fleet).get(theirs, 0) == 0
+        live = c.list()
+    # adopted, then brought to the manifest's spec (recreate: updated in place under its live
+    # name; blueGreen: rolled out to the other slot): one deployment, never a second beside it
+    assert len(live) == 1 and live[0].name in ("web", "web@alt"), [d.name for d in live]
+    assert (live[0].id == ours) == (rollout == "recreate") and live[0].status == "RUNNING"
+    if rollout == "recreate":  # an update keeps the live name: it is no rename
+        assert live[0].name == "web@alt"
+    assert mutated(fleet).get(ours, 0) > 0  # precondition: the adopted one was acted on
+    assert fleet("plan", str(fleet.manifests), "--detailed-exitcode").exit_code == 0
 
 
 def test_imported_alt_name_is_managed_and_its_live_name_shown(fleet: Cli) -> None:

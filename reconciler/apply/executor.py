@@ -26,6 +26,7 @@ from reconciler.plan.model import Action, Change, Op, Plan, Step
 from reconciler.plan.normalize import Essence, Fingerprinter
 from reconciler.plan.reasons import Reason
 from reconciler.plan.renames import release_index
+from reconciler.plan.rollout import is_slot
 from reconciler.state.model import State, StateEntry
 from reconciler.state.protocol import Backend
 from reconciler.state.records import IntentRecord, OutcomeRecord, StateRecord, now_iso
@@ -166,7 +167,9 @@ class Executor:
         assert dep_id is not None
         try:
             if step.op is Op.UPDATE:
-                api.update(dep_id, update_request(step.name or change.name,
+                # a deployment living under its rollout name keeps it (an update is no rename)
+                keep = change.live_name if is_slot(change.name, change.live_name) else None
+                api.update(dep_id, update_request(step.name or keep or change.name,
                                                   unmask(change, self.secrets)))
             elif step.op is Op.SCALE:
                 api.scale(dep_id, int(step.workers or 1))

@@ -263,7 +263,6 @@ class DiagnosticCode(str, Enum):
     AMBIGUOUS_NAME = "ambiguous-name"  # several live deployments carry a desired name
     NAME_LIVE_ELSEWHERE = "name-live-elsewhere"  # a desired name is live on an id managed as another
     # NAME@alt is live, but the state records it neither as NAME's rollout nor as imported
-    ROLLOUT_NAME_NOT_RECORDED = "rollout-name-not-recorded"
     PREVENT_DESTROY_REPLACE = "prevent-destroy-replace"
     PREVENT_DESTROY_DELETE = "prevent-destroy-delete"
     UNKNOWN_STATUS = "unknown-status"  # a live status the planner has no rule for

@@ -205,8 +205,6 @@ class _Planner:
         if entry is not None and entry.id in self.live_by_id:
             return self.live_by_id[entry.id], False
         candidates = self.adoptable(name)
-        if not candidates and R.unrecorded_alternate(self, name):
-            return None, True  # not ours to adopt, and no second deployment beside it
         if len(candidates) > 1:
             ids = ", ".join(sorted(d.id for d in candidates))
             gone = (f"the state's id {entry.id} is gone live and " if entry is not None else "")
@@ -239,9 +237,12 @@ class _Planner:
         return True
 
     def adoptable(self, name: str) -> list[LiveDeployment]:
-        """Live deployments named ``name`` that the state maps to no name (never its rollout
-        name: see rollout.unrecorded_alternate)."""
-        return [d for d in self.live_by_name.get(name, []) if d.id not in self.managed_ids]
+        """Live deployments named ``name`` or its rollout name ``name@alt`` that the state maps
+        to no name. ``@alt`` is reserved in manifest names (manifest/schema.py), so a live
+        ``name@alt`` is ``name``'s rollout, adopted after a lost or restored state like a live
+        ``name`` is (a new state asks for --adopt); never a second deployment beside it."""
+        return [d for slot in R.slot_names(name) for d in self.live_by_name.get(slot, [])
+                if d.id not in self.managed_ids]
 
     # -- rungs for a deployment that left the manifests -------------------------------------
 

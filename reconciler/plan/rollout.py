@@ -7,9 +7,9 @@ would pass the API's name limit). A rollout creates the new deployment (green) u
 serving one (blue) does not use, and never renames anything: Yotta allows updates (a rename is
 one) only on STOPPED deployments, so a serving deployment keeps its name. Successive rollouts
 alternate between the two slots. Both slot names are NAME to the planner: no rename is planned
-and drift reports none. The alternate is NAME's only by record (the state's id, rollout_green or
-rollout_retiring, or `yottactl import`): anyone may name a deployment ``web@alt``, so a live one
-the state does not record is never adopted by name (see :func:`unrecorded_alternate`).
+and drift reports none; after a lost or restored state the deployment live under either slot is
+re-adopted by name (a new state asks for --adopt). ``@alt`` is reserved in manifest names, so no
+manifest's deployment can hold another's rollout slot.
 
 Steps of a rollout (``role`` says which deployment a step acts on):
 create green → wait RUNNING with every worker → probe → cutover → stop blue → wait STOPPED →
@@ -227,27 +227,6 @@ class PlannerView(Protocol):
     managed_ids: set[str]
     fp: Fingerprinter
     diagnostics: list[Diagnostic]
-
-
-def unrecorded_alternate(p: PlannerView, name: str) -> bool:
-    """Is ``name``'s rollout name live on a deployment the state does not map? Anyone may name
-    a deployment ``web@alt`` (another team, the console), so it is ``web``'s only when the
-    state recorded it (a rollout's green or retiring deployment, or the id) or the user said
-    so with `yottactl import`: never adopted, replaced or deleted by name. Recorded as an error
-    (nothing is created beside it either: after a lost state it may well be ours)."""
-    alternate = alternate_name(name)
-    found = sorted(d.id for d in p.live_by_name.get(alternate, []) if d.id not in p.managed_ids)
-    if not found:
-        return False
-    p.diagnostics.append(error(
-        DiagnosticCode.ROLLOUT_NAME_NOT_RECORDED, name,
-        f"{alternate} (id {', '.join(found)}) is live under this deployment's rollout name, but "
-        f"the state does not record it as {name}'s: yottactl neither adopts it nor creates "
-        f"{name} beside it",
-        f"if it is {name}'s (a lost or restored state), `yottactl import {name} {found[0]}`; if "
-        f"it is another deployment, rename it (or this manifest): names ending in "
-        f"{ALTERNATE_SUFFIX} are yottactl's rollout names"))
-    return True
 
 
 def rung(p: PlannerView, want: Desired, entry: StateEntry | None, live: LiveDeployment,
