@@ -147,6 +147,23 @@ class Cli:
         return subprocess.run([sys.executable, "-m", "reconciler", *args], env=env,
                               capture_output=True, text=True, **kw)
 
+    def apply_on_tty(self, answer: bytes) -> tuple[int, str]:
+        """`apply` with a real terminal on stdin, typing ``answer`` (b"\\x04" is Ctrl-D: EOF):
+        exit code and everything it wrote."""
+        import pty
+        import subprocess
+        import sys
+
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", str(self.manifests)],
+                                env={**os.environ, **self.env}, stdin=slave,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        os.close(slave)
+        os.write(master, answer)
+        out, _ = proc.communicate(timeout=60)
+        os.close(master)
+        return proc.returncode, out.decode()
+
     def client(self) -> YottaClient:
         return YottaClient(API_KEY, self.server.url, retry=FAST_RETRY)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import signal
 import subprocess
 import sys
@@ -216,24 +215,11 @@ def test_two_simultaneous_applies_one_proceeds(cli: Cli) -> None:
     assert names_and_counts(cli) == {"solo": 1}
 
 
-def _apply_on_tty(cli: Cli, answer: bytes) -> tuple[int, str]:
-    """Run apply with a real terminal on stdin and type ``answer`` (b"\\x04" is Ctrl-D: EOF)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", str(cli.manifests)],
-                            env={**os.environ, **cli.env}, stdin=slave, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    os.close(slave)
-    os.write(master, answer)
-    out, _ = proc.communicate(timeout=60)
-    os.close(master)
-    return proc.returncode, out.decode()
-
-
 @pytest.mark.parametrize(("answer", "applies"), [(b"yes\n", True), (b"y\n", False),
                                                  (b"no\n", False), (b"\x04", False)])
 def test_confirmation(cli: Cli, answer: bytes, applies: bool) -> None:
     cli.write("confirm-me")
-    code, out = _apply_on_tty(cli, answer)
+    code, out = cli.apply_on_tty(answer)
     assert "Only 'yes' will be accepted" in out
     assert (code == 0) is applies, out
     assert bool(names_and_counts(cli)) is applies

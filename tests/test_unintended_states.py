@@ -217,32 +217,15 @@ def test_import_allow_unmanaged_is_kept_never_deleted_until_a_manifest_takes_it(
     assert "legacy will be deleted" in removed.output, removed.output
 
 
-def _apply_on_tty(cli: Cli, answer: bytes) -> tuple[int, str]:
-    import os
-    import pty
-    import subprocess
-    import sys
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", str(cli.manifests)],
-                            env={**os.environ, **cli.env}, stdin=slave, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    os.close(slave)
-    os.write(master, answer)
-    out, _ = proc.communicate(timeout=60)
-    os.close(master)
-    return proc.returncode, out.decode()
-
-
 def test_on_a_terminal_the_prompt_says_it_adopts_into_a_new_state(cli: Cli) -> None:
     cli.write("web")
     assert cli("apply", "--auto-approve", str(cli.manifests)).exit_code == 0
     other = cli.folder / "other" / "yottactl.state.json"
     cli.env["YOTTACTL_STATE"] = str(other)
-    code, out = _apply_on_tty(cli, b"no\n")
+    code, out = cli.apply_on_tty(b"no\n")
     assert code == 1 and "This is a new state, and applying adopts 1 live deployment(s)" in out
     assert not other.exists()
-    code, out = _apply_on_tty(cli, b"yes\n")
+    code, out = cli.apply_on_tty(b"yes\n")
     assert code == 0, out
     assert "web" in other.read_text()
 
