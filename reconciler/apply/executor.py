@@ -25,8 +25,7 @@ from reconciler.errors import ActionNotAllowed, ApiError, NotFound, OutcomeUnkno
 from reconciler.plan.model import Action, Change, Op, Plan, Step
 from reconciler.plan.normalize import Essence, Fingerprinter
 from reconciler.plan.reasons import Reason
-from reconciler.plan.renames import release_index
-from reconciler.plan.rollout import is_slot
+from reconciler.plan.renames import is_rename, release_index
 from reconciler.state.model import State, StateEntry
 from reconciler.state.protocol import Backend
 from reconciler.state.records import IntentRecord, OutcomeRecord, StateRecord, now_iso
@@ -167,9 +166,9 @@ class Executor:
         assert dep_id is not None
         try:
             if step.op is Op.UPDATE:
-                # a deployment living under its rollout name keeps it (an update is no rename)
-                keep = change.live_name if is_slot(change.name, change.live_name) else None
-                api.update(dep_id, update_request(step.name or keep or change.name,
+                # the name it gets: a rename's, else the one it lives under (plan/renames.py)
+                name = change.name if is_rename(change) else change.holds or change.name
+                api.update(dep_id, update_request(step.name or name,
                                                   unmask(change, self.secrets)))
             elif step.op is Op.SCALE:
                 api.scale(dep_id, int(step.workers or 1))

@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from reconciler.plan.live import LiveDeployment
 from reconciler.plan.model import Action, Change, Diagnostic, DiagnosticCode, Op, Step, error
+from reconciler.plan.rollout import is_slot
 from reconciler.state.model import State
 
 TEMPORARY_PREFIX = "yottactl-tmp-"  # + the deployment's id (18 digits): a valid, unique name
@@ -27,7 +28,10 @@ def temporary_name(dep_id: str) -> str:
 
 
 def is_rename(change: Change) -> bool:
+    """Its update gives the deployment another name. A deployment living under its rollout
+    name (``NAME@alt``) is not renamed by an update: both slots are NAME (plan/rollout.py)."""
     return change.live_name is not None and change.action is not Action.DELETE \
+        and not is_slot(change.name, change.live_name) \
         and any(s.op is Op.UPDATE for s in change.steps)
 
 
