@@ -340,6 +340,11 @@ class Plan(_Frozen):
         return tuple(c for c in self.changes if c.action is not Action.NOOP or c.adopt)
 
     @property
+    def kept(self) -> tuple[Change, ...]:
+        """Imported with --allow-unmanaged, in no manifest: kept, never deleted."""
+        return tuple(c for c in self.changes if c.reason_code is Reason.KEPT)
+
+    @property
     def has_changes(self) -> bool:
         return bool(self.pending)
 

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from reconciler.plan.model import Action, Change, Plan
-from reconciler.plan.reasons import Reason
 from reconciler.render.markdown import cell, code, html_code, prose
 from reconciler.render.plan_text import (
     NOT_NEW,
@@ -115,7 +114,7 @@ def _details(c: Change, out: TextIO) -> None:
 
 
 def _drift_and_unmanaged(plan: Plan, out: TextIO) -> None:
-    kept = [c for c in plan.changes if c.reason_code is Reason.KEPT]
+    kept = plan.kept
     if kept:
         out.write("#### Not in manifests, kept (imported with `--allow-unmanaged`)\n\n")
         for c in kept:

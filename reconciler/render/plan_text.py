@@ -192,7 +192,7 @@ def _disruptive(pending: Sequence[Change], out: TextIO, st: Style) -> None:
 
 
 def _drift_and_unmanaged(plan: Plan, out: TextIO, st: Style) -> None:
-    kept = [c for c in plan.changes if c.reason_code is Reason.KEPT]
+    kept = plan.kept
     if kept:
         out.write("Not in manifests, kept (imported with --allow-unmanaged; never deleted):\n")
         for c in kept:
