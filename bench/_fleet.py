@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
+    from reconciler.app.plan import Settings
     from reconciler.apply.executor import Executor
     from reconciler.plan.model import Plan
-    from reconciler.workflow import Settings
 
 GPUS = ["NVIDIA_H100_80G", "NVIDIA_RTX_4090_24G", "NVIDIA_L4_24G", "NVIDIA_A100_80G"]
 REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-central-2"]
@@ -62,10 +62,10 @@ def planned_executor(settings: Settings, manifests: Path, parallelism: int,
     import os
 
     from reconciler.app.apply import desired_essences
+    from reconciler.app.plan import build_plan
     from reconciler.apply.executor import Executor
     from reconciler.apply.requests import SecretSource
     from reconciler.state.model import State
-    from reconciler.workflow import build_plan
 
     os.environ["HF_TOKEN"] = "bench-secret"
     plan_run = build_plan(settings, [str(manifests)])

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _fleet import EmulatorProcess, planned_executor, write_fleet
 
-from reconciler.workflow import Settings
+from reconciler.app.plan import Settings
 
 CALLS_PER_CREATE = 2  # create, then one detail poll (transitions are instant here)
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _fleet import EmulatorProcess, manifest_text, planned_executor, write_fleet
 
 from reconciler.api.limiter import AdaptiveLimiter, FixedLimiter
-from reconciler.workflow import Settings
+from reconciler.app.plan import Settings
 
 
 def _stats(url: str) -> tuple[dict[str, int], int]:

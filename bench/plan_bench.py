@@ -24,11 +24,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from _fleet import EmulatorProcess, create_body, manifest_text
 
+from reconciler.app.plan import Settings, build_plan
 from reconciler.plan.normalize import essence_from_live, mask
 from reconciler.render.plan_text import render_text
 from reconciler.state.backend import StateFile
 from reconciler.state.model import State, StateEntry
-from reconciler.workflow import Settings, build_plan
 
 
 def seed(url: str, n: int) -> None:

@@ -79,17 +79,17 @@ def _project(root: Path, n: int, every: int) -> Path:
 
 def _load_plain(folder: Path) -> None:
     """What `yottactl validate FOLDER` does without a project file."""
+    from reconciler.app.plan import load_manifests
     from reconciler.project import Inputs
-    from reconciler.workflow import load_manifests
 
     load_manifests([str(folder)], Inputs())
 
 
 def _load_env(project: Path) -> None:
     """What `yottactl validate --env prod` does: project file, variables, overlays."""
+    from reconciler.app.plan import load_manifests
     from reconciler.project import Inputs, resolve
     from reconciler.project import load as load_project
-    from reconciler.workflow import load_manifests
 
     loaded = load_manifests([], Inputs(resolve(load_project(project), "prod")))
     assert loaded.deployments[0].manifest.spec.workers == 3 and not loaded.warnings

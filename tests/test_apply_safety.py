@@ -111,7 +111,7 @@ from reconciler.apply.executor import Executor
 from reconciler.apply.requests import SecretSource
 from reconciler.state.backend import StateFile
 from reconciler.settings import resolve
-from reconciler.workflow import build_plan
+from reconciler.app.plan import build_plan
 
 
 class NoJournal:

@@ -276,7 +276,7 @@ def test_pre_commit_hook_and_ack_example() -> None:
     entry = shlex.split(hook["entry"])
     assert entry[0] == "yottactl"
     check(entry[1:])
-    from reconciler.driftreport import parse_acks
+    from reconciler.report.drift import parse_acks
 
     acks = YAML(typ="safe").load((ROOT / "examples/ci/drift-acks.yaml").read_text())
     assert parse_acks(acks, "drift-acks.yaml")[0].type == "scaled"

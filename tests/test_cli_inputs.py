@@ -118,7 +118,7 @@ def test_export_never_writes_outside_dir(cli: Cli, tmp_path: Path, evil: str) ->
     ("svc", "svc.yaml"), ("../../evil", ".._.._evil.yaml".replace(".._.._", "deployment-.._.._")),
     ("/etc/passwd", "_etc_passwd.yaml"), ("..", "deployment-...yaml"), ("", "deployment-.yaml")])
 def test_export_file_names_stay_in_the_folder(tmp_path: Path, name: str, expected: str) -> None:
-    from reconciler.export import file_name, write_new
+    from reconciler.report.export import file_name, write_new
 
     assert file_name(name) == expected
     target = tmp_path / file_name(name)

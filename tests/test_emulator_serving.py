@@ -17,7 +17,7 @@ import pytest
 from reconciler.api.client import YottaClient
 from reconciler.api.models import CreateRequest
 from reconciler.emulator.server import EmulatorServer
-from reconciler.observe import url_of
+from reconciler.report.observe import url_of
 
 from conftest import API_KEY, FAST_RETRY, create_body, start_emulator
 from helpers import live

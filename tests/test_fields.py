@@ -182,7 +182,7 @@ def test_the_detail_model_is_the_listed_one_plus_the_detail_only_fields() -> Non
 def test_get_json_keeps_its_bytes() -> None:
     """`get -o json` / `-o yaml` key order is what scripts and people have seen so far
     (golden file written before the listed and detail models shared their fields)."""
-    from reconciler.observe import masked_view
+    from reconciler.report.observe import masked_view
 
     golden = Path(__file__).parent / "golden" / "get_detail.json"
     view = json.dumps(masked_view(Deployment.model_validate(FULL_WIRE)), indent=2) + "\n"

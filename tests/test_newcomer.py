@@ -114,7 +114,7 @@ def test_export_writes_into_the_manifest_folder(cli: Cli, monkeypatch: pytest.Mo
 
 
 def test_export_hides_only_values_that_look_secret_or_are_sensitive(cli: Cli) -> None:
-    from reconciler.export import looks_secret
+    from reconciler.report.export import looks_secret
 
     from conftest import CANARY
 

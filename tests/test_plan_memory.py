@@ -12,13 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reconciler.app.plan import build_plan
 from reconciler.plan.live import LiveDeployment
 from reconciler.plan.normalize import essence_from_live, mask
 from reconciler.plan.planner import Desired
 from reconciler.settings import Settings
 from reconciler.state.backend import StateFile
 from reconciler.state.model import State, StateEntry
-from reconciler.workflow import build_plan
 
 from conftest import API_KEY, EmulatorServer, create_body, manifest_text
 

@@ -87,7 +87,7 @@ def test_drift_agrees_with_the_plan_on_pending_changes(path: Path) -> None:
     for) is a drift finding, and every `pending` / `not-ready` finding is a change the plan
     shows. A pending finding never claims the manifest changed: after `apply --refresh-only`
     the state holds live values, so a difference may be the live side's."""
-    from reconciler.driftreport import findings_from
+    from reconciler.report.drift import findings_from
 
     case = YAML(typ="safe").load(path.read_text())
     plan = run_case(case)

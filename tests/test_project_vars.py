@@ -265,7 +265,7 @@ def test_project_schema_describes_every_key() -> None:
 
 
 def test_project_defaults_fill_flags_not_given(project: Path) -> None:
-    from reconciler.cli.project_opts import after_parse, current_inputs
+    from reconciler.cli.options import after_parse, current_inputs
 
     (project / "yottactl.yaml").write_text("manifests: deploy\ndefaults: {parallelism: 3, "
                                            "timeout: 60, lockTimeout: 5}\n")

@@ -11,12 +11,12 @@ import pytest
 
 from reconciler.api.models import CreateRequest, Deployment
 from reconciler.app.apply import desired_essences
+from reconciler.app.plan import build_plan
 from reconciler.apply.executor import Executor
 from reconciler.apply.guard import CreateGuard, NameTaken
 from reconciler.apply.requests import SecretSource
 from reconciler.settings import resolve
 from reconciler.state.model import State
-from reconciler.workflow import build_plan
 
 from conftest import Cli, create_body
 

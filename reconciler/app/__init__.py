@@ -1,7 +1,7 @@
 """Use cases behind the commands: one function per thing a command does.
 
-A command in ``reconciler/cli/`` parses its options, calls one function here (or in
-``reconciler/workflow.py``, which loads manifests and builds plans for every command) and
-renders what comes back with ``reconciler/render/``. Nothing here prints, prompts or exits:
-functions return data or raise from the one exception tree in ``reconciler/errors.py``.
+A command in ``reconciler/cli/`` parses its options, calls one function here (``plan.py``
+loads manifests and builds plans for every command) and renders what comes back with
+``reconciler/render/``. Nothing here prints, prompts or exits: functions return data or raise
+from the one exception tree in ``reconciler/errors.py``.
 """

@@ -15,12 +15,12 @@ from reconciler.settings import Settings
 
 if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
+    from reconciler.app.plan import PlanRun
     from reconciler.apply.events import Event, Result
     from reconciler.essence import Essence
-    from reconciler.observe import OutputRecord
+    from reconciler.report.observe import OutputRecord
     from reconciler.state.model import State
     from reconciler.state.protocol import Backend
-    from reconciler.workflow import PlanRun
 
 # actions after which a deployment serves somewhere worth printing in the outputs
 OUTPUT_ACTIONS = frozenset({"create", "replace", "start", "update", "scale", "restart", "wait"})
@@ -102,8 +102,8 @@ def refresh(settings: Settings, state: State | None, targets: Sequence[str],
             paths: Sequence[str] = ()) -> Plan:
     """`apply --refresh-only`: record live values of managed deployments (one list call).
     With manifest ``paths``: only the deployments they declare, with their ignoreChanges."""
+    from reconciler.app.plan import load_desired
     from reconciler.plan.refresh import refresh_plan
-    from reconciler.workflow import load_desired
 
     manifests = None
     if paths:
@@ -163,7 +163,7 @@ def execute(settings: Settings, store: Backend, state: State | None, the_plan: P
 def outputs(client: YottaClient, the_plan: Plan, result: Result) -> list[OutputRecord]:
     """Id, status, workers and URL of what now serves (one list call; none if nothing does)."""
     from reconciler.errors import ApiError
-    from reconciler.observe import output_record
+    from reconciler.report.observe import output_record
 
     done = set(result.succeeded) | set(result.partial)
     managed = result.state.deployments if result.state else {}

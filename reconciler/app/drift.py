@@ -12,14 +12,14 @@ from reconciler.errors import PlanError, YottactlError
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:
-    from reconciler.driftreport import Ack, DriftReport
+    from reconciler.report.drift import Ack, DriftReport
 
 
 def read_acks(ack_file: str) -> list[Ack]:
     """The acknowledgements file: a YAML list of {deployment, type, reason, expires}."""
     from reconciler import localfile
-    from reconciler.driftreport import parse_acks
     from reconciler.fastyaml import YamlStructureError, load_all
+    from reconciler.report.drift import parse_acks
 
     try:
         text = localfile.read_text(ack_file, localfile.SMALL_CAP)
@@ -44,15 +44,15 @@ def drift_report(settings: Settings, paths: Sequence[str], acks: list[Ack],
     """Manifests + state + one list call -> the drift report (acknowledged findings marked).
     A state that does not exist (a mistyped ?state=, a run outside the project) is a warning
     to ``warn`` naming the states that do, and its findings say so: never a quiet report."""
-    from reconciler.driftreport import apply_acks, blocking, findings_from, report
+    from reconciler.app.plan import build_plan
     from reconciler.new_state import missing
     from reconciler.plan.model import Severity
-    from reconciler.workflow import build_plan
+    from reconciler.report.drift import apply_acks, blocking, findings_from, report
 
     # read-only: one list call, the state read without a lock. The mass-delete guard protects
     # apply; drift only reports, so deletes it would refuse are findings, not an error
     run = build_plan(settings, paths, allow_mass_delete=True)
-    reported = blocking(run.plan)  # errors about one deployment are findings (driftreport.py)
+    reported = blocking(run.plan)  # errors about one deployment are findings (report/drift.py)
     errors = [d.text for d in run.plan.diagnostics
               if d.severity is Severity.ERROR and d not in reported]
     if errors:

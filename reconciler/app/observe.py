@@ -1,7 +1,7 @@
 """`get`, `output`, `workers`, `logs`, `export`: what each reads from the API and the state.
 
 Name resolution and log paging/merging live here; the pure views (masking, URLs, wait states,
-output records) are in :mod:`reconciler.observe`.
+output records) are in :mod:`reconciler.report.observe`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from reconciler.api.facts import LOG_BACKWARD, LOG_PAGE_MAX
 from reconciler.errors import NotFound, StateError, UsageError, YottactlError
-from reconciler.observe import LogLine
+from reconciler.report.observe import LogLine
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
     from reconciler.api.models import Deployment, LogEntry, Worker
-    from reconciler.observe import OutputRecord
+    from reconciler.report.observe import OutputRecord
     from reconciler.state.model import State
 
 
@@ -49,7 +49,7 @@ def detail(settings: Settings, name: str) -> Deployment:
 
 def output_records(settings: Settings, name: str | None) -> dict[str, OutputRecord]:
     """Managed deployments (all, or ``name``) as the live API reports them: one list call."""
-    from reconciler.observe import output_record
+    from reconciler.report.observe import output_record
 
     state = settings.state_file().read()
     managed = dict(sorted((state.deployments if state else {}).items()))
@@ -106,7 +106,7 @@ class LogSession:
 
 def logs(settings: Settings, name: str, query: LogQuery) -> LogSession:
     """The matching log lines of ``name``'s workers (one, or all merged by time)."""
-    from reconciler.observe import parse_when
+    from reconciler.report.observe import parse_when
 
     client = settings.client()
     dep = resolve(client, name)
@@ -147,7 +147,7 @@ def export(settings: Settings, names: Sequence[str], directory: str | None, forc
     never over an existing file without ``force``. Exporting all, a deployment whose name
     cannot be a manifest's is skipped (reported in ``skipped``); one asked for by name is
     refused, and then nothing is written."""
-    from reconciler.export import manifest_for, write_new
+    from reconciler.report.export import manifest_for, write_new
 
     folder = Path(directory) if directory else export_folder(settings)
     state = settings.state_file().read()  # which values came from ${env:} (sensitive)
@@ -215,7 +215,7 @@ def _unexportable(deployments: Sequence[Deployment]) -> list[Skipped]:
 def _export_targets(deployments: Sequence[Deployment], folder: Path,
                     force: bool) -> dict[str, Path]:
     """The file each deployment is written to; refused on a clash or an existing file."""
-    from reconciler.export import file_name
+    from reconciler.report.export import file_name
 
     targets = {d.id: folder / file_name(d.name or d.id) for d in deployments}
     clashes = sorted({str(p) for p in targets.values()

@@ -51,7 +51,7 @@ class _Command(click.Command):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         from reconciler.cli.habits import single_dash_long_options
-        from reconciler.cli.project_opts import after_parse, record_var_order
+        from reconciler.cli.options import after_parse, record_var_order
 
         wrong = single_dash_long_options(self, args)
         if wrong is not None and not ctx.resilient_parsing:
@@ -207,7 +207,7 @@ def _api_key_file_flag(ctx: click.Context, param: click.Parameter, value: str | 
 def project_options(func: F) -> F:
     """--project / --env (+ YOTTACTL_ENV): which yottactl.yaml and which of its environments.
     Not passed to the command function: :func:`project_context` reads them from the context."""
-    from reconciler.cli.project_opts import remember
+    from reconciler.cli.options import remember
 
     func = click.option("--env", "env_name", envvar="YOTTACTL_ENV", metavar="NAME",
                         expose_value=False, callback=remember,
@@ -219,7 +219,7 @@ def project_options(func: F) -> F:
 
 def var_options(func: F) -> F:
     """--var / --var-file for commands that read manifests (order on the command line matters)."""
-    from reconciler.cli.project_opts import remember
+    from reconciler.cli.options import remember
 
     func = click.option("--var-file", "var_files", multiple=True, metavar="FILE",
                         expose_value=False, callback=remember,
@@ -295,7 +295,7 @@ def color_option(func: F) -> F:
 def settings(endpoint: str | None, api_key: str | None, state_path: str | None) -> Settings:
     """Flags + environment + the project file (+ defaults), resolved once per command
     (environment variables are read only in :mod:`reconciler.settings`)."""
-    from reconciler.cli.project_opts import current_inputs, project_settings
+    from reconciler.cli.options import current_inputs, project_settings
 
     ctx = click.get_current_context(silent=True)
     from_file = ctx.meta.get(_KEY_FILE) if ctx is not None else None
@@ -359,8 +359,8 @@ def _register() -> None:
     # subcommand modules attach themselves to `main` on import
     import importlib
 
-    for module in ("plan_cmds", "apply_cmds", "state_cmds", "observe_cmds", "drift_cmd",
-                   "rollout_cmds", "emulator_cmd", "render_cmd", "cleanup_cmds"):
+    for module in ("plan", "apply", "state", "observe", "drift", "restart", "emulator", "render",
+                   "cleanup"):
         importlib.import_module(f"reconciler.cli.{module}")
 
 

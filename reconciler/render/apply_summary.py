@@ -12,7 +12,7 @@ from reconciler.render.safe import clean
 from reconciler.render.table import render_table
 
 if TYPE_CHECKING:
-    from reconciler.observe import OutputRecord
+    from reconciler.report.observe import OutputRecord
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The drift report (``reconciler.driftreport`` format 1) as text for people or as Markdown
+"""The drift report (``reconciler.report.drift`` format 1) as text for people or as Markdown
 for an issue body. API strings are cleaned; field values are formatted (and cleaned) by
 :func:`reconciler.render.plan_text.field_line`."""
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 from reconciler.render.style import Style
 
 if TYPE_CHECKING:
-    from reconciler.driftreport import DriftReport
+    from reconciler.report.drift import DriftReport
 
 
 def _displayable(data: DriftReport) -> DriftReport:

@@ -15,7 +15,7 @@ from reconciler.render.table import human_duration, render_table
 
 if TYPE_CHECKING:
     from reconciler.api.models import Deployment, Worker
-    from reconciler.observe import LogLine, OutputRecord
+    from reconciler.report.observe import LogLine, OutputRecord
 
 STATUS_COLORS = {"RUNNING": "green", "INITIALIZING": "cyan", "INITIALIZE": "cyan",
                  "STOPPING": "yellow", "STOPPED": "white", "FAILED": "red", "TERMINATED": "white",
@@ -45,7 +45,7 @@ def write_yaml(data: object, out: TextIO) -> None:
 
 
 def deployment_rows(live: Iterable[Deployment], managed_ids: Collection[str]) -> list[list[str]]:
-    from reconciler.observe import url_of
+    from reconciler.report.observe import url_of
 
     rows = []
     for d in sorted(live, key=lambda d: (d.name or "", d.id)):

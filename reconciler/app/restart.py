@@ -23,7 +23,7 @@ class WaitLine:
 
     name: str
     reached: bool
-    description: str  # reconciler.observe.WaitState.describe(): API text, cleaned by the renderer
+    description: str  # reconciler.report.observe.WaitState.describe(): API text, cleaned by the renderer
     elapsed: float
 
 
@@ -31,7 +31,7 @@ def wait_for(settings: Settings, names: Sequence[str], target: str, timeout: flo
              heartbeat: float) -> Iterator[WaitLine]:
     """Poll until every deployment in ``names`` reached ``target`` (running, stopped, deleted);
     raise when one FAILED or ``timeout`` seconds passed."""
-    from reconciler.observe import WaitTarget, wait_state
+    from reconciler.report.observe import WaitTarget, wait_state
 
     client = settings.client()
     ids = _ids(settings, client, names, target)

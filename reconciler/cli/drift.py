@@ -16,7 +16,7 @@ from reconciler.cli import (
     use_color,
     var_options,
 )
-from reconciler.cli.apply_cmds import warn
+from reconciler.cli.apply import warn
 from reconciler.errors import YottactlError
 
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from reconciler.cli import api_options, color_option, complete_names, main, settings, use_color
-from reconciler.cli.apply_cmds import confirm, lock_option, run_plan, warn
+from reconciler.cli.apply import confirm, lock_option, run_plan, warn
 
 
 @main.command(name="wait")
@@ -26,7 +26,7 @@ def wait_cmd(names: tuple[str, ...], target: str, timeout: float, endpoint: str 
     Exit 0 when all have, 1 when one FAILED or the timeout passed. Managed names are
     followed by their id, so a rename or a replace cannot fool it.
     """
-    from reconciler.app.rollout import wait_for
+    from reconciler.app.restart import wait_for
     from reconciler.render.progress import wait_text
     from reconciler.settings import heartbeat_seconds
 
@@ -55,8 +55,8 @@ def restart(names: tuple[str, ...], auto_approve: bool, no_wait: bool, timeout: 
     recorded like any apply.
     """
     from reconciler.app.apply import ApplyOptions, recover_state
-    from reconciler.app.rollout import restart_plan
-    from reconciler.cli.plan_cmds import render_plan
+    from reconciler.app.restart import restart_plan
+    from reconciler.cli.plan import render_plan
     from reconciler.state.backend import command_line
 
     s = settings(endpoint, api_key, state_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from reconciler.cli import api_options, color_option, main, settings, use_color
-from reconciler.cli.apply_cmds import confirm, lock_option, run_plan, warn
+from reconciler.cli.apply import confirm, lock_option, run_plan, warn
 from reconciler.errors import PlanError
 
 
@@ -30,7 +30,7 @@ def delete_unmanaged(ids: tuple[str, ...], auto_approve: bool, timeout: float, p
     """
     from reconciler.app.apply import ApplyOptions, recover_state
     from reconciler.app.cleanup import check_ids, delete_unmanaged_plan
-    from reconciler.cli.plan_cmds import render_plan
+    from reconciler.cli.plan import render_plan
     from reconciler.state.backend import command_line
 
     check_ids(ids)

@@ -15,7 +15,7 @@ from reconciler.cli import (
     state_option,
     var_options,
 )
-from reconciler.cli.apply_cmds import lock_option, warn
+from reconciler.cli.apply import lock_option, warn
 from reconciler.errors import StateError
 
 
@@ -39,7 +39,7 @@ def import_(name: str, deployment_id: str, paths: tuple[str, ...], allow_unmanag
     as Terraform's import needs the resource in the configuration: a state entry no manifest
     names is deleted by the next apply. --allow-unmanaged records it as kept instead.
     """
-    from reconciler.app.inventory import import_deployment
+    from reconciler.app.state import import_deployment
 
     live, kept = import_deployment(settings(endpoint, api_key, state_path), name, deployment_id,
                                    lock_timeout, warn, paths, allow_unmanaged)
@@ -57,7 +57,7 @@ def state() -> None:
 @state_option
 def state_list(state_path: str | None) -> None:
     """List managed deployments: name, id, last observed status."""
-    from reconciler.app.inventory import listing
+    from reconciler.app.state import listing
 
     current, missing = listing(settings(None, None, state_path))
     entries = sorted((current.deployments if current else {}).items())
@@ -75,7 +75,7 @@ def state_list(state_path: str | None) -> None:
 @state_option
 def state_show(name: str, state_path: str | None) -> None:
     """Show what the state records for NAME (secret values are fingerprints)."""
-    from reconciler.app.inventory import entry_of
+    from reconciler.app.state import entry_of
 
     entry = entry_of(settings(None, None, state_path), name)
     click.echo(json.dumps({"name": name, **entry.model_dump(mode="json")}, indent=2))
@@ -87,7 +87,7 @@ def state_show(name: str, state_path: str | None) -> None:
 @state_option
 def state_rm(names: tuple[str, ...], lock_timeout: float, state_path: str | None) -> None:
     """Stop managing NAME without deleting it (it becomes unmanaged)."""
-    from reconciler.app.inventory import forget
+    from reconciler.app.state import forget
 
     forget(settings(None, None, state_path), names, lock_timeout, warn)
     for name in names:
@@ -105,7 +105,7 @@ def state_mv(old: str, new: str, lock_timeout: float, state_path: str | None) ->
     The live deployment is not touched: the next plan renames it in place (an update),
     instead of deleting OLD and creating NEW.
     """
-    from reconciler.app.inventory import rename
+    from reconciler.app.state import rename
 
     entry = rename(settings(None, None, state_path), old, new, lock_timeout, warn)
     click.echo(f"Moved {old} to {new} (id {entry.id}); the next plan renames the live deployment "
@@ -192,7 +192,7 @@ def state_migrate(target: str, force: bool, lock_timeout: float, state_path: str
     --force) and when an interrupted run's journal has not been folded yet. Afterwards, point
     --state / YOTTACTL_STATE at the target.
     """
-    from reconciler.app.inventory import migrate
+    from reconciler.app.state import migrate
     from reconciler.state.backend import redact_url
 
     done = migrate(settings(None, None, state_path), target, force, lock_timeout, warn)

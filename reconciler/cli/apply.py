@@ -23,7 +23,7 @@ from reconciler.cli import (
     use_color,
     var_options,
 )
-from reconciler.cli.plan_cmds import render_plan
+from reconciler.cli.plan import render_plan
 from reconciler.errors import ApplyError, UsageError
 
 if TYPE_CHECKING:
@@ -299,8 +299,8 @@ def _new_plan(s: Settings, paths: tuple[str, ...], state: State | None,
               output: str, color: bool) -> tuple[Plan, dict[str, Essence]]:
     """Plan from the manifests and show it; a plan with errors exits 1 here."""
     from reconciler.app.apply import desired_essences
+    from reconciler.app.plan import build_plan
     from reconciler.render.progress import plan_event
-    from reconciler.workflow import build_plan
 
     run = build_plan(s, paths, targets=targets, allow_mass_delete=allow_mass_delete,
                      state=state, replace=replace, confirm_settled=True)
@@ -337,8 +337,8 @@ def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeou
     Respects lifecycle.preventDestroy. Unmanaged deployments are never touched.
     """
     from reconciler.app.apply import ApplyOptions, recover_state
+    from reconciler.app.plan import build_plan
     from reconciler.state.backend import command_line
-    from reconciler.workflow import build_plan
 
     output_never_stops()
     s = settings(endpoint, api_key, state_path)

@@ -45,8 +45,8 @@ def get(name: str | None, statuses: tuple[str, ...], output: str, show_secrets: 
         endpoint: str | None, api_key: str | None, state_path: str | None, no_color: bool) -> None:
     """List deployments, or show one in full (NAME or id)."""
     from reconciler.app.observe import detail, listing
-    from reconciler.observe import masked_view
     from reconciler.render.observe import DEPLOYMENT_HEADERS, deployment_rows, write_yaml
+    from reconciler.report.observe import masked_view
 
     s = settings(endpoint, api_key, state_path)
     if name:

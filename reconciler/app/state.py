@@ -66,8 +66,8 @@ def import_deployment(settings: Settings, name: str, deployment_id: str, lock_ti
 def _without_manifest(settings: Settings, name: str, paths: Sequence[str],
                       allow_unmanaged: bool) -> bool:
     """True when ``name`` is in no manifest and that is allowed; refused when not allowed."""
+    from reconciler.app.plan import load_manifests
     from reconciler.errors import ManifestError
-    from reconciler.workflow import load_manifests
 
     try:  # names only: ${env:...} values are not needed
         loaded = load_manifests(paths, settings.inputs, require_env=False).deployments

@@ -21,8 +21,8 @@ def render(paths: tuple[str, ...], output: str) -> None:
 
     Without PATH: the project file's manifests (yottactl.yaml), else the current folder.
     """
-    from reconciler.cli.project_opts import current_inputs
-    from reconciler.workflow import load_manifests
+    from reconciler.app.plan import load_manifests
+    from reconciler.cli.options import current_inputs
 
     loaded = load_manifests(paths, current_inputs(), require_env=False, keep_documents=True)
     for warning in loaded.warnings:

@@ -42,9 +42,9 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool, all_envs: bool
 
     Without PATH: the project file's manifests (yottactl.yaml), else manifests/ or deploy/.
     """
-    from reconciler.cli.project_opts import current_inputs
+    from reconciler.app.plan import load_manifests
+    from reconciler.cli.options import current_inputs
     from reconciler.errors import ManifestError
-    from reconciler.workflow import load_manifests
 
     if all_envs:
         _validate_every_environment(paths, output, skip_env)
@@ -70,12 +70,12 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool, all_envs: bool
 def _validate_every_environment(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
     """`validate --all-envs`: the project's global settings, then each environment; every
     failure is shown under its environment's name, and any failure exits 1."""
+    from reconciler.app.plan import load_manifests
     from reconciler.cli import report_error
-    from reconciler.cli.project_opts import current_inputs
+    from reconciler.cli.options import current_inputs
     from reconciler.errors import ManifestError
     from reconciler.project import Inputs, resolve
     from reconciler.render.manifests import issues_json
-    from reconciler.workflow import load_manifests
 
     inputs = current_inputs()
     project = inputs.context.project
@@ -153,7 +153,7 @@ def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exi
 
     Reads manifests, the state and ONE list call; changes nothing anywhere.
     """
-    from reconciler.workflow import build_plan
+    from reconciler.app.plan import build_plan
 
     run = build_plan(settings(endpoint, api_key, state_path), paths, targets=targets,
                      allow_mass_delete=allow_mass_delete, replace=replace)
@@ -161,7 +161,7 @@ def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exi
     if run.plan.errors:
         sys.exit(1)
     if out_file:
-        from reconciler.workflow import save_plan
+        from reconciler.app.plan import save_plan
 
         save_plan(run.plan, out_file)
         if output == "text":
