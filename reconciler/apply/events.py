@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reconciler.ops import StepOutcome
 from reconciler.state.model import State
 
 __all__ = ["Event", "Interrupted", "Result"]
@@ -17,14 +18,14 @@ class Interrupted(Exception):
 class Event:
     name: str
     step: str
-    outcome: str  # "start" | "ok" | "failed" | "skipped" | "status"
+    outcome: StepOutcome
     elapsed: float  # seconds since this deployment's first step started
     detail: str = ""
-    # "status" events (each poll of a wait): what the API reported and what is awaited
+    # STATUS events (each poll of a wait): what the API reported and what is awaited
     status: str | None = None
     running: int | None = None
     wanted: int | None = None
-    hint: str = ""  # "failed" events: where to look next
+    hint: str = ""  # FAILED events: where to look next
 
 
 @dataclass

@@ -22,6 +22,7 @@ from reconciler.apply.names import NameOrder, units
 from reconciler.apply.requests import SecretSource, create_request, unmask, update_request
 from reconciler.apply.waiting import PollDelay, SettleTimes, Waiting, check_wait
 from reconciler.errors import ActionNotAllowed, ApiError, NotFound, OutcomeUnknown, YottactlError
+from reconciler.ops import StepOutcome
 from reconciler.plan.model import Action, Change, Op, Plan, Step
 from reconciler.plan.normalize import Essence, Fingerprinter
 from reconciler.plan.reasons import Reason
@@ -128,7 +129,7 @@ class Executor:
 
     def _intent(self, change: Change, op: Op, dep_id: str | None,
                 name: str | None = None) -> None:
-        record = IntentRecord(deployment=change.name, op=op.value, id=dep_id, name=name,
+        record = IntentRecord(deployment=change.name, op=op, id=dep_id, name=name,
                               plan=self.plan_fingerprint)
         if op is Op.CREATE:
             # what recovery records if this create turns out to have happened (masked: no secrets)
@@ -140,7 +141,7 @@ class Executor:
 
     def _outcome(self, change: Change, op: Op, dep_id: str | None, *, ok: bool, error: str = "",
                  code: int | None = None) -> None:
-        self.store.journal(OutcomeRecord(deployment=change.name, op=op.value, id=dep_id,
+        self.store.journal(OutcomeRecord(deployment=change.name, op=op, id=dep_id,
                                          plan=self.plan_fingerprint, ok=ok, error=error, code=code))
 
     def _call(self, change: Change, step: Step, dep_id: str | None) -> str | None:
@@ -231,7 +232,7 @@ class Executor:
                 left_again += in_a_row > 0
                 in_a_row = 0
                 check_wait(change.name, step, dep, deadline, self.waiting.timeout, left_again)
-            self.on_event(Event(change.name, step.describe(), "status", time.monotonic() - started,
+            self.on_event(Event(change.name, step.describe(), StepOutcome.STATUS, time.monotonic() - started,
                                 str(dep.status), status=dep.status, running=dep.runningWorkers,
                                 wanted=step.workers))
             if self.stop.wait(pause.after((dep.status, dep.runningWorkers))):
@@ -258,7 +259,7 @@ class Executor:
             if step.after and not self.names.wait(change.name, step.after, self.stop):
                 raise Interrupted()
             self._current[change.name] = step.describe()
-            self.on_event(Event(change.name, step.describe(), "start", time.monotonic() - started))
+            self.on_event(Event(change.name, step.describe(), StepOutcome.START, time.monotonic() - started))
             if step.op is Op.FORGET:
                 self._persist(change.name, None)
             elif step.op is Op.WAIT:
@@ -291,13 +292,13 @@ class Executor:
             done.append(step.describe())
             if index == releases:
                 self.names.release(change.name)
-            self.on_event(Event(change.name, step.describe(), "ok", time.monotonic() - started))
+            self.on_event(Event(change.name, step.describe(), StepOutcome.OK, time.monotonic() - started))
         if dep_id is not None and change.name in self.state.deployments:
             # every step done: the manifest's spec is now the last-applied one
             status = self.state.deployments[change.name].status
             self._record(change, dep_id, change.live_status if change.action is Action.RECORD
                          else status)
-        self.on_event(Event(change.name, "", "done", time.monotonic() - started))
+        self.on_event(Event(change.name, "", StepOutcome.DONE, time.monotonic() - started))
 
     # -- whole plan -------------------------------------------------------------------------
 
@@ -316,9 +317,9 @@ class Executor:
         if until is not None:
             step = Step(op=Op.WAIT, until=until)
             change = Change(name=name, id=entry.id, action=Action.NOOP)
-            self.on_event(Event(name, step.describe(), "start", 0.0))
+            self.on_event(Event(name, step.describe(), StepOutcome.START, 0.0))
             status = self._wait(change, step, entry.id, started, confirm=True).status
-            self.on_event(Event(name, step.describe(), "ok", time.monotonic() - started))
+            self.on_event(Event(name, step.describe(), StepOutcome.OK, time.monotonic() - started))
         self._set_status(name, status)
 
     def run(self, plan: Plan, settle: tuple[str, ...] = ()) -> Result:
@@ -381,7 +382,7 @@ class Executor:
         elif isinstance(exc, Interrupted):
             if done:  # some calls were made (and recorded): not "not started"
                 self.result.partial[name] = list(done)
-                self.on_event(Event(name, self._current.get(name, ""), "interrupted",
+                self.on_event(Event(name, self._current.get(name, ""), StepOutcome.INTERRUPTED,
                                     time.monotonic() - self._started[name]))
             else:
                 self.result.interrupted.append(name)
@@ -392,5 +393,5 @@ class Executor:
                 message, hint = f"internal error: {type(exc).__name__}: {exc}", ""
             self.result.failed[name] = message
             elapsed = time.monotonic() - self._started[name] if name in self._started else 0.0
-            self.on_event(Event(name, self._current.get(name, ""), "failed", elapsed, message,
+            self.on_event(Event(name, self._current.get(name, ""), StepOutcome.FAILED, elapsed, message,
                                 hint=hint))

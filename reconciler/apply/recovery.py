@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from reconciler.api.client import YottaClient
 from reconciler.api.models import Deployment
+from reconciler.ops import Op
 from reconciler.plan.normalize import Essence, Fingerprinter
 from reconciler.state.model import State, StateEntry
 from reconciler.state.protocol import Backend
@@ -76,11 +77,11 @@ def fold(state: State, records: Sequence[JournalRecord], list_live: Callable[[],
             report.pending += 1
             if record.deployment not in report.touched:
                 report.touched.append(record.deployment)
-            if record.op == "create":
+            if record.op is Op.CREATE:
                 creates[record.deployment] = record
-            elif record.op == "delete" and record.id:
+            elif record.op is Op.DELETE and record.id:
                 deletes[record.deployment] = record.id
-            elif record.op == "update" and record.name and record.id:
+            elif record.op is Op.UPDATE and record.name and record.id:
                 temporary[record.deployment] = record
         elif isinstance(record, OutcomeRecord):
             report.pending -= 1

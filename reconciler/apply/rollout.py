@@ -32,6 +32,7 @@ from reconciler.apply.hooks import (
 )
 from reconciler.apply.waiting import Waiting
 from reconciler.errors import NotFound, YottactlError
+from reconciler.ops import StepOutcome
 from reconciler.plan.model import Action, Change, Op, Step
 from reconciler.plan.normalize import Essence
 from reconciler.state.model import State, StateEntry
@@ -122,10 +123,10 @@ class RolloutRun:
                     raise Interrupted()
                 if step.role == "blue" and not self.switched:
                     self._switch()
-                self._event(step, "start")
+                self._event(step, StepOutcome.START)
                 self._step(step)
                 self.done.append(step.describe())
-                self._event(step, "ok")
+                self._event(step, StepOutcome.OK)
         except Exception as exc:  # Interrupted (Ctrl-C) and the probe's Interrupt included
             if self.switched:
                 raise
@@ -137,9 +138,9 @@ class RolloutRun:
             self.ex._persist(self.change.name, entry.model_copy(update={
                 "rollout_green": None, "rollout_failed": None, "rollout_retiring": None,
                 "updated_at": now_iso()}))
-        self.ex.on_event(Event(self.change.name, "", "done", time.monotonic() - self.started))
+        self.ex.on_event(Event(self.change.name, "", StepOutcome.DONE, time.monotonic() - self.started))
 
-    def _event(self, step: Step, outcome: str) -> None:
+    def _event(self, step: Step, outcome: StepOutcome) -> None:
         self.ex.on_event(Event(self.change.name, step.describe(), outcome,
                                time.monotonic() - self.started))
 

@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.essence import Essence
+from reconciler.ops import Op as Op  # re-exported: a plan's steps are written in it
 from reconciler.plan.reasons import Reason
 
 FORMAT_VERSION = 3
@@ -54,21 +55,6 @@ class Action(str, Enum):
     # before the serving one (blue) is stopped and deleted (plan/rollout.py)
     ROLLOUT = "rollout"
     NOOP = "no-op"
-
-
-class Op(str, Enum):
-    """One executor step: an API call, or a wait that polls ``detail``."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    SCALE = "scale"
-    START = "start"
-    STOP = "stop"
-    DELETE = "delete"
-    WAIT = "wait"
-    FORGET = "forget"  # drop from the state only (already gone live)
-    PROBE = "probe"  # blue-green: HTTP GETs on the new deployment's domain until they pass
-    CUTOVER = "cutover"  # blue-green: the manifest's command or webhook moves the clients
 
 
 class _Frozen(BaseModel):

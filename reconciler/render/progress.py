@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, ClassVar, Protocol, TextIO
 
+from reconciler.ops import StepOutcome
 from reconciler.render.safe import clean
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class ProgressEvent(Protocol):
     @property
     def step(self) -> str: ...
     @property
-    def outcome(self) -> str: ...
+    def outcome(self) -> StepOutcome: ...
     @property
     def elapsed(self) -> float: ...
     @property
@@ -141,11 +142,11 @@ class _Base:
                 track = self.tracks[event.name] = _Track(verb, now - event.elapsed, last_line=now)
             if event.step:
                 track.step = event.step
-            if event.outcome == "status":
+            if event.outcome is StepOutcome.STATUS:
                 track.status, track.running, track.wanted = event.status, event.running, event.wanted
-            elif event.outcome == "start":
+            elif event.outcome is StepOutcome.START:
                 track.status = track.running = track.wanted = None
-            if event.outcome in ("failed", "interrupted", "done"):
+            if event.outcome in (StepOutcome.FAILED, StepOutcome.INTERRUPTED, StepOutcome.DONE):
                 track.active = False
             self.event(event, track, now)
 
@@ -180,17 +181,17 @@ class TextProgress(_Base):
     def event(self, event: ProgressEvent, track: _Track, now: float) -> None:
         elapsed = duration(now - track.started)
         step = f"{event.step} " if event.step else ""
-        if event.outcome == "failed":
+        if event.outcome is StepOutcome.FAILED:
             body = f"{step}failed after {elapsed}: {clean(event.detail)}"
             if event.hint and not self.tty:
                 body += f"\n    next: {clean(event.hint)}"
-        elif event.outcome == "interrupted":
+        elif event.outcome is StepOutcome.INTERRUPTED:
             body = f"interrupted during {step}[{elapsed}]"
-        elif event.outcome == "done":
+        elif event.outcome is StepOutcome.DONE:
             body = f"complete [{elapsed}]"
-        elif event.outcome == "start":
+        elif event.outcome is StepOutcome.START:
             body = f"{step}… [{elapsed}]"
-        elif event.outcome == "ok":
+        elif event.outcome is StepOutcome.OK:
             body = f"{step}done [{elapsed}]"
         else:  # a poll: shown by the live view and the heartbeat, not as a line of its own
             body = self._live_text(track, now) if self.tty else ""
@@ -238,10 +239,10 @@ class TextProgress(_Base):
 class JsonProgress(_Base):
     """`apply -o json`: one JSON object per line; ``waiting`` objects are the heartbeat."""
 
-    KINDS: ClassVar[dict[str, str]] = {"start": "step_started", "ok": "step_finished",
-                                       "failed": "step_failed",
-                                       "interrupted": "interrupted",
-                                       "done": "deployment_finished"}
+    KINDS: ClassVar[dict[StepOutcome, str]] = {
+        StepOutcome.START: "step_started", StepOutcome.OK: "step_finished",
+        StepOutcome.FAILED: "step_failed", StepOutcome.INTERRUPTED: "interrupted",
+        StepOutcome.DONE: "deployment_finished"}
 
     def write(self, record: JsonRecord) -> None:
         line = {"format_version": EVENTS_FORMAT_VERSION, "time": _stamp(), **record}
@@ -255,7 +256,7 @@ class JsonProgress(_Base):
         record: JsonRecord = {"type": kind, "deployment": event.name,
                                   "action": self.actions.get(event.name), "step": event.step,
                                   "elapsed": round(now - track.started, 3)}
-        if event.outcome == "failed":
+        if event.outcome is StepOutcome.FAILED:
             record.update(error=event.detail, hint=event.hint)
         track.last_line = now
         self.write(record)

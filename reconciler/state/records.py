@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from reconciler.essence import Essence
+from reconciler.ops import Op
 from reconciler.state.model import StateEntry
 
 
@@ -32,7 +33,7 @@ class _Record(BaseModel):
 
 class IntentRecord(_Record):
     phase: Literal["intent"] = "intent"
-    op: str
+    op: Op
     id: str | None = None
     # an update that renames to a temporary name (a swap of names): the name it sends
     name: str | None = None
@@ -47,7 +48,7 @@ class IntentRecord(_Record):
 
 class OutcomeRecord(_Record):
     phase: Literal["outcome"] = "outcome"
-    op: str
+    op: Op
     id: str | None = None
     plan: str = ""
     ok: bool
