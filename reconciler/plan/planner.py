@@ -5,7 +5,7 @@ Each deployment goes down a ladder of early returns, one case per rung (``plan_d
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reconciler.api.facts import FAILED, REPLACE_FIELDS
 from reconciler.api.models import Deployment
@@ -14,6 +14,7 @@ from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
 from reconciler.plan import renames
 from reconciler.plan import rollout as R
 from reconciler.plan import steps as S
+from reconciler.plan.basis import ChangeBasis
 from reconciler.plan.desired import Desired
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import find_drift
@@ -106,10 +107,10 @@ class _Planner:
         entry = self.state.deployments.get(old_name or want.name)
         secret = want.sensitive | set(entry.sensitive if entry else ())
         masked_desired = mask(want.essence, secret, self.fp)
-        base = {"name": want.name, "desired": masked_desired, "desired_state": want.state,
-                "sensitive": tuple(sorted(secret)),
-                "templates": want.templates, "prevent_destroy": want.prevent_destroy,
-                "ignore_changes": want.ignore_changes}
+        base = ChangeBasis(name=want.name, desired=masked_desired, desired_state=want.state,
+                           sensitive=tuple(sorted(secret)), templates=want.templates,
+                           prevent_destroy=want.prevent_destroy,
+                           ignore_changes=want.ignore_changes)
         running = want.state == "running"
         price_after = estimate_price(want.essence, running)
 
@@ -121,9 +122,10 @@ class _Planner:
             if self.name_live_elsewhere(want.name):  # never create while the name is live
                 return None
             code = Reason.DELETED_OUTSIDE if entry is not None else Reason.NOT_FOUND
-            return Change(**base, action=Action.CREATE, steps=S.create(want.essence, running),
-                          reason=sentence(code), reason_code=code, price_before=0.0,
-                          price_after=price_after, price_estimated=True)
+            return replace(base, price_before=0.0).change(
+                action=Action.CREATE, steps=S.create(want.essence, running),
+                reason=sentence(code), reason_code=code, price_after=price_after,
+                price_estimated=True)
 
         real_live, since = mask(live.essence, secret, self.fp), waiting_since(entry, adopt, live)
         compared = apply_ignored(masked_desired, real_live, want.ignore_changes)
@@ -134,17 +136,18 @@ class _Planner:
             changes = (FieldChange(path="name", before=live.name, after=want.name), *changes)
         # lifecycle settings are state-only changes, shown with the others
         lifecycle = () if entry is None or adopt else lifecycle_changes(entry, want)
-        base.update(id=live.id, adopt=adopt, changes=(*changes, *lifecycle),
-                    live_name=live.name if live.name != want.name else None,
-                    live_status=live.status, waiting_since=since,
-                    live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
-                    live_snapshot=masked_live, price_before=live.perHourPrice, desired=compared)
+        base = replace(
+            base, id=live.id, adopt=adopt, changes=(*changes, *lifecycle),
+            live_name=live.name if live.name != want.name else None,
+            live_status=live.status, waiting_since=since,
+            live_fingerprint=status_fingerprint(self.fp, masked_live, live.status),
+            live_snapshot=masked_live, price_before=live.perHourPrice, desired=compared,
+            # typed: tools need not parse the sentence
+            readopted_from=entry.id if adopt and entry is not None else None,
+            rekeyed_from=old_name)
         fields = {c.path.split(".")[0].split("[")[0] for c in changes}
         adopting = ""
-        if adopt and entry is not None:  # typed: tools need not parse the sentence
-            base["readopted_from"] = entry.id
         if old_name is not None:
-            base["rekeyed_from"] = old_name
             adopting = f"the state records live deployment {live.id} as {old_name}; "
         if adopt:
             adopting = (f"re-adopting live deployment {live.id} of that name (the state's id "
@@ -167,11 +170,11 @@ class _Planner:
                     f"lifecycle.preventDestroy forbids replacing it ({why})"))
                 return None
             code = Reason.REPLACE_FIELDS if replaced else Reason.REPLACE_REQUESTED
-            return Change(**base, action=Action.REPLACE,
-                          steps=S.replace(live.status, compared, running),
-                          reason=adopting + sentence(code, replaced), reason_code=code,
-                          disruptive=True, disruption="new id and domain",
-                          price_after=price_after, price_estimated=True)
+            return base.change(action=Action.REPLACE,
+                               steps=S.replace(live.status, compared, running),
+                               reason=adopting + sentence(code, replaced), reason_code=code,
+                               disruptive=True, disruption="new id and domain",
+                               price_after=price_after, price_estimated=True)
 
         # 3. The rest depends on where the live status must go; see steps.converge.
         outcome = S.converge(live.status, compared, running, fields)
@@ -192,11 +195,11 @@ class _Planner:
                           reason_code=code, live_status=live.status,
                           price_before=live.perHourPrice, price_after=live.perHourPrice)
         estimated = action not in (Action.NOOP, Action.RECORD)
-        return Change(**base, action=action, steps=steps, reason=adopting + why, reason_code=code,
-                      disruptive=bool(disruption), disruption=disruption,
-                      failed=live.status == FAILED,
-                      price_after=price_after if estimated else live.perHourPrice,
-                      price_estimated=estimated)
+        return base.change(action=action, steps=steps, reason=adopting + why, reason_code=code,
+                           disruptive=bool(disruption), disruption=disruption,
+                           failed=live.status == FAILED,
+                           price_after=price_after if estimated else live.perHourPrice,
+                           price_estimated=estimated)
 
     def _match(self, name: str, entry: StateEntry | None) -> tuple[LiveDeployment | None, bool]:
         """(live object, adopting?). The state's id is the identity while it is live; else live

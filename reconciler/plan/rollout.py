@@ -20,11 +20,13 @@ deletes green (or keeps it with --keep-failed) when a step before that fails.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from reconciler.api.facts import FAILED, QUEUE, RUNNING, STOPPED
 from reconciler.manifest.schema import RESERVED_NAME_SUFFIX
 from reconciler.plan import steps as S
+from reconciler.plan.basis import ChangeBasis
 from reconciler.plan.desired import Desired
 from reconciler.plan.diff import diff
 from reconciler.plan.live import LiveDeployment
@@ -156,7 +158,7 @@ def would_stop(outcome_steps: tuple[Step, ...]) -> bool:
     return any(s.op is Op.STOP for s in outcome_steps)
 
 
-def plan_change(base: dict[str, Any], *, name: str, essence: Essence, live: LiveDeployment,
+def plan_change(base: ChangeBasis, *, name: str, essence: Essence, live: LiveDeployment,
                 reason: Reason, fields: set[str], probe: ProbeSpec | None,
                 cutover: CutoverSpec | None, price_after: float | None,
                 green: LiveDeployment | None = None, resume: bool = False,
@@ -172,35 +174,37 @@ def plan_change(base: dict[str, Any], *, name: str, essence: Essence, live: Live
         overlap_seconds=overlap_seconds(probe, cutover, resume), extra_per_hour=price_after,
         overlap_cost=None if price_after is None
         else round(price_after * overlap_seconds(probe, cutover, resume) / 3600, 4))
-    return Change(**base, action=Action.ROLLOUT, rollout=rollout,
-                  steps=steps(essence, rollout.green_name, probe, cutover, resume=resume,
-                              discard=rollout.discard_id is not None,
-                              discard_status=green.status if green is not None else None),
-                  reason=prefix + sentence(reason, fields), reason_code=reason,
-                  disruption="new id and domain", price_after=price_after, price_estimated=True)
+    return base.change(action=Action.ROLLOUT, rollout=rollout,
+                       steps=steps(essence, rollout.green_name, probe, cutover, resume=resume,
+                                   discard=rollout.discard_id is not None,
+                                   discard_status=green.status if green is not None else None),
+                       reason=prefix + sentence(reason, fields), reason_code=reason,
+                       disruption="new id and domain", price_after=price_after,
+                       price_estimated=True)
 
 
-def finish_change(base: dict[str, Any], live: LiveDeployment,
+def finish_change(base: ChangeBasis, live: LiveDeployment,
                   retiring: LiveDeployment) -> Change:
     """Cut over already: stop and delete the old deployment (``retiring``)."""
     rollout = RolloutPlan(green_name=live.name or "", blue_id=retiring.id,
                           blue_name=retiring.name, old_domain=retiring.domain)
-    return Change(**base, action=Action.ROLLOUT, rollout=rollout,
-                  steps=retire("blue", retiring.status),
-                  reason=sentence(Reason.ROLLOUT_FINISH), reason_code=Reason.ROLLOUT_FINISH,
-                  price_after=live.perHourPrice)
+    return base.change(action=Action.ROLLOUT, rollout=rollout,
+                       steps=retire("blue", retiring.status),
+                       reason=sentence(Reason.ROLLOUT_FINISH), reason_code=Reason.ROLLOUT_FINISH,
+                       price_after=live.perHourPrice)
 
 
-def discard_change(base: dict[str, Any], live: LiveDeployment, green: LiveDeployment,
+def discard_change(base: ChangeBasis, live: LiveDeployment, green: LiveDeployment,
                    failed: str | None) -> Change:
     """Only a leftover green to delete (the manifest no longer asks for a rollout)."""
     rollout = RolloutPlan(green_name=green.name or "", blue_id=live.id, blue_name=live.name,
                           discard_id=green.id)
     why = sentence(Reason.ROLLOUT_DISCARD) + (f" (it failed: {failed})" if failed else "")
-    base = {**base, "price_before": (live.perHourPrice or 0.0) + (green.perHourPrice or 0.0)}
-    return Change(**base, action=Action.ROLLOUT, rollout=rollout,
-                  steps=retire("discard", STOPPED if green.status == STOPPED else RUNNING),
-                  reason=why, reason_code=Reason.ROLLOUT_DISCARD, price_after=live.perHourPrice)
+    both = (live.perHourPrice or 0.0) + (green.perHourPrice or 0.0)
+    return replace(base, price_before=both).change(
+        action=Action.ROLLOUT, rollout=rollout,
+        steps=retire("discard", STOPPED if green.status == STOPPED else RUNNING),
+        reason=why, reason_code=Reason.ROLLOUT_DISCARD, price_after=live.perHourPrice)
 
 
 def with_leftover(entry: StateEntry, live_by_id: dict[str, LiveDeployment],
@@ -230,7 +234,7 @@ class PlannerView(Protocol):
 
 
 def rung(p: PlannerView, want: Desired, entry: StateEntry | None, live: LiveDeployment,
-         base: dict[str, Any], fields: set[str], replaced: set[str], forced: bool,
+         base: ChangeBasis, fields: set[str], replaced: set[str], forced: bool,
          adopting: str, price_after: float | None) -> Change | Literal[False] | None:
     """The rollout rung: a ROLLOUT change, False (an error was recorded), or None (the rungs
     below plan it as usual). ``entry``: the state's (None while adopting)."""
@@ -246,9 +250,9 @@ def rung(p: PlannerView, want: Desired, entry: StateEntry | None, live: LiveDepl
         outcome = S.converge(live.status, want.essence, running, fields)
         why = kind(fields, replaced, forced, would_stop(outcome[1] if outcome else ()))
         if why is not None:
-            secret = frozenset(base["sensitive"])
+            secret = frozenset(base.sensitive)
             resume = green is not None and usable_green(green.status, failed) and not diff(
-                mask(green.essence, secret, p.fp), base["desired"], secret)
+                mask(green.essence, secret, p.fp), base.desired, secret)
             return _rollout(p, want, live, base, fields, why, green, resume, adopting,
                             price_after)
     if green is not None:  # an earlier rollout's green, not wanted any more
@@ -256,7 +260,7 @@ def rung(p: PlannerView, want: Desired, entry: StateEntry | None, live: LiveDepl
     return None
 
 
-def _rollout(p: PlannerView, want: Desired, live: LiveDeployment, base: dict[str, Any],
+def _rollout(p: PlannerView, want: Desired, live: LiveDeployment, base: ChangeBasis,
              fields: set[str], why: Reason, green: LiveDeployment | None, resume: bool,
              adopting: str, price_after: float | None) -> Change | Literal[False]:
     if want.prevent_destroy:
