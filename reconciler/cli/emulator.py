@@ -39,14 +39,18 @@ from reconciler.cli import main
               help="A deployment whose image matches GLOB (repeatable) reaches RUNNING, but its "
                    "domain answers 503 to every request (a health probe never passes).")
 @click.option("--seed", default=None, type=int, help="Seed for ids and faults (reproducible).")
+@click.option("--api", "api", type=click.Choice(["both", "v1", "v2"]), default="both",
+              show_default=True,
+              help="API versions served on the port, over one world: v1 /openapi/v1/elastic/deploy, "
+                   "v2 /v2/serverless and /v2/vms/types (docs/API-V2.md). The other's paths answer 404.")
 @click.option("--verbose", is_flag=True, help="Log every request.")
 def emulator(host: str, port: int, data_file: str | None, api_key: str | None,
              transition_seconds: float, log_interval: float, latency_ms: float,
              response_delay_ms: float,
              fault_rate: float, retry_after: float, rate_limit: float,
              failing_images: tuple[str, ...], unhealthy_images: tuple[str, ...],
-             seed: int | None, verbose: bool) -> None:
-    """Run a local Yotta API emulator (all 10 operations, lifecycle, logs, faults).
+             seed: int | None, api: str, verbose: bool) -> None:
+    """Run a local Yotta API emulator (v1's 10 operations and v2's, lifecycle, logs, faults).
 
     \b
     Each RUNNING ALB deployment serves HTTP on the emulator's own port, no DNS needed: its
@@ -58,7 +62,7 @@ def emulator(host: str, port: int, data_file: str | None, api_key: str | None,
     from reconciler.emulator.server import EmulatorServer, build
 
     emu = build(transition_seconds=transition_seconds, log_interval_seconds=log_interval,
-                data_file=data_file, api_key=api_key, latency_ms=latency_ms,
+                data_file=data_file, api_key=api_key, latency_ms=latency_ms, api=api,
                 fault_rate=fault_rate, retry_after=retry_after, seed=seed,
                 response_delay_ms=response_delay_ms, rate_limit=rate_limit,
                 failing_images=failing_images, unhealthy_images=unhealthy_images)
@@ -72,6 +76,9 @@ def emulator(host: str, port: int, data_file: str | None, api_key: str | None,
                    "--api-key>", err=True)
     else:
         click.echo(f"  export YOTTA_API_URL={server.url} YOTTA_API_KEY=any-key", err=True)
+    if "v2" in emu.apis:  # Yotta's own v2 CLI (`yotta`, package yottaml) reads YOTTA_BASE_URL
+        click.echo(f"  v2 at {server.url}/v2/ (Yotta's `yotta` CLI: export "
+                   f"YOTTA_BASE_URL={server.url})", err=True)
     sys.stderr.flush()
     try:
         server.serve_forever()

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import socket
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from reconciler.emulator import logs as logbook
-from reconciler.emulator import serving, spec
+from reconciler.emulator import serving, spec, v2
+from reconciler.emulator.capacity import Capacity
+from reconciler.emulator.limits import Faults, RateLimit
 from reconciler.emulator.world import INVALID, NOT_ALLOWED, ApiFailure, Timings, World
+
+API_VERSIONS = ("v1", "v2")
 
 MUTATING = frozenset(
     {"endpointCreate", "endpointUpdate", "endpointStop", "endpointStart", "endpointScale",
@@ -28,58 +30,15 @@ MUTATING = frozenset(
 )
 
 
-@dataclass
-class Faults:
-    latency_ms: float = 0.0
-    response_delay_ms: float = 0.0  # mutating calls: committed first, answered this much later
-    fault_rate: float = 0.0
-    retry_after: float = 1.0
-    kinds: tuple[str, ...] = ("500", "503", "429", "drop")
-    seed: int | None = None
-    rng: random.Random = field(default_factory=random.Random)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-
-
-class RateLimit:
-    """Per-API-key token bucket: ``rate`` requests/s with a small burst (a quarter second's worth).
-
-    A request that finds the bucket empty is refused with 429 and a ``Retry-After`` (whole
-    seconds, as HTTP requires) and never reaches the world.
-    """
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.burst = max(1.0, rate / 4)
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
-        self._lock = threading.Lock()
-
-    def admit(self, key: str) -> float | None:
-        """None when admitted, else the seconds until a token is free."""
-        if self.rate <= 0:
-            return None
-        with self._lock:
-            now = time.monotonic()
-            tokens, at = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - at) * self.rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                return None
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.rate
-
-    def reset(self) -> None:
-        with self._lock:
-            self._buckets.clear()
-
-
 class Emulator:
     """The world plus request dispatch; independent of the HTTP plumbing."""
 
     def __init__(self, world: World, api_key: str | None = None, faults: Faults | None = None,
-                 rate_limit: float = 0.0):
+                 rate_limit: float = 0.0, apis: tuple[str, ...] = API_VERSIONS):
         self.world = world
+        self.apis = apis  # the API versions served; the other one's paths answer 404
+        self.capacity = Capacity()  # GPU availability per region (GET /v2/vms/types)
+        self.versions: Counter[str] = Counter()  # API calls by version
         self.api_key = api_key
         self.faults = faults or Faults()
         self.calls: Counter[str] = Counter()
@@ -200,12 +159,15 @@ class _Handler(BaseHTTPRequestHandler):
         emu = self.server.emulator
         if method == "GET" and path == "/_emulator/stats":
             self._send(200, {"calls": dict(emu.calls), "throttled": emu.throttled,
-                             "served": dict(emu.served), "mutated": dict(emu.mutated)})
+                             "served": dict(emu.served), "mutated": dict(emu.mutated),
+                             "versions": dict(emu.versions)})
         elif method == "POST" and path == "/_emulator/reset":
             emu.world.reset()
             emu.calls.clear()
             emu.served.clear()
             emu.mutated.clear()
+            emu.versions.clear()
+            emu.capacity.reset()
             emu.rate_limit.reset()
             emu.throttled = 0
             self._send(200, {"ok": True})
@@ -216,6 +178,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(400, {"error": str(exc)})
                 return
             self._send(200, {"ids": ids})
+        elif path == "/_emulator/capacity" and method in ("GET", "POST"):
+            try:
+                if method == "POST":
+                    emu.capacity.change(self._read_body() or {})
+            except ValueError as exc:
+                self._send(400, {"error": str(exc)})
+                return
+            self._send(200, {"unavailable": emu.capacity.unavailable()})
         else:
             self._send(404, {"error": "unknown control endpoint"})
 
@@ -232,11 +202,13 @@ class _Handler(BaseHTTPRequestHandler):
                 emu.served[str(status)] += 1
             self._send(status, payload)
             return
-        found = spec.match(method, url.path)
+        version = "v2" if v2.is_v2_path(url.path) else "v1"
+        served = version in emu.apis
+        found = (v2.match if version == "v2" else spec.match)(method, url.path) if served else None
         if found is None:
-            status = 405 if spec.path_exists(url.path) else 404
+            exists = served and (v2.path_exists if version == "v2" else spec.path_exists)(url.path)
             self._read_body_quietly()
-            self._envelope(status, 14000, f"endpoint not found: {method} {url.path}")
+            self._envelope(405 if exists else 404, 14000, f"endpoint not found: {method} {url.path}")
             return
         route, path_values = found
         key = self.headers.get("X-Api-Key")
@@ -253,6 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
                            {"Retry-After": str(max(1, math.ceil(wait)))})
             return
         emu.calls[route.operation_id] += 1
+        emu.versions[version] += 1
         if route.operation_id in MUTATING and "id" in path_values:
             with emu.stats_lock:
                 emu.mutated[path_values["id"]] += 1
@@ -260,9 +233,13 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(emu.faults.latency_ms / 1000)
         fault = emu.pick_fault()
         try:
-            body = spec.coerce_numbers_to_strings(route.body_schema, self._read_body())
-            params = spec.parse_params(route, path_values, parse_qs(url.query))
-            spec.validate_body(route, body if route.body_schema else None)
+            if isinstance(route, v2.Route):
+                params, body = v2.prepare(route.operation_id, path_values, parse_qs(url.query),
+                                          self._read_body())
+            else:
+                body = spec.coerce_numbers_to_strings(route.body_schema, self._read_body())
+                params = spec.parse_params(route, path_values, parse_qs(url.query))
+                spec.validate_body(route, body if route.body_schema else None)
         except (spec.RequestInvalid, ValueError) as exc:
             self._envelope(400, INVALID, f"invalid parameters: {exc}")
             return
@@ -280,7 +257,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._envelope(int(fault), 10002 if fault == "500" else 429, message, None, headers)
             return
         try:
-            data = emu.dispatch(route.operation_id, params, body)
+            if isinstance(route, v2.Route):
+                data = v2.run(emu.dispatch, emu.world, emu.capacity, route.operation_id, params,
+                              body)
+            else:
+                data = emu.dispatch(route.operation_id, params, body)
         except ApiFailure as exc:
             if fault == "drop":
                 self._drop()
@@ -362,12 +343,17 @@ def build(
     fault_rate: float = 0.0, retry_after: float = 1.0, seed: int | None = None,
     response_delay_ms: float = 0.0, rate_limit: float = 0.0,
     failing_images: tuple[str, ...] = (), unhealthy_images: tuple[str, ...] = (),
+    api: str = "both",
 ) -> Emulator:
+    """``api``: "v1", "v2" or "both" (one port, one world; docs/API-V2.md)."""
     world = World(Timings(transition_seconds, log_interval_seconds), data_file, seed or 0,
                   failing_images=tuple(failing_images), unhealthy_images=tuple(unhealthy_images))
     faults = Faults(latency_ms=latency_ms, fault_rate=fault_rate, retry_after=retry_after,
                     seed=seed, response_delay_ms=response_delay_ms)
-    return Emulator(world, api_key=api_key, faults=faults, rate_limit=rate_limit)
+    apis = API_VERSIONS if api == "both" else (api,)
+    if not set(apis) <= set(API_VERSIONS):
+        raise ValueError(f"api must be v1, v2 or both, not {api!r}")
+    return Emulator(world, api_key=api_key, faults=faults, rate_limit=rate_limit, apis=apis)
 
 
-__all__ = ["NOT_ALLOWED", "Emulator", "EmulatorServer", "build"]
+__all__ = ["API_VERSIONS", "NOT_ALLOWED", "Emulator", "EmulatorServer", "Faults", "build"]

@@ -86,6 +86,22 @@ def _validator_class() -> Any:
     return validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
 
 
+def schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """A validator for a schema that is not in the document (the v2 façade's), with the same
+    ECMA-262 patterns and integer formats."""
+    validator: Draft202012Validator = _validator_class()(schema, format_checker=_FORMATS)
+    return validator
+
+
+def first_error(validator: Draft202012Validator, body: Any) -> None:
+    """Raise RequestInvalid for the first violation, naming the field and the rule."""
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = ".".join(str(p) for p in first.absolute_path) or "body"
+        raise RequestInvalid(f"{where}: {first.message} (rule: {first.validator})")
+
+
 @cache
 def _validator(ref: str) -> Draft202012Validator:
     validator: Draft202012Validator = _validator_class()(
@@ -116,6 +132,10 @@ def routes() -> tuple[Route, ...]:
     # literal segments win over {id}: /list must not be read as an id
     found.sort(key=lambda r: (r.template.count("{"), -len(r.template)))
     return tuple(found)
+
+
+def route_of(operation_id: str) -> Route:
+    return next(r for r in routes() if r.operation_id == operation_id)
 
 
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
@@ -200,11 +220,4 @@ def coerce_numbers_to_strings(schema: dict[str, Any] | None, value: Any) -> Any:
 def validate_body(route: Route, body: Any) -> None:
     if route.body_schema is None:
         return
-    ref = route.body_schema.get("$ref", "")
-    validator = _validator(ref)
-    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = ".".join(str(p) for p in first.absolute_path) or "body"
-        rule = first.validator
-        raise RequestInvalid(f"{where}: {first.message} (rule: {rule})")
+    first_error(_validator(route.body_schema.get("$ref", "")), body)
