@@ -8,7 +8,11 @@ named environments that override them. Pure apart from reading the file itself.
     variables: {workers: 1}
     environments:
       prod: {endpoint: ..., state: ..., variables: {...}, overlays: [...], manifests: [...],
-             rollout: blueGreen}
+             rollout: blueGreen, policies: {...}}
+    policies: {maxHourlyCost: {max: 40}, imagePolicy: {forbidTags: [latest]}, ...}
+
+An environment's ``policies`` extend the global ones by rule name: a rule it names replaces the
+global rule of that name (``level: off`` turns it off there); the others still apply.
 
 :func:`resolve` turns the file plus ``--env`` into a :class:`Context` (what one command run
 uses). An environment's ``state`` defaults to ``state/<NAME>.state.json`` beside the file, never
@@ -25,7 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.errors import ManifestIssue, ProjectFileError, UsageError
-from reconciler.project_schema import Defaults, ProjectFile, describe, dotted
+from reconciler.project_schema import Defaults, Policies, ProjectFile, describe, dotted
 
 PROJECT_FILE = "yottactl.yaml"
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class Context:
     overlays: tuple[str, ...] = ()
     defaults: Defaults = field(default_factory=Defaults)
     rollout: str | None = None  # lifecycle.rollout for manifests without one (None: recreate)
+    # the guardrails of this run: the global policies, extended by the environment's by name
+    policies: Policies = field(default_factory=Policies)
 
     def variable_sources(self) -> list[tuple[dict[str, Any], str]]:
         """The project file's variables, lowest precedence first: global, then environment's."""
@@ -246,7 +252,7 @@ def resolve(project: Project | None, environment: str | None) -> Context:
         return Context(project=project, manifests=_manifests(project, config.manifests),
                        endpoint=config.endpoint,
                        state=state_location(project, None) or None, defaults=config.defaults,
-                       rollout=config.defaults.rollout)
+                       rollout=config.defaults.rollout, policies=config.policies)
     env = config.environments.get(environment)
     if env is None:
         names = sorted(config.environments)
@@ -264,6 +270,7 @@ def resolve(project: Project | None, environment: str | None) -> Context:
         state=state_location(project, environment),
         overlays=tuple(project.place(p) for p in env.overlays),
         defaults=config.defaults, rollout=env.rollout or config.defaults.rollout,
+        policies=config.policies.merged(env.policies),
     )
 
 

@@ -5,9 +5,9 @@ file and resolving an environment is ``reconciler/project.py``."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from reconciler.manifest.variables import VAR_NAME_RE
 
@@ -39,6 +39,118 @@ class Defaults(_Model):
                                     "that do not set it [default: recreate]")
 
 
+Level = Literal["mandatory", "advisory", "off"]
+_LEVEL = ("mandatory: a violation blocks plan and apply (exit 1) unless --policy-override NAME; "
+          "advisory: a warning; off: not checked (an environment turns a global rule off)")
+
+
+class _Rule(_Model):
+    level: Level = Field(default="mandatory", description=_LEVEL)
+
+
+class MaxHourlyCost(_Rule):
+    """The environment's total $/h after apply (managed deployments)."""
+
+    max: float = Field(ge=0, description="USD per hour")
+
+
+class MaxHourlyIncrease(_Rule):
+    """How much one run may raise the total $/h: absolute (max) or relative (maxPercent)."""
+
+    max: float | None = Field(default=None, ge=0, description="USD per hour")
+    maxPercent: float | None = Field(default=None, ge=0, description="percent of today's total")
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> MaxHourlyIncrease:
+        if (self.max is None) == (self.maxPercent is None):
+            raise ValueError("give exactly one of max (USD per hour) and maxPercent")
+        return self
+
+
+class AllowedGpuTypes(_Rule):
+    types: tuple[str, ...] = Field(min_length=1, description="catalog GPU type names")
+
+    _one = field_validator("types", mode="before")(_paths)
+
+
+class AllowedRegions(_Rule):
+    regions: tuple[str, ...] = Field(min_length=1, description="region names")
+
+    _one = field_validator("regions", mode="before")(_paths)
+
+
+class MaxWorkers(_Rule):
+    max: int = Field(ge=0, description="workers per deployment")
+
+
+class MaxGpuCount(_Rule):
+    max: int = Field(ge=1, description="gpuCount of each resource (GPUs per worker)")
+
+
+class ImagePolicy(_Rule):
+    forbidTags: tuple[str, ...] = Field(default=(), description="tags refused, e.g. [latest]")
+    forbidUntagged: bool = Field(default=False, description="refuse images with no tag and no digest")
+    requireDigest: bool = Field(default=False, description="require IMAGE@sha256:...")
+    registries: tuple[str, ...] = Field(
+        default=(), description="allowed registries or prefixes (docker.io for Docker Hub "
+                                "names such as vllm/vllm-openai)")
+
+    _one = field_validator("forbidTags", "registries", mode="before")(_paths)
+
+
+class RequirePreventDestroy(_Rule):
+    """Every deployment sets lifecycle.preventDestroy: true."""
+
+
+class RequireRollout(_Rule):
+    """Deployments with serviceMode ALB or CUSTOM use lifecycle.rollout: blueGreen."""
+
+    strategy: Literal["blueGreen"] = "blueGreen"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"strategy": value} if isinstance(value, str) else value
+
+
+class Policies(_Model):
+    """Guardrails a plan must pass (README "Policies"). An environment's ``policies`` extend the
+    global ones by rule name: a rule it names replaces the global rule of that name."""
+
+    maxHourlyCost: MaxHourlyCost | None = None
+    maxHourlyIncrease: MaxHourlyIncrease | None = None
+    allowedGpuTypes: AllowedGpuTypes | None = None
+    allowedRegions: AllowedRegions | None = None
+    maxWorkers: MaxWorkers | None = None
+    maxGpuCount: MaxGpuCount | None = None
+    imagePolicy: ImagePolicy | None = None
+    requirePreventDestroy: RequirePreventDestroy | None = None
+    requireRollout: RequireRollout | None = None
+
+    def merged(self, over: Policies) -> Policies:
+        """These rules with ``over``'s replacing them by name (an environment's over the global)."""
+        return Policies(**{name: getattr(over, name) or getattr(self, name)
+                           for name in Policies.model_fields})
+
+    def active(self) -> dict[str, _Rule]:
+        """The rules to check, by name (level off left out)."""
+        rules = {name: getattr(self, name) for name in Policies.model_fields}
+        return {name: rule for name, rule in rules.items()
+                if rule is not None and rule.level != "off"}
+
+
+RULE_MODELS: dict[str, type[_Rule]] = {
+    name: next(t for t in get_args(field.annotation) if t is not type(None))
+    for name, field in Policies.model_fields.items()}
+RULE_EXAMPLES = {
+    "maxHourlyCost": "{max: 40}", "maxHourlyIncrease": "{max: 5} or {maxPercent: 20}",
+    "allowedGpuTypes": "{types: [NVIDIA_L4_24G]}", "allowedRegions": "{regions: [us-east-1]}",
+    "maxWorkers": "{max: 8}", "maxGpuCount": "{max: 2}",
+    "imagePolicy": "{forbidTags: [latest], forbidUntagged: true}",
+    "requirePreventDestroy": "{level: mandatory}", "requireRollout": "blueGreen",
+}
+
+
 class Environment(_Model):
     endpoint: str | None = Field(default=None, min_length=1, description="API base URL")
     state: str | None = Field(default=None, min_length=1,
@@ -48,6 +160,9 @@ class Environment(_Model):
     overlays: tuple[str, ...] = Field(default=(), description="Overlay files, applied in order")
     manifests: tuple[str, ...] | None = Field(default=None, description="Replaces the global list")
     rollout: Rollout | None = Field(default=None, description="Overrides defaults.rollout")
+    policies: Policies = Field(default_factory=Policies,
+                               description="Extends the global policies (a rule named here "
+                                           "replaces the global one)")
 
     _paths = field_validator("overlays", "manifests", mode="before")(_paths)
 
@@ -61,12 +176,15 @@ class ProjectFile(_Model):
     defaults: Defaults = Defaults()
     variables: dict[VarName, Any] = Field(default_factory=dict, description="${var:NAME} values")
     environments: dict[EnvName, Environment] = Field(default_factory=dict)
+    policies: Policies = Field(default_factory=Policies,
+                               description="Guardrails for every run (README \"Policies\")")
 
     _paths = field_validator("manifests", mode="before")(_paths)
 
 
 _SECTIONS: dict[str, type[BaseModel]] = {"": ProjectFile, "defaults": Defaults,
-                                         "environments.*": Environment}
+                                         "environments.*": Environment, "policies": Policies}
+_SECTIONS.update({f"policies.{name}": model for name, model in RULE_MODELS.items()})
 
 
 def dotted(loc: tuple[Any, ...]) -> str:
@@ -74,9 +192,9 @@ def dotted(loc: tuple[Any, ...]) -> str:
 
 
 def _allowed(loc: tuple[Any, ...]) -> list[str]:
+    if len(loc) >= 2 and loc[0] == "environments":
+        loc = ("environments.*", *loc[2:]) if len(loc) == 2 else loc[2:]
     section = ".".join(str(p) for p in loc)
-    if len(loc) == 2 and loc[0] == "environments":
-        section = "environments.*"
     model = _SECTIONS.get(section)
     return list(model.model_fields) if model else []
 
@@ -109,7 +227,23 @@ def describe(error: Any) -> tuple[tuple[Any, ...], str, str, bool]:
     }
     hint = next((h for words, h in hints.items() if words in message),
                 "`yottactl schema --project` lists every key")
+    rule = _rule_named(loc)
+    if rule is not None and kind in ("model_type", "dict_type"):
+        message = f"{rule} must be a mapping of its settings"
+        hint = f"write it as {rule}: {RULE_EXAMPLES[rule]}"
+    elif rule is not None and "valid number" in message:
+        hint = "use a number"
+    elif rule is not None and hint.startswith("`yottactl schema"):
+        hint = f"write it as {rule}: {RULE_EXAMPLES[rule]}"
     return loc, message, hint, False
+
+
+def _rule_named(loc: tuple[Any, ...]) -> str | None:
+    """The policy rule a location is in (policies.RULE... or environments.E.policies.RULE...)."""
+    inner = loc[2:] if loc[:1] == ("environments",) else loc
+    if len(inner) >= 2 and inner[0] == "policies" and inner[1] in RULE_EXAMPLES:
+        return str(inner[1])
+    return None
 
 
 def json_schema() -> dict[str, Any]:
@@ -126,4 +260,10 @@ def json_schema() -> dict[str, Any]:
                               "description": props[key].get("description", "")}
         props["variables"]["additionalProperties"] = False  # names must match the pattern
     schema["properties"]["environments"]["additionalProperties"] = False
+    for model_name, key in (("AllowedGpuTypes", "types"), ("AllowedRegions", "regions"),
+                            ("ImagePolicy", "forbidTags"), ("ImagePolicy", "registries")):
+        prop = schema["$defs"][model_name]["properties"][key]
+        prop["anyOf"] = [{"type": "string"}, {k: prop.pop(k) for k in ("type", "items")}]
+    rollout = schema["$defs"]["Policies"]["properties"]["requireRollout"]
+    rollout["anyOf"].insert(0, {"const": "blueGreen"})  # the shorthand requireRollout: blueGreen
     return schema

@@ -1,0 +1,142 @@
+"""The per-deployment rules: GPU types, regions, workers, GPUs, images, preventDestroy and
+rollout, for one deployment as it will be (or is). Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.essence import Essence
+from reconciler.plan.model import SENSITIVE_PREFIX
+from reconciler.policy.report import Violation
+from reconciler.project_schema import (
+    AllowedGpuTypes,
+    AllowedRegions,
+    ImagePolicy,
+    MaxGpuCount,
+    MaxWorkers,
+    RequireRollout,
+)
+
+ROLLOUT_MODES = ("ALB", "CUSTOM")  # requireRollout: the modes a blue-green release serves
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A deployment as it will be after the run (or as it is live, for drift)."""
+
+    name: str
+    essence: Essence | None  # None: unknown here (its rules are not checked)
+    sensitive: frozenset[str] = frozenset()
+    prevent_destroy: bool | None = None
+    rollout: str | None = None  # None: unknown (an unchanged deployment in a saved plan)
+
+
+def check_deployment(s: Subject, rules: Mapping[str, Any]) -> list[Violation]:
+    """The per-deployment rules for one deployment (its configuration unknown: none)."""
+    out: list[Violation] = []
+    e = s.essence
+    if e is None:
+        return out
+
+    def add(code: str, rule: Any, name: str, message: str, hint: str, **values: Any) -> None:
+        out.append(Violation(code, name, rule.level, s.name, message, hint, values))
+
+    if isinstance(r := rules.get("allowedGpuTypes"), AllowedGpuTypes):
+        for res in e.resources:
+            if res.gpuType not in r.types:
+                add("gpu-type-not-allowed", r, "allowedGpuTypes",
+                    f"gpuType {res.gpuType} is not in allowedGpuTypes ({', '.join(r.types)})",
+                    "use an allowed GPU type, or add it to allowedGpuTypes",
+                    gpuType=res.gpuType, allowed=list(r.types))
+    if isinstance(r := rules.get("allowedRegions"), AllowedRegions):
+        for res in e.resources:
+            if res.region not in r.regions:
+                add("region-not-allowed", r, "allowedRegions",
+                    f"region {res.region} is not in allowedRegions ({', '.join(r.regions)})",
+                    "use an allowed region, or add it to allowedRegions",
+                    region=res.region, allowed=list(r.regions))
+    if isinstance(r := rules.get("maxWorkers"), MaxWorkers) and (e.workers or 0) > r.max:
+        add("max-workers", r, "maxWorkers", f"workers {e.workers} is over maxWorkers {r.max}",
+            "lower spec.workers, or raise maxWorkers", workers=e.workers, limit=r.max)
+    if isinstance(r := rules.get("maxGpuCount"), MaxGpuCount):
+        for res in e.resources:
+            if (res.gpuCount or 0) > r.max:
+                add("max-gpu-count", r, "maxGpuCount",
+                    f"gpuCount {res.gpuCount} ({res.gpuType}) is over maxGpuCount {r.max}",
+                    "lower resources[].gpuCount, or raise maxGpuCount",
+                    gpuCount=res.gpuCount, gpuType=res.gpuType, limit=r.max)
+    if isinstance(r := rules.get("imagePolicy"), ImagePolicy):
+        out += _image(s, r)
+    pd = rules.get("requirePreventDestroy")
+    if pd is not None and s.prevent_destroy is False:
+        add("prevent-destroy-required", pd, "requirePreventDestroy",
+            "lifecycle.preventDestroy is not set", "add `lifecycle: {preventDestroy: true}` to "
+            "its manifest (or an overlay of this environment)", preventDestroy=False)
+    if (isinstance(r := rules.get("requireRollout"), RequireRollout) and s.rollout is not None
+            and e.serviceMode in ROLLOUT_MODES and s.rollout != r.strategy):
+        add("rollout-required", r, "requireRollout",
+            f"serviceMode {e.serviceMode} releases with lifecycle.rollout {s.rollout}, not "
+            f"{r.strategy} (each replacement stops serving)",
+            f"set `lifecycle: {{rollout: {r.strategy}}}` (or defaults.rollout / the "
+            "environment's rollout in yottactl.yaml)",
+            serviceMode=e.serviceMode, rollout=s.rollout, required=r.strategy)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    registry: str  # docker.io for Docker Hub names
+    path: str  # without registry, tag or digest
+    tag: str | None
+    digest: str | None
+
+    @classmethod
+    def parse(cls, image: str) -> ImageRef:
+        rest, _, digest = image.partition("@")
+        head, slash, last = rest.rpartition("/")
+        name, colon, tag = last.partition(":")
+        full = f"{head}{slash}{name}"
+        first, sep, remainder = full.partition("/")
+        if sep and ("." in first or ":" in first or first == "localhost"):
+            registry, path = first.lower(), remainder
+        else:
+            registry, path = "docker.io", full
+        return cls(registry, path, tag if colon else None, digest or None)
+
+    def within(self, prefix: str) -> bool:
+        full = f"{self.registry}/{self.path}"
+        prefix = prefix.rstrip("/").lower()
+        return full.lower() == prefix or full.lower().startswith(prefix + "/") \
+            or (prefix == "docker.io" and self.registry == "docker.io")
+
+
+def _image(s: Subject, r: ImagePolicy) -> list[Violation]:
+    assert s.essence is not None
+    image = s.essence.image
+    if image.startswith(SENSITIVE_PREFIX):  # a saved plan's fingerprint: the value is not here
+        return []
+    shown = "(image from ${env:...}, not shown)" if "image" in s.sensitive else image
+    ref = ImageRef.parse(image)
+    out = []
+
+    def add(code: str, message: str, hint: str, **values: Any) -> None:
+        out.append(Violation(code, "imagePolicy", r.level, s.name, message, hint,
+                             {"image": shown, **values}))
+
+    if ref.tag is not None and ref.tag in r.forbidTags:
+        add("image-tag-forbidden", f"image {shown} uses the forbidden tag {ref.tag!r}",
+            "pin a release tag or a digest (@sha256:...)", tag=ref.tag)
+    if r.forbidUntagged and ref.tag is None and ref.digest is None:
+        add("image-untagged", f"image {shown} has no tag (it means latest)",
+            "pin a release tag or a digest (@sha256:...)")
+    if r.requireDigest and not (ref.digest or "").startswith("sha256:"):
+        add("image-digest-required", f"image {shown} is not pinned by digest",
+            "append @sha256:DIGEST (`docker buildx imagetools inspect IMAGE` shows it)")
+    if r.registries and not any(ref.within(p) for p in r.registries):
+        add("image-registry-not-allowed",
+            f"image {shown} is from {ref.registry}, not from an allowed registry "
+            f"({', '.join(r.registries)})", "push it to an allowed registry",
+            registry=ref.registry, allowed=list(r.registries))
+    return out

@@ -1,0 +1,92 @@
+"""The result of a policy check: typed violations and the prices they were judged on, and
+the report's JSON (``schema/policy-report-v1.schema.json``). Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One rule broken by one deployment (or by the environment's total)."""
+
+    code: str  # stable, for tools and tests: e.g. max-hourly-cost, gpu-type-not-allowed
+    rule: str  # the rule's name in yottactl.yaml
+    level: str  # mandatory | advisory
+    deployment: str | None
+    message: str
+    hint: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict)
+    overridden: bool = False  # mandatory, passed for this run by --policy-override
+
+    @property
+    def blocks(self) -> bool:
+        return self.level == "mandatory" and not self.overridden
+
+    @property
+    def text(self) -> str:
+        head = f"{self.deployment}: " if self.deployment else ""
+        return head + self.message + (f"; {self.hint}" if self.hint else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "rule": self.rule, "level": self.level,
+                "deployment": self.deployment, "message": self.message, "hint": self.hint,
+                "values": dict(self.values), "overridden": self.overridden}
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLine:
+    deployment: str
+    before: float | None
+    after: float | None
+    source: str  # live | catalog | unknown (of ``after``)
+
+
+@dataclass(frozen=True)
+class PolicyReport:
+    environment: str | None
+    rules: Mapping[str, str]  # name -> level, of the rules checked
+    violations: tuple[Violation, ...] = ()
+    prices: tuple[PriceLine, ...] = ()
+    before: float | None = None  # the environment's total $/h today (None: unknown)
+    after: float | None = None  # and after the run
+    overrides: tuple[str, ...] = ()  # --policy-override names that passed a violation
+    limits: Mapping[str, float] = field(default_factory=dict)  # maxHourlyCost's max, if set
+
+    @property
+    def blocked(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.blocks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION, "environment": self.environment,
+            "passed": not self.blocked, "rules": dict(self.rules),
+            "budget": {"before": self.before, "after": self.after,
+                       "limit": self.limits.get("maxHourlyCost"),
+                       "unknown": [p.deployment for p in self.prices if p.source == "unknown"]},
+            "prices": [{"deployment": p.deployment, "before": p.before, "after": p.after,
+                        "source": p.source} for p in self.prices],
+            "violations": [v.to_dict() for v in self.violations],
+            "overrides": list(self.overrides),
+        }
+
+
+def money(v: float | None) -> str:
+    return "unknown" if v is None else f"${v:,.2f}/h"
+
+
+def total(values: Any) -> float | None:
+    out: float | None = 0.0
+    for v in values:
+        out = add(out, v)
+    return None if out is None else round(out, 6)
+
+
+def add(total: float | None, value: float | None) -> float | None:
+    return None if total is None or value is None else total + value
+
+
