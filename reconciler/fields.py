@@ -19,6 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+# The API versions yottactl speaks (docs/API-V2.md); v1 stays the default until a real v2
+# account confirms the emulator's behaviour.
+V1, V2 = "v1", "v2"
+API_VERSIONS: tuple[str, ...] = (V1, V2)
+DEFAULT_API_VERSION = V1
+# v2 answers carry times as epoch milliseconds where v1 has ISO 8601 text (log lines, workers)
+V2_EPOCH_MS_KEYS: tuple[str, ...] = ("timestamp", "createdAt", "updatedAt")
+# v2 names the worker id ``workerId`` (v1: ``id``)
+V2_WORKER_ID = "workerId"
+
 
 class Kind(str, Enum):
     """How a field's value is normalised into the essence (equal means equal)."""
@@ -48,6 +58,19 @@ class DeploymentField:
     plain: bool = False
     bounds: tuple[int, int] | None = None  # INT: the manifest's range (inclusive)
     bounded_on_create: bool = False  # the API's create request also enforces ``bounds``
+    # the v2 API's spelling where it differs from v1's (docs/API-V2.md): in the create request,
+    # in the update (PATCH) request, and the other keys a v2 response may use for the field
+    v2_create: str = ""
+    v2_update: str = ""
+    v2_response: tuple[str, ...] = ()
+    v2_max_length: int | None = None  # TEXT: the v2 API's length limit (webhook: 512)
+    versions: tuple[str, ...] = ("v1", "v2")  # the API versions that know the field
+
+    def wire_name(self, version: str, *, creating: bool) -> str:
+        """The request key of this field in ``version``'s create or update request."""
+        if version == V2:
+            return (self.v2_create if creating else self.v2_update) or self.name
+        return self.name
 
     @property
     def replaces(self) -> bool:
@@ -65,7 +88,8 @@ FIELDS: tuple[DeploymentField, ...] = (
                     secret_capable=True),
     DeploymentField("serviceMode", Kind.TEXT, required=True, updatable=False),
     DeploymentField("credentialId", Kind.OPTIONAL_TEXT, required=False, updatable=True,
-                    secret_capable=True),
+                    secret_capable=True, v2_create="containerRegistryAuthId",
+                    v2_response=("containerRegistryAuthId",)),
     DeploymentField("resources", Kind.RESOURCES, required=True, updatable=True),
     DeploymentField("workers", Kind.INT, required=True, updatable=True, live_name="totalWorkers"),
     DeploymentField("containerVolumeInGb", Kind.INT, required=True, updatable=True),
@@ -73,7 +97,7 @@ FIELDS: tuple[DeploymentField, ...] = (
     DeploymentField("initializationCommand", Kind.TEXT, required=False, updatable=True,
                     secret_capable=True),
     DeploymentField("environmentVars", Kind.ENV, required=False, updatable=True,
-                    secret_capable=True),
+                    secret_capable=True, v2_response=("envVars",)),
     DeploymentField("minSingleCardVramInGb", Kind.INT, required=False, updatable=True,
                     plain=True, bounds=(0, 1536), bounded_on_create=True),
     DeploymentField("minSingleCardVcpu", Kind.INT, required=False, updatable=True,
@@ -81,7 +105,8 @@ FIELDS: tuple[DeploymentField, ...] = (
     DeploymentField("minSingleCardRamInGb", Kind.INT, required=False, updatable=True,
                     plain=True, bounds=(0, 1536), bounded_on_create=True),
     DeploymentField("webhookUrl", Kind.TEXT, required=False, updatable=True, secret_capable=True,
-                    plain=True),
+                    plain=True, v2_create="webhook", v2_update="webhook", v2_response=("webhook",),
+                    v2_max_length=512),
 )
 
 # The rows every state and plan file has carried since the first release: their keys are written
@@ -106,3 +131,6 @@ MANIFEST_ONLY = ("state",)
 def request_keeps(f: DeploymentField, value: object) -> bool:
     """Does a create/update body carry this field? Optional fields are left out when empty."""
     return f.required or f.kind is Kind.ENV or value not in (None, "")
+
+# The longest deployment name each API version accepts (v2: 1-20 characters, a letter first)
+NAME_MAX_LENGTH: dict[str, int] = {V1: 50, V2: 20}

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from reconciler import __version__
 from reconciler.api import debuglog, envelope, facts
+from reconciler.api.answers import OncePerList, check_list, parse, parse_list, path_id
 from reconciler.api.limiter import AdaptiveLimiter, outcome_of
 from reconciler.api.models import (
     CreateRequest,
     Deployment,
+    GpuType,
     ListedDeployment,
     LogEntry,
     LogPage,
@@ -32,6 +34,7 @@ from reconciler.api.models import (
 )
 from reconciler.api.retry import RetryPolicy, run_with_retries
 from reconciler.api.transfer import Exchange, Limits, exchange
+from reconciler.api.wire import Route, Wire, wire_for
 from reconciler.errors import (
     ApiError,
     BadResponse,
@@ -40,64 +43,11 @@ from reconciler.errors import (
     Unavailable,
     UsageError,
 )
-from reconciler.redact import clip
+from reconciler.fields import DEFAULT_API_VERSION
 from reconciler.trust import is_loopback_host
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
-
-
-def parse(model: type[M], data: Any, *, operation: str, deployment: str | None = None,
-          where: str = "data") -> M:
-    """``data`` as ``model``, or a :class:`BadResponse` naming the first wrong field (never
-    its value: it may be a secret)."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join([where, *(str(p) for p in first["loc"])])
-        raise BadResponse(f"unexpected answer: field {field}: {first['msg'].lower()} "
-                          f"(got {type(first['input']).__name__})", operation=operation,
-                          deployment=deployment) from None
-
-
-def parse_list(model: type[M], data: Any, *, operation: str,
-               deployment: str | None = None) -> builtins.list[M]:
-    if data is None:
-        return []
-    _check_list(data, operation=operation, deployment=deployment)
-    return [parse(model, item, operation=operation, deployment=deployment, where=f"data[{i}]")
-            for i, item in enumerate(data)]
-
-
-def _check_list(data: Any, *, operation: str, deployment: str | None) -> None:
-    if not isinstance(data, builtins.list):
-        raise BadResponse(f"unexpected answer: field data: expected a list, got "
-                          f"{type(data).__name__}", operation=operation, deployment=deployment)
-
-
-class _OncePerList(dict[str, str | None]):
-    """id -> name seen in one list answer: an id listed twice (under one name or two) is a
-    malformed answer; planning on it would act twice on one deployment. API text is shown
-    escaped (repr) and cut short."""
-
-    def check(self, dep_id: str, name: str | None) -> None:
-        if dep_id in self:
-            first, shown = self[dep_id], clip(repr(name), 60)
-            how = (f"twice as {shown}" if first == name
-                   else f"as both {clip(repr(first), 60)} and {shown}")
-            raise BadResponse(f"unexpected answer: deployment id {clip(repr(dep_id), 60)} is "
-                              f"listed {how}; a list names each deployment once", operation="list")
-        self[dep_id] = name
-
-
-def path_id(value: str, *, operation: str, what: str = "deployment") -> int:
-    """An id for a URL path: ids are 18-digit numbers (kept exact: never through a float)."""
-    text = str(value)
-    if not text.isdigit() or not text.isascii():
-        raise BadResponse(f"field id: the {what} id {text[:40]!r} is not a number",
-                          operation=operation)
-    return int(text)
 
 
 def resolve_endpoint(url: str | None, *, allow_insecure: bool = False) -> str:
@@ -132,6 +82,7 @@ class YottaClient:
         allow_insecure: bool = False,
         limiter: AdaptiveLimiter | None = None,
         max_body_bytes: int | None = None,
+        api_version: str = DEFAULT_API_VERSION,
     ) -> None:
         # explicit values only: the environment is read once, in reconciler.settings
         key = api_key or ""
@@ -140,6 +91,8 @@ class YottaClient:
                 "no API key", hint="set YOTTA_API_KEY or pass --api-key (the emulator accepts any)"
             )
         self.base_url = resolve_endpoint(base_url, allow_insecure=allow_insecure)
+        # the one place that knows the API version: everything above speaks the v1 models
+        self.wire: Wire = wire_for(api_version)
         debuglog.add_secret(key)
         self._headers = {
             facts.AUTH_HEADER: key,
@@ -157,7 +110,11 @@ class YottaClient:
         self.limiter = limiter or AdaptiveLimiter()
 
     def __repr__(self) -> str:  # never show the key
-        return f"YottaClient(base_url={self.base_url!r})"
+        return f"YottaClient(base_url={self.base_url!r}, api={self.wire.version})"
+
+    @property
+    def api_version(self) -> str:
+        return self.wire.version
 
     @property
     def http(self) -> httpx.Client:
@@ -181,17 +138,16 @@ class YottaClient:
     def _call(
         self,
         operation: str,
-        method: str,
-        path: str,
+        route: Route,
         *,
-        json: Mapping[str, Any] | None = None,
-        params: Any = None,
         deployment: str | None = None,
         idempotent: bool = True,
     ) -> Any:
-        url = f"{self.base_url}{facts.API_PREFIX}{path}"
+        method, path = route.method, route.path
+        url = f"{self.base_url}{path}"
         http = self.http  # built first (TLS set-up is ours, not the server's time)
-        request = Exchange(method, url, json=json, params=params, headers=self._headers)
+        request = Exchange(method, url, json=route.json, params=route.params,
+                           headers=self._headers)
         # the deadline starts when the first attempt gets its slot (our own pacing is not the
         # server's slowness) and bounds every attempt and every pause between them
         started: list[float] = []
@@ -205,10 +161,10 @@ class YottaClient:
                 response = send()
                 data = envelope.unwrap(response, operation=operation, deployment=deployment)
             except ApiError as exc:
-                debuglog.call(method, facts.API_PREFIX + path, exc.http_status, exc.code,
+                debuglog.call(method, path, exc.http_status, exc.code,
                               time.perf_counter() - began, type(exc).__name__)
                 raise
-            debuglog.call(method, facts.API_PREFIX + path, response.status_code, facts.CODE_OK,
+            debuglog.call(method, path, response.status_code, facts.CODE_OK,
                           time.perf_counter() - began)
             return data
 
@@ -262,45 +218,45 @@ class YottaClient:
 
     def create(self, request: CreateRequest) -> Deployment:
         """Create. Never blindly retried: a lost response raises :class:`OutcomeUnknown`."""
-        data = self._call(
-            "create", "POST", "/create", json=request.to_wire(), deployment=request.name,
-            idempotent=False,
-        )
-        return parse(Deployment, data, operation="create", deployment=request.name)
+        data = self._call("create", self.wire.create(request.to_wire()),
+                          deployment=request.name, idempotent=False)
+        return parse(Deployment, self.wire.deployment(data), operation="create",
+                     deployment=request.name)
 
     def update(self, deployment_id: str, request: UpdateRequest) -> Deployment | None:
-        data = self._call(
-            "update", "POST", f"/{self._id(deployment_id, 'update')}/update",
-            json=request.to_wire(), deployment=deployment_id,
-        )
-        return parse(Deployment, data, operation="update") if isinstance(data, dict) else None
+        route = self.wire.update(self._id(deployment_id, "update"), request.to_wire())
+        data = self._call("update", route, deployment=deployment_id)
+        return (parse(Deployment, self.wire.deployment(data), operation="update")
+                if isinstance(data, dict) else None)
 
     def stop(self, deployment_id: str) -> None:
-        path = f"/{self._id(deployment_id, 'stop')}/stop"
-        self._call("stop", "POST", path, deployment=deployment_id)
+        self._call("stop", self.wire.stop(self._id(deployment_id, "stop")),
+                   deployment=deployment_id)
 
     def start(self, deployment_id: str) -> None:
-        path = f"/{self._id(deployment_id, 'start')}/start"
-        self._call("start", "POST", path, deployment=deployment_id)
+        self._call("start", self.wire.start(self._id(deployment_id, "start")),
+                   deployment=deployment_id)
 
     def scale(self, deployment_id: str, workers: int) -> None:
-        body = ScaleRequest(workers=workers).to_wire()
-        path = f"/{self._id(deployment_id, 'scale')}/workers"
-        self._call("scale", "POST", path, json=body, deployment=deployment_id)
+        count = ScaleRequest(workers=workers).workers
+        self._call("scale", self.wire.scale(self._id(deployment_id, "scale"), count),
+                   deployment=deployment_id)
 
     def delete(self, deployment_id: str) -> None:
-        path = f"/{self._id(deployment_id, 'delete')}"
-        self._call("delete", "DELETE", path, deployment=deployment_id)
+        self._call("delete", self.wire.delete(self._id(deployment_id, "delete")),
+                   deployment=deployment_id)
 
     def detail(self, deployment_id: str) -> Deployment:
-        path = f"/{self._id(deployment_id, 'detail')}"
-        data = self._call("detail", "GET", path, deployment=deployment_id)
-        return parse(Deployment, data, operation="detail", deployment=deployment_id)
+        data = self._call("detail", self.wire.detail(self._id(deployment_id, "detail")),
+                          deployment=deployment_id)
+        return parse(Deployment, self.wire.deployment(data), operation="detail",
+                     deployment=deployment_id)
 
     def list(self, status: Sequence[str] = ()) -> builtins.list[Deployment]:
-        params = [("statusList", s) for s in status] or None
-        data = self._call("list", "GET", "/list", params=params)
-        out, seen = parse_list(Deployment, data, operation="list"), _OncePerList()
+        data = self._call("list", self.wire.list(status))
+        if isinstance(data, builtins.list):
+            data = [self.wire.deployment(item) for item in data]
+        out, seen = parse_list(Deployment, data, operation="list"), OncePerList()
         for dep in out:
             seen.check(dep.id, dep.name)
         return out
@@ -309,25 +265,31 @@ class YottaClient:
         """``list`` for planning a fleet: each item validated as a :class:`ListedDeployment`
         (only what a plan reads), handed to ``keep`` and its raw JSON dropped at once, so the
         parsed answer and the full models never exist side by side."""
-        data = self._call("list", "GET", "/list")
+        data = self._call("list", self.wire.list())
         if data is None:
             return []
-        _check_list(data, operation="list", deployment=None)
-        out, seen = [], _OncePerList()
+        check_list(data, operation="list", deployment=None)
+        out, seen = [], OncePerList()
         for i, item in enumerate(data):
             data[i] = None  # garbage from here on: its memory serves the next items
-            listed = parse(ListedDeployment, item, operation="list", where=f"data[{i}]")
+            listed = parse(ListedDeployment, self.wire.deployment(item), operation="list",
+                           where=f"data[{i}]")
             seen.check(listed.id, listed.name)
             out.append(keep(listed))
         return out
 
     def workers(self, deployment_id: str, status: Sequence[str] = ()) -> builtins.list[Worker]:
-        params = [("statusList", s) for s in status] or None
-        data = self._call(
-            "workers", "GET", f"/{self._id(deployment_id, 'workers')}/workers", params=params,
-            deployment=deployment_id,
-        )
+        route = self.wire.workers(self._id(deployment_id, "workers"), status)
+        data = self._call("workers", route, deployment=deployment_id)
+        if isinstance(data, builtins.list):
+            data = [self.wire.worker(item) for item in data]
         return parse_list(Worker, data, operation="workers", deployment=deployment_id)
+
+    def gpu_types(self) -> builtins.list[GpuType]:
+        """``GET /v2/vms/types``: each GPU type's availability per region (v2's endpoint,
+        whichever version the deployments are managed with)."""
+        data = self._call("gpu types", Route("GET", facts.VM_TYPES_PATH))
+        return parse_list(GpuType, data, operation="gpu types")
 
     def logs(
         self,
@@ -353,10 +315,11 @@ class YottaClient:
             "direction": direction,
         }
         params = {k: str(v) for k, v in raw.items() if v is not None}
-        path = (f"/{self._id(deployment_id, 'logs')}/workers/"
-                f"{self._id(worker_id, 'logs', what='worker')}/logs")
-        data = self._call("logs", "GET", path, params=params, deployment=deployment_id)
-        return parse(LogPage, data or {}, operation="logs", deployment=deployment_id)
+        route = self.wire.logs(self._id(deployment_id, "logs"),
+                               self._id(worker_id, "logs", what="worker"), params)
+        data = self._call("logs", route, deployment=deployment_id)
+        return parse(LogPage, self.wire.log_page(data) or {}, operation="logs",
+                     deployment=deployment_id)
 
     def iter_logs(
         self,

@@ -9,6 +9,8 @@ from reconciler import fields
 
 DEFAULT_BASE_URL = "https://api.yottalabs.ai"
 API_PREFIX = "/openapi/v1/elastic/deploy"
+API_V2_PREFIX = "/v2/serverless"  # the v2 API (docs/API-V2.md): api/wire.py
+VM_TYPES_PATH = "/v2/vms/types"  # v2: GPU types and their availability per region
 AUTH_HEADER = "X-Api-Key"  # raw key, no "Bearer"
 
 # Envelope codes. Success is 10000 only; anything else is an error even on HTTP 200.

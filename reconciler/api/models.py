@@ -251,3 +251,24 @@ class LogPage(_Response):
     @classmethod
     def _null_as_empty(cls, value: object) -> object:
         return () if value is None else value
+
+
+class GpuRegion(_Response):
+    """One region of ``GET /v2/vms/types``: may a GPU of this type be had there now?"""
+
+    region: str
+    regionName: str | None = None
+    available: bool = False
+    vmTypeId: int | None = None
+
+
+class GpuType(_Response):
+    """``VMType`` of ``GET /v2/vms/types``: a GPU type and its availability per region."""
+
+    gpuType: str
+    regions: tuple[GpuRegion, ...] = ()
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _null_as_empty(cls, value: object) -> object:
+        return () if value is None else value
