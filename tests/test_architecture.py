@@ -70,6 +70,34 @@ def test_only_the_cli_imports_click() -> None:
     assert importers and set(importers) == {"cli"}
 
 
+def _importers(module: str) -> set[str]:
+    """The modules under reconciler/ (as paths) that import ``module`` or one of its parts."""
+    importers = set()
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [])
+            if any(n == module or n.startswith(module + ".") for n in names):
+                importers.add(path.relative_to(ROOT).as_posix())
+    return importers
+
+
+# trust.py parses an endpoint URL with httpx as well as the standard library, to refuse any
+# URL the two read differently; it sends nothing
+HTTPX_PARSER_ONLY = {"trust.py"}
+
+
+def test_every_http_call_goes_through_the_api_package() -> None:
+    """Only reconciler/api/ (the client, and plain_http for webhooks and the probe: timeouts,
+    no credential, redacted failures) and the emulator import httpx."""
+    importers = _importers("httpx")
+    assert "api/client.py" in importers and "api/plain_http.py" in importers  # the scan works
+    outside = {m for m in importers - HTTPX_PARSER_ONLY
+               if not m.startswith(("api/", "emulator/"))}
+    assert outside == set(), "send HTTP through reconciler/api/ (plain_http.py for webhooks)"
+
+
 MAX_MODULE_LINES = 400  # a module past this is two modules: split it along its seams
 
 

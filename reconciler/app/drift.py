@@ -97,16 +97,6 @@ def notify(url: str, data: DriftReport) -> str | None:
     followed (a 30x is reported, so a webhook cannot bounce the report elsewhere), and its
     answer is never read (a hostile one cannot fill memory). The URL comes from the command
     line only, never from a file (README "Who decides where credentials go")."""
-    import httpx
+    from reconciler.api.plain_http import post_json
 
-    try:
-        with httpx.stream("POST", url, json=data, timeout=15.0, follow_redirects=False,
-                          headers={"User-Agent": "yottactl-drift"}) as response:
-            status = response.status_code
-    except httpx.HTTPError as exc:  # its text names the reason, never the URL
-        return f"{type(exc).__name__}: {exc}"
-    except httpx.InvalidURL as exc:  # not an HTTPError: it used to end in a traceback
-        return f"not a valid URL ({exc})"
-    if status >= 300:
-        return f"HTTP {status}"
-    return None
+    return post_json(url, data, timeout=15.0, agent="yottactl-drift").problem

@@ -28,8 +28,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
+from reconciler.api.plain_http import Answer, Prober, post_json
 from reconciler.errors import YottactlError
 from reconciler.plan.model import CutoverSpec, ProbeSpec
 from reconciler.redact import redact
@@ -103,15 +102,15 @@ async def _probe(url: str, spec: ProbeSpec, stop: threading.Event, deadline: flo
                  name: str) -> int:
     in_a_row = attempts = 0
     last = answered = "no answer yet"
-    async with httpx.AsyncClient(timeout=spec.timeout_seconds, follow_redirects=False,
-                                 headers={"User-Agent": "yottactl-probe"}) as client:
+    async with Prober(timeout=spec.timeout_seconds, agent="yottactl-probe",
+                      max_body=PROBE_BODY_BYTES) as client:
         while True:
             attempts += 1
             left = deadline - time.monotonic()
             late = (f"no complete answer within timeoutSeconds ({spec.timeout_seconds:g}s)"
                     if spec.timeout_seconds <= left else
                     "no complete answer before the deadline (apply's --timeout)")
-            status, last = await _bounded(_status(client, url), min(spec.timeout_seconds, left),
+            status, last = await _bounded(client.get(url), min(spec.timeout_seconds, left),
                                           stop, late)
             answered = last if status else answered
             in_a_row = in_a_row + 1 if status == spec.expect_status else 0
@@ -128,19 +127,7 @@ async def _probe(url: str, spec: ProbeSpec, stop: threading.Event, deadline: flo
                 raise Interrupt()
 
 
-async def _status(client: httpx.AsyncClient, url: str) -> int:
-    """One GET: its status, after reading at most PROBE_BODY_BYTES of the body (the rest is
-    dropped with the connection)."""
-    async with client.stream("GET", url) as response:
-        read = 0
-        async for chunk in response.aiter_raw():
-            read += len(chunk)
-            if read >= PROBE_BODY_BYTES:
-                break
-        return response.status_code
-
-
-async def _bounded(request: Coroutine[Any, Any, int], budget: float,
+async def _bounded(request: Coroutine[Any, Any, Answer], budget: float,
                    stop: threading.Event, late: str) -> tuple[int, str]:
     """(status, what happened) of ``request`` given ``budget`` seconds in total; status 0 when
     it failed, or ran out of time (said by ``late``). Raises :class:`Interrupt` when ``stop``
@@ -160,11 +147,8 @@ async def _bounded(request: Coroutine[Any, Any, int], budget: float,
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
-    try:
-        status = task.result()
-    except httpx.HTTPError as exc:
-        return 0, type(exc).__name__
-    return status, f"HTTP {status}"
+    answer = task.result()
+    return answer.status, answer.failure or f"HTTP {answer.status}"
 
 
 async def _stopped(stop: threading.Event, seconds: float) -> bool:
@@ -233,17 +217,13 @@ def _command(argv: tuple[str, ...], timeout: float, switch: Switch,
 
 def _webhook(url: str, timeout: float, switch: Switch) -> None:
     hint = "check the webhook (lifecycle.cutover.webhook)"
-    try:
-        with httpx.stream("POST", url, json=switch.as_json(), timeout=timeout,
-                          follow_redirects=False,
-                          headers={"User-Agent": "yottactl-cutover"}) as response:
-            status = response.status_code
-    except httpx.HTTPError as exc:
-        raise CutoverFailed(f"{switch.name}: the cutover webhook failed: "
-                            f"{type(exc).__name__}: {exc}", hint=hint) from None
-    except httpx.InvalidURL as exc:
-        raise CutoverFailed(f"{switch.name}: the cutover webhook URL is not valid ({exc})",
-                            hint=hint) from None
-    if not 200 <= status < 300:
-        raise CutoverFailed(f"{switch.name}: the cutover webhook answered HTTP {status}",
+    answer = post_json(url, switch.as_json(), timeout=timeout, agent="yottactl-cutover")
+    if answer.bad_url:
+        raise CutoverFailed(f"{switch.name}: the cutover webhook URL is not valid "
+                            f"({answer.bad_url})", hint=hint)
+    if answer.failure:
+        raise CutoverFailed(f"{switch.name}: the cutover webhook failed: {answer.failure}",
+                            hint=hint)
+    if answer.problem is not None:
+        raise CutoverFailed(f"{switch.name}: the cutover webhook answered HTTP {answer.status}",
                             hint=hint)
