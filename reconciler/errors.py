@@ -11,6 +11,7 @@ no other exception should ever reach the user as a traceback.
     ├── ManifestError           one or more manifest problems (carries ManifestIssue list)
     │   └── ProjectFileError    the project file (yottactl.yaml) is invalid
     ├── PlanError               the planner refuses (preventDestroy, ambiguous names, mass delete)
+    ├── PolicyError             the plan breaks a mandatory policy of yottactl.yaml (not overridden)
     ├── StalePlanError          a saved plan no longer matches the live objects it touches
     ├── StateError              corrupt / foreign / future-format state; lock held
     │   └── LockHeld
@@ -90,6 +91,10 @@ class ManifestError(YottactlError):
 
 class PlanError(YottactlError):
     """The planner refuses to produce a plan for some deployments."""
+
+
+class PolicyError(YottactlError):
+    """The plan breaks a mandatory policy (reconciler/policy): refused before any API call."""
 
 
 class StalePlanError(YottactlError):

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from reconciler.app.plan import PlanRun
     from reconciler.apply.events import Event, Result
     from reconciler.essence import Essence
+    from reconciler.policy.report import PolicyReport
     from reconciler.report.observe import OutputRecord
     from reconciler.state.model import State
     from reconciler.state.protocol import Backend
@@ -68,9 +69,12 @@ def read_plan_file(plan_file: str) -> Plan:
         raise refusal from exc
 
 
-def saved_plan(settings: Settings, plan_file: str, state: State | None) -> Plan:
+def saved_plan(settings: Settings, plan_file: str,
+               state: State | None) -> tuple[Plan, PolicyReport | None]:
     """A plan file from `plan --out`, refused when it has errors, was planned for another
-    environment or state, or is stale for any deployment it touches."""
+    environment or state, or is stale for any deployment it touches; with the project's
+    policies checked against it as they are now (the caller refuses a violation)."""
+    from reconciler.app.policy import check_saved
     from reconciler.apply.stale import stale_reasons
 
     the_plan = read_plan_file(plan_file)
@@ -87,7 +91,8 @@ def saved_plan(settings: Settings, plan_file: str, state: State | None) -> Plan:
         raise StateError(f"{plan_file} was made from another state (lineage "
                          f"{the_plan.state_lineage}, this state is {lineage})",
                          hint="plan again against this state")
-    reasons = stale_reasons(the_plan, settings.client().list(), state, settings.fingerprinter())
+    listed = settings.client().list()  # one list: the staleness check and the policies'
+    reasons = stale_reasons(the_plan, listed, state, settings.fingerprinter())
     if reasons:
         if state is not None and state.serial != the_plan.state_serial:
             reasons.append(f"the state changed since the plan was made (serial "
@@ -95,7 +100,7 @@ def saved_plan(settings: Settings, plan_file: str, state: State | None) -> Plan:
         raise StalePlanError(f"{plan_file} is stale: deployments it touches changed",
                              detail="\n".join(f"  {r}" for r in reasons),
                              hint="run `yottactl plan --out FILE` again")
-    return the_plan
+    return the_plan, check_saved(settings, the_plan, listed, state)
 
 
 def refresh(settings: Settings, state: State | None, targets: Sequence[str],

@@ -12,7 +12,9 @@ from reconciler.errors import PlanError, YottactlError
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:
-    from reconciler.report.drift import Ack, DriftReport
+    from reconciler.plan.live import LiveDeployment
+    from reconciler.report.drift import Ack, DriftReport, Finding
+    from reconciler.state.model import State
 
 
 def read_acks(ack_file: str) -> list[Ack]:
@@ -63,11 +65,23 @@ def drift_report(settings: Settings, paths: Sequence[str], acks: list[Ack],
              "nothing, so every one the manifests declare is reported pending"
              + (f"; {did_you_mean}" if did_you_mean else ""))
     now = datetime.now(timezone.utc)
-    findings = findings_from(run.plan, run.state, now)
+    findings = findings_from(run.plan, run.state, now) + _policy(settings, run.live, run.state)
     ack_report = apply_acks(findings, acks, today or date.today())
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     return report(findings, ack_report, stamp,
                   [u.model_dump(mode="json") for u in run.plan.unmanaged])
+
+
+def _policy(settings: Settings, live: Sequence[LiveDeployment],
+            state: State | None) -> list[Finding]:
+    """The managed live fleet against the project's mandatory policies (no extra call)."""
+    from reconciler.policy.evaluate import evaluate_live
+    from reconciler.report.drift import policy_findings
+
+    context = settings.inputs.context
+    if not context.policies.active():
+        return []
+    return policy_findings(evaluate_live(live, state, context.policies, context.environment))
 
 
 def report_json(data: DriftReport) -> str:

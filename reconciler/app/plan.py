@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from reconciler.manifest.schema import DesiredDeployment
     from reconciler.plan.live import LiveDeployment
     from reconciler.plan.planner import Desired
+    from reconciler.policy.report import PolicyReport
     from reconciler.state.model import State
 
 T = TypeVar("T")
@@ -36,6 +37,8 @@ class PlanRun:
     live: list[LiveDeployment]  # what the plan keeps of each listed deployment
     state: State | None
     timings: dict[str, float] = field(default_factory=dict)
+    # the project's policies checked against the plan (reconciler/policy), no override applied
+    policy: PolicyReport | None = None
 
 
 @dataclass
@@ -220,7 +223,12 @@ def _build_plan(
         plan = plan.model_copy(update={"diagnostics": (*plan.diagnostics,
                                                        notice(settings, plan))})
     timings["plan"] = time.perf_counter() - started
-    return PlanRun(plan, {d.name: d for d in loaded}, live, state, timings)
+    run = PlanRun(plan, {d.name: d for d in loaded}, live, state, timings)
+    from reconciler.app.policy import check_run
+
+    # pure: no API call (bench/policy_bench.py)
+    run.policy = check_run(settings, plan, run.desired, live, state)
+    return run
 
 
 def save_plan(the_plan: Plan, out_file: str) -> None:

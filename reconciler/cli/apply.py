@@ -23,7 +23,7 @@ from reconciler.cli import (
     use_color,
     var_options,
 )
-from reconciler.cli.plan import render_plan
+from reconciler.cli.plan import policy_override_option, render_plan
 from reconciler.errors import ApplyError, UsageError
 
 if TYPE_CHECKING:
@@ -32,9 +32,13 @@ if TYPE_CHECKING:
     from reconciler.app.apply import ApplyOptions, Recovered
     from reconciler.essence import Essence
     from reconciler.plan.model import Plan
+    from reconciler.policy.report import PolicyReport
     from reconciler.settings import Settings
     from reconciler.state.model import State
     from reconciler.state.protocol import Backend
+
+# what `apply` runs once confirmed: the plan, the real essences and the policy results
+Prepared = tuple["Plan", "Mapping[str, Essence]", "PolicyReport | None"]
 
 PROMPT = "Do you want to perform these actions? Only 'yes' will be accepted:"
 
@@ -165,6 +169,7 @@ def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
               help="lifecycle.rollout: blueGreen: keep the new deployment of a failed rollout "
                    "for inspection (recorded in the state; the next apply deletes it first) "
                    "instead of deleting it. The old one keeps serving either way.")
+@policy_override_option
 @lock_option
 @var_options
 @api_options
@@ -173,36 +178,50 @@ def run_plan(s: Settings, store: Backend, state: State | None, the_plan: Plan,
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, parallelism: int,
           no_wait: bool, timeout: float, targets: tuple[str, ...], allow_mass_delete: bool,
           refresh_only: bool, replace: tuple[str, ...], output: str, adopt: bool,
-          keep_failed: bool, lock_timeout: float, endpoint: str | None, api_key: str | None,
-          state_path: str | None, no_color: bool) -> None:
-    """Plan, confirm, and make live deployments match the manifests."""
+          keep_failed: bool, policy_override: tuple[str, ...], lock_timeout: float,
+          endpoint: str | None, api_key: str | None, state_path: str | None,
+          no_color: bool) -> None:
+    """Plan, confirm, and make live deployments match the manifests.
+
+    With policies in yottactl.yaml, the plan (new or saved) is checked again before the first
+    API call: a mandatory violation refuses it (--policy-override RULE passes one rule once).
+    """
     from reconciler.app.apply import ApplyOptions, Recovered, recover_state
+    from reconciler.app.policy import check_overrides, record_overrides
     from reconciler.state.backend import command_line
 
     _check_apply_flags(paths, plan_file, refresh_only, replace, output, auto_approve)
     output_never_stops()
     s = settings(endpoint, api_key, state_path)
+    overrides = check_overrides(s, policy_override)
     color = use_color(no_color)
     store = s.state_file()
 
-    def prepared(recovered: Recovered) -> tuple[Plan, Mapping[str, Essence]] | None:
-        """The plan to run, shown and confirmed; None: nothing to do."""
+    def prepared(recovered: Recovered) -> Prepared | None:
+        """The plan to run, shown, checked against the policies and confirmed; None: nothing
+        to do."""
         essences: Mapping[str, Essence] = {}
-        if refresh_only:
+        report = None
+        if refresh_only:  # records live values in the state: no change to check
             the_plan = _refresh_plan(s, recovered.state, targets, paths, output, color)
         elif plan_file:
-            the_plan = _saved_plan(s, plan_file, recovered.state, output)
+            the_plan, report = _saved_plan(s, plan_file, recovered.state, output, overrides,
+                                           color)
         else:
-            the_plan, essences = _new_plan(s, paths, recovered.state, targets, allow_mass_delete,
-                                           replace, output, color)
+            the_plan, essences, report = _new_plan(s, paths, recovered.state, targets,
+                                                   allow_mass_delete, replace, output, color,
+                                                   overrides)
         go = _confirm_apply(the_plan, recovered, bool(plan_file), refresh_only or not no_wait,
                             auto_approve, adopt)
-        return (the_plan, essences) if go else None
+        return (the_plan, essences, report) if go else None
 
-    def run(recovered: Recovered, the_plan: Plan, essences: Mapping[str, Essence]) -> None:
+    def run(recovered: Recovered, the_plan: Plan, essences: Mapping[str, Essence],
+            report: PolicyReport | None) -> None:
         options = ApplyOptions(parallelism=parallelism, no_wait=no_wait, timeout=timeout,
                                settle=recovered.touched, keep_failed=keep_failed)
-        run_plan(s, store, recovered.state, the_plan, essences, options, color, output)
+        state = record_overrides(recovered.state, report) if the_plan.has_changes \
+            else recovered.state
+        run_plan(s, store, state, the_plan, essences, options, color, output)
 
     def against_the_state() -> None:  # under the lock
         recovered = recover_state(s, store, warn)
@@ -282,37 +301,51 @@ def _refresh_plan(s: Settings, state: State | None, targets: tuple[str, ...],
     return the_plan
 
 
-def _saved_plan(s: Settings, plan_file: str, state: State | None, output: str) -> Plan:
+def _saved_plan(s: Settings, plan_file: str, state: State | None, output: str,
+                overrides: frozenset[str], color: bool) -> tuple[Plan, PolicyReport | None]:
     from reconciler.app.apply import saved_plan
+    from reconciler.app.policy import overriding, refuse_if_blocked
     from reconciler.render.progress import plan_event
 
-    the_plan = saved_plan(s, plan_file, state)
+    the_plan, report = saved_plan(s, plan_file, state)
+    report = overriding(report, overrides)
+    refuse_if_blocked(report, "refusing to apply")  # nothing printed yet: the error lists them
     click.echo(f"Applying saved plan {plan_file}: {len(the_plan.pending)} change(s).",
                err=output == "json")
     if output == "json":
         click.echo(json.dumps(plan_event(the_plan)))
-    return the_plan
+    elif report is not None:
+        from reconciler.render.policy import render_text
+        from reconciler.render.style import Style
+
+        render_text(report, sys.stdout, Style(color))
+    return the_plan, report
 
 
 def _new_plan(s: Settings, paths: tuple[str, ...], state: State | None,
               targets: tuple[str, ...], allow_mass_delete: bool, replace: tuple[str, ...],
-              output: str, color: bool) -> tuple[Plan, dict[str, Essence]]:
-    """Plan from the manifests and show it; a plan with errors exits 1 here."""
+              output: str, color: bool,
+              overrides: frozenset[str]) -> tuple[Plan, dict[str, Essence], PolicyReport | None]:
+    """Plan from the manifests and show it; a plan with errors exits 1 here, one that breaks
+    a mandatory policy is refused here (before any API call that changes anything)."""
     from reconciler.app.apply import desired_essences
     from reconciler.app.plan import build_plan
+    from reconciler.app.policy import overriding, refuse_if_blocked
     from reconciler.render.progress import plan_event
 
     run = build_plan(s, paths, targets=targets, allow_mass_delete=allow_mass_delete,
                      state=state, replace=replace, confirm_settled=True)
+    report = overriding(run.policy, overrides)
     if output == "json":
         click.echo(json.dumps(plan_event(run.plan)))
         for error in run.plan.errors:
             click.echo(f"Error: {error}", err=True)
     else:
-        render_plan(run.plan, "text", color)
+        render_plan(run.plan, "text", color, policy=report)
     if run.plan.errors:
         sys.exit(1)
-    return run.plan, desired_essences(run)
+    refuse_if_blocked(report, "refusing to apply")
+    return run.plan, desired_essences(run), report
 
 
 @main.command()
@@ -324,37 +357,44 @@ def _new_plan(s: Settings, paths: tuple[str, ...], state: State | None,
               help="Longest wait for one deployment to stop before it is deleted.")
 @click.option("--target", "targets", multiple=True, metavar="NAME",
               help="Only destroy these deployments (repeatable); an unknown name is an error.")
+@policy_override_option
 @lock_option
 @var_options
 @api_options
 @color_option
 @catalog_option
 def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeout: float,
-            targets: tuple[str, ...], lock_timeout: float, endpoint: str | None,
-            api_key: str | None, state_path: str | None, no_color: bool) -> None:
+            targets: tuple[str, ...], policy_override: tuple[str, ...], lock_timeout: float,
+            endpoint: str | None, api_key: str | None, state_path: str | None,
+            no_color: bool) -> None:
     """Delete every managed deployment (or those the given manifests name).
 
     Respects lifecycle.preventDestroy. Unmanaged deployments are never touched.
     """
     from reconciler.app.apply import ApplyOptions, recover_state
     from reconciler.app.plan import build_plan
+    from reconciler.app.policy import check_overrides, overriding, record_overrides, refuse_if_blocked
     from reconciler.state.backend import command_line
 
     output_never_stops()
     s = settings(endpoint, api_key, state_path)
+    overrides = check_overrides(s, policy_override)
     color = use_color(no_color)
     store = s.state_file()
     with store.locked(command_line(), lock_timeout, warn=warn):
         recovered = recover_state(s, store, warn)
         state, touched = recovered.state, recovered.touched
         run = build_plan(s, paths or None, targets=targets, destroying=True, state=state)
-        render_plan(run.plan, "text", color)
+        report = overriding(run.policy, overrides)
+        render_plan(run.plan, "text", color, policy=report)
         if run.plan.errors:
             sys.exit(1)
+        refuse_if_blocked(report, "refusing to destroy")
         if not run.plan.has_changes and not touched:
             return
         if run.plan.has_changes:
             confirm(auto_approve, "destroy")
+            state = record_overrides(state, report)
         run_plan(s, store, state, run.plan, {},
                  ApplyOptions(parallelism=parallelism, timeout=timeout, settle=touched), color,
                  verb="destroy")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.cli import (
+    F,
     api_options,
     catalog_option,
     color_option,
@@ -22,6 +23,14 @@ from reconciler.cli import (
 
 if TYPE_CHECKING:
     from reconciler.plan.model import Plan
+    from reconciler.policy.report import PolicyReport
+
+
+def policy_override_option(func: F) -> F:
+    return click.option(
+        "--policy-override", "policy_override", multiple=True, metavar="RULE",
+        help="Pass this mandatory policy rule of yottactl.yaml for this run only (repeatable); "
+             "apply records it in the state, with who ran it.")(func)
 
 
 @main.command()
@@ -140,26 +149,33 @@ def schema(project_schema: bool) -> None:
                    "GitHub comments hold at most 65536.")
 @click.option("--replace", "replace", multiple=True, shell_complete=complete_names, metavar="NAME",
               help="Plan NAME's replacement (new id and domain) even if unchanged (repeatable).")
+@policy_override_option
 @var_options
 @api_options
 @color_option
 @catalog_option
 def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exitcode: bool,
          targets: tuple[str, ...], allow_mass_delete: bool, max_chars: int | None,
-         replace: tuple[str, ...],
+         replace: tuple[str, ...], policy_override: tuple[str, ...],
          endpoint: str | None,
          api_key: str | None, state_path: str | None, no_color: bool) -> None:
     """Show the API calls that would make live deployments match the manifests.
 
-    Reads manifests, the state and ONE list call; changes nothing anywhere.
+    Reads manifests, the state and ONE list call; changes nothing anywhere. With policies in
+    yottactl.yaml, checks every rule: a mandatory violation exits 1 after the whole plan.
     """
     from reconciler.app.plan import build_plan
+    from reconciler.app.policy import check_overrides, overriding, refuse_if_blocked
 
-    run = build_plan(settings(endpoint, api_key, state_path), paths, targets=targets,
-                     allow_mass_delete=allow_mass_delete, replace=replace)
-    render_plan(run.plan, output, use_color(no_color), max_chars=max_chars)
+    s = settings(endpoint, api_key, state_path)
+    overrides = check_overrides(s, policy_override)
+    run = build_plan(s, paths, targets=targets, allow_mass_delete=allow_mass_delete,
+                     replace=replace)
+    report = overriding(run.policy, overrides)
+    render_plan(run.plan, output, use_color(no_color), max_chars=max_chars, policy=report)
     if run.plan.errors:
         sys.exit(1)
+    refuse_if_blocked(report, "the plan cannot be applied")
     if out_file:
         from reconciler.app.plan import save_plan
 
@@ -181,8 +197,10 @@ def show(plan_file: str, output: str, no_color: bool) -> None:
     render_plan(read_plan_file(plan_file), output, use_color(no_color))
 
 
-def render_plan(the_plan: Plan, output: str, color: bool, max_chars: int | None = None) -> None:
+def render_plan(the_plan: Plan, output: str, color: bool, max_chars: int | None = None,
+                policy: PolicyReport | None = None) -> None:
     """The plan on standard output (see :func:`reconciler.render.plan_output.write_plan`)."""
     from reconciler.render.plan_output import write_plan
 
-    write_plan(the_plan, output, sys.stdout, color, max_chars)
+    write_plan(the_plan, output, sys.stdout, color, max_chars, policy)
+

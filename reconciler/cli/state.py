@@ -152,8 +152,10 @@ def state_history(limit: int, state_path: str | None) -> None:
     """List the stored versions of the state: serial, time, who, command, what changed.
 
     PostgreSQL keeps every version; a state file keeps two (the file and its .backup).
+    Then the --policy-override records the state keeps: when, who, which rule, what it passed.
     """
-    versions = settings(None, None, state_path).state_file().history(limit)
+    store = settings(None, None, state_path).state_file()
+    versions = store.history(limit)
     if not versions:
         click.echo("No state yet.")
         return
@@ -163,6 +165,12 @@ def state_history(limit: int, state_path: str | None) -> None:
     for v in versions:  # stored text: anyone with write access to the state may have put it there
         fields = [str(v.serial), v.written_at, v.written_by, v.command, v.changes]
         click.echo("\t".join(clean(f or "-") for f in fields))
+    latest = store.read()  # the state keeps its --policy-override records (a file only 2 versions)
+    if latest is not None and latest.policy_overrides:
+        click.echo("\nPOLICY OVERRIDES (newest last)\nAT\tBY\tENVIRONMENT\tRULE\tPASSED")
+        for o in latest.policy_overrides[-limit:]:
+            fields = [o.at, o.by, o.environment or "-", o.rule, " | ".join(o.passed)]
+            click.echo("\t".join(clean(f or "-") for f in fields))
 
 
 @state.command(name="pull")

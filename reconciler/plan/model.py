@@ -8,7 +8,8 @@ Plan file format (``format_version`` 3), JSON:
      diagnostics: [{severity, code, deployment, message, hint}...],
      warnings: [text...], errors: [text...], summary: {action: count}}
 
-``yottactl_version`` (the version that wrote the file: for whoever reads a plan artifact
+``policy`` (with a project's policies: the results, ``schema/policy-report-v1.schema.json``) is
+derived too. ``yottactl_version`` (the version that wrote the file: for whoever reads a plan artifact
 later), ``warnings``, ``errors`` and ``summary`` are derived (for readers of the JSON), not read
 back.
 Version 2 added ``Change.reason_code`` and the typed ``diagnostics``; a version-1 file (which
@@ -334,7 +335,8 @@ class Plan(_Frozen):
     def has_changes(self) -> bool:
         return bool(self.pending)
 
-    def to_json(self) -> str:
+    def to_json(self, extra: dict[str, Any] | None = None) -> str:
+        """The plan file; ``extra``: derived sections (``policy``) appended, not read back."""
         from reconciler import __version__
 
         dumped = self.model_dump(mode="json")
@@ -342,6 +344,7 @@ class Plan(_Frozen):
                 "created_by": dumped.pop("created_by"), "yottactl_version": __version__, **dumped}
         data["warnings"], data["errors"] = list(self.warnings), list(self.errors)
         data["summary"] = self.summary
+        data.update(extra or {})
         for key in ("environment", "endpoint"):  # only with a project file: plans stay as before
             if data[key] is None:
                 del data[key]
@@ -372,6 +375,8 @@ class Plan(_Frozen):
             raise ValueError(f"plan format_version {version!r} is not one of {READABLE_VERSIONS}")
         if isinstance(data, dict):
             data.pop("yottactl_version", None)  # who wrote it, not part of the plan
+        if isinstance(data, dict):
+            data.pop("policy", None)  # checked again by apply against the rules of that run
         for derived in ("summary", "warnings", "errors"):
             texts = data.pop(derived, None)
             if version == 1 and derived != "summary":  # v1 kept only the text

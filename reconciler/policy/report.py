@@ -28,9 +28,13 @@ class Violation:
         return self.level == "mandatory" and not self.overridden
 
     @property
+    def summary(self) -> str:
+        """``deployment: message`` (no hint): what an override record keeps."""
+        return (f"{self.deployment}: " if self.deployment else "") + self.message
+
+    @property
     def text(self) -> str:
-        head = f"{self.deployment}: " if self.deployment else ""
-        return head + self.message + (f"; {self.hint}" if self.hint else "")
+        return self.summary + (f"; {self.hint}" if self.hint else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "rule": self.rule, "level": self.level,
@@ -90,3 +94,12 @@ def add(total: float | None, value: float | None) -> float | None:
     return None if total is None or value is None else total + value
 
 
+def with_overrides(report: PolicyReport, names: frozenset[str]) -> PolicyReport:
+    """``report`` with the mandatory violations of the rules ``names`` passed for one run."""
+    from dataclasses import replace
+
+    violations = tuple(replace(v, overridden=True)
+                       if v.level == "mandatory" and v.rule in names else v
+                       for v in report.violations)
+    used = tuple(sorted({v.rule for v in violations if v.overridden}))
+    return replace(report, violations=violations, overrides=used)

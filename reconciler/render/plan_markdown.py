@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from reconciler.plan.model import Action, Change, Plan
+from reconciler.policy.report import PolicyReport
 from reconciler.render.markdown import cell, code, html_code, prose
 from reconciler.render.plan_text import (
     NOT_NEW,
@@ -25,9 +26,13 @@ from reconciler.render.spec import padded
 MARKER = "<!-- yottactl-plan -->"
 
 
-def render_markdown(plan: Plan, out: TextIO) -> None:
+def render_markdown(plan: Plan, out: TextIO, policy: PolicyReport | None = None) -> None:
     plan = displayable(plan)
     _heading(plan, out)
+    if policy is not None:  # leads the comment: what a reviewer must know first
+        from reconciler.render.policy import render_markdown as policy_block
+
+        policy_block(policy, out)
     pending = sorted(plan.pending, key=lambda c: (not c.disruptive, c.name))
     _summary(plan, pending, out)
     if pending:

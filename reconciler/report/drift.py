@@ -10,9 +10,11 @@ Report format (``format_version`` 1):
      unmanaged: [{id, name, status, duplicate}]}
 
 Finding types: config-changed, scaled, stopped, started, deleted, failed, duplicate, unmanaged,
-not-ready, pending. ``not-ready``: a deployment not yet in its declared status (INITIALIZING or
+not-ready, pending, policy. ``not-ready``: a deployment not yet in its declared status (INITIALIZING or
 STOPPING on the way, or stuck there), with how long when the state recorded when it began.
-``pending``: a change the plan shows and no other finding explains. ``unmanaged`` lists every
+``pending``: a change the plan shows and no other finding explains. ``policy``: the live fleet
+breaks a mandatory rule of yottactl.yaml's policies (spend or workers raised in the console;
+deployment ``*`` when the rule is about the fleet's total). ``unmanaged`` lists every
 live deployment the state does not map, duplicates of a managed name included (those are also
 ``duplicate`` findings).
 Pure: the caller passes today's date and the current time.
@@ -27,10 +29,12 @@ from typing import TypedDict
 from reconciler.manifest.schema import NAME_RE
 from reconciler.plan.model import Action, Change, Diagnostic, Op, Plan, Severity
 from reconciler.plan.reasons import Reason
+from reconciler.policy.report import PolicyReport
 from reconciler.state.model import State, StateEntry
 
 TYPES = ("config-changed", "scaled", "stopped", "started", "deleted", "failed", "duplicate",
-         "unmanaged", "not-ready", "pending")
+         "unmanaged", "not-ready", "pending", "policy")
+FLEET = "*"  # the deployment of a finding about the whole fleet (a policy's total $/h)
 _TRANSITIONAL = ("INITIALIZING", "STOPPING")
 
 
@@ -235,7 +239,18 @@ def _chat_name(name: str) -> str:
     """A deployment name for the chat ``text`` line, which Slack and Discord read as markup
     (``<!channel>``, ``@everyone``, links): a valid name (no <, >, &, backtick or space) in an
     inline code span, where neither pings nor links; anything else from the API is not shown."""
+    if name == FLEET:
+        return "the fleet"
     return f"`{name}`" if NAME_RE.fullmatch(name) else "(a name that is not valid: see findings)"
+
+
+def policy_findings(report: PolicyReport | None) -> list[Finding]:
+    """The live fleet's mandatory policy violations (advisory ones are the plan's warnings)."""
+    if report is None:
+        return []
+    return [Finding(v.deployment or FLEET, None, "policy",
+                    f"[{v.code}] {v.message}" + (f"; {v.hint}" if v.hint else ""))
+            for v in report.violations if v.level == "mandatory"]
 
 
 def report(findings: list[Finding], acks: AcksJson, generated_at: str,

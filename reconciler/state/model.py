@@ -4,7 +4,8 @@
      deployments: {name: {id, spec, sensitive, fingerprint, status, desired_state,
                           prevent_destroy, ignore_changes, created_at, updated_at,
                           renamed_from[, keep_without_manifest, rollout_green,
-                          rollout_failed, rollout_retiring]}}}
+                          rollout_failed, rollout_retiring]}}
+     [, policy_overrides: [{rule, by, at, environment, passed}]]}
 
 ``spec`` is the last-applied essence with secret values replaced by keyed fingerprints.
 
@@ -93,6 +94,17 @@ def _entry_adapter() -> TypeAdapter[StateEntry]:
     return TypeAdapter(StateEntry)
 
 
+@dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
+class PolicyOverride:
+    """One `--policy-override RULE` a run used: who, when, where and what it passed."""
+
+    rule: str
+    by: str
+    at: str
+    environment: str | None = None
+    passed: tuple[str, ...] = ()  # the violations' texts
+
+
 class State(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -101,6 +113,9 @@ class State(BaseModel):
     serial: int = 0
     key_verifier: str | None = None
     deployments: dict[str, StateEntry] = Field(default_factory=dict)
+    # --policy-override records, newest last; written only when there are some (files keep
+    # their bytes)
+    policy_overrides: tuple[PolicyOverride, ...] = Field(default=(), exclude_if=lambda v: not v)
 
     @classmethod
     def empty(cls, lineage: str | None = None) -> State:

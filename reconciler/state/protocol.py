@@ -135,5 +135,8 @@ def changes_between(before: State | None, after: State) -> str:
     parts = [f"+{n}" for n in sorted(set(new) - set(old))]
     parts += [f"~{n}" for n in sorted(set(new) & set(old)) if new[n] != old[n]]
     parts += [f"-{n}" for n in sorted(set(old) - set(new))]
+    # --policy-override records this version added, first: they must survive the cut below
+    known = set(before.policy_overrides) if before else set()
+    parts[:0] = [f"override {o.rule} by {o.by}" for o in after.policy_overrides if o not in known]
     text = " ".join(parts)
     return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,108 @@
+"""Policies around a run: check a plan (new or saved) against the project's rules, refuse one
+that breaks a mandatory rule before the first API call, and record ``--policy-override`` in the
+state. The rules themselves are pure (``reconciler/policy``); here are the settings, the user
+and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from reconciler.errors import PolicyError, UsageError
+from reconciler.settings import Settings
+
+if TYPE_CHECKING:
+    from reconciler.api.models import Deployment
+    from reconciler.plan.desired import Desired
+    from reconciler.plan.live import LiveDeployment
+    from reconciler.plan.model import Plan
+    from reconciler.policy.report import PolicyReport
+    from reconciler.state.model import State
+
+# an override record is kept in the state for this many runs (older ones drop off)
+KEEP_OVERRIDES = 50
+
+
+def check_run(settings: Settings, plan: Plan, desired: Mapping[str, Desired],
+              live: Sequence[LiveDeployment], state: State | None) -> PolicyReport | None:
+    """The project's policies against a plan made from the manifests; None without rules."""
+    from reconciler.policy.evaluate import evaluate
+
+    context = settings.inputs.context
+    if not context.policies.active():
+        return None
+    return evaluate(plan, context.policies, desired=desired, live=live, state=state,
+                    environment=context.environment)
+
+
+def check_saved(settings: Settings, plan: Plan, listed: Sequence[Deployment],
+                state: State | None) -> PolicyReport | None:
+    """`apply --plan FILE`: the rules as they are now, against the saved plan and the list
+    call its staleness check made (no other call)."""
+    from reconciler.plan.live import live_view
+
+    return check_run(settings, plan, {}, [live_view(d) for d in listed], state)
+
+
+def check_overrides(settings: Settings, names: Sequence[str]) -> frozenset[str]:
+    """``--policy-override NAME``: each must name a mandatory rule of this run's policies."""
+    import difflib
+
+    rules = settings.inputs.context.policies.active()
+    mandatory = sorted(n for n, r in rules.items() if r.level == "mandatory")
+    for name in names:
+        if name not in mandatory:
+            close = difflib.get_close_matches(name, mandatory, n=1, cutoff=0.5)
+            where = f"environment {settings.inputs.context.environment!r}" \
+                if settings.inputs.context.environment else "this project"
+            raise UsageError(
+                f"--policy-override {name}: no mandatory rule {name!r} in the policies of {where}",
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + (f"mandatory rules: {', '.join(mandatory)}" if mandatory
+                   else "there are no mandatory rules to override"))
+    return frozenset(names)
+
+
+def overriding(report: PolicyReport | None, names: frozenset[str]) -> PolicyReport | None:
+    """The report with ``names`` passed for this run (their violations marked overridden)."""
+    if report is None or not names:
+        return report
+    from reconciler.policy.report import with_overrides
+
+    return with_overrides(report, names)
+
+
+def refuse_if_blocked(report: PolicyReport | None, verb: str) -> None:
+    """A mandatory violation that was not overridden: refuse, naming every one."""
+    if report is None or not report.blocked:
+        return
+    blocked = report.blocked
+    rules = sorted({v.rule for v in blocked})
+    raise PolicyError(
+        f"{verb}: {len(blocked)} mandatory policy violation"
+        f"{'s' if len(blocked) != 1 else ''} ({', '.join(rules)})",
+        detail="\n".join(f"  [{v.code}] {v.text}" for v in blocked),
+        hint="change the manifests or yottactl.yaml's policies; an operator may pass one rule "
+             f"for one run with --policy-override {rules[0]} (recorded in the state)")
+
+
+def record_overrides(state: State | None, report: PolicyReport | None) -> State | None:
+    """The state the run starts from, with the overrides it used recorded: who, when, which
+    rule and what it passed (``state history`` shows them)."""
+    if report is None or not report.overrides:
+        return state
+    import socket
+
+    from reconciler.state.file_lock import current_user
+    from reconciler.state.model import PolicyOverride, State
+
+    base = state or State.empty()
+    who = f"{current_user()}@{socket.gethostname()}"
+    at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    added = tuple(PolicyOverride(rule=rule, by=who, at=at, environment=report.environment,
+                                 passed=tuple(v.summary for v in report.violations
+                                              if v.overridden and v.rule == rule)[:5])
+                  for rule in report.overrides)
+    kept = (*base.policy_overrides, *added)[-KEEP_OVERRIDES:]
+    return base.model_copy(update={"policy_overrides": kept})
