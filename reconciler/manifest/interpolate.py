@@ -17,7 +17,6 @@ import copy
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from reconciler.fastyaml import expanded_size
 from reconciler.redact import add_secret
@@ -42,7 +41,7 @@ class Variable:
     """A ``${var:NAME}`` value: typed ``value``, ``text`` for use inside longer strings (as
     written, so ``--var tag=1.10`` stays "1.10"), and ``source`` for messages."""
 
-    value: Any
+    value: object
     text: str
     source: str
 
@@ -72,7 +71,7 @@ class Growth:
     chars: int = 0
     sizes: dict[int, int] = field(default_factory=dict)  # expanded_size's memo
 
-    def add(self, value: Any, path: Path) -> None:
+    def add(self, value: object, path: Path) -> None:
         self.values += expanded_size(value, self.sizes)
         if isinstance(value, str):
             self.chars += len(value)
@@ -85,7 +84,7 @@ class Growth:
 
 @dataclass
 class Interpolated:
-    value: Any
+    value: object
     sensitive: set[Path] = field(default_factory=set)
     templates: dict[Path, str] = field(default_factory=dict)  # sensitive path -> raw text
     missing: list[tuple[Path, str]] = field(default_factory=list)
@@ -99,7 +98,7 @@ class Interpolated:
 
 
 def interpolate(
-    document: Any, environ: Mapping[str, str], variables: Mapping[str, Variable] | None = None,
+    document: object, environ: Mapping[str, str], variables: Mapping[str, Variable] | None = None,
     growth: Growth | None = None,
 ) -> Interpolated:
     """A copy of ``document`` with variables substituted; raises :class:`DocumentTooComplex`.
@@ -108,7 +107,7 @@ def interpolate(
     added = growth if growth is not None else Growth()
     known: Mapping[str, Variable] = variables or {}
 
-    def sub(text: str, path: Path) -> Any:
+    def sub(text: str, path: Path) -> object:
         if "$" not in text:
             return text
         whole = _WHOLE_VAR.fullmatch(text)
@@ -187,8 +186,8 @@ def interpolate(
     return result
 
 
-def _walk(node: Any, path: Path, depth: int, sub: Callable[[str, Path], Any],
-          budget: list[int]) -> Any:
+def _walk(node: object, path: Path, depth: int, sub: Callable[[str, Path], object],
+          budget: list[int]) -> object:
     """``node`` with ``sub`` applied to every string. A module function, not a closure: a
     recursive closure holds itself, a reference cycle that would keep each document alive until
     a cyclic collection, which planning defers (app/plan._no_gc_pauses)."""

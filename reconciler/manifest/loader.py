@@ -13,9 +13,10 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from reconciler import fastyaml, localfile
 from reconciler.errors import ManifestError, ManifestIssue
@@ -30,7 +31,7 @@ from reconciler.manifest.interpolate import (
     interpolate,
     valid_name,
 )
-from reconciler.manifest.positions import Locator, describe_validation_error
+from reconciler.manifest.positions import Loc, Locator, describe_validation_error
 from reconciler.manifest.schema import RULE_ERROR, DesiredDeployment, Manifest, rule_violations
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class Rendering:
     variables: Mapping[str, Variable] = field(default_factory=dict)
     overlays: OverlaySet | None = None
     used: set[str] = field(default_factory=set)
-    documents: list[tuple[str, int, dict[str, Any]]] | None = None  # kept when not None
+    documents: list[tuple[str, int, dict[str, object]]] | None = None  # kept when not None
     project_root: Path | None = None  # the folder of yottactl.yaml: where walked links may lead
 
 
@@ -92,7 +93,7 @@ class _FileLoader:
         self.omitted = 0  # errors beyond MAX_ISSUES_PER_FILE, counted but not described
         self.locator = Locator(path, text)
         self.rendering = rendering or Rendering()
-        self._merged: dict[int, Any] = {}  # document index -> document after overlays
+        self._merged: dict[int, object] = {}  # document index -> document after overlays
         self.growth = Growth()  # what variables add to this file, over all its documents
 
     def load(self) -> list[DesiredDeployment]:
@@ -126,7 +127,7 @@ class _FileLoader:
                 "and validate again"))
         return out
 
-    def _issue(self, index: int, loc: tuple[Any, ...], message: str, hint: str = "",
+    def _issue(self, index: int, loc: Loc, message: str, hint: str = "",
                key: bool = False) -> None:
         overlays = self.rendering.overlays
         if overlays is not None and index in self._merged:  # the value may come from an overlay
@@ -152,7 +153,7 @@ class _FileLoader:
             self._issue(index, loc, f"variable {name!r} holds a list or mapping",
                         f"use it as the whole value (`${{var:{name}}}`), not inside text")
 
-    def _from_variable(self, result: Interpolated, loc: tuple[Any, ...]) -> str:
+    def _from_variable(self, result: Interpolated, loc: Loc) -> str:
         """' (value from ${var:X} = ..., set in SOURCE)' when ``loc`` holds a variable's value."""
         if not result.from_variable:
             return ""
@@ -167,7 +168,7 @@ class _FileLoader:
                         f"{variable.source})")
         return ""
 
-    def _document(self, index: int, document: Any) -> DesiredDeployment | None:
+    def _document(self, index: int, document: object) -> DesiredDeployment | None:
         if not isinstance(document, dict):
             kind = "list" if isinstance(document, list) else "scalar"
             self._issue(index, (), f"document is a {kind}; expected a mapping",
@@ -258,12 +259,12 @@ class _FileLoader:
     def _field_errors(self, index: int, exc: ValidationError, result: Interpolated) -> None:
         """Every field error, then every cross-field rule (also when fields are wrong)."""
         document = result.value
-        errors: list[dict[str, Any]] = [dict(e) for e in exc.errors() if e["type"] != RULE_ERROR]
+        errors = [e for e in exc.errors() if e["type"] != RULE_ERROR]
         for error in errors:  # the manifest-wide rule (schema.Manifest) is about the probe
             if error["type"] == "lifecycle_rule":
                 error["loc"] = ("lifecycle", "probe")
         spec = document.get("spec") if isinstance(document, dict) else None
-        errors += [{"loc": ("spec",), "type": RULE_ERROR, "msg": f"{field}: {message}"}
+        errors += [ErrorDetails(loc=("spec",), type=RULE_ERROR, msg=f"{field}: {message}", input=spec)
                    for field, message in rule_violations(spec)]
         deeper = [tuple(e["loc"]) for e in errors]
         for error in errors:
@@ -279,11 +280,11 @@ class _FileLoader:
         self.omitted += max(0, len(errors) - MAX_ISSUES_PER_FILE)
 
 
-def _with_templates(result: Interpolated) -> dict[str, Any]:
+def _with_templates(result: Interpolated) -> dict[str, object]:
     """The final document as a manifest again: secrets back to their ``${env:...}`` text,
     literal ``${`` escaped, so `yottactl render` output can be read back."""
 
-    def walk(node: Any, path: tuple[Any, ...]) -> Any:
+    def walk(node: object, path: Loc) -> object:
         if isinstance(node, dict):
             return {k: walk(v, (*path, str(k))) for k, v in node.items()}
         if isinstance(node, list):
@@ -292,25 +293,27 @@ def _with_templates(result: Interpolated) -> dict[str, Any]:
             return result.env_templates[path]
         return node.replace("${", "$${") if isinstance(node, str) else node
 
-    out: dict[str, Any] = walk(result.value, ())
+    out = walk(result.value, ())
+    assert isinstance(out, dict)  # a manifest document is a mapping (validated before this)
     return out
 
 
-def _dotted(loc: Iterable[Any]) -> str:
+def _dotted(loc: Iterable[object]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def _spec_path(path: tuple[Any, ...], document: dict[str, Any]) -> str:
+def _spec_path(path: Loc, document: object) -> str:
     """The essence path of a document path: env vars by key, whichever form the YAML used."""
     if len(path) < 2 or path[0] != "spec":
         return ""
     rest = path[1:]
     if rest[0] == "environmentVars" and len(rest) > 1:
-        env = document["spec"]["environmentVars"]
-        key = env[rest[1]]["key"] if isinstance(env, list) else rest[1]
+        spec = document.get("spec") if isinstance(document, dict) else None
+        env = spec.get("environmentVars") if isinstance(spec, dict) else None
+        key = env[rest[1]]["key"] if isinstance(env, list) and isinstance(rest[1], int) else rest[1]
         return f"environmentVars.{key}"
     return ".".join(str(p) for p in rest)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from reconciler.errors import ManifestIssue
 from reconciler.manifest.positions import Locator
@@ -32,7 +31,7 @@ _TOP_KEYS = ("apiVersion", "kind", "metadata", "spec", "lifecycle")
 class Patch:
     file: str
     index: int  # document number in the overlay file
-    body: dict[str, Any]
+    body: dict[str, object]
     locator: Locator = field(compare=False)
 
     def position(self, loc: Loc, key: bool = False) -> tuple[str, int, int]:
@@ -57,32 +56,32 @@ class _Merge:
         file, line, col = self.patch.position(loc)
         self.issues.append(ManifestIssue(file, line, col, _dotted(loc), message, hint))
 
-    def mapping(self, base: dict[str, Any], patch: dict[str, Any], path: Loc) -> dict[str, Any]:
+    def mapping(self, base: dict[str, object], patch: dict[str, object], path: Loc) -> dict[str, object]:
         out = dict(base)
         for key, value in patch.items():
             here = (*path, key)
             if value is None:
                 out.pop(key, None)
             elif here == ("spec", "resources") and isinstance(value, list) \
-                    and isinstance(base.get(key), list):
-                out[key] = self.resources(base[key], value, here)
+                    and isinstance(old := base.get(key), list):
+                out[key] = self.resources(old, value, here)
             elif here == ("spec", "environmentVars") and isinstance(value, (dict, list)) \
-                    and isinstance(base.get(key), (dict, list)):
-                out[key] = self.env(base[key], value, here)
-            elif isinstance(value, dict) and isinstance(base.get(key), dict):
-                out[key] = self.mapping(base[key], value, here)
+                    and isinstance(old := base.get(key), (dict, list)):
+                out[key] = self.env(old, value, here)
+            elif isinstance(value, dict) and isinstance(old := base.get(key), dict):
+                out[key] = self.mapping(old, value, here)
             else:
                 out[key] = value
                 self.note(here, self.patch, here)
         return out
 
-    def resources(self, base: list[Any], patch: list[Any], path: Loc) -> list[Any]:
-        def ident(item: Any) -> tuple[Any, Any] | None:
+    def resources(self, base: list[object], patch: list[object], path: Loc) -> list[object]:
+        def ident(item: object) -> tuple[object, object] | None:
             if isinstance(item, dict) and "region" in item and "gpuType" in item:
                 return item["region"], item["gpuType"]
             return None
 
-        entries: list[tuple[Any, Origin]] = [(item, (None, (*path, i))) for i, item in enumerate(base)]
+        entries: list[tuple[object, Origin]] = [(item, (None, (*path, i))) for i, item in enumerate(base)]
         for j, item in enumerate(patch):
             here = (*path, j)
             key = ident(item)
@@ -95,19 +94,19 @@ class _Merge:
                 elif at is not None:
                     del entries[at]
                 continue
-            if at is not None and isinstance(item, dict):
-                entries[at] = ({**entries[at][0], **item}, (self.patch, here))
+            if at is not None and isinstance(item, dict) and isinstance(old := entries[at][0], dict):
+                entries[at] = ({**old, **item}, (self.patch, here))
             else:
                 entries.append((item, (self.patch, here)))
         for n, (_, origin) in enumerate(entries):
             self.note((*path, n), *origin)
         return [item for item, _ in entries]
 
-    def env(self, base: dict[str, Any] | list[Any], patch: dict[str, Any] | list[Any],
-            path: Loc) -> dict[str, Any] | list[Any]:
+    def env(self, base: dict[str, object] | list[object], patch: dict[str, object] | list[object],
+            path: Loc) -> dict[object, object] | list[object]:
         as_list = isinstance(base, list)
         # key -> (entry in the base's form, origin), in order
-        merged: dict[Any, tuple[Any, Origin]] = {}
+        merged: dict[object, tuple[object, Origin]] = {}
         if isinstance(base, dict):
             merged = {k: (v, (None, (*path, k))) for k, v in base.items()}
         else:
@@ -134,17 +133,22 @@ class _Merge:
             else:
                 merged[key] = (entry, (self.patch, here))
         for n, (key, (_, origin)) in enumerate(merged.items()):
-            self.note((*path, n) if as_list else (*path, key), *origin)
+            self.note((*path, n) if as_list else (*path, _part(key)), *origin)
         if as_list:
             return [entry for entry, _ in merged.values()]
         return {k: entry for k, (entry, _) in merged.items()}
 
-    def _directive(self, item: dict[str, Any], loc: Loc) -> bool:
+    def _directive(self, item: dict[str, object], loc: Loc) -> bool:
         if item[DELETE] == "delete":
             return True
         self.problem((*loc, DELETE), f"unsupported $patch {item[DELETE]!r}",
                      "the only directive is `$patch: delete`")
         return False
+
+
+def _part(key: object) -> str | int:
+    """A mapping key as a part of a Loc (YAML allows other scalars as keys)."""
+    return key if isinstance(key, (str, int)) else str(key)
 
 
 def _dotted(loc: Loc) -> str:
@@ -162,7 +166,7 @@ class OverlaySet:
         self.by_name: dict[str, list[Patch]] = {}
         self._seen: set[str] = set()  # deployments an overlay patched
         self._names: set[str] = set()  # every deployment name in the base documents
-        self._applied: dict[tuple[str, int], tuple[dict[str, Any], list[Patch]]] = {}
+        self._applied: dict[tuple[str, int], tuple[dict[str, object], list[Patch]]] = {}
         for file in files:
             self._read(file)
 
@@ -221,7 +225,7 @@ class OverlaySet:
                 "keep only metadata.name")
         self.by_name.setdefault(name, []).append(patch)
 
-    def apply(self, document: Any, file: str, index: int) -> Any:
+    def apply(self, document: object, file: str, index: int) -> object:
         """``document`` with every overlay for its name merged in, in order."""
         if not self.by_name or not isinstance(document, dict):
             return document
@@ -242,7 +246,7 @@ class OverlaySet:
         return merged
 
     def locate(self, file: str, index: int, loc: Loc, key: bool,
-               base: Callable[[Loc, bool], tuple[int, int]], merged: Any) -> tuple[str, int, int]:
+               base: Callable[[Loc, bool], tuple[int, int]], merged: object) -> tuple[str, int, int]:
         """file:line:col of ``loc`` in a merged document: the overlay's when the value came
         from one, else the base file's (indexes remapped through deletions)."""
         line, col = 0, 0
@@ -289,24 +293,25 @@ class OverlaySet:
         return issues
 
 
-def _payload(body: dict[str, Any]) -> dict[str, Any]:
+def _payload(body: dict[str, object]) -> dict[str, object]:
     """What an overlay changes: spec and lifecycle (apiVersion/kind/metadata only identify)."""
     return {k: v for k, v in body.items() if k in ("spec", "lifecycle")}
 
 
-def by_key(document: Any, loc: Loc) -> Loc:
+def by_key(document: object, loc: Loc) -> Loc:
     """Validation names env vars by position even in mapping form; origins use their keys."""
-    out: list[Any] = []
+    out: list[str | int] = []
     node = document
-    for step in loc:
-        if isinstance(node, dict) and isinstance(step, int):
+    for part in loc:
+        step: object = part
+        if isinstance(node, dict) and isinstance(part, int):
             keys = list(node)
-            if step >= len(keys):
-                out.append(step)
+            if part >= len(keys):
+                out.append(part)
                 node = None
                 continue
-            step = keys[step]
-        out.append(step)
+            step = keys[part]
+        out.append(_part(step))
         if isinstance(node, dict):
             node = node.get(step)
         elif isinstance(node, list) and isinstance(step, int) and step < len(node):

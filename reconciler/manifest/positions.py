@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from reconciler.manifest.schema import API_VERSION, KIND, SECTION_MODELS
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 
 class _Marks:
@@ -22,40 +25,44 @@ class _Marks:
 
     def __init__(self, line: int, col: int) -> None:
         self.line, self.col = line, col
-        self.keys: dict[Any, tuple[int, int]] = {}
-        self.values: dict[Any, tuple[int, int]] = {}
+        self.keys: dict[object, tuple[int, int]] = {}
+        self.values: dict[object, tuple[int, int]] = {}
         self.items: list[tuple[int, int]] = []
 
-    def key(self, k: Any) -> tuple[int, int]:
+    def key(self, k: object) -> tuple[int, int]:
         return self.keys[k]
 
-    def value(self, k: Any) -> tuple[int, int]:
+    def value(self, k: object) -> tuple[int, int]:
         return self.values[k]
 
     def item(self, i: int) -> tuple[int, int]:
         return self.items[i]
 
 
-class _Map(dict[Any, Any]):
+class _Map(dict[object, object]):
     lc: _Marks
 
 
-class _Seq(list[Any]):
+class _Seq(list[object]):
     lc: _Marks
 
 
-def position_tree(text: str) -> list[Any]:
+Loc = tuple[str | int, ...]  # a path into a document: mapping keys and list indices, as pydantic's
+
+
+def position_tree(text: str) -> list[object]:
     """Each document as dicts/lists carrying positions, from the C parser's events: linear in
     the file's size (ruamel's round-trip loader needed 18 s for 5,000 keys)."""
     from ruamel.yaml import events as ev
 
     from reconciler.fastyaml import _events, _plain
 
-    docs: list[Any] = []
-    stack: list[tuple[Any, list[Any]]] = []  # (collection, [pending key and its mark])
-    anchors: dict[str, Any] = {}
+    docs: list[object] = []
+    # (collection, [pending key and its mark])
+    stack: list[tuple[_Map | _Seq, list[tuple[object, tuple[int, int]]]]] = []
+    anchors: dict[str, object] = {}
 
-    def add(node: Any, mark: tuple[int, int]) -> None:
+    def add(node: object, mark: tuple[int, int]) -> None:
         if not stack:
             docs.append(node)
             return
@@ -86,7 +93,7 @@ def position_tree(text: str) -> list[Any]:
                 anchors[event.anchor] = value
             add(value, mark)
         elif kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
-            node: Any = _Map() if kind is ev.MappingStartEvent else _Seq()
+            node: _Map | _Seq = _Map() if kind is ev.MappingStartEvent else _Seq()
             node.lc = _Marks(*mark)
             if event.anchor:
                 anchors[event.anchor] = node
@@ -104,9 +111,9 @@ def position_tree(text: str) -> list[Any]:
 class Locator:
     def __init__(self, path: str, text: str) -> None:
         self.path, self.text = path, text
-        self._docs: list[Any] | None = None
+        self._docs: list[object] | None = None
 
-    def _documents(self) -> list[Any]:
+    def _documents(self) -> list[object]:
         if self._docs is None:
             try:
                 self._docs = position_tree(self.text)
@@ -114,7 +121,7 @@ class Locator:
                 self._docs = []
         return self._docs
 
-    def position(self, index: int, loc: tuple[Any, ...], key: bool = False) -> tuple[int, int]:
+    def position(self, index: int, loc: Loc, key: bool = False) -> tuple[int, int]:
         """Line/column of ``loc`` in document ``index``: its value, or its key with ``key``.
 
         A location that does not exist (a missing field) resolves to its nearest parent.
@@ -155,7 +162,7 @@ class Locator:
         return best
 
 
-def _start(node: Any) -> tuple[int, int]:
+def _start(node: object) -> tuple[int, int]:
     lc = getattr(node, "lc", None)
     if lc is not None and lc.line is not None:
         return lc.line + 1, (lc.col or 0) + 1
@@ -191,17 +198,17 @@ _MESSAGE_HINTS = (
 )
 
 
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+def _allowed_keys(loc: Loc) -> list[str]:
     section = ".".join(str(p) for p in loc if not isinstance(p, int))
     model = SECTION_MODELS.get(section)
     return list(model.model_fields) if model else []
 
 
 def describe_validation_error(
-    error: Any, document: Any
-) -> tuple[tuple[Any, ...], str, str, bool]:
+    error: ErrorDetails, document: object
+) -> tuple[Loc, str, str, bool]:
     """(location, message, hint, point-at-key) for one pydantic error dict."""
-    loc: tuple[Any, ...] = tuple(error["loc"])
+    loc: Loc = tuple(error["loc"])
     kind = error["type"]
     field = next((str(p) for p in reversed(loc) if not isinstance(p, int)), "")
     # model validators on a section report at the section; drop pydantic's union/branch tags

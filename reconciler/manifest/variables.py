@@ -23,7 +23,7 @@ ENV_PREFIX = "YOTTACTL_VAR_"
 VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def text_of(value: Any) -> str:
+def text_of(value: object) -> str:
     """How a YAML value reads inside a longer string."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -32,7 +32,7 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
-def parse_scalar(raw: str) -> Any:
+def parse_scalar(raw: str) -> object:
     """A command-line or environment value as YAML would read it (quotes force a string)."""
     from reconciler.fastyaml import _plain
 
@@ -42,7 +42,7 @@ def parse_scalar(raw: str) -> Any:
 
 
 def collect(
-    sources: Sequence[tuple[Mapping[str, Any], str]], cli_vars: Sequence[tuple[str, str]],
+    sources: Sequence[tuple[Mapping[str, object], str]], cli_vars: Sequence[tuple[str, str]],
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Variable]:
     """Every variable with its winning value and where that came from. ``sources``: the project
@@ -93,7 +93,7 @@ def read_var_file(path: str) -> dict[str, Variable]:
     if len(documents) > 1 or (documents and not isinstance(documents[0], dict)):
         raise VarFileError([ManifestIssue(path, 1, 1, "", "a var file is one YAML mapping",
                                            "write NAME: value lines, e.g. workers: 3")])
-    data: dict[Any, Any] = documents[0] if documents else {}
+    data: dict[Any, Any] = documents[0] if documents else {}  # raw YAML: its keys checked below
     bad = [name for name in data if not isinstance(name, str) or not VAR_NAME_RE.fullmatch(name)]
     if bad:
         locator = Locator(path, text)
