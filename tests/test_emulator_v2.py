@@ -146,6 +146,19 @@ def test_one_world_behind_both_versions(server: EmulatorServer, v2: httpx.Client
     assert counts["calls"]["endpointScale"] == 1 and counts["mutated"][dep_id] == 6
 
 
+def test_v2_shares_the_faults() -> None:
+    server = start_emulator(fault_rate=1.0, seed=7)
+    server.emulator.faults.kinds = ("drop",)  # committed, then the connection is cut
+    try:
+        with pytest.raises(httpx.TransportError):
+            httpx.post(f"{server.url}/v2/serverless", json=v2_body("dropped"),
+                       headers={AUTH_HEADER: API_KEY})
+        with YottaClient(API_KEY, server.url, retry=FAST_RETRY) as v1:
+            assert [d.name for d in v1.list()] == ["dropped"]
+    finally:
+        server.stop()
+
+
 def test_v2_shares_the_rate_limit() -> None:
     server = start_emulator(rate_limit=0.5)  # a burst of one: the next token comes in 2 s
     try:
