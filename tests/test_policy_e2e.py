@@ -1,0 +1,144 @@
+"""Policies end to end against the emulator: plan's exit codes in every format, apply (new and
+saved plans) refused before any call that changes anything, --policy-override recorded in the
+state with who ran it, drift's `policy` finding, and validate's positioned errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from reconciler.emulator.server import MUTATING
+
+from conftest import Cli, stats
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "schema"
+                     / "policy-report-v1.schema.json").read_text())
+POLICIES = """\
+manifests: manifests
+policies:
+  maxWorkers: {max: 2}
+  imagePolicy: {forbidTags: [latest], level: advisory}
+"""
+
+
+@pytest.fixture
+def project(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    (tmp_path / "yottactl.yaml").write_text(POLICIES)
+    monkeypatch.chdir(tmp_path)
+    return cli
+
+
+def mutating(cli: Cli) -> dict[str, int]:
+    return {op: n for op, n in stats(cli.server).items() if op in MUTATING}
+
+
+def test_plan_exit_codes_follow_mandatory_violations(project: Cli) -> None:
+    project.write("web", workers=3, image="vllm/vllm-openai:latest")
+    for args in ((), ("--detailed-exitcode",)):
+        result = project.run("plan", *args)
+        assert result.returncode == 1, result.stdout
+        assert "Plan: 1 to create" in result.stdout  # the whole plan first
+        assert "✗ mandatory [max-workers] web: workers 3 is over maxWorkers 2" in result.stdout
+        assert "! advisory [image-tag-forbidden] web" in result.stdout
+        assert "the plan cannot be applied: 1 mandatory policy violation (maxWorkers)" in result.stderr
+    project.write("web", workers=2, image="vllm/vllm-openai:latest")  # advisory only
+    assert project.run("plan").returncode == 0
+    assert project.run("plan", "--detailed-exitcode").returncode == 2
+    project.write("web", workers=3)
+    overridden = project.run("plan", "--detailed-exitcode", "--policy-override", "maxWorkers")
+    assert overridden.returncode == 2, overridden.stderr
+    assert "overridden [max-workers]" in overridden.stdout
+    assert "overridden for this run: maxWorkers" in overridden.stdout
+
+
+def test_plan_json_and_markdown_carry_the_results(project: Cli) -> None:
+    project.write("web", workers=3)
+    result = project.run("plan", "-o", "json")
+    assert result.returncode == 1
+    policy = json.loads(result.stdout)["policy"]
+    jsonschema.validate(policy, SCHEMA)
+    assert policy["passed"] is False and policy["rules"] == {"maxWorkers": "mandatory",
+                                                             "imagePolicy": "advisory"}
+    assert [(v["code"], v["deployment"]) for v in policy["violations"]] == [("max-workers", "web")]
+    assert policy["prices"] == [{"deployment": "web", "before": 0.0, "after": 1.5,
+                                 "source": "catalog"}]
+    markdown = project.run("plan", "-o", "markdown").stdout
+    block = markdown.index("Policy: 1 violation")
+    assert block < markdown.index("to create"), markdown  # the block leads the comment
+    assert "**mandatory** `max-workers` `web`: workers 3 is over maxWorkers 2" in markdown
+
+
+def test_plan_without_policies_is_unchanged(project: Cli, tmp_path: Path) -> None:
+    (tmp_path / "yottactl.yaml").write_text("manifests: manifests\n")
+    project.write("web", workers=3)
+    result = project.run("plan", "-o", "json")
+    assert result.returncode == 0 and "policy" not in json.loads(result.stdout)
+    assert "Policy" not in project.run("plan").stdout
+
+
+def test_apply_refuses_before_any_change(project: Cli, tmp_path: Path) -> None:
+    project.write("web", workers=3)
+    result = project.run("apply", "--auto-approve")
+    assert result.returncode == 1
+    assert "refusing to apply: 1 mandatory policy violation (maxWorkers)" in result.stderr
+    assert "[max-workers] web: workers 3 is over maxWorkers 2" in result.stderr
+    assert mutating(project) == {} and stats(project.server)  # it listed, and changed nothing
+    # a saved plan made before the rule was tightened is checked against today's rules
+    (tmp_path / "yottactl.yaml").write_text(POLICIES.replace("max: 2", "max: 5"))
+    saved = project.run("plan", "--out", str(tmp_path / "web.plan"))
+    assert saved.returncode == 0, saved.stderr
+    (tmp_path / "yottactl.yaml").write_text(POLICIES)
+    again = project.run("apply", "--plan", str(tmp_path / "web.plan"))
+    assert again.returncode == 1
+    assert "refusing to apply: 1 mandatory policy violation (maxWorkers)" in again.stderr
+    assert "[max-workers] web: workers 3 is over maxWorkers 2" in again.stderr
+    assert mutating(project) == {}
+
+
+def test_override_is_recorded_with_who_ran_it(project: Cli) -> None:
+    project.write("web", workers=3)
+    unknown = project.run("apply", "--auto-approve", "--policy-override", "maxWorker")
+    assert unknown.returncode == 1 and "did you mean 'maxWorkers'?" in unknown.stderr
+    assert "no mandatory rule 'maxWorker'" in unknown.stderr and mutating(project) == {}
+    result = project.run("apply", "--auto-approve", "--policy-override", "maxWorkers")
+    assert result.returncode == 0, result.stderr
+    assert mutating(project)["endpointCreate"] == 1
+    saved = json.loads(project.state.read_text())
+    [record] = saved["policy_overrides"]
+    assert record["rule"] == "maxWorkers" and record["by"] and record["at"]
+    assert record["passed"] == ["web: workers 3 is over maxWorkers 2"]
+    history = project.run("state", "history").stdout
+    assert "POLICY OVERRIDES" in history and "maxWorkers\tweb: workers 3 is over" in history
+    # the next run without the override is refused again: it passed one run
+    project.write("web", workers=4)
+    assert project.run("apply", "--auto-approve").returncode == 1
+
+
+def test_drift_reports_a_fleet_breaking_a_mandatory_rule(project: Cli) -> None:
+    project.write("web", workers=2)
+    assert project.run("apply", "--auto-approve").returncode == 0
+    assert project.run("drift").returncode == 0
+    with project.client() as client:  # scaled up in the console
+        [dep] = client.list()
+        client.scale(dep.id, 4)
+    result = project.run("drift", "-o", "json")
+    assert result.returncode == 2
+    findings = json.loads(result.stdout)["findings"]
+    policy = [f for f in findings if f["type"] == "policy"]
+    assert [(f["deployment"], f["detail"].split(";")[0]) for f in policy] == [
+        ("web", "[max-workers] workers 4 is over maxWorkers 2")]
+
+
+def test_validate_positions_policy_errors(project: Cli, tmp_path: Path) -> None:
+    project.write("web")
+    (tmp_path / "yottactl.yaml").write_text(
+        "manifests: manifests\npolicies:\n  maxWorker: {max: 2}\n  maxHourlyCost: {max: lots}\n")
+    result = project.run("validate", "--skip-env")
+    assert result.returncode == 1
+    assert "yottactl.yaml:3:3: policies.maxWorker: unknown key 'maxWorker'" in result.stderr
+    assert "did you mean 'maxWorkers'?" in result.stderr
+    assert "yottactl.yaml:4:24: policies.maxHourlyCost.max: Input should be a valid number" in result.stderr
+    assert stats(project.server) == {}  # offline: no API call
