@@ -129,6 +129,11 @@ def test_one_world_behind_both_versions(server: EmulatorServer, v2: httpx.Client
         assert seen["name"] == "made-by-v1" and seen["status"] == "RUNNING"
         assert httpx.get(seen["domain"]).status_code == 200  # it serves, whoever asks
 
+        worker = ok(v2.get(f"/serverless/{dep_id}/workers"))[0]["workerId"]
+        before = httpx.get(f"{server.url}/openapi/v1/elastic/deploy/{dep_id}/workers/{worker}/logs",
+                           params={"pageSize": 5}, headers={AUTH_HEADER: API_KEY}).json()["data"]
+        page = ok(v2.get(f"/serverless/{dep_id}/workers/{worker}/logs", params={"pageSize": 5}))
+        assert before["logs"] and page["logs"][:len(before["logs"])] == before["logs"]  # one logbook
         assert ok(v2.put(f"/serverless/{dep_id}/workers", params={"count": 4})) is True
         assert v1.detail(dep_id).totalWorkers == 4
         assert [d["id"] for d in ok(v2.get("/serverless", params={"statusList": "RUNNING"}))] \
@@ -142,7 +147,7 @@ def test_one_world_behind_both_versions(server: EmulatorServer, v2: httpx.Client
         assert ok(v2.delete(f"/serverless/{dep_id}")) is True
         assert v1.list() == []
     counts = httpx.get(f"{server.url}/_emulator/stats").json()
-    assert counts["versions"] == {"v1": 4, "v2": 8}  # create, 2 details, list; 8 v2 calls
+    assert counts["versions"] == {"v1": 5, "v2": 10}  # create, logs, 2 details, list; 10 v2 calls
     assert counts["calls"]["endpointScale"] == 1 and counts["mutated"][dep_id] == 6
 
 
