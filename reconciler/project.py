@@ -62,6 +62,7 @@ class Context:
     overlays: tuple[str, ...] = ()
     defaults: Defaults = field(default_factory=Defaults)
     rollout: str | None = None  # lifecycle.rollout for manifests without one (None: recreate)
+    api_version: str | None = None  # the file's `api` (the environment's, else the global one)
     # the guardrails of this run: the global policies, extended by the environment's by name
     policies: Policies = field(default_factory=Policies)
 
@@ -252,7 +253,8 @@ def resolve(project: Project | None, environment: str | None) -> Context:
         return Context(project=project, manifests=_manifests(project, config.manifests),
                        endpoint=config.endpoint,
                        state=state_location(project, None) or None, defaults=config.defaults,
-                       rollout=config.defaults.rollout, policies=config.policies)
+                       rollout=config.defaults.rollout, policies=config.policies,
+                       api_version=config.api)
     env = config.environments.get(environment)
     if env is None:
         names = sorted(config.environments)
@@ -270,7 +272,7 @@ def resolve(project: Project | None, environment: str | None) -> Context:
         state=state_location(project, environment),
         overlays=tuple(project.place(p) for p in env.overlays),
         defaults=config.defaults, rollout=env.rollout or config.defaults.rollout,
-        policies=config.policies.merged(env.policies),
+        policies=config.policies.merged(env.policies), api_version=env.api or config.api,
     )
 
 

@@ -27,6 +27,7 @@ EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_RE.pattern)]
 
 
 Rollout = Literal["blueGreen", "recreate"]
+ApiVersion = Literal["v1", "v2"]  # fields.API_VERSIONS
 
 
 class Defaults(_Model):
@@ -160,6 +161,7 @@ class Environment(_Model):
     overlays: tuple[str, ...] = Field(default=(), description="Overlay files, applied in order")
     manifests: tuple[str, ...] | None = Field(default=None, description="Replaces the global list")
     rollout: Rollout | None = Field(default=None, description="Overrides defaults.rollout")
+    api: ApiVersion | None = Field(default=None, description="Overrides the global api")
     policies: Policies = Field(default_factory=Policies,
                                description="Extends the global policies (a rule named here "
                                            "replaces the global one)")
@@ -176,6 +178,8 @@ class ProjectFile(_Model):
     defaults: Defaults = Defaults()
     variables: dict[VarName, Any] = Field(default_factory=dict, description="${var:NAME} values")
     environments: dict[EnvName, Environment] = Field(default_factory=dict)
+    api: ApiVersion | None = Field(default=None, description="Yotta API version: v1 or v2 "
+                                   "(--api-version and YOTTA_API_VERSION win) [default: v1]")
     policies: Policies = Field(default_factory=Policies,
                                description="Guardrails for every run (README \"Policies\")")
 
@@ -218,6 +222,9 @@ def describe(error: Any) -> tuple[tuple[Any, ...], str, str, bool]:
         hint = f"did you mean {close[0]!r}?" if close else "allowed here: " + ", ".join(allowed)
         return loc, f"unknown key {bad!r}", hint, True
     message = str(error["msg"]).removeprefix("Value error, ")
+    if loc and loc[-1] == "api":
+        return loc, message, ("api is v1 (the default) or v2: the Yotta API yottactl speaks; "
+                              "--api-version and YOTTA_API_VERSION override it"), False
     hints = {
         "valid dictionary": "use a YAML mapping (key: value)",
         "valid tuple": "use a YAML list (- item) or a single string",

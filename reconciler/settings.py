@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from reconciler.fields import API_VERSIONS, DEFAULT_API_VERSION
+
 if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
     from reconciler.plan.normalize import Fingerprinter
@@ -31,6 +33,7 @@ ENV_VARS = {
     "allow_insecure": "YOTTACTL_ALLOW_INSECURE",
     "http_timeout": "YOTTACTL_HTTP_TIMEOUT",
     "http_max_body_mb": "YOTTACTL_HTTP_MAX_BODY_MB",
+    "api_version": "YOTTA_API_VERSION",
 }
 # Yotta's own CLI reads YOTTA_BASE_URL: an alias of YOTTA_API_URL, which wins when both are set
 # (README "Settings"). The alias gets exactly YOTTA_API_URL's treatment everywhere below.
@@ -50,6 +53,7 @@ class Settings:
     allow_insecure: bool = False
     http_timeout: str | None = None  # seconds per API call, retries included (default 60)
     http_max_body_mb: str | None = None  # largest answer accepted, MiB (default 64)
+    api_version: str = DEFAULT_API_VERSION  # v1 or v2 (api/wire.py): only the client knows
     inputs: Inputs = field(default_factory=lambda: _no_project())  # yottactl.yaml, --env, --var
 
     def __repr__(self) -> str:
@@ -67,7 +71,8 @@ class Settings:
 
         limits = Limits.parse(self.http_timeout, self.http_max_body_mb)
         return YottaClient(self.key(), self.endpoint, allow_insecure=self.allow_insecure,
-                           timeout=limits.deadline, max_body_bytes=limits.max_body_bytes)
+                           timeout=limits.deadline, max_body_bytes=limits.max_body_bytes,
+                           api_version=self.api_version)
 
     def state_file(self) -> Backend:
         """The state backend: a file path (None: the default path) or a postgresql:// URL."""
@@ -96,6 +101,7 @@ def resolve(
     api_key: str | None = None,
     state_path: str | None = None,
     environ: Mapping[str, str] | None = None,
+    api_version: str | None = None,
 ) -> Settings:
     """Settings from flags (the arguments) and the environment. A project file's endpoint and
     state come in only through :func:`for_project`, which judges them."""
@@ -112,7 +118,23 @@ def resolve(
         allow_insecure=pick("allow_insecure", None) == "1",
         http_timeout=pick("http_timeout", None),
         http_max_body_mb=pick("http_max_body_mb", None),
+        api_version=chosen_api_version(api_version, None, env),
     )
+
+
+def chosen_api_version(flag: str | None, project: str | None,
+                       environ: Mapping[str, str] | None = None) -> str:
+    """The API version: --api-version, then YOTTA_API_VERSION, then the project file's `api`
+    (the environment's, else the global one), then v1."""
+    env = os.environ if environ is None else environ
+    exported = env.get(ENV_VARS["api_version"], "").strip() or None
+    if exported is not None and exported not in API_VERSIONS:
+        from reconciler.errors import UsageError
+
+        raise UsageError(f"{ENV_VARS['api_version']}={exported!r} is not an API version",
+                         hint=f"use one of {', '.join(API_VERSIONS)}, or unset it "
+                              f"(default {DEFAULT_API_VERSION})")
+    return flag or exported or project or DEFAULT_API_VERSION
 
 
 def exported_endpoint(environ: Mapping[str, str]) -> tuple[str | None, str]:
@@ -134,7 +156,7 @@ class Resolution:
 
 def for_project(inputs: Inputs, *, endpoint: str | None = None, api_key: str | None = None,
                 state_path: str | None = None, environ: Mapping[str, str] | None = None,
-                uses_api: bool = True) -> Resolution:
+                uses_api: bool = True, api_version: str | None = None) -> Resolution:
     """Settings for a command run with a project file (``inputs.context``).
 
     Flags win. A selected environment's own endpoint and state beat an exported YOTTA_API_URL /
@@ -151,8 +173,11 @@ def for_project(inputs: Inputs, *, endpoint: str | None = None, api_key: str | N
     exported, guard.endpoint_variable = exported_endpoint(env)
     chosen_endpoint = endpoint or (guard.endpoint(exported) if uses_api else exported)
     chosen_state = guard.state(state_path, env.get(ENV_VARS["state_path"]) or None)
-    return Resolution(replace(base, endpoint=chosen_endpoint, state_path=chosen_state),
-                      tuple(guard.notes))
+    version = chosen_api_version(api_version, inputs.context.api_version, env)
+    # the loader reads the chosen version from the context (per-version validation)
+    inputs = replace(inputs, context=replace(inputs.context, api_version=version))
+    return Resolution(replace(base, endpoint=chosen_endpoint, state_path=chosen_state,
+                              api_version=version, inputs=inputs), tuple(guard.notes))
 
 
 # set by CI services that do not all set CI=true (Jenkins, Azure Pipelines, TeamCity, ...)

@@ -92,7 +92,7 @@ def test_update_is_a_patch_that_clears_with_null() -> None:
     client("v2", http).update(DEP_ID, UpdateRequest.model_validate(
         {**body, "credentialId": CRED, "webhookUrl": "https://hooks.test/z"}))
     patch = json.loads(seen[0].content)
-    assert patch["credentialId"] == CRED and patch["webhook"] == "https://hooks.test/z"
+    assert patch["credentialId"] == int(CRED) and patch["webhook"] == "https://hooks.test/z"
 
 
 @pytest.mark.parametrize(("operation", "method", "path", "query"), [

@@ -85,7 +85,7 @@ def test_staging_and_prod_are_planned_and_applied_in_isolation(
         assert run("validate", "--env", env).exit_code == 0
     plan = run("plan", "--env", "staging", "--detailed-exitcode")
     assert plan.exit_code == 2, plan.output
-    assert plan.output.startswith(f"Environment: staging · endpoint {two['staging'].url}\n")
+    assert plan.output.startswith(f"Environment: staging · endpoint {two['staging'].url} · API v1\n")
     assert run("apply", "--env", "staging", "--auto-approve").exit_code == 0
     assert live(two["prod"]) == {}  # staging's apply went nowhere else
     assert not (project / "state" / "prod.state.json").exists()

@@ -135,8 +135,8 @@ def _renamed(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     for key, value in body.items():
         row = _ROWS.get(key)
         wire_key = row.wire_name(V2, creating=creating) if row else key
-        if creating and key == "credentialId" and isinstance(value, str) and value.isdigit():
-            value = int(value)  # v2's create takes the credential as an integer
+        if key == "credentialId" and isinstance(value, str) and value.isdigit():
+            value = int(value)  # v2 takes the credential id as an integer (v1: a string)
         out[wire_key] = value
     return out
 

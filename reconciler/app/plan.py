@@ -12,8 +12,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
+from reconciler.fields import DEFAULT_API_VERSION, V2
 from reconciler.plan.model import Plan
 from reconciler.project import Inputs
 from reconciler.settings import Settings
@@ -21,6 +22,7 @@ from reconciler.settings import Settings
 if TYPE_CHECKING:
 
     from reconciler.api.client import YottaClient
+    from reconciler.api.models import GpuType
     from reconciler.manifest.schema import DesiredDeployment
     from reconciler.plan.live import LiveDeployment
     from reconciler.plan.planner import Desired
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from reconciler.state.model import State
 
 T = TypeVar("T")
+Capacity = Literal["warn", "require"] | None  # build_plan's GPU capacity check (v2 only)
 
 
 @dataclass
@@ -85,7 +88,8 @@ def _load(
         variables=collect(context.variable_sources(), inputs.cli_vars),
         overlays=OverlaySet(context.overlays) if context.overlays else None,
         documents=[] if keep_documents else None,
-        project_root=context.project.root if context.project is not None else None)
+        project_root=context.project.root if context.project is not None else None,
+        api_version=context.api_version or DEFAULT_API_VERSION, default_rollout=context.rollout)
     deployments = load_each(manifest_paths(context, list(paths)), keep,
                             require_env=require_env, rendering=rendering)
     patched = {name: list(dict.fromkeys(p.file for p in patches))
@@ -109,15 +113,17 @@ def build_plan(
     client: YottaClient | None = None,
     replace: Sequence[str] = (),
     confirm_settled: bool = False,
+    capacity: Capacity = None,
 ) -> PlanRun:
     """Manifests + state + ONE list call -> Plan. ``paths=None`` with ``destroying`` plans
     the deletion of everything in the state; ``replace`` names deployments to replace.
     ``confirm_settled`` (apply): a second list confirms what the first showed settled
-    (plan/settled.py)."""
+    (plan/settled.py). ``capacity`` ("warn" or "require"): under v2, one GET /v2/vms/types
+    beside the list call marks creates at risk (plan/capacity.py)."""
     with _no_gc_pauses():
         return _build_plan(settings, paths, targets=targets, allow_mass_delete=allow_mass_delete,
                            destroying=destroying, state=state, client=client, replace=replace,
-                           confirm_settled=confirm_settled)
+                           confirm_settled=confirm_settled, capacity=capacity)
 
 
 @functools.cache
@@ -163,6 +169,7 @@ def _build_plan(
     client: YottaClient | None,
     replace: Sequence[str] = (),
     confirm_settled: bool = False,
+    capacity: Capacity = None,
 ) -> PlanRun:
     from reconciler.plan.live import live_view
     from reconciler.plan.planner import Options, make_plan
@@ -171,8 +178,12 @@ def _build_plan(
     # the list call and the manifest parsing are independent: fetch while parsing
     made: list[YottaClient] = []  # the client used, for the endpoint the plan header names
 
+    shown: list[_Background[list[GpuType]]] = []  # v2's GPU availability, beside the list
+
     def fetch() -> list[LiveDeployment]:
         made.append(client or settings.client())
+        if capacity and not destroying and made[0].api_version == V2:
+            shown.append(_Background(made[0].gpu_types))
         return made[0].list_each(live_view)
 
     _one_malloc_arena()
@@ -208,6 +219,9 @@ def _build_plan(
             if moved is not None:  # something left its status in between: plan what is now
                 live = moved
                 plan = make_plan(desired, live, state, settings.fingerprinter(), options)
+    plan = plan.model_copy(update={"api_version": made[0].api_version})
+    if shown:
+        plan = _with_capacity(plan, shown[0], required=capacity == "require")
     context = settings.inputs.context
     if context.project is not None:  # the header names where this plan applies
         plan = plan.model_copy(update={"environment": context.environment,
@@ -229,6 +243,26 @@ def _build_plan(
     # pure: no API call (bench/policy_bench.py)
     run.policy = check_run(settings, plan, run.desired, live, state)
     return run
+
+
+def _with_capacity(plan: Plan, shown: _Background[list[GpuType]], *, required: bool) -> Plan:
+    """The plan with its creates at risk marked; if the endpoint could not say, a warning
+    (an error with --require-capacity: nothing was checked)."""
+    from reconciler.errors import ApiError
+    from reconciler.plan.availability import availability_of
+    from reconciler.plan.capacity import mark_capacity
+    from reconciler.plan.model import DiagnosticCode, error, warning
+
+    try:
+        types = shown.result()
+    except ApiError as exc:
+        make = error if required else warning
+        unknown = make(DiagnosticCode.CAPACITY_UNKNOWN, None,
+                       f"GPU capacity not checked: GET /v2/vms/types failed ({exc})",
+                       "plan again later" + ("" if required else "; --require-capacity makes "
+                                             "this an error"))
+        return plan.model_copy(update={"diagnostics": (*plan.diagnostics, unknown)})
+    return mark_capacity(plan, availability_of(types), required=required)
 
 
 def save_plan(the_plan: Plan, out_file: str) -> None:

@@ -242,10 +242,21 @@ def complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) 
     return sorted(n for n in (state.deployments if state else {}) if n.startswith(incomplete))
 
 
+def api_version_option(func: F) -> F:
+    """--api-version (+ YOTTA_API_VERSION, the project file's `api`): which Yotta API to speak.
+    Not passed to the command function: the settings read it from the context."""
+    from reconciler.cli.options import remember
+
+    return click.option("--api-version", "api_version", type=click.Choice(["v1", "v2"]),
+                        expose_value=False, callback=remember,
+                        help="Yotta API version [env YOTTA_API_VERSION; yottactl.yaml `api`; "
+                             "default v1].")(func)
+
+
 def api_options(func: F) -> F:
-    """--endpoint / --api-key / --api-key-file / --state (+ env fallbacks) for every command
-    that needs them."""
-    func = state_option(func)
+    """--endpoint / --api-key / --api-key-file / --api-version / --state (+ env fallbacks) for
+    every command that needs them."""
+    func = api_version_option(state_option(func))
     func = click.option("--api-key-file", metavar="FILE", expose_value=False,
                         callback=_api_key_file_flag,
                         help="Read the API key from FILE (keeps it out of the process list)."

@@ -334,7 +334,7 @@ def _new_plan(s: Settings, paths: tuple[str, ...], state: State | None,
     from reconciler.render.progress import plan_event
 
     run = build_plan(s, paths, targets=targets, allow_mass_delete=allow_mass_delete,
-                     state=state, replace=replace, confirm_settled=True)
+                     state=state, replace=replace, confirm_settled=True, capacity="warn")
     report = overriding(run.policy, overrides)
     if output == "json":
         click.echo(json.dumps(plan_event(run.plan)))

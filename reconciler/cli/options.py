@@ -61,6 +61,25 @@ def after_parse(ctx: click.Context) -> None:
             ctx.params[param] = value
 
 
+def api_version_flag() -> str | None:
+    """--api-version as given on the command line (None: not given)."""
+    ctx = click.get_current_context(silent=True)
+    value = (ctx.meta.get(_OPTS) or {}).get("api_version") if ctx is not None else None
+    return value if isinstance(value, str) else None
+
+
+def inputs_for_validation() -> Inputs:
+    """:func:`current_inputs` with the API version chosen as for the API commands (the flag,
+    YOTTA_API_VERSION, the project file): `validate` checks the manifests against it."""
+    from dataclasses import replace
+
+    from reconciler.settings import chosen_api_version
+
+    inputs = current_inputs()
+    version = chosen_api_version(api_version_flag(), inputs.context.api_version)
+    return replace(inputs, context=replace(inputs.context, api_version=version))
+
+
 def current_inputs() -> Inputs:
     from reconciler.project import Inputs
 
@@ -75,7 +94,7 @@ def project_settings(inputs: Inputs, endpoint: str | None, api_key: str | None,
     from reconciler.settings import for_project
 
     resolution = for_project(inputs, endpoint=endpoint, api_key=api_key, state_path=state_path,
-                             uses_api=uses_api)
+                             uses_api=uses_api, api_version=api_version_flag())
     for note in resolution.notes:
         click.echo(f"Note: {note}", err=True)
     return resolution.settings

@@ -11,6 +11,7 @@ import click
 from reconciler.cli import (
     F,
     api_options,
+    api_version_option,
     catalog_option,
     color_option,
     complete_names,
@@ -45,6 +46,7 @@ def policy_override_option(func: F) -> F:
                    "the manifests (overlays, variables): pre-commit, PR checks. --env is ignored.")
 @var_options
 @project_options
+@api_version_option
 @catalog_option
 def validate(paths: tuple[str, ...], output: str, skip_env: bool, all_envs: bool) -> None:
     """Validate manifests offline (no API key needed). Exit 0 valid, 1 invalid.
@@ -52,14 +54,14 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool, all_envs: bool
     Without PATH: the project file's manifests (yottactl.yaml), else manifests/ or deploy/.
     """
     from reconciler.app.plan import load_manifests
-    from reconciler.cli.options import current_inputs
+    from reconciler.cli.options import inputs_for_validation
     from reconciler.errors import ManifestError
 
     if all_envs:
         _validate_every_environment(paths, output, skip_env)
         return
     try:
-        result = load_manifests(paths, current_inputs(), require_env=not skip_env)
+        result = load_manifests(paths, inputs_for_validation(), require_env=not skip_env)
     except ManifestError as err:
         if output == "json":
             from reconciler.render.manifests import issues_json
@@ -79,12 +81,15 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool, all_envs: bool
 def _validate_every_environment(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
     """`validate --all-envs`: the project's global settings, then each environment; every
     failure is shown under its environment's name, and any failure exits 1."""
+    from dataclasses import replace
+
     from reconciler.app.plan import load_manifests
     from reconciler.cli import report_error
-    from reconciler.cli.options import current_inputs
+    from reconciler.cli.options import api_version_flag, current_inputs
     from reconciler.errors import ManifestError
     from reconciler.project import Inputs, resolve
     from reconciler.render.manifests import issues_json
+    from reconciler.settings import chosen_api_version
 
     inputs = current_inputs()
     project = inputs.context.project
@@ -93,7 +98,9 @@ def _validate_every_environment(paths: tuple[str, ...], output: str, skip_env: b
     failed = False
     for name in names:
         label = f"environment {name}" if name else "no environment"
-        each = Inputs(resolve(project, name), inputs.cli_vars)
+        context = resolve(project, name)
+        version = chosen_api_version(api_version_flag(), context.api_version)
+        each = Inputs(replace(context, api_version=version), inputs.cli_vars)
         try:
             result = load_manifests(paths, each, require_env=not skip_env)
         except ManifestError as err:
@@ -150,6 +157,9 @@ def schema(project_schema: bool) -> None:
 @click.option("--replace", "replace", multiple=True, shell_complete=complete_names, metavar="NAME",
               help="Plan NAME's replacement (new id and domain) even if unchanged (repeatable).")
 @policy_override_option
+@click.option("--require-capacity", is_flag=True,
+              help="v2 API: a create or replacement whose GPU type and region show no capacity "
+                   "(GET /v2/vms/types) is an error (exit 1), not a warning.")
 @var_options
 @api_options
 @color_option
@@ -157,6 +167,7 @@ def schema(project_schema: bool) -> None:
 def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exitcode: bool,
          targets: tuple[str, ...], allow_mass_delete: bool, max_chars: int | None,
          replace: tuple[str, ...], policy_override: tuple[str, ...],
+         require_capacity: bool,
          endpoint: str | None,
          api_key: str | None, state_path: str | None, no_color: bool) -> None:
     """Show the API calls that would make live deployments match the manifests.
@@ -170,7 +181,7 @@ def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exi
     s = settings(endpoint, api_key, state_path)
     overrides = check_overrides(s, policy_override)
     run = build_plan(s, paths, targets=targets, allow_mass_delete=allow_mass_delete,
-                     replace=replace)
+                     replace=replace, capacity="require" if require_capacity else "warn")
     report = overriding(run.policy, overrides)
     render_plan(run.plan, output, use_color(no_color), max_chars=max_chars, policy=report)
     if run.plan.errors:

@@ -4,6 +4,7 @@ Plan file format (``format_version`` 3), JSON:
 
     {format_version, created_by, yottactl_version, state_lineage, state_serial,
      [environment, endpoint,]  (only when a project file yottactl.yaml is in use)
+     [api_version,]  ("v1" | "v2": with a project file, or when not v1)
      changes: [Change...], drift: [DriftItem...], unmanaged: [Unmanaged...],
      diagnostics: [{severity, code, deployment, message, hint}...],
      warnings: [text...], errors: [text...], summary: {action: count}}
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.essence import Essence
 from reconciler.ops import Op as Op  # re-exported: a plan's steps are written in it
+from reconciler.plan.availability import CapacityRisk
 from reconciler.plan.reasons import Reason
 
 FORMAT_VERSION = 3
@@ -207,6 +209,7 @@ class Change(_Frozen):
     # recorded yottactl starting that transition (ISO 8601, UTC); None when unknown
     waiting_since: str | None = None
     rollout: RolloutPlan | None = None  # Action.ROLLOUT: see plan/rollout.py
+    capacity: CapacityRisk | None = None  # v2: no capacity shown (plan/capacity.py)
 
     @property
     def holds(self) -> str | None:
@@ -263,6 +266,8 @@ class DiagnosticCode(str, Enum):
     UNKNOWN_ID = "unknown-id"  # `delete-unmanaged ID`: no live deployment has the id
     MANAGED_ID = "managed-id"  # `delete-unmanaged ID`: the state manages it (destroy's job)
     NEW_STATE = "new-state"  # the state does not exist yet: this run starts it (adopting?)
+    CAPACITY_AT_RISK = "capacity-at-risk"  # v2: a create whose GPU/region shows unavailable
+    CAPACITY_UNKNOWN = "capacity-unknown"  # v2: GET /v2/vms/types failed: nothing checked
     UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the text
 
 
@@ -300,6 +305,7 @@ class Plan(_Frozen):
     state_serial: int = 0
     environment: str | None = None  # the project file's environment (--env), if any
     endpoint: str | None = None  # set when a project file is in use: the header names it
+    api_version: str = "v1"  # the Yotta API the plan was made against (fields.API_VERSIONS)
     changes: tuple[Change, ...] = ()
     drift: tuple[DriftItem, ...] = ()
     unmanaged: tuple[Unmanaged, ...] = ()
@@ -332,6 +338,13 @@ class Plan(_Frozen):
         return tuple(c for c in self.changes if c.reason_code is Reason.KEPT)
 
     @property
+    def names_api_version(self) -> bool:
+        """Does the header name the API version? Always when it has a header (a project file
+        is in use) and for any version but the default: a v1 plan without one reads as before."""
+        return self.api_version != "v1" or self.endpoint is not None or \
+            self.environment is not None
+
+    @property
     def has_changes(self) -> bool:
         return bool(self.pending)
 
@@ -348,8 +361,10 @@ class Plan(_Frozen):
         for key in ("environment", "endpoint"):  # only with a project file: plans stay as before
             if data[key] is None:
                 del data[key]
+        if not self.names_api_version:
+            del data["api_version"]
         for change in data["changes"]:  # later, optional fields: omitted when unused
-            for key in ("live_name", "rollout"):
+            for key in ("live_name", "rollout", "capacity"):
                 if change[key] is None:
                     del change[key]
             for step in change["steps"]:

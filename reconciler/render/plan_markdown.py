@@ -55,7 +55,10 @@ def _heading(plan: Plan, out: TextIO) -> None:
         out.write(f"{MARKER}\n### yottactl plan\n\n")
     if plan.endpoint is not None or plan.environment is not None:
         env = code(plan.environment) if plan.environment else "(none: the project's global settings)"
-        out.write(f"Environment: {env} · endpoint {code(str(plan.endpoint))}\n\n")
+        out.write(f"Environment: {env} · endpoint {code(str(plan.endpoint))} · "
+                  f"API {code(plan.api_version)}\n\n")
+    elif plan.names_api_version:
+        out.write(f"API {code(plan.api_version)}\n\n")
     for error in plan.errors:
         out.write(f"> **Error:** {prose(error)}\n")
     if plan.errors:

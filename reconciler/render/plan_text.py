@@ -135,11 +135,13 @@ def _change(out: TextIO, c: Change, st: Style) -> None:
 
 
 def header(plan: Plan) -> str:
-    """"Environment: prod · endpoint URL" when a project file is in use, else empty."""
+    """"Environment: prod · endpoint URL · API v1" when a project file is in use, "API v2"
+    for v2 without one, else empty."""
+    api = f"API {plan.api_version}" if plan.names_api_version else ""
     if plan.endpoint is None and plan.environment is None:
-        return ""
+        return api
     env = plan.environment or "(none: the project's global settings)"
-    return f"Environment: {env} · endpoint {plan.endpoint}"
+    return f"Environment: {env} · endpoint {plan.endpoint} · {api}"
 
 
 def render_text(plan: Plan, out: TextIO, color: bool = False) -> None:

@@ -1,0 +1,69 @@
+"""GPU capacity as ``GET /v2/vms/types`` shows it (issue 27), and what a new deployment risks
+when the GPU type and region it asks for show none. Pure data and arithmetic: the client
+fetches, :mod:`reconciler.plan.capacity` marks the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from reconciler.api.models import GpuType
+    from reconciler.essence import ResourceEssence
+
+# (gpuType, region) -> does the endpoint show capacity there now?
+Availability = Mapping[tuple[str, str], bool]
+
+
+def availability_of(types: Iterable[GpuType]) -> dict[tuple[str, str], bool]:
+    return {(t.gpuType, r.region): r.available for t in types for r in t.regions}
+
+
+class ResourceAvailability(BaseModel):
+    """One resources[] entry of a manifest and what the endpoint shows for it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    gpuType: str
+    region: str
+    available: bool | None = None  # None: the endpoint does not list this type in this region
+
+    def describe(self) -> str:
+        return f"{self.gpuType} in {self.region}"
+
+
+class CapacityRisk(BaseModel):
+    """A create or replacement at risk: entries showing no capacity, and the other entries the
+    manifest already allows (with what the endpoint shows for each)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    unavailable: tuple[ResourceAvailability, ...]
+    alternatives: tuple[ResourceAvailability, ...] = ()
+
+    def message(self) -> str:
+        shown = ", ".join(r.describe() for r in self.unavailable)
+        return f"at risk: GET /v2/vms/types shows no capacity for {shown}"
+
+    def hint(self) -> str:
+        if not self.alternatives:
+            return ("the manifest allows no other GPU type or region: add another resources[] "
+                    "entry, or plan again later")
+        def state(r: ResourceAvailability) -> str:
+            return {True: "shows capacity", False: "shows none", None: "not listed"}[r.available]
+        listed = ", ".join(f"{r.describe()} ({state(r)})" for r in self.alternatives)
+        return f"the manifest also allows {listed}"
+
+
+def risk(resources: Iterable[ResourceEssence], shown: Availability) -> CapacityRisk | None:
+    """The risk of creating a deployment with ``resources`` (None: none shows unavailable).
+    An entry the endpoint does not list is not called unavailable: it is unknown there."""
+    entries = [ResourceAvailability(gpuType=r.gpuType, region=r.region,
+                                    available=shown.get((r.gpuType, r.region)))
+               for r in resources if r.gpuType is not None and r.region is not None]
+    unavailable = tuple(e for e in entries if e.available is False)
+    if not unavailable:
+        return None
+    return CapacityRisk(unavailable=unavailable,
+                        alternatives=tuple(e for e in entries if e not in unavailable))

@@ -1,0 +1,90 @@
+"""Capacity before approval (issue 27): under v2, `plan` asks GET /v2/vms/types once, beside the
+list call, and marks each create or replacement whose GPU type and region show unavailable as
+at risk, naming the other resources[] entries the manifest allows; --require-capacity makes it
+an error. In text, Markdown and JSON; against the emulator, whose availability the test sets."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from conftest import Cli, manifest_text, stats
+
+ASKED = "    - {region: us-east-1, gpuType: NVIDIA_RTX_4090_24G, gpuCount: 1}\n"
+ALTERNATIVE = "    - {region: us-east-2, gpuType: NVIDIA_L4_24G, gpuCount: 1}\n"
+v2_only = pytest.mark.parametrize("api_version", ["v2"])
+
+
+def write(cli: Cli, name: str = "web", *, alternative: bool = True, **kw: object) -> None:
+    text = manifest_text(name, **kw)  # type: ignore[arg-type]
+    assert ASKED in text  # the entry the tests make unavailable
+    (cli.manifests / f"{name}.yaml").write_text(
+        text.replace(ASKED, ASKED + (ALTERNATIVE if alternative else "")))
+
+
+def no_capacity(cli: Cli, gpu: str = "NVIDIA_RTX_4090_24G", region: str = "us-east-1") -> None:
+    answer = httpx.post(f"{cli.server.url}/_emulator/capacity",
+                        json={"gpuType": gpu, "region": region, "available": False})
+    assert answer.status_code == 200, answer.text
+
+
+WARNING = ("web: at risk: GET /v2/vms/types shows no capacity for NVIDIA_RTX_4090_24G in "
+           "us-east-1; the manifest also allows NVIDIA_L4_24G in us-east-2 (shows capacity)")
+
+
+@v2_only
+def test_a_create_without_capacity_is_at_risk_in_every_format(cli: Cli) -> None:
+    write(cli)
+    no_capacity(cli)
+    text = cli.run("plan", str(cli.manifests))
+    assert text.returncode == 0, text.stderr
+    assert f"Warning: {WARNING}" in text.stdout
+    calls = stats(cli.server)
+    assert calls.get("getVMTypes") == 1 and calls.get("endpointList_1") == 1  # one of each
+    markdown = cli.run("plan", str(cli.manifests), "-o", "markdown").stdout
+    assert ("> **Warning:** web: at risk: GET /v2/vms/types shows no capacity for "
+            "`NVIDIA_RTX_4090_24G` in us-east-1; the manifest also allows `NVIDIA_L4_24G` in "
+            "us-east-2 (shows capacity)") in markdown
+    plan = json.loads(cli.run("plan", str(cli.manifests), "-o", "json").stdout)
+    (change,) = plan["changes"]
+    assert change["capacity"] == {
+        "unavailable": [{"gpuType": "NVIDIA_RTX_4090_24G", "region": "us-east-1",
+                         "available": False}],
+        "alternatives": [{"gpuType": "NVIDIA_L4_24G", "region": "us-east-2", "available": True}]}
+    (diagnostic,) = [d for d in plan["diagnostics"] if d["code"] == "capacity-at-risk"]
+    assert diagnostic["severity"] == "warning" and diagnostic["deployment"] == "web"
+
+
+@v2_only
+def test_require_capacity_makes_it_an_error(cli: Cli) -> None:
+    write(cli, alternative=False)
+    assert cli.run("plan", str(cli.manifests), "--require-capacity").returncode == 0
+    no_capacity(cli)
+    result = cli.run("plan", str(cli.manifests), "--require-capacity")
+    assert result.returncode == 1
+    assert "at risk: GET /v2/vms/types shows no capacity for NVIDIA_RTX_4090_24G" in \
+        result.stdout + result.stderr
+    assert "the manifest allows no other GPU type or region" in result.stdout + result.stderr
+
+
+@v2_only
+def test_replacements_are_checked_and_in_place_changes_are_not(cli: Cli) -> None:
+    write(cli)
+    assert cli.run("apply", str(cli.manifests), "--auto-approve").returncode == 0
+    no_capacity(cli)
+    write(cli, workers=3)  # a scale of running workers: not a create
+    assert "at risk" not in cli.run("plan", str(cli.manifests)).stdout
+    write(cli, image="vllm/vllm-openai:v0.7.0")  # a replacement creates a new deployment
+    out = cli.run("plan", str(cli.manifests)).stdout
+    assert "replace" in out and f"Warning: {WARNING}" in out
+
+
+def test_v1_asks_nothing_and_warns_of_nothing(cli: Cli) -> None:
+    assert cli.api_version == "v1"  # the emulator serves both: the capacity is set all the same
+    write(cli)
+    no_capacity(cli)
+    out = cli.run("plan", str(cli.manifests), "--require-capacity")
+    assert out.returncode == 0 and "at risk" not in out.stdout
+    assert "getVMTypes" not in stats(cli.server)
