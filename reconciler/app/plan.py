@@ -77,9 +77,12 @@ def _load(
     paths: Sequence[str], inputs: Inputs | None, keep: Callable[[DesiredDeployment], T],
     *, require_env: bool = True, keep_documents: bool = False,
 ) -> Loaded[T]:
+    from functools import partial
+
     from reconciler.manifest.loader import Rendering, load_each
     from reconciler.manifest.overlay import OverlaySet
     from reconciler.manifest.variables import collect, declared_unused
+    from reconciler.manifest.versions import version_issues
     from reconciler.project import manifest_paths
 
     inputs = inputs or Inputs()
@@ -89,7 +92,8 @@ def _load(
         overlays=OverlaySet(context.overlays) if context.overlays else None,
         documents=[] if keep_documents else None,
         project_root=context.project.root if context.project is not None else None,
-        api_version=context.api_version or DEFAULT_API_VERSION, default_rollout=context.rollout)
+        rules=partial(version_issues, version=context.api_version or DEFAULT_API_VERSION,
+                      default_rollout=context.rollout))
     deployments = load_each(manifest_paths(context, list(paths)), keep,
                             require_env=require_env, rendering=rendering)
     patched = {name: list(dict.fromkeys(p.file for p in patches))

@@ -20,7 +20,6 @@ from pydantic_core import ErrorDetails
 
 from reconciler import fastyaml, localfile
 from reconciler.errors import ManifestError, ManifestIssue
-from reconciler.fields import DEFAULT_API_VERSION
 from reconciler.manifest.commands import resolve_program
 from reconciler.manifest.discovery import discover
 from reconciler.manifest.interpolate import (
@@ -34,7 +33,6 @@ from reconciler.manifest.interpolate import (
 )
 from reconciler.manifest.positions import Loc, Locator, describe_validation_error
 from reconciler.manifest.schema import RULE_ERROR, DesiredDeployment, Manifest, rule_violations
-from reconciler.manifest.versions import version_issues
 
 if TYPE_CHECKING:
     from reconciler.manifest.overlay import OverlaySet
@@ -54,8 +52,8 @@ class Rendering:
     used: set[str] = field(default_factory=set)
     documents: list[tuple[str, int, dict[str, object]]] | None = None  # kept when not None
     project_root: Path | None = None  # the folder of yottactl.yaml: where walked links may lead
-    api_version: str = DEFAULT_API_VERSION  # the API spoken: its own rules (manifest/versions.py)
-    default_rollout: str | None = None  # the project's defaults.rollout (NAME@alt needs room)
+    # the API version's own rules (manifest/versions.py): (location, message, hint) for each
+    rules: Callable[[Manifest], list[tuple[Loc, str, str]]] | None = None
 
 
 def read_manifest_bytes(file: Path) -> tuple[bytes | None, ManifestIssue | None]:
@@ -234,12 +232,10 @@ class _FileLoader:
                 result.credentials or self.issues:
             return None
         resolved = self._cutover_program(index, manifest)
-        if resolved is None:
-            return None
-        problems = version_issues(resolved, rendering.api_version, rendering.default_rollout)
+        problems = rendering.rules(resolved) if resolved and rendering.rules else []
         for loc, message, hint in problems:
             self._issue(index, loc, message, hint)
-        if problems:
+        if resolved is None or problems:
             return None
         if rendering.documents is not None:
             rendering.documents.append((self.path, index, _with_templates(result)))

@@ -7,15 +7,14 @@ version does not know (the field table's ``versions``) and its length limits (v2
 
 from __future__ import annotations
 
-from typing import Any
-
 from reconciler.fields import FIELDS, NAME_MAX_LENGTH, V1, V2
+from reconciler.manifest.positions import Loc
 from reconciler.manifest.schema import RESERVED_NAME_SUFFIX, Manifest
 
-Issue = tuple[tuple[Any, ...], str, str]  # (location in the document, message, hint)
+Issue = tuple[Loc, str, str]  # (location in the document, message, hint)
 
 
-def version_issues(manifest: Manifest, version: str, default_rollout: str | None) -> list[Issue]:
+def version_issues(manifest: Manifest, *, version: str, default_rollout: str | None) -> list[Issue]:
     """Everything in ``manifest`` that the ``version`` API would refuse."""
     other = V1 if version == V2 else V2
     issues: list[Issue] = []

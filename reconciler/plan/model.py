@@ -338,11 +338,8 @@ class Plan(_Frozen):
         return tuple(c for c in self.changes if c.reason_code is Reason.KEPT)
 
     @property
-    def names_api_version(self) -> bool:
-        """Does the header name the API version? Always when it has a header (a project file
-        is in use) and for any version but the default: a v1 plan without one reads as before."""
-        return self.api_version != "v1" or self.endpoint is not None or \
-            self.environment is not None
+    def names_api_version(self) -> bool:  # with a project file's header, or when not v1
+        return self.api_version != "v1" or self.endpoint is not None or bool(self.environment)
 
     @property
     def has_changes(self) -> bool:
