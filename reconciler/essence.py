@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, cast
 
 from pydantic import ConfigDict, Field, TypeAdapter
 from pydantic.dataclasses import dataclass
@@ -46,15 +47,15 @@ class _Methods:
     __slots__ = ()
 
     @classmethod
-    def model_validate(cls, data: Any) -> Essence:
+    def model_validate(cls, data: object) -> Essence:
         """From its JSON-shaped dict (as :meth:`plain` makes it), validated."""
         return _adapter().validate_python(data)
 
-    def model_copy(self, *, update: dict[str, Any]) -> Essence:
+    def model_copy(self, *, update: Mapping[str, object]) -> Essence:
         """A copy with the fields in ``update`` replaced (validated)."""
         return dataclasses.replace(cast("Essence", self), **update)
 
-    def with_values(self, **update: Any) -> Essence:
+    def with_values(self, **update: object) -> Essence:
         """A copy with fields replaced *without* validation, for values of the field's own type
         only (a fingerprint for a text, a dict of texts for ``environmentVars``): the planner
         masks each deployment's essences, and validating every copy cost ~25% of a plan."""
@@ -63,7 +64,7 @@ class _Methods:
             object.__setattr__(new, name, update[name] if name in update else getattr(self, name))
         return cast("Essence", new)
 
-    def plain(self) -> dict[str, Any]:
+    def plain(self) -> dict[str, object]:
         """JSON-shaped dict (lists, not tuples) of every field, unset ones included: for diffs,
         request bodies and the exporter."""
         out = self.stored()
@@ -71,10 +72,10 @@ class _Methods:
             out = {name: out[name] if name in out else _UNSET[name] for name in FIELD_NAMES}
         return out
 
-    def stored(self) -> dict[str, Any]:
+    def stored(self) -> dict[str, object]:
         """What state and plan files hold, and fingerprints are taken of: :meth:`plain`
         without the unset fields of rows added after ``fields.WRITTEN_WHEN_UNSET``."""
-        out: dict[str, Any] = _adapter().dump_python(cast("Essence", self), mode="json")
+        out: dict[str, object] = _adapter().dump_python(cast("Essence", self), mode="json")
         return out
 
     def top_level(self, name: str) -> object:

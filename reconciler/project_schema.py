@@ -5,20 +5,26 @@ file and resolving an environment is ``reconciler/project.py``."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from reconciler.manifest.variables import VAR_NAME_RE
 
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
 ENV_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,49}$")
+
+
+Loc = tuple[str | int, ...]  # where in the file, as pydantic's errors say it
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _paths(value: Any) -> Any:
+def _paths(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
@@ -110,7 +116,7 @@ class RequireRollout(_Rule):
 
     @model_validator(mode="before")
     @classmethod
-    def _shorthand(cls, value: Any) -> Any:
+    def _shorthand(cls, value: object) -> object:
         return {"strategy": value} if isinstance(value, str) else value
 
 
@@ -191,11 +197,11 @@ _SECTIONS: dict[str, type[BaseModel]] = {"": ProjectFile, "defaults": Defaults,
 _SECTIONS.update({f"policies.{name}": model for name, model in RULE_MODELS.items()})
 
 
-def dotted(loc: tuple[Any, ...]) -> str:
+def dotted(loc: Loc) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def _allowed(loc: tuple[Any, ...]) -> list[str]:
+def _allowed(loc: Loc) -> list[str]:
     if len(loc) >= 2 and loc[0] == "environments":
         loc = ("environments.*", *loc[2:]) if len(loc) == 2 else loc[2:]
     section = ".".join(str(p) for p in loc)
@@ -203,8 +209,8 @@ def _allowed(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields) if model else []
 
 
-def describe(error: Any) -> tuple[tuple[Any, ...], str, str, bool]:
-    loc: tuple[Any, ...] = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+def describe(error: ErrorDetails) -> tuple[Loc, str, str, bool]:
+    loc: Loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
     kind = error["type"]
     if loc and loc[-1] == "[key]":  # a mapping key: a variable or environment name
         loc = loc[:-1]
@@ -245,7 +251,7 @@ def describe(error: Any) -> tuple[tuple[Any, ...], str, str, bool]:
     return loc, message, hint, False
 
 
-def _rule_named(loc: tuple[Any, ...]) -> str | None:
+def _rule_named(loc: Loc) -> str | None:
     """The policy rule a location is in (policies.RULE... or environments.E.policies.RULE...)."""
     inner = loc[2:] if loc[:1] == ("environments",) else loc
     if len(inner) >= 2 and inner[0] == "policies" and inner[1] in RULE_EXAMPLES:
@@ -253,7 +259,7 @@ def _rule_named(loc: tuple[Any, ...]) -> str | None:
     return None
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema() -> dict[str, object]:
     """JSON Schema of ``yottactl.yaml`` for editors (yaml-language-server)."""
     schema = ProjectFile.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -69,7 +69,8 @@ def _body(name: str, e: Essence, fields: Sequence[DeploymentField]) -> dict[str,
     for f in fields:
         value = plain[f.name]
         if f.kind is Kind.ENV:  # the API's list form, in a stable order
-            value = [{"key": k, "value": v} for k, v in sorted((value or {}).items())]
+            env = value if isinstance(value, dict) else {}
+            value = [{"key": k, "value": v} for k, v in sorted(env.items())]
         if request_keeps(f, value):
             body[f.name] = value
     return body

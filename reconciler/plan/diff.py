@@ -6,8 +6,7 @@ the change says *that* the value changed, never what it was or became.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from reconciler.plan.model import FieldChange
 from reconciler.plan.normalize import Essence, is_sensitive
@@ -22,7 +21,7 @@ class _Absent:
 _ABSENT = _Absent()
 
 
-def _path(parts: list[Any]) -> str:
+def _path(parts: Sequence[object]) -> str:
     out = ""
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -47,11 +46,12 @@ def diff(before: Essence, after: Essence, sensitive: Iterable[str] = ()) -> tupl
     return tuple(changes)
 
 
-def _deep_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+def _deep_changes(before: dict[str, object], after: dict[str, object]
+                  ) -> dict[str, tuple[object, object]]:
     """Every difference, found by deepdiff: path -> (before, after), _MISSING for absent."""
     from deepdiff import DeepDiff  # imported only when something nested differs
 
-    changes: dict[str, tuple[Any, Any]] = {}
+    changes: dict[str, tuple[object, object]] = {}
     tree = DeepDiff(before, after, view="tree", verbose_level=2)
     for kind in tree:
         for level in tree[kind]:
@@ -61,13 +61,13 @@ def _deep_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tu
     return changes
 
 
-def _flat_changes(before: dict[str, Any], after: dict[str, Any],
-                  ) -> dict[str, tuple[Any, Any]] | None:
+def _flat_changes(before: dict[str, object], after: dict[str, object],
+                  ) -> dict[str, tuple[object, object]] | None:
     """The common case without deepdiff (its import is ~7% of a 1,000-deployment plan): only
     top-level values and environment variables differ. None when anything else does (a
     resource, the expose block, a value turning into a collection): deepdiff decides those.
     ``tests/test_diff_differential.py`` holds this to deepdiff's answers."""
-    changes: dict[str, tuple[Any, Any]] = {}
+    changes: dict[str, tuple[object, object]] = {}
     for key, old in before.items():
         new = after.get(key, _ABSENT)
         if old == new and type(old) is type(new):
@@ -93,7 +93,7 @@ def _flat_changes(before: dict[str, Any], after: dict[str, Any],
     return changes
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     if value is None or isinstance(value, (str, int, float, bool, list, dict)):
         return value
     return str(value)

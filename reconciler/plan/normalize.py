@@ -145,10 +145,10 @@ def apply_ignored(desired: Essence, live: Essence, ignore: Iterable[str]) -> Ess
         head, _, sub = path.partition(".")
         if not sub:
             out[head] = theirs.get(head)
-        elif isinstance(out.get(head), dict) or out.get(head) is None:
-            section = dict(out.get(head) or {})
-            live_section = theirs.get(head) or {}
-            if sub in live_section:
+        elif isinstance(current := out.get(head), dict) or current is None:
+            section = dict(current or {})
+            live_section = theirs.get(head)
+            if isinstance(live_section, dict) and sub in live_section:
                 section[sub] = live_section[sub]
             else:
                 section.pop(sub, None)

@@ -70,7 +70,7 @@ def manifest_for(dep: Deployment, sensitive: frozenset[str] = frozenset()) -> tu
         value = e[f.name]
         if f.kind is Kind.REGISTRY and value == DEFAULT_IMAGE_REGISTRY:
             continue
-        if f.kind is Kind.ENV and value:
+        if f.kind is Kind.ENV and isinstance(value, dict) and value:
             hidden = [k for k in sorted(value) if k in sensitive or looks_secret(k, value[k])]
             value = {key: f"${{env:{variable_name(name, key)}}}" if key in hidden
                      else literal(value[key]) for key in sorted(value)}

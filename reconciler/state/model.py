@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import uuid
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -34,7 +35,7 @@ FORMAT_VERSION = 2
 OLDEST_FORMAT_VERSION = 1
 
 
-def _from_1(data: dict[str, Any]) -> dict[str, Any]:
+def _from_1(data: dict[str, object]) -> dict[str, object]:
     return data  # format 2 only added optional entry fields, and format 1 files may hold them
 
 
@@ -42,7 +43,7 @@ def _from_1(data: dict[str, Any]) -> dict[str, Any]:
 _MIGRATIONS = {1: _from_1}
 
 
-def migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
+def migrate(data: dict[str, object], version: int) -> dict[str, object]:
     """A state document of an older ``version`` as the current format (the caller has checked
     ``OLDEST_FORMAT_VERSION <= version <= FORMAT_VERSION``)."""
     for step in range(version, FORMAT_VERSION):
@@ -80,12 +81,14 @@ class StateEntry:
     rollout_failed: str | None = Field(default=None, exclude_if=lambda v: v is None)
     rollout_retiring: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
-    def model_copy(self, *, update: dict[str, Any]) -> StateEntry:
-        """A copy with the fields in ``update`` replaced (validated)."""
-        return dataclasses.replace(self, **update)
+    def model_copy(self, *, update: Mapping[str, object]) -> StateEntry:
+        """A copy with the fields in ``update`` replaced, validated by pydantic (its __init__):
+        each value is checked against its field's type at run time, not by mypy."""
+        values: dict[str, Any] = dict(update)
+        return dataclasses.replace(self, **values)
 
-    def model_dump(self, *, mode: Literal["json", "python"] = "python") -> dict[str, Any]:
-        out: dict[str, Any] = _entry_adapter().dump_python(self, mode=mode)
+    def model_dump(self, *, mode: Literal["json", "python"] = "python") -> dict[str, object]:
+        out: dict[str, object] = _entry_adapter().dump_python(self, mode=mode)
         return out
 
 
