@@ -233,6 +233,25 @@ def test_plan_recipe_keeps_one_comment_per_environment_and_shows_a_failed_plan(
     assert all("**2** to create" in c["body"] for c in comments(github)[1:])
 
 
+def test_a_plan_breaking_a_mandatory_policy_is_the_comment_led_by_its_policy_block(
+        github: GitHub) -> None:
+    (github.repo / "yottactl.yaml").write_text(
+        "manifests: deploy\npolicies:\n  maxHourlyCost: {max: 40}\nenvironments:\n  staging: {}\n"
+        "  prod:\n    policies:\n      maxWorkers: {max: 1}\n")
+    github.write("llama")  # 2 workers
+    run = github.run("yottactl-plan.yml", PR)
+    assert job(run, "plan-prod").result == "failure" and job(run, "comment").result == "success"
+    assert job(run, "plan-staging").result == "success", failure_report(run)
+    bodies = {c["body"].splitlines()[0]: c["body"] for c in comments(github)}
+    prod, staging = bodies["<!-- yottactl-plan:prod -->"], bodies["<!-- yottactl-plan:staging -->"]
+    assert "breaks a mandatory policy" in prod and "failed" not in prod, prod
+    policy = prod.index("Policy (prod): 1 violation")
+    assert prod.index("### yottactl plan: prod") < policy < prod.index("to create"), prod
+    assert "Budget: $1.00/h of $40.00/h" in prod and "workers 2 is over maxWorkers 1" in prod
+    assert "Policy (staging): 1 rule passed" in staging, staging
+    assert "**Budget: $1.00/h of $40.00/h (today $0.00/h)**" in staging, staging
+
+
 def test_invalid_manifest_puts_its_position_in_the_comment(github: GitHub) -> None:
     github.write("llama")
     (github.repo / "deploy" / "broken.yaml").write_text(
