@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from reconciler.plan.model import Diagnostic, Plan
     from reconciler.settings import Settings
     from reconciler.state.model import State
+    from reconciler.state.protocol import Backend
 
 
 def adoptions(state: State | None, the_plan: Plan) -> list[str]:
@@ -24,27 +25,25 @@ def adoptions(state: State | None, the_plan: Plan) -> list[str]:
     return [c.name for c in the_plan.pending if c.adopt]
 
 
-def missing(settings: Settings) -> tuple[str, str]:
-    """Where the state that does not exist would be, and a hint naming the states that do
-    (did you mean?), for the commands that read it: plan, apply, drift, `state list`."""
+def missing(settings: Settings, store: Backend) -> tuple[str, str]:
+    """Where the state that does not exist would be (``store``, the command's backend), and a
+    hint naming the states that do (did you mean?), for the commands that read it: plan, apply,
+    drift, `state list`."""
     from reconciler.state.backend import is_postgres_url
 
-    store = settings.state_file()
     try:
         others = store.other_states()
     except StateError:  # a courtesy: the caller itself read the (missing) state fine
         others = []
-    finally:
-        store.close()
     database = is_postgres_url(settings.state_path or "")
     return store.location, _did_you_mean(settings, store.location, others, database)
 
 
-def notice(settings: Settings, the_plan: Plan) -> Diagnostic:
+def notice(settings: Settings, store: Backend, the_plan: Plan) -> Diagnostic:
     """The plan's warning that its state does not exist yet, with the states that do."""
     from reconciler.plan.model import DiagnosticCode, warning
 
-    location, did_you_mean = missing(settings)
+    location, did_you_mean = missing(settings, store)
     adopting = adoptions(None, the_plan)
     message = f"the state {location} does not exist yet: this run starts a new, empty one"
     if adopting:

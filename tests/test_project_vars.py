@@ -290,7 +290,7 @@ def test_manifest_error_in_the_project_manifests(project: Path) -> None:
 
 
 def settings_for(args: list[str]) -> Any:
-    from reconciler.cli import settings
+    from reconciler.cli.options import settings
 
     command = main.commands["plan"]
     with command.make_context("plan", args) as ctx:

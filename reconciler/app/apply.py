@@ -1,5 +1,6 @@
-"""`apply` and `destroy` behind the prompt: recover an interrupted run, check a saved plan,
-run the changes, and collect what now serves. No printing: warnings go to the caller's ``warn``.
+"""The steps of a run (``app/run.py``): recover an interrupted run, check a saved plan, refresh,
+run the changes, and collect what now serves. Each step uses the run's one client and backend
+(a :class:`~reconciler.app.session.Session`). No printing: warnings go to the caller's ``warn``.
 """
 
 from __future__ import annotations
@@ -11,17 +12,16 @@ from typing import TYPE_CHECKING
 
 from reconciler.errors import StalePlanError, StateError, UsageError
 from reconciler.plan.model import Plan
-from reconciler.settings import Settings
 
 if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
     from reconciler.app.plan import PlanRun
+    from reconciler.app.session import Session
     from reconciler.apply.events import Event, Result
     from reconciler.essence import Essence
     from reconciler.policy.report import PolicyReport
     from reconciler.report.observe import OutputRecord
     from reconciler.state.model import State
-    from reconciler.state.protocol import Backend
 
 # actions after which a deployment serves somewhere worth printing in the outputs
 OUTPUT_ACTIONS = frozenset({"create", "replace", "start", "update", "scale", "restart", "wait"})
@@ -36,16 +36,17 @@ class Recovered:
     touched: tuple[str, ...] = ()
 
 
-def recover_state(settings: Settings, store: Backend, warn: Callable[[str], None]) -> Recovered:
+def recover_state(session: Session, warn: Callable[[str], None]) -> Recovered:
     """Read the state under the caller's lock; fold in the journal of an interrupted run."""
     from reconciler.apply.recovery import recover
     from reconciler.state.model import State
 
+    store = session.store
     state, records = store.read_with_journal()  # PostgreSQL: one round trip
     if not records:
         return Recovered(state)
-    state, report = recover(store, state or State.empty(), settings.client(),
-                            settings.fingerprinter())
+    state, report = recover(store, state or State.empty(), session.client,
+                            session.fingerprinter)
     for message in report.messages:
         warn(message)
     return Recovered(state, tuple(report.touched))
@@ -69,7 +70,7 @@ def read_plan_file(plan_file: str) -> Plan:
         raise refusal from exc
 
 
-def saved_plan(settings: Settings, plan_file: str,
+def saved_plan(session: Session, plan_file: str,
                state: State | None) -> tuple[Plan, PolicyReport | None]:
     """A plan file from `plan --out`, refused when it has errors, was planned for another
     environment or state, or is stale for any deployment it touches; with the project's
@@ -80,7 +81,7 @@ def saved_plan(settings: Settings, plan_file: str,
     the_plan = read_plan_file(plan_file)
     if the_plan.errors:
         raise UsageError(f"{plan_file} contains plan errors and cannot be applied")
-    environment = settings.inputs.context.environment
+    environment = session.settings.inputs.context.environment
     if the_plan.environment != environment and (the_plan.environment or environment):
         raise UsageError(f"{plan_file} was planned for environment {the_plan.environment!r}, "
                          f"not {environment!r}",
@@ -91,8 +92,8 @@ def saved_plan(settings: Settings, plan_file: str,
         raise StateError(f"{plan_file} was made from another state (lineage "
                          f"{the_plan.state_lineage}, this state is {lineage})",
                          hint="plan again against this state")
-    listed = settings.client().list()  # one list: the staleness check and the policies'
-    reasons = stale_reasons(the_plan, listed, state, settings.fingerprinter())
+    listed = session.client.list()  # one list: the staleness check and the policies'
+    reasons = stale_reasons(the_plan, listed, state, session.fingerprinter)
     if reasons:
         if state is not None and state.serial != the_plan.state_serial:
             reasons.append(f"the state changed since the plan was made (serial "
@@ -100,10 +101,10 @@ def saved_plan(settings: Settings, plan_file: str,
         raise StalePlanError(f"{plan_file} is stale: deployments it touches changed",
                              detail="\n".join(f"  {r}" for r in reasons),
                              hint="run `yottactl plan --out FILE` again")
-    return the_plan, check_saved(settings, the_plan, listed, state)
+    return the_plan, check_saved(session.settings, the_plan, listed, state)
 
 
-def refresh(settings: Settings, state: State | None, targets: Sequence[str],
+def refresh(session: Session, state: State | None, targets: Sequence[str],
             paths: Sequence[str] = ()) -> Plan:
     """`apply --refresh-only`: record live values of managed deployments (one list call).
     With manifest ``paths``: only the deployments they declare, with their ignoreChanges."""
@@ -112,9 +113,9 @@ def refresh(settings: Settings, state: State | None, targets: Sequence[str],
 
     manifests = None
     if paths:
-        loaded = load_desired(paths, settings.inputs).deployments
+        loaded = load_desired(paths, session.settings.inputs).deployments
         manifests = {d.name: d.ignore_changes for d in loaded}
-    return refresh_plan(settings.client().list(), state, settings.fingerprinter(),
+    return refresh_plan(session.client.list(), state, session.fingerprinter,
                         frozenset(targets), manifests)
 
 
@@ -144,7 +145,7 @@ class Outcome:
         return bool(self.result.interrupted or self.result.partial)
 
 
-def execute(settings: Settings, store: Backend, state: State | None, the_plan: Plan,
+def execute(session: Session, state: State | None, the_plan: Plan,
             essences: Mapping[str, Essence], options: ApplyOptions,
             on_event: Callable[[Event], None], stop: threading.Event) -> Outcome:
     """Run the plan's pending changes; the executor journals and records every outcome."""
@@ -154,9 +155,9 @@ def execute(settings: Settings, store: Backend, state: State | None, the_plan: P
     from reconciler.settings import hook_environment
     from reconciler.state.model import State
 
-    fp = settings.fingerprinter()
-    client = settings.client()
-    executor = Executor(client, store, state or State.empty(), fp,
+    fp = session.fingerprinter
+    client = session.client
+    executor = Executor(client, session.store, state or State.empty(), fp,
                         SecretSource(fp, essences), parallelism=options.parallelism,
                         no_wait=options.no_wait, waiting=Waiting(timeout=options.timeout),
                         stop=stop, on_event=on_event, plan_fingerprint=fp.obj(the_plan.to_json()),

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from reconciler.errors import UsageError
 
 if TYPE_CHECKING:
+    from reconciler.app.session import Session
     from reconciler.plan.model import Plan
-    from reconciler.settings import Settings
     from reconciler.state.model import State
 
 
@@ -22,13 +22,13 @@ def check_ids(ids: Sequence[str]) -> None:
                               "drift name the unmanaged ones)")
 
 
-def delete_unmanaged_plan(settings: Settings, ids: Sequence[str], state: State | None) -> Plan:
+def delete_unmanaged_plan(session: Session, ids: Sequence[str], state: State | None) -> Plan:
     """Stop-and-delete changes for ``ids`` (one list call); unknown or managed ids are errors."""
     from reconciler.plan.unmanaged import plan_unmanaged_deletes
 
     if state is None:  # a mistyped --state would make every managed deployment look unmanaged
-        raise UsageError(f"the state {settings.state_file().location} does not exist, so every "
+        raise UsageError(f"the state {session.store.location} does not exist, so every "
                          "live deployment would look unmanaged; nothing was deleted",
                          hint="check --state / YOTTACTL_STATE (`yottactl state list`); a "
                               "deployment no yottactl state knows is deleted in the console")
-    return plan_unmanaged_deletes(ids, settings.client().list(), state)
+    return plan_unmanaged_deletes(ids, session.client.list(), state)

@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler.app.session import Session
 from reconciler.errors import PlanError, YottactlError
 from reconciler.settings import Settings
 
@@ -51,25 +52,26 @@ def drift_report(settings: Settings, paths: Sequence[str], acks: list[Ack],
     from reconciler.plan.model import Severity
     from reconciler.report.drift import apply_acks, blocking, findings_from, report
 
-    # read-only: one list call, the state read without a lock. The mass-delete guard protects
-    # apply; drift only reports, so deletes it would refuse are findings, not an error
-    run = build_plan(settings, paths, allow_mass_delete=True)
-    reported = blocking(run.plan)  # errors about one deployment are findings (report/drift.py)
-    errors = [d.text for d in run.plan.diagnostics
-              if d.severity is Severity.ERROR and d not in reported]
-    if errors:
-        raise PlanError("cannot compute drift: " + "; ".join(errors))
-    if run.state is None:
-        location, did_you_mean = missing(settings)
-        warn(f"the state {location} does not exist: drift compares the live deployments with "
-             "nothing, so every one the manifests declare is reported pending"
-             + (f"; {did_you_mean}" if did_you_mean else ""))
-    now = datetime.now(timezone.utc)
-    findings = findings_from(run.plan, run.state, now) + _policy(settings, run.live, run.state)
-    ack_report = apply_acks(findings, acks, today or date.today())
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return report(findings, ack_report, stamp,
-                  [u.model_dump(mode="json") for u in run.plan.unmanaged])
+    with Session(settings) as session:
+        # read-only: one list call, the state read without a lock. The mass-delete guard protects
+        # apply; drift only reports, so deletes it would refuse are findings, not an error
+        run = build_plan(settings, paths, allow_mass_delete=True, session=session)
+        reported = blocking(run.plan)  # errors about one deployment are findings (report/drift.py)
+        errors = [d.text for d in run.plan.diagnostics
+                  if d.severity is Severity.ERROR and d not in reported]
+        if errors:
+            raise PlanError("cannot compute drift: " + "; ".join(errors))
+        if run.state is None:
+            location, did_you_mean = missing(settings, session.store)
+            warn(f"the state {location} does not exist: drift compares the live deployments with "
+                 "nothing, so every one the manifests declare is reported pending"
+                 + (f"; {did_you_mean}" if did_you_mean else ""))
+        now = datetime.now(timezone.utc)
+        findings = findings_from(run.plan, run.state, now) + _policy(settings, run.live, run.state)
+        ack_report = apply_acks(findings, acks, today or date.today())
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return report(findings, ack_report, stamp,
+                      [u.model_dump(mode="json") for u in run.plan.unmanaged])
 
 
 def _policy(settings: Settings, live: Sequence[LiveDeployment],

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.api.facts import LOG_BACKWARD, LOG_PAGE_MAX
+from reconciler.app.session import Session
 from reconciler.errors import NotFound, StateError, UsageError, YottactlError
 from reconciler.report.observe import LogLine
 from reconciler.settings import Settings
@@ -35,35 +36,38 @@ class Listing:
 
 
 def listing(settings: Settings, statuses: Sequence[str]) -> Listing:
-    live = settings.client().list(status=[x.upper() for x in statuses])
-    state = settings.state_file().read()
-    return Listing(live, frozenset(e.id for e in (state.deployments if state else {}).values()))
+    with Session(settings) as session:
+        live = session.client.list(status=[x.upper() for x in statuses])
+        state = session.store.read()
+        return Listing(live, frozenset(e.id for e in (state.deployments if state else {}).values()))
 
 
 def detail(settings: Settings, name: str) -> Deployment:
     """One deployment in full, by name or id."""
 
-    client = settings.client()
-    return client.detail(resolve(client, name).id)
+    with Session(settings) as session:
+        client = session.client
+        return client.detail(resolve(client, name).id)
 
 
 def output_records(settings: Settings, name: str | None) -> dict[str, OutputRecord]:
     """Managed deployments (all, or ``name``) as the live API reports them: one list call."""
     from reconciler.report.observe import output_record
 
-    state = settings.state_file().read()
-    managed = dict(sorted((state.deployments if state else {}).items()))
-    if name is not None and name not in managed:
-        raise StateError(f"{name!r} is not managed by yottactl (not in the state)",
-                         hint="`yottactl state list` shows managed names; `yottactl get` "
-                              "shows every live deployment")
-    live = {d.id: d for d in settings.client().list()}
-    records = {n: output_record(n, e.id, live.get(e.id)) for n, e in managed.items()
-               if name is None or n == name}
-    if name is not None and not records[name]["found"]:
-        raise YottactlError(f"managed deployment {name} (id {managed[name].id}) is not live",
-                            hint="`yottactl plan` shows how to bring it back")
-    return records
+    with Session(settings) as session:
+        state = session.store.read()
+        managed = dict(sorted((state.deployments if state else {}).items()))
+        if name is not None and name not in managed:
+            raise StateError(f"{name!r} is not managed by yottactl (not in the state)",
+                             hint="`yottactl state list` shows managed names; `yottactl get` "
+                                  "shows every live deployment")
+        live = {d.id: d for d in session.client.list()}
+        records = {n: output_record(n, e.id, live.get(e.id)) for n, e in managed.items()
+                   if name is None or n == name}
+        if name is not None and not records[name]["found"]:
+            raise YottactlError(f"managed deployment {name} (id {managed[name].id}) is not live",
+                                hint="`yottactl plan` shows how to bring it back")
+        return records
 
 
 def workers_of(settings: Settings, name: str, statuses: Sequence[str],
@@ -71,12 +75,13 @@ def workers_of(settings: Settings, name: str, statuses: Sequence[str],
     """Deployment ``name`` and its workers; TERMINATED ones only with ``show_all`` or a filter."""
     from reconciler.api.facts import WORKER_TERMINATED
 
-    client = settings.client()
-    dep = resolve(client, name)
-    found = client.workers(dep.id, status=[x.upper() for x in statuses])
-    if not show_all and not statuses:
-        found = [w for w in found if w.status != WORKER_TERMINATED]
-    return dep, found
+    with Session(settings) as session:
+        client = session.client
+        dep = resolve(client, name)
+        found = client.workers(dep.id, status=[x.upper() for x in statuses])
+        if not show_all and not statuses:
+            found = [w for w in found if w.status != WORKER_TERMINATED]
+        return dep, found
 
 
 @dataclass
@@ -91,24 +96,41 @@ class LogQuery:
 
 @dataclass
 class LogSession:
-    """The lines so far of the chosen workers; :meth:`follow` yields new ones."""
+    """The lines so far of the chosen workers; :meth:`follow` yields new ones. Owns the
+    command's client: ``with logs(...) as found:`` closes it."""
 
-    client: YottaClient
+    opened: Session
     deployment_id: str
     query: LogQuery
     several_workers: bool  # lines name their worker
     lines: list[LogLine] = field(default_factory=list)
 
     def follow(self, stop: threading.Event) -> Iterator[LogLine]:
-        return follow_logs(self.client, self.deployment_id, self.query.worker_id, self.lines,
+        return follow_logs(self.opened.client, self.deployment_id, self.query.worker_id, self.lines,
                       grep=self.query.grep, stop=stop, interval=self.query.poll_interval)
+
+    def __enter__(self) -> LogSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.opened.close()
 
 
 def logs(settings: Settings, name: str, query: LogQuery) -> LogSession:
     """The matching log lines of ``name``'s workers (one, or all merged by time)."""
+
+    opened = Session(settings)  # the LogSession owns it from here; closed at once on error
+    try:
+        return _log_session(opened, name, query)
+    except BaseException:
+        opened.close()
+        raise
+
+
+def _log_session(opened: Session, name: str, query: LogQuery) -> LogSession:
     from reconciler.report.observe import parse_when
 
-    client = settings.client()
+    client = opened.client
     dep = resolve(client, name)
     known = client.workers(dep.id)
     current = [w.id for w in known]
@@ -119,7 +141,7 @@ def logs(settings: Settings, name: str, query: LogQuery) -> LogSession:
                          hint=f"its workers: {listed}" if listed
                          else f"{name} has no workers (deployment is {dep.status})")
     ids = [worker_id] if worker_id else current
-    session = LogSession(client, dep.id, query, len(ids) > 1 or not worker_id)
+    session = LogSession(opened, dep.id, query, len(ids) > 1 or not worker_id)
     session.lines = collect(client, dep.id, ids, since=parse_when(query.since),
                             until=parse_when(query.until), grep=query.grep, tail=query.tail)
     return session
@@ -149,28 +171,29 @@ def export(settings: Settings, names: Sequence[str], directory: str | None, forc
     refused, and then nothing is written."""
     from reconciler.report.export import manifest_for, write_new
 
-    folder = Path(directory) if directory else export_folder(settings)
-    state = settings.state_file().read()  # which values came from ${env:} (sensitive)
-    client = settings.client()
-    deployments = [resolve(client, n) for n in names] if names else client.list()
-    skipped = _unexportable(deployments)
-    if skipped and names:
-        raise UsageError(skipped[0].why, hint=skipped[0].hint)
-    left_out = {i for s in skipped for i in s.ids}
-    deployments = [d for d in deployments if d.id not in left_out]
-    targets = _export_targets(deployments, folder, force)
-    if deployments:
-        folder.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    needed: list[str] = []
-    for d in sorted(deployments, key=lambda d: d.name or ""):
-        text, variables = manifest_for(d, _sensitive_keys(state, d))
-        target = targets[d.id]
-        write_new(folder, target, text, overwrite=force)
-        needed += variables
-        written.append(target)
-        on_written(target)
-    return Exported(written, needed, skipped)
+    with Session(settings) as session:
+        folder = Path(directory) if directory else export_folder(settings)
+        state = session.store.read()  # which values came from ${env:} (sensitive)
+        client = session.client
+        deployments = [resolve(client, n) for n in names] if names else client.list()
+        skipped = _unexportable(deployments)
+        if skipped and names:
+            raise UsageError(skipped[0].why, hint=skipped[0].hint)
+        left_out = {i for s in skipped for i in s.ids}
+        deployments = [d for d in deployments if d.id not in left_out]
+        targets = _export_targets(deployments, folder, force)
+        if deployments:
+            folder.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        needed: list[str] = []
+        for d in sorted(deployments, key=lambda d: d.name or ""):
+            text, variables = manifest_for(d, _sensitive_keys(state, d))
+            target = targets[d.id]
+            write_new(folder, target, text, overwrite=force)
+            needed += variables
+            written.append(target)
+            on_written(target)
+        return Exported(written, needed, skipped)
 
 
 def export_folder(settings: Settings) -> Path:

@@ -20,14 +20,14 @@ from reconciler.project import Inputs
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:
-
-    from reconciler.api.client import YottaClient
     from reconciler.api.models import GpuType
+    from reconciler.app.session import Session
     from reconciler.manifest.schema import DesiredDeployment
     from reconciler.plan.live import LiveDeployment
     from reconciler.plan.planner import Desired
     from reconciler.policy.report import PolicyReport
     from reconciler.state.model import State
+    from reconciler.state.protocol import Backend
 
 T = TypeVar("T")
 Capacity = Literal["warn", "require"] | None  # build_plan's GPU capacity check (v2 only)
@@ -114,19 +114,29 @@ def build_plan(
     allow_mass_delete: bool = False,
     destroying: bool = False,
     state: State | None = None,
-    client: YottaClient | None = None,
     replace: Sequence[str] = (),
     confirm_settled: bool = False,
     capacity: Capacity = None,
+    session: Session | None = None,
 ) -> PlanRun:
     """Manifests + state + ONE list call -> Plan. ``paths=None`` with ``destroying`` plans
-    the deletion of everything in the state; ``replace`` names deployments to replace.
-    ``confirm_settled`` (apply): a second list confirms what the first showed settled
-    (plan/settled.py). ``capacity`` ("warn" or "require"): under v2, one GET /v2/vms/types
-    beside the list call marks creates at risk (plan/capacity.py)."""
+    the deletion of everything in the state (``state``; None: read from the backend);
+    ``replace`` names deployments to replace. ``confirm_settled`` (apply): a second list
+    confirms what the first showed settled (plan/settled.py). ``capacity`` ("warn" or
+    "require"): under v2, one GET /v2/vms/types beside the list call marks creates at risk
+    (plan/capacity.py). ``session``: the command's client and backend (without one, a session
+    of its own, closed on return)."""
+    if session is None:
+        from reconciler.app.session import Session
+
+        with Session(settings) as own:
+            return build_plan(settings, paths, targets=targets,
+                              allow_mass_delete=allow_mass_delete, destroying=destroying,
+                              state=state, replace=replace, confirm_settled=confirm_settled,
+                              capacity=capacity, session=own)
     with _no_gc_pauses():
         return _build_plan(settings, paths, targets=targets, allow_mass_delete=allow_mass_delete,
-                           destroying=destroying, state=state, client=client, replace=replace,
+                           destroying=destroying, state=state, session=session, replace=replace,
                            confirm_settled=confirm_settled, capacity=capacity)
 
 
@@ -170,7 +180,7 @@ def _build_plan(
     allow_mass_delete: bool,
     destroying: bool,
     state: State | None,
-    client: YottaClient | None,
+    session: Session,
     replace: Sequence[str] = (),
     confirm_settled: bool = False,
     capacity: Capacity = None,
@@ -180,21 +190,21 @@ def _build_plan(
 
     timings: dict[str, float] = {}
     # the list call and the manifest parsing are independent: fetch while parsing
-    made: list[YottaClient] = []  # the client used, for the endpoint the plan header names
-
     shown: list[_Background[list[GpuType]]] = []  # v2's GPU availability, beside the list
 
+    # the client and the backend are made on the threads that use them first: a missing API
+    # key or a bad state URL is reported after the manifests' own errors, as the calls' are
     def fetch() -> list[LiveDeployment]:
-        made.append(client or settings.client())
-        if capacity and not destroying and made[0].api_version == V2:
-            shown.append(_Background(made[0].gpu_types))
-        return made[0].list_each(live_view)
+        client = session.client
+        if capacity and not destroying and client.api_version == V2:
+            shown.append(_Background(client.gpu_types))
+        return client.list_each(live_view)
 
     _one_malloc_arena()
     fetching = _Background(fetch)
     # read-only: fold an interrupted run's journal in memory, write nothing. Read beside the
     # manifest parsing: a database's connect and query (and the list call) wait in parallel
-    reading = None if state is not None else _Background(lambda: _read_state(settings))
+    reading = None if state is not None else _Background(lambda: _read_state(session.store))
     started = time.perf_counter()
     manifests: Loaded[Desired] = (Loaded([], []) if destroying and paths is None
                                   else load_desired(paths or [], settings.inputs))
@@ -204,6 +214,7 @@ def _build_plan(
     timings["load"] = time.perf_counter() - started
     _check_targets(targets, loaded, state)
     live = fetching.result()  # the list call's own error, if any, surfaces here
+    client = session.client
     timings["fetch"] = fetching.seconds
     started = time.perf_counter()
     desired = [] if destroying else loaded
@@ -213,23 +224,23 @@ def _build_plan(
         options = Options(targets=frozenset(targets) or frozenset(d.name for d in loaded),
                           allow_mass_delete=allow_mass_delete, destroying=True,
                           prevent_destroy={d.name: d.prevent_destroy for d in loaded})
-    plan = make_plan(desired, live, state, settings.fingerprinter(), options)
+    plan = make_plan(desired, live, state, session.fingerprinter, options)
     if confirm_settled:
         from reconciler.plan.settled import settled_ids, unconfirmed
 
         if settled_ids(plan):  # one more list call, however many deployments
-            again = dict(made[0].list_each(lambda d: (d.id, d.status)))
+            again = dict(client.list_each(lambda d: (d.id, d.status)))
             moved = unconfirmed(plan, live, again)
             if moved is not None:  # something left its status in between: plan what is now
                 live = moved
-                plan = make_plan(desired, live, state, settings.fingerprinter(), options)
-    plan = plan.model_copy(update={"api_version": made[0].api_version})
+                plan = make_plan(desired, live, state, session.fingerprinter, options)
+    plan = plan.model_copy(update={"api_version": client.api_version})
     if shown:
         plan = _with_capacity(plan, shown[0], required=capacity == "require")
     context = settings.inputs.context
     if context.project is not None:  # the header names where this plan applies
         plan = plan.model_copy(update={"environment": context.environment,
-                                       "endpoint": made[0].base_url})
+                                       "endpoint": client.base_url})
     if manifests.warnings:
         from reconciler.plan.model import DiagnosticCode, warning
 
@@ -239,7 +250,7 @@ def _build_plan(
         from reconciler.new_state import notice
 
         plan = plan.model_copy(update={"diagnostics": (*plan.diagnostics,
-                                                       notice(settings, plan))})
+                                                       notice(settings, session.store, plan))})
     timings["plan"] = time.perf_counter() - started
     run = PlanRun(plan, {d.name: d for d in loaded}, live, state, timings)
     from reconciler.app.policy import check_run
@@ -308,10 +319,10 @@ def _check_targets(targets: Sequence[str], loaded: Sequence[Desired],
         "targets are metadata.name values; `yottactl state list` shows managed names")
 
 
-def _read_state(settings: Settings) -> State | None:
+def _read_state(store: Backend) -> State | None:
     from reconciler.apply.recovery import replay
 
-    return replay(*settings.state_file().read_with_journal())
+    return replay(*store.read_with_journal())
 
 
 class _Background(Generic[T]):

@@ -6,17 +6,15 @@ import sys
 
 import click
 
-from reconciler.cli import (
+from reconciler.cli import main, report_error, use_color
+from reconciler.cli.options import (
     api_options,
     catalog_option,
     color_option,
-    main,
-    report_error,
     settings,
-    use_color,
     var_options,
 )
-from reconciler.cli.apply import warn
+from reconciler.cli.run import warn
 from reconciler.errors import YottactlError
 
 

@@ -11,14 +11,12 @@ from collections.abc import Sequence
 import click
 
 from reconciler.api import facts
-from reconciler.cli import (
+from reconciler.cli import main, stop_on_signals, use_color
+from reconciler.cli.options import (
     api_options,
     color_option,
     complete_names,
-    main,
     settings,
-    stop_on_signals,
-    use_color,
 )
 
 
@@ -148,15 +146,15 @@ def logs(name: str, worker_id: str | None, all_workers: bool, since: str | None,
     stop = threading.Event()
     restore = stop_on_signals(stop) if follow else (lambda: None)  # before any line is out
     try:
-        session = read_logs(settings(endpoint, api_key, state_path), name,
-                            LogQuery(worker_id, since, until, grep, tail, poll_interval))
-        for line in session.lines:
-            click.echo(log_line(line, output, session.several_workers))
-        if not follow:
-            return
-        for line in session.follow(stop):
-            click.echo(log_line(line, output, session.several_workers))
-            sys.stdout.flush()
+        with read_logs(settings(endpoint, api_key, state_path), name,
+                       LogQuery(worker_id, since, until, grep, tail, poll_interval)) as session:
+            for line in session.lines:
+                click.echo(log_line(line, output, session.several_workers))
+            if not follow:
+                return
+            for line in session.follow(stop):
+                click.echo(log_line(line, output, session.several_workers))
+                sys.stdout.flush()
     except KeyboardInterrupt:
         stop.set()  # Ctrl-C ends --follow normally: exit 0, no traceback
     finally:

@@ -1,8 +1,14 @@
-"""Plumbing for --project/--env/--var/--var-file: they never appear in a command's signature;
-their values are kept in the click context and read back by :func:`current_inputs`."""
+"""The options commands share (`--endpoint`, `--api-key`, `--state`, `--project`, `--env`,
+`--var`, `--lock-timeout`...) and the settings they resolve to, in one place: command modules
+import these, never each other (the `cli-commands` contract in .importlinter).
+
+--project/--env/--var/--var-file never appear in a command's signature; their values are kept
+in the click context and read back by :func:`current_inputs`."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -98,3 +104,192 @@ def project_settings(inputs: Inputs, endpoint: str | None, api_key: str | None,
     for note in resolution.notes:
         click.echo(f"Note: {note}", err=True)
     return resolution.settings
+
+
+F = TypeVar("F", bound=Callable[..., object])  # a command function, decorated by click
+
+
+def state_option(func: F) -> F:
+    """--state (+ YOTTACTL_STATE) for every command that reads or writes the state."""
+    func = project_options(func)
+    return click.option("--state", "state_path", metavar="FILE|URL",
+                        help="State file, or postgresql://USER@HOST/DB?state=NAME for a shared "
+                             "PostgreSQL state [env YOTTACTL_STATE; default "
+                             "state/yottactl.state.json]."
+                        )(func)
+
+
+_KEY_FILE = "yottactl.api_key_file"  # ctx.meta: the key read by --api-key-file
+_KEY_WARNED = "yottactl.api_key_warned"  # root ctx.meta: warn once per invocation
+
+
+def _api_key_flag(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--api-key -`` reads the key from standard input; a key given literally works but is
+    visible to every local user in the process list: warn once."""
+    if value is None:
+        return None
+    if value == "-":
+        from reconciler.errors import UsageError
+
+        key = sys.stdin.readline().strip()
+        if not key:
+            raise UsageError("--api-key -: standard input held no key",
+                             hint="e.g. `pass show yotta | yottactl get --api-key -`")
+        return key
+    root = ctx.find_root()
+    if not root.meta.get(_KEY_WARNED):
+        root.meta[_KEY_WARNED] = True
+        click.echo("Warning: --api-key KEY is visible to other local users in the process list; "
+                   "prefer YOTTA_API_KEY, --api-key-file FILE or --api-key - (standard input)",
+                   err=True)
+    return value
+
+
+def _api_key_file_flag(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    from reconciler import localfile
+    from reconciler.errors import UsageError
+
+    try:
+        key = localfile.read_text(value, localfile.SMALL_CAP).strip()
+    except localfile.UnreadableFile as exc:
+        # the reason only: never a byte of the file's content (it is the key)
+        raise UsageError(f"--api-key-file {value}: {exc.reason}",
+                         hint="give a readable file holding only the key") from None
+    if not key:
+        raise UsageError(f"--api-key-file {value}: the file is empty",
+                         hint="give a readable file holding only the key")
+    ctx.meta[_KEY_FILE] = key
+
+
+def project_options(func: F) -> F:
+    """--project / --env (+ YOTTACTL_ENV): which yottactl.yaml and which of its environments.
+    Not passed to the command function: :func:`project_context` reads them from the context."""
+    func = click.option("--env", "env_name", envvar="YOTTACTL_ENV", metavar="NAME",
+                        expose_value=False, callback=remember,
+                        help="Environment from yottactl.yaml [env YOTTACTL_ENV].")(func)
+    return click.option("--project", "project_file", metavar="FILE", expose_value=False,
+                        callback=remember, type=click.Path(dir_okay=False),
+                        help="Project file [default: yottactl.yaml here or in a parent folder].")(func)
+
+
+def var_options(func: F) -> F:
+    """--var / --var-file for commands that read manifests (order on the command line matters)."""
+    func = click.option("--var-file", "var_files", multiple=True, metavar="FILE",
+                        expose_value=False, callback=remember,
+                        help="YAML mapping of ${var:NAME} values (repeatable).")(func)
+    return click.option("--var", "vars", multiple=True, metavar="NAME=VALUE", expose_value=False,
+                        callback=remember,
+                        help="Set ${var:NAME} (repeatable; later --var/--var-file win) "
+                             "[env YOTTACTL_VAR_NAME].")(func)
+
+
+def complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion: managed deployment names from the state (never the API: fast, and a
+    completion must not need credentials). Any problem completes nothing."""
+    try:
+        root = ctx.find_root().params
+        state_path = ctx.params.get("state_path") or root.get("state_path")
+        from reconciler.app.state import read_state
+
+        state = read_state(settings(None, None, state_path))
+    except Exception:  # a broken state must not break the user's shell
+        return []
+    return sorted(n for n in (state.deployments if state else {}) if n.startswith(incomplete))
+
+
+def api_version_option(func: F) -> F:
+    """--api-version (+ YOTTA_API_VERSION, the project file's `api`): which Yotta API to speak.
+    Not passed to the command function: the settings read it from the context."""
+    return click.option("--api-version", "api_version", type=click.Choice(["v1", "v2"]),
+                        expose_value=False, callback=remember,
+                        help="Yotta API version [env YOTTA_API_VERSION; yottactl.yaml `api`; "
+                             "default v1].")(func)
+
+
+def api_options(func: F) -> F:
+    """--endpoint / --api-key / --api-key-file / --api-version / --state (+ env fallbacks) for
+    every command that needs them."""
+    func = api_version_option(state_option(func))
+    func = click.option("--api-key-file", metavar="FILE", expose_value=False,
+                        callback=_api_key_file_flag,
+                        help="Read the API key from FILE (keeps it out of the process list)."
+                        )(func)
+    func = click.option("--api-key", metavar="KEY", callback=_api_key_flag,
+                        help="Yotta API key, or - to read it from standard input [env "
+                             "YOTTA_API_KEY, the recommended way].")(func)
+    func = click.option("--endpoint", metavar="URL",
+                        help="API base URL [env YOTTA_API_URL, or YOTTA_BASE_URL as Yotta's CLI "
+                             "names it; default https://api.yottalabs.ai]."
+                        )(func)
+    return func
+
+
+def _allow_unknown_gpu_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        from reconciler import catalog
+
+        catalog.allow_unknown_gpu()
+
+
+def catalog_option(func: F) -> F:
+    """--allow-unknown-gpu for every command that reads manifests."""
+    return click.option("--allow-unknown-gpu", is_flag=True, expose_value=False,
+                        callback=_allow_unknown_gpu_flag,
+                        help="Accept GPU types missing from the catalog, with a warning (the API "
+                             "decides; extend the catalog with YOTTACTL_CATALOG=FILE).")(func)
+
+
+
+
+def color_option(func: F) -> F:
+    # NO_COLOR is read by use_color(), not as the flag's envvar: any non-empty value disables
+    # colour (https://no-color.org), while click would reject values that are not booleans.
+    return click.option("--no-color", is_flag=True,
+                        help="No ANSI colours (also when NO_COLOR is set to any non-empty value)."
+                        )(func)
+
+
+def settings(endpoint: str | None, api_key: str | None, state_path: str | None) -> Settings:
+    """Flags + environment + the project file (+ defaults), resolved once per command
+    (environment variables are read only in :mod:`reconciler.settings`)."""
+    from reconciler.cli.options import current_inputs, project_settings
+
+    ctx = click.get_current_context(silent=True)
+    from_file = ctx.meta.get(_KEY_FILE) if ctx is not None else None
+    if from_file and api_key:
+        from reconciler.errors import UsageError
+
+        raise UsageError("give the API key once: --api-key or --api-key-file, not both")
+    # commands without --endpoint (the state commands) never talk to the API
+    uses_api = ctx is None or any(p.name == "endpoint" for p in ctx.command.params)
+    return project_settings(current_inputs(), endpoint, api_key or from_file, state_path, uses_api)
+
+
+def lock_option(func: F) -> F:
+    return click.option("--lock-timeout", default=0.0, show_default=True, type=float,
+                        metavar="SECONDS",
+                        help="Wait this long for another run's state lock before failing.")(func)
+
+
+def auto_approve_option(func: F) -> F:
+    return click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt.")(func)
+
+
+def parallelism_option(what: str) -> Callable[[F], F]:
+    """--parallelism: ``what`` is changed (deleted, restarted) at the same time."""
+    return click.option("--parallelism", default=10, show_default=True,
+                        type=click.IntRange(1, 100), help=f"Deployments {what} at the same time.")
+
+
+def timeout_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--timeout", default=900.0, show_default=True, type=float,
+                        metavar="SECONDS", help=help_text)
+
+
+def policy_override_option(func: F) -> F:
+    return click.option(
+        "--policy-override", "policy_override", multiple=True, metavar="RULE",
+        help="Pass this mandatory policy rule of yottactl.yaml for this run only (repeatable); "
+             "apply records it in the state, with who ran it.")(func)

@@ -8,30 +8,22 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reconciler.cli import (
-    F,
+from reconciler.cli import main, use_color
+from reconciler.cli.options import (
     api_options,
     api_version_option,
     catalog_option,
     color_option,
     complete_names,
-    main,
+    policy_override_option,
     project_options,
     settings,
-    use_color,
     var_options,
 )
 
 if TYPE_CHECKING:
     from reconciler.plan.model import Plan
     from reconciler.policy.report import PolicyReport
-
-
-def policy_override_option(func: F) -> F:
-    return click.option(
-        "--policy-override", "policy_override", multiple=True, metavar="RULE",
-        help="Pass this mandatory policy rule of yottactl.yaml for this run only (repeatable); "
-             "apply records it in the state, with who ran it.")(func)
 
 
 @main.command()

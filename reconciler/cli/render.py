@@ -6,7 +6,11 @@ import sys
 
 import click
 
-from reconciler.cli import main, project_options, var_options
+from reconciler.cli import main
+from reconciler.cli.options import (
+    project_options,
+    var_options,
+)
 
 
 @main.command()

@@ -6,8 +6,18 @@ import sys
 
 import click
 
-from reconciler.cli import api_options, color_option, complete_names, main, settings, use_color
-from reconciler.cli.apply import confirm, lock_option, run_plan, warn
+from reconciler.cli import main, use_color
+from reconciler.cli.options import (
+    api_options,
+    auto_approve_option,
+    color_option,
+    complete_names,
+    lock_option,
+    parallelism_option,
+    settings,
+    timeout_option,
+)
+from reconciler.cli.run import confirm, execute, show_plan, warn
 
 
 @main.command(name="wait")
@@ -37,12 +47,10 @@ def wait_cmd(names: tuple[str, ...], target: str, timeout: float, endpoint: str 
 
 @main.command()
 @click.argument("names", nargs=-1, required=True, shell_complete=complete_names)
-@click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt.")
+@auto_approve_option
 @click.option("--no-wait", is_flag=True, help="Return once the API accepted the start calls.")
-@click.option("--timeout", default=900.0, show_default=True, type=float, metavar="SECONDS",
-              help="Longest wait for one deployment to reach a status.")
-@click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 100),
-              help="Deployments restarted at the same time.")
+@timeout_option("Longest wait for one deployment to reach a status.")
+@parallelism_option("restarted")
 @lock_option
 @api_options
 @color_option
@@ -54,22 +62,16 @@ def restart(names: tuple[str, ...], auto_approve: bool, no_wait: bool, timeout: 
     Like kubectl's `rollout restart`: nothing in the spec changes; it is planned, shown and
     recorded like any apply.
     """
-    from reconciler.app.apply import ApplyOptions, recover_state
-    from reconciler.app.restart import restart_plan
-    from reconciler.cli.plan import render_plan
-    from reconciler.state.backend import command_line
+    from reconciler.app.apply import ApplyOptions
+    from reconciler.app.run import RestartPlan, Run
 
     s = settings(endpoint, api_key, state_path)
     color = use_color(no_color)
-    store = s.state_file()
-    with store.locked(command_line(), lock_timeout, warn=warn):
-        recovered = recover_state(s, store, warn)
-        state = recovered.state
-        the_plan = restart_plan(s, names, state)
-        render_plan(the_plan, "text", color)
-        if the_plan.errors:
+    with Run(s, lock_timeout=lock_timeout, warn=warn) as run:
+        planned = run.plan(RestartPlan(names))
+        show_plan(planned.plan, color)
+        if planned.plan.errors:
             sys.exit(1)
         confirm(auto_approve, "restart")
-        run_plan(s, store, state, the_plan, {},
-                 ApplyOptions(parallelism=parallelism, no_wait=no_wait, timeout=timeout,
-                              settle=recovered.touched), color, verb="restart")
+        execute(run, planned, ApplyOptions(parallelism=parallelism, no_wait=no_wait,
+                                           timeout=timeout), color, verb="restart")

@@ -6,16 +6,17 @@ import json
 
 import click
 
-from reconciler.cli import (
+from reconciler.cli import main
+from reconciler.cli.options import (
     api_options,
     catalog_option,
     complete_names,
-    main,
+    lock_option,
     settings,
     state_option,
     var_options,
 )
-from reconciler.cli.apply import lock_option, warn
+from reconciler.cli.run import warn
 from reconciler.errors import StateError
 
 
@@ -124,7 +125,9 @@ def force_unlock(lock_id: str, force: bool, state_path: str | None) -> None:
     Refuses while the holder is still running on this host. A holder on another host cannot
     be checked: that needs --force, once you know that run is gone.
     """
-    info = settings(None, None, state_path).state_file().force_unlock(lock_id, force=force)
+    from reconciler.app.state import force_unlock as unlock
+
+    info = unlock(settings(None, None, state_path), lock_id, force)
     click.echo(f"Unlocked (was held by pid {info.pid} on {info.host}, `{info.command}`).")
 
 
@@ -154,8 +157,9 @@ def state_history(limit: int, state_path: str | None) -> None:
     PostgreSQL keeps every version; a state file keeps two (the file and its .backup).
     Then the --policy-override records the state keeps: when, who, which rule, what it passed.
     """
-    store = settings(None, None, state_path).state_file()
-    versions = store.history(limit)
+    from reconciler.app.state import history
+
+    versions, latest = history(settings(None, None, state_path), limit)
     if not versions:
         click.echo("No state yet.")
         return
@@ -165,8 +169,7 @@ def state_history(limit: int, state_path: str | None) -> None:
     for v in versions:  # stored text: anyone with write access to the state may have put it there
         fields = [str(v.serial), v.written_at, v.written_by, v.command, v.changes]
         click.echo("\t".join(clean(f or "-") for f in fields))
-    latest = store.read()  # the state keeps its --policy-override records (a file only 2 versions)
-    if latest is not None and latest.policy_overrides:
+    if latest is not None and latest.policy_overrides:  # the latest state keeps them
         click.echo("\nPOLICY OVERRIDES (newest last)\nAT\tBY\tENVIRONMENT\tRULE\tPASSED")
         for o in latest.policy_overrides[-limit:]:
             fields = [o.at, o.by, o.environment or "-", o.rule, " | ".join(o.passed)]
@@ -179,8 +182,9 @@ def state_history(limit: int, state_path: str | None) -> None:
 @state_option
 def state_pull(serial: int | None, state_path: str | None) -> None:
     """Print the state (or one version of it) as JSON; secret values are fingerprints."""
-    store = settings(None, None, state_path).state_file()
-    current = store.read() if serial is None else store.version(serial)
+    from reconciler.app.state import version
+
+    current = version(settings(None, None, state_path), serial)
     if current is None:
         raise StateError("no state yet" if serial is None else f"no version with serial {serial}",
                          hint="`yottactl state history` lists the stored versions")
