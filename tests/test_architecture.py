@@ -107,3 +107,13 @@ def test_no_module_passes_400_lines() -> None:
     assert len(sizes) > 100 and max(sizes.values()) > 300  # the glob found the whole package
     too_long = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
     assert too_long == {}, "split these modules (docs/ARCHITECTURE.md section 2)"
+
+
+def test_only_the_session_builds_clients_and_backends() -> None:
+    """Settings hold values; a command's one client and backend are made (and closed) by
+    app/session.py, never by a use case on its own (issue 24: nothing closed what it built)."""
+    callers = sorted({str(path.relative_to(ROOT)) for path in ROOT.rglob("*.py")
+                      for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                      if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                      and node.func.attr in ("client", "state_file") and not node.args})
+    assert callers == ["app/session.py"]
