@@ -1,0 +1,38 @@
+"""No false positives: examples/environments plans, applies and drifts clean under its own
+policies (global, and each environment's extending them), before and after apply (catalog
+prices, then live ones)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from test_environments_e2e import project, run, two  # noqa: F401  (fixtures)
+
+from reconciler.emulator.server import EmulatorServer
+
+
+def policy_of(*args: str, **env: str) -> dict[str, Any]:
+    result = run("plan", "-o", "json", *args, **env)
+    assert result.exit_code == 0, result.output
+    section: dict[str, Any] = json.loads(result.stdout)["policy"]
+    return section
+
+
+def test_the_example_project_passes_its_own_policies(
+        project: Path, two: dict[str, EmulatorServer]) -> None:  # noqa: F811
+    assert "policies:" in (project / "yottactl.yaml").read_text()
+    everywhere = {"imagePolicy", "allowedRegions", "maxWorkers", "maxHourlyCost"}
+    checked = policy_of(YOTTA_API_URL=two["staging"].url)  # the global settings alone
+    assert set(checked["rules"]) == everywhere and checked["violations"] == []
+    for env in ("staging", "prod"):
+        before = policy_of("--env", env)
+        extra = {"maxHourlyIncrease", "allowedGpuTypes"} if env == "prod" else set()
+        assert set(before["rules"]) == everywhere | extra  # the precondition: rules were checked
+        assert before["violations"] == [] and before["passed"], before
+        assert {p["source"] for p in before["prices"]} == {"catalog"}
+        assert run("apply", "--env", env, "--auto-approve").exit_code == 0
+        after = policy_of("--env", env)
+        assert after["violations"] == [] and {p["source"] for p in after["prices"]} == {"live"}
+        assert run("drift", "--env", env).exit_code == 0
