@@ -75,8 +75,8 @@ def test_create_enforces_v2_rules(v2: httpx.Client, overrides: dict[str, Any], s
 def test_create_accepts_v2_limits_and_answers_in_v2_shape(v2: httpx.Client) -> None:
     longest = "https://h.example/" + "x" * 494  # 512 characters
     assert len(longest) == 512
-    body = v2_body("W" + "b" * 19, webhook=longest, environmentVars=None,
-                   envVars=[{"key": "MODEL", "value": "llama"}])
+    body = v2_body("W" + "b" * 19, webhook=longest, envVars=[{"key": "MODEL", "value": "llama"}])
+    del body["environmentVars"]
     created = ok(v2.post("/serverless", json=body))
     assert isinstance(created["id"], str) and created["id"].isdigit()
     assert created["name"] == "W" + "b" * 19 and created["webhook"] == longest
@@ -116,6 +116,8 @@ def test_patch_leaves_absent_fields_alone_and_null_clears(v2: httpx.Client) -> N
     assert "expose: required" in refused(v2.patch(f"/serverless/{dep_id}",
                                                    json={**required, "expose": None}))
     assert "name: " in refused(v2.patch(f"/serverless/{dep_id}", json={**required, "name": "x" * 21}))
+    assert "not both" in refused(v2.patch(f"/serverless/{dep_id}", json={
+        **required, "envVars": None, "environmentVars": [{"key": "A", "value": "b"}]}))
     renamed = ok(v2.patch(f"/serverless/{dep_id}", json={**required, "credentialId": str(CREDENTIAL)}))
     assert renamed["credentialId"] == CREDENTIAL
 

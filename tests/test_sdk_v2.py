@@ -2,7 +2,10 @@
 (issue 27, docs/API-V2.md): its ``ElasticApi`` runs a deployment's whole life and its ``GpuApi``
 reads ``/v2/vms/types``, with every answer a success, and the emulator's world is checked after
 each step. The SDK returns business errors instead of raising (it raises only on HTTP 4xx/5xx),
-so each answer's code is asserted. Its ``yotta`` CLI finds the emulator through YOTTA_BASE_URL.
+so each answer's code is asserted, and each answer is validated against the response schema of
+Yotta's own v2 OpenAPI document (``tests/yottaml_openapi_v2.json``: the serverless part of
+YottaML's ``docs/openapi.yaml``, unchanged). Its ``yotta`` CLI finds the emulator through
+YOTTA_BASE_URL.
 
 The platform updates and deletes only STOPPED deployments (docs/ARCHITECTURE.md §1), so the life
 is create, get, list, scale, stop, start, stop, update, delete."""
@@ -10,10 +13,12 @@ is create, get, list, scale, stop, start, stop, update, delete."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 from click.testing import CliRunner
+from jsonschema import Draft202012Validator
 from yottaml.elastic import ElasticApi
 from yottaml.gpu import GpuApi
 from yottaml_cli.cli import cli as yotta
@@ -27,8 +32,27 @@ CREDENTIAL = 361530338086227968  # an 18-digit id, sent by the SDK as a JSON int
 H100 = [{"region": "us-east-1", "gpuType": "NVIDIA_H100_80G", "gpuCount": 1}]
 
 
-def ok(answer: dict[str, Any]) -> Any:
+def _json_schema(node: Any) -> Any:
+    """OpenAPI 3.0's ``nullable: true`` as JSON Schema's ``null`` type."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+DOCUMENT = json.loads((Path(__file__).parent / "yottaml_openapi_v2.json").read_text("utf-8"))
+COMPONENTS = _json_schema(DOCUMENT["components"])
+
+
+def ok(answer: dict[str, Any], schema: str) -> Any:
+    """The answer's data, once it is a success that Yotta's document says it may be."""
     assert answer["code"] == CODE_OK, answer
+    Draft202012Validator({"$ref": f"#/components/schemas/{schema}",
+                          "components": COMPONENTS}).validate(answer)
     return answer["data"]
 
 
@@ -62,7 +86,8 @@ def test_the_sdk_runs_a_deployments_life(emulator: EmulatorServer) -> None:
         name="sdk-v2-demo", image="vllm/vllm-openai:v0.6.3", resources=H100, workers=2,
         service_mode="ALB", container_volume_in_gb=100, credential_id=CREDENTIAL,
         environment_vars=[{"key": "MODEL", "value": "llama"}],
-        expose={"port": 8000, "protocol": "http"}, webhook="https://hooks.example.com/yotta"))
+        expose={"port": 8000, "protocol": "http"}, webhook="https://hooks.example.com/yotta"),
+        "EndpointResponse")
     dep_id = created["id"]
     watch.step("endpointCreate")
     record = watch.record(dep_id)
@@ -70,34 +95,36 @@ def test_the_sdk_runs_a_deployments_life(emulator: EmulatorServer) -> None:
     assert record["webhookUrl"] == "https://hooks.example.com/yotta"
     assert record["status"] == "RUNNING" and record["workers_wanted"] == 2
 
-    detail = ok(api.get_deployment_detail(dep_id))
+    detail = ok(api.get_deployment_detail(dep_id), "EndpointResponse")
     watch.step("endpointDetail")
     assert detail["id"] == dep_id and detail["webhook"] == "https://hooks.example.com/yotta"
 
-    listed = ok(api.get_deployments(status_list=["running", "INITIALIZING"]))  # the SDK upper-cases
+    listed = ok(api.get_deployments(status_list=["running", "INITIALIZING"]),  # it upper-cases
+                "EndpointListResponse")
     watch.step("endpointList_1")
     assert [d["id"] for d in listed] == [dep_id]
 
-    ok(api.scale_workers(dep_id, 3))
+    ok(api.scale_workers(dep_id, 3), "SuccessResponse")
     watch.step("endpointScale")
     assert watch.record(dep_id)["workers_wanted"] == 3
-    workers = ok(api.get_workers(dep_id, status_list=["running"]))
+    workers = ok(api.get_workers(dep_id, status_list=["running"]), "WorkerListResponse")
     watch.step("endpointWorkers")
     assert len(workers) == 3 and {w["status"] for w in workers} == {"RUNNING"}
 
-    ok(api.stop_deployment(dep_id))
+    ok(api.stop_deployment(dep_id), "SuccessResponse")
     watch.step("endpointStop")
     assert watch.record(dep_id)["status"] == "STOPPED"
 
-    ok(api.start_deployment(dep_id))
+    ok(api.start_deployment(dep_id), "SuccessResponse")
     watch.step("endpointStart")
     assert watch.record(dep_id)["status"] == "RUNNING"
-    ok(api.stop_deployment(dep_id))
+    ok(api.stop_deployment(dep_id), "SuccessResponse")
     watch.step("endpointStop")
 
     updated = ok(api.update_deployment(
         dep_id, name="sdk-v2-renamed", resources=H100, workers=1, container_volume_in_gb=120,
-        credential_id=CREDENTIAL + 1, webhook=None))  # None: clear it; the rest: left alone
+        credential_id=CREDENTIAL + 1, webhook=None),  # None: clear it; the rest: left alone
+        "EndpointResponse")
     watch.step("endpointUpdate")
     record = watch.record(dep_id)
     assert record["name"] == "sdk-v2-renamed" and record["workers_wanted"] == 1
@@ -106,7 +133,7 @@ def test_the_sdk_runs_a_deployments_life(emulator: EmulatorServer) -> None:
     assert record["environmentVars"] == [{"key": "MODEL", "value": "llama"}]  # not sent: kept
     assert record["expose"] == {"port": 8000, "protocol": "http"}
 
-    ok(api.delete_deployment(dep_id))
+    ok(api.delete_deployment(dep_id), "SuccessResponse")
     watch.step("endpointDelete_2")
     assert watch.world.deployments == {}
     assert httpx.get(f"{emulator.url}/_emulator/stats").json()["versions"] == {"v2": 10}  # no v1 call
@@ -115,7 +142,8 @@ def test_the_sdk_runs_a_deployments_life(emulator: EmulatorServer) -> None:
 def test_the_sdk_reads_gpu_availability(emulator: EmulatorServer) -> None:
     httpx.post(f"{emulator.url}/_emulator/capacity",
                json={"gpuType": "NVIDIA_H100_80G", "region": "us-east-1", "available": False})
-    types = {t["gpuType"]: t["regions"] for t in ok(GpuApi(API_KEY, base_url=emulator.url).get_gpus())}
+    answer = GpuApi(API_KEY, base_url=emulator.url).get_gpus()
+    types = {t["gpuType"]: t["regions"] for t in ok(answer, "VMTypesResponse")}
     h100 = {r["region"]: r["available"] for r in types["NVIDIA_H100_80G"]}
     assert h100["us-east-1"] is False and h100["us-west-1"] is True
 

@@ -129,8 +129,6 @@ def _check(which: str, body: Any, misspelt: dict[str, str]) -> dict[str, Any]:
     for wrong, right in misspelt.items():
         if wrong in body:
             raise spec.RequestInvalid(f"{wrong}: not a v2 {which} field; v2 spells it {right!r}")
-    if "environmentVars" in body and "envVars" in body:
-        raise spec.RequestInvalid("envVars: give environmentVars or envVars, not both")
     spec.first_error(_validator(which), body)
     return body
 
@@ -150,6 +148,8 @@ def prepare(op: str, path_values: dict[str, str], query: dict[str, list[str]],
     if op == VM_TYPES:
         return {}, None
     params = spec.parse_params(spec.route_of(op), path_values, query)
+    if isinstance(body, dict) and "environmentVars" in body and "envVars" in body:
+        raise spec.RequestInvalid("envVars: give environmentVars or envVars, not both")
     if op == "endpointCreate":
         # the SDK leaves out what is None; a null is "not given" on create
         given = {k: v for k, v in body.items() if v is not None} if isinstance(body, dict) else body
