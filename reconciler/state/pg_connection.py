@@ -9,11 +9,18 @@ import contextlib
 import hashlib
 import threading
 from collections.abc import Iterator
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from reconciler.errors import StateError
 from reconciler.state.locations import redact_url
+
+if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL state is used
+    from psycopg import Connection as _Connection
+    from psycopg.rows import TupleRow
+
+    Connection = _Connection[TupleRow]
 
 SCHEMA_VERSION = 1
 _SCHEMA_LOCK = 0x796F747461  # advisory key serialising table creation ("yotta")
@@ -45,13 +52,20 @@ _HELD = ("EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
 EXTRA_HINT = "install it with: pip install 'yotta-reconciler[postgres]'"
 
 
-def _psycopg() -> Any:
+def _psycopg() -> ModuleType:
     try:
         import psycopg
     except ImportError as exc:
         raise StateError("the PostgreSQL state backend needs psycopg, which is not installed",
                          hint=EXTRA_HINT) from exc
     return psycopg
+
+
+def one(row: TupleRow | None) -> TupleRow:
+    """The row of a query that always answers one (a function call, an aggregate)."""
+    if row is None:  # never for such a query: a clear error rather than a TypeError
+        raise StateError("the PostgreSQL server answered no row where one is always returned")
+    return row
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -93,14 +107,14 @@ class _Db:
         self.key = int.from_bytes(hashlib.sha256(f"yottactl:{self.name}".encode()).digest()[:8],
                                   "big", signed=True)
         self.mutex = threading.RLock()
-        self._conn: Any = None
+        self._conn: Connection | None = None
         # the backend pid of the session holding this run's state lock (postgres_lock.py), set
         # while it is held: journal and state writes are made only while that session still
         # holds the lock (checked in the writing statement itself: no extra round trip)
         self.lock_session: int | None = None
         self._schema_ready = False  # the tables exist, in a schema version this yottactl reads
 
-    def held(self) -> tuple[str, dict[str, Any]]:
+    def held(self) -> tuple[str, dict[str, int]]:
         """SQL that is true while this run's lock session still holds the state's advisory lock
         (a bigint key shows in pg_locks as classid = high 32 bits, objid = low 32 bits), and its
         parameters; always true when this run took no lock."""
@@ -128,15 +142,16 @@ class _Db:
                           hint="check the URL, that the server is reachable and the user's "
                                "privileges (libpq reads PGPASSWORD, ~/.pgpass, sslmode=)")
 
-    def connect(self) -> Any:
+    def connect(self) -> Connection:
         psycopg = _psycopg()
         try:
-            return psycopg.connect(self.conninfo, autocommit=True, application_name="yottactl")
+            conn: Connection = psycopg.connect(self.conninfo, autocommit=True, application_name="yottactl")
         except psycopg.Error as exc:
             raise self.error("connect to", exc) from None
+        return conn
 
     @contextlib.contextmanager
-    def session(self, action: str) -> Iterator[Any]:
+    def session(self, action: str) -> Iterator[Connection]:
         """The shared connection, tables created if missing, psycopg errors translated."""
         psycopg = _psycopg()
         with self.mutex:
@@ -149,7 +164,7 @@ class _Db:
             except psycopg.Error as exc:
                 raise self.error(action, exc) from None
 
-    def _connection(self) -> Any:
+    def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed:
             self._conn = self.connect()
             self._schema_ready = False
@@ -164,7 +179,8 @@ class _Db:
             try:
                 conn = self._connection()
                 try:
-                    version, body, seqs, records = conn.execute(_SNAPSHOT, {"name": self.name}).fetchone()
+                    found = conn.execute(_SNAPSHOT, {"name": self.name}).fetchone()
+                    version, body, seqs, records = one(found)
                 except psycopg.errors.UndefinedTable:
                     return None, []
                 self._refuse_newer(version)
@@ -173,7 +189,7 @@ class _Db:
             except psycopg.Error as exc:
                 raise self.error("read", exc) from None
 
-    def rows(self, action: str, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+    def rows(self, action: str, query: str, params: tuple[object, ...]) -> list[TupleRow] | None:
         """A read-only query's rows; None when there are no tables yet (creates nothing)."""
         psycopg = _psycopg()
         with self.mutex:
@@ -191,7 +207,7 @@ class _Db:
             except psycopg.Error as exc:
                 raise self.error(action, exc) from None
 
-    def _ensure_schema(self, conn: Any) -> None:
+    def _ensure_schema(self, conn: Connection) -> None:
         psycopg = _psycopg()
         try:
             row = conn.execute("SELECT value FROM yottactl_meta WHERE key = 'schema_version'").fetchone()
@@ -202,7 +218,7 @@ class _Db:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 conn.execute(_SCHEMA)
             row = conn.execute("SELECT value FROM yottactl_meta WHERE key = 'schema_version'").fetchone()
-        self._refuse_newer(row[0])
+        self._refuse_newer(one(row)[0])
 
     def _refuse_newer(self, version: str | None) -> None:
         if version is not None and int(version) > SCHEMA_VERSION:

@@ -26,7 +26,7 @@ from reconciler.state.file_lock import current_user
 from reconciler.state.files import parse_state
 from reconciler.state.locations import command_line
 from reconciler.state.model import State
-from reconciler.state.pg_connection import _Db, _psycopg
+from reconciler.state.pg_connection import _Db, _psycopg, one
 from reconciler.state.postgres_lock import PostgresLock
 from reconciler.state.protocol import Backend, Version, changes_between
 from reconciler.state.records import JournalRecord, parse_record, record_json
@@ -95,8 +95,8 @@ class PostgresStore:
 
     def put(self, state: State, *, force: bool = False) -> None:
         with self.db.session("write") as conn, conn.transaction():
-            held = conn.execute("SELECT count(*) FROM yottactl_state_versions WHERE name = %s",
-                                (self.db.name,)).fetchone()[0]
+            held = one(conn.execute("SELECT count(*) FROM yottactl_state_versions WHERE name = %s",
+                                    (self.db.name,)).fetchone())[0]
             if held and not force:
                 raise StateError(f"{self._where()} already holds a state ({held} versions)",
                                  hint="pass --force to replace it (its versions and journal are deleted)")

@@ -11,13 +11,16 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from reconciler.errors import LockHeld, StateError
 from reconciler.state.file_lock import current_user
-from reconciler.state.pg_connection import _Db, _psycopg
+from reconciler.state.pg_connection import _Db, _psycopg, one
 from reconciler.state.protocol import LockInfo, Warn
 from reconciler.state.records import now_iso
+
+if TYPE_CHECKING:
+    from reconciler.state.pg_connection import Connection
 
 
 class PostgresLock:
@@ -72,10 +75,10 @@ class PostgresLock:
         finally:
             conn.close()
 
-    def _acquire(self, conn: Any, timeout: float) -> bool:
+    def _acquire(self, conn: Connection, timeout: float) -> bool:
         psycopg = _psycopg()
         if timeout <= 0:
-            return bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (self.db.key,)).fetchone()[0])
+            return bool(one(conn.execute("SELECT pg_try_advisory_lock(%s)", (self.db.key,)).fetchone())[0])
         conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(timeout * 1000)}ms",))
         try:
             conn.execute("SELECT pg_advisory_lock(%s)", (self.db.key,))
@@ -107,7 +110,7 @@ class PostgresLock:
                              hint="copy the id from the 'locked by' message")
         conn = self.db.connect()
         try:
-            if not conn.execute("SELECT pg_try_advisory_lock(%s)", (self.db.key,)).fetchone()[0]:
+            if not one(conn.execute("SELECT pg_try_advisory_lock(%s)", (self.db.key,)).fetchone())[0]:
                 raise StateError(
                     f"refusing to unlock: the holder, pid {holder.pid} on {holder.host} "
                     f"(`{holder.command}`), still has its database session",
