@@ -97,18 +97,27 @@ class Emulator:
             return result
 
     def seed(self, payload: dict[str, Any]) -> list[str]:
-        """Bulk-create deployments (benchmarks, tests); each body is a create request."""
+        """Bulk-create deployments (benchmarks, tests); each body is a create request.
+        Optional ``ids`` and ``statuses`` (one per body) give each its id and a status it then
+        keeps (the parity suite seeds every planner case so, tests/test_api_parity.py)."""
         route = next(r for r in spec.routes() if r.operation_id == "endpointCreate")
         ids = []
+        bodies = payload.get("deployments", [])
+        wanted_ids = payload.get("ids") or [None] * len(bodies)
+        statuses = payload.get("statuses") or [payload.get("status", "RUNNING")] * len(bodies)
         with self.world.lock:
-            for raw in payload.get("deployments", []):
+            for raw, wanted_id, status in zip(bodies, wanted_ids, statuses, strict=True):
                 body = spec.coerce_numbers_to_strings(route.body_schema, raw)
                 spec.validate_body(route, body)
                 dep = self.world.create(body)
-                if payload.get("status", "RUNNING") == "RUNNING":
+                if wanted_id is not None:
+                    self.world.rekey(dep, str(wanted_id))
+                if status == "RUNNING":
                     dep["status"], dep["phase_next"] = "RUNNING", None
                     for w in dep["workers"]:
                         w["status"], w["ready"] = "RUNNING", w["created"]
+                elif payload.get("statuses"):
+                    self.world.hold(dep, status)
                 ids.append(dep["id"])
             self.world.save()
         return ids

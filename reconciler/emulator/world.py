@@ -155,6 +155,23 @@ class World:
         self._settle(dep)
         return dep
 
+    # -- test seeding (/_emulator/seed with ids and statuses) ---------------------------------
+
+    def rekey(self, dep: dict[str, Any], dep_id: str) -> None:
+        del self.deployments[dep["id"]]
+        dep["id"] = dep_id
+        self.deployments[dep_id] = dep
+
+    def hold(self, dep: dict[str, Any], status: str) -> None:
+        """Put ``dep`` in ``status`` and keep it there (a transition that never ends)."""
+        ending = {"INITIALIZING": "RUNNING", "STOPPING": "STOPPED"}.get(status)
+        dep["status"], dep["phase_next"] = status, ending
+        dep["phase_until"] = self.clock() + 10**9 if ending else None
+        worker_status = {"STOPPED": "TERMINATED", "FAILED": "FAILED",
+                         "STOPPING": "TERMINATING"}.get(status, "INITIALIZE")
+        for w in dep["workers"]:
+            w["status"], w["ended"] = worker_status, self.clock() + 10**9
+
     # -- validation beyond the schema (documented rules) -------------------------------------
 
     @staticmethod
