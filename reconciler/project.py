@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.errors import ManifestIssue, ProjectFileError, UsageError
-from reconciler.project_schema import Defaults, Policies, ProjectFile, describe, dotted
+from reconciler.project_schema import Agent, Defaults, Policies, ProjectFile, describe, dotted
 
 PROJECT_FILE = "yottactl.yaml"
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class Context:
     api_version: str | None = None  # the file's `api` (the environment's, else the global one)
     # the guardrails of this run: the global policies, extended by the environment's by name
     policies: Policies = field(default_factory=Policies)
+    agent: Agent = field(default_factory=Agent)  # `yottactl agent`: the environment's over global
 
     def variable_sources(self) -> list[tuple[dict[str, Any], str]]:
         """The project file's variables, lowest precedence first: global, then environment's."""
@@ -149,10 +150,14 @@ def _named_paths(project: Project) -> list[tuple[tuple[Any, ...], str]]:
     # without showing the value, which may carry a password
     if config.state and not _is_url(config.state):  # "../x://y" is a path
         named.append((("state",), config.state))
+    if config.agent.source:
+        named.append((("agent", "source"), config.agent.source))
     for env_name, env in config.environments.items():
         here = ("environments", env_name)
         named += [((*here, "manifests", i), p) for i, p in enumerate(env.manifests or ())]
         named += [((*here, "overlays", i), p) for i, p in enumerate(env.overlays)]
+        if env.agent.source:  # a folder: a Git URL is taken from the command line only
+            named.append(((*here, "agent", "source"), env.agent.source))
         if not _is_url(state_location(project, env_name)):  # or state/NAME.state.json
             named.append(((*here, "state"), env.state or f"state/{env_name}.state.json"))
     return named
@@ -254,7 +259,7 @@ def resolve(project: Project | None, environment: str | None) -> Context:
                        endpoint=config.endpoint,
                        state=state_location(project, None) or None, defaults=config.defaults,
                        rollout=config.defaults.rollout, policies=config.policies,
-                       api_version=config.api)
+                       api_version=config.api, agent=_agent(project, config.agent))
     env = config.environments.get(environment)
     if env is None:
         names = sorted(config.environments)
@@ -273,7 +278,16 @@ def resolve(project: Project | None, environment: str | None) -> Context:
         overlays=tuple(project.place(p) for p in env.overlays),
         defaults=config.defaults, rollout=env.rollout or config.defaults.rollout,
         policies=config.policies.merged(env.policies), api_version=env.api or config.api,
+        agent=_agent(project, config.agent.model_copy(
+            update={key: getattr(env.agent, key) for key in env.agent.model_fields_set})),
     )
+
+
+def _agent(project: Project, agent: Agent) -> Agent:
+    """The agent's keys with its source folder placed beside the project file."""
+    if agent.source is None:
+        return agent
+    return agent.model_copy(update={"source": project.place(agent.source)})
 
 
 def _manifests(project: Project, configured: tuple[str, ...]) -> tuple[str, ...]:

@@ -7,7 +7,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from reconciler.manifest.variables import VAR_NAME_RE
 
@@ -156,6 +164,49 @@ RULE_EXAMPLES = {
     "imagePolicy": "{forbidTags: [latest], forbidUntagged: true}",
     "requirePreventDestroy": "{level: mandatory}", "requireRollout": "blueGreen",
 }
+AgentMode = Literal["observe", "heal"]
+
+
+def _window(value: str) -> str:
+    from reconciler.agent_rules import parse_window
+
+    parse_window(value)  # ValueError: reported at the key, with the format
+    return value
+
+
+def _folder(value: str) -> str:
+    if "://" in value or re.match(r"^[\w.-]+@[\w.-]+:", value):
+        raise ValueError("agent.source in the project file is a folder: a Git repository is "
+                         "named with `yottactl agent --source URL` (a file anyone can edit in a "
+                         "pull request must not choose where the agent fetches manifests from)")
+    return value
+
+
+class SyncWindow(_Model):
+    allow: Annotated[str, AfterValidator(_window)] = Field(
+        description='When the agent may heal, e.g. "Mon-Fri 08:00-18:00"; outside every window '
+                    "it only observes")
+
+
+class Agent(_Model):
+    """`yottactl agent` (README "Agent"); an environment's keys override the global ones, and
+    the flags --mode, --interval and --source override both."""
+
+    mode: AgentMode | None = Field(default=None, description="observe (plan and drift only) or "
+                                   "heal (apply changes and drift) [default: observe]")
+    interval: float | None = Field(default=None, ge=1, le=86400,
+                                   description="Seconds between cycles, ±10% [default: 60]")
+    source: Annotated[str, AfterValidator(_folder)] | None = Field(
+        default=None, min_length=1, description="Manifest folder "
+                               "(relative to yottactl.yaml) [default: the manifests]")
+    branch: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9._/-]+$",
+                               description="Branch of a Git --source [default: main]")
+    prune: bool | None = Field(default=None, description="heal may delete managed deployments "
+                               "whose manifest is gone [default: false]")
+    maxHealsPerHour: int | None = Field(default=None, ge=1, le=3600, description="Heals of one "
+                                        "deployment in any hour [default: 6]")
+    syncWindows: tuple[SyncWindow, ...] | None = Field(default=None, description="When heal "
+                                                       "may act (UTC) [default: always]")
 
 
 class Environment(_Model):
@@ -171,6 +222,7 @@ class Environment(_Model):
     policies: Policies = Field(default_factory=Policies,
                                description="Extends the global policies (a rule named here "
                                            "replaces the global one)")
+    agent: Agent = Field(default_factory=Agent, description="Overrides the global agent keys")
 
     _paths = field_validator("overlays", "manifests", mode="before")(_paths)
 
@@ -188,12 +240,14 @@ class ProjectFile(_Model):
                                    "(--api-version and YOTTA_API_VERSION win) [default: v1]")
     policies: Policies = Field(default_factory=Policies,
                                description="Guardrails for every run (README \"Policies\")")
+    agent: Agent = Field(default_factory=Agent, description="`yottactl agent` settings")
 
     _paths = field_validator("manifests", mode="before")(_paths)
 
 
 _SECTIONS: dict[str, type[BaseModel]] = {"": ProjectFile, "defaults": Defaults,
-                                         "environments.*": Environment, "policies": Policies}
+                                         "environments.*": Environment, "policies": Policies,
+                                         "agent": Agent}
 _SECTIONS.update({f"policies.{name}": model for name, model in RULE_MODELS.items()})
 
 

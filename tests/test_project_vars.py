@@ -257,10 +257,10 @@ def test_project_schema_describes_every_key() -> None:
     result = run("schema", "--project")
     schema = json.loads(result.stdout)
     assert set(schema["properties"]) == {"manifests", "endpoint", "state", "variables", "defaults",
-                                         "environments", "policies", "api"}
+                                         "environments", "policies", "api", "agent"}
     env = schema["$defs"]["Environment"]["properties"]
     assert set(env) == {"endpoint", "state", "variables", "overlays", "manifests", "rollout",
-                   "policies", "api"}
+                        "policies", "api", "agent"}
     committed = Path(__file__).resolve().parents[1] / "schema" / "project-v1.schema.json"
     assert json.loads(committed.read_text()) == schema
 

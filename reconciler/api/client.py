@@ -108,6 +108,8 @@ class YottaClient:
         self.retry = retry or RetryPolicy()
         # one budget for every call this client makes: mutations and wait polls alike
         self.limiter = limiter or AdaptiveLimiter()
+        # told (operation, HTTP status or None) after every attempt: the agent's metrics
+        self.observer: Callable[[str, int | None], None] | None = None
 
     def __repr__(self) -> str:  # never show the key
         return f"YottaClient(base_url={self.base_url!r}, api={self.wire.version})"
@@ -163,9 +165,13 @@ class YottaClient:
             except ApiError as exc:
                 debuglog.call(method, path, exc.http_status, exc.code,
                               time.perf_counter() - began, type(exc).__name__)
+                if self.observer is not None:
+                    self.observer(operation, exc.http_status)
                 raise
             debuglog.call(method, path, response.status_code, facts.CODE_OK,
                           time.perf_counter() - began)
+            if self.observer is not None:
+                self.observer(operation, response.status_code)
             return data
 
         def send() -> httpx.Response:

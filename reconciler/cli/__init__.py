@@ -205,7 +205,7 @@ def _register() -> None:
     import importlib
 
     for module in ("plan", "apply", "state", "observe", "drift", "restart", "emulator", "render",
-                   "cleanup"):
+                   "cleanup", "agent"):
         importlib.import_module(f"reconciler.cli.{module}")
 
 

@@ -112,6 +112,7 @@ class _Db:
         # while it is held: journal and state writes are made only while that session still
         # holds the lock (checked in the writing statement itself: no extra round trip)
         self.lock_session: int | None = None
+        self.note = ""  # appended to the command in state history (the agent's source commit)
         self._schema_ready = False  # the tables exist, in a schema version this yottactl reads
 
     def held(self) -> tuple[str, dict[str, int]]:

@@ -28,7 +28,7 @@ from reconciler.state.locations import command_line
 from reconciler.state.model import State
 from reconciler.state.pg_connection import _Db, _psycopg, one
 from reconciler.state.postgres_lock import PostgresLock
-from reconciler.state.protocol import Backend, Version, changes_between
+from reconciler.state.protocol import Backend, LockInfo, Version, changes_between
 from reconciler.state.records import JournalRecord, parse_record, record_json
 
 
@@ -75,7 +75,8 @@ class PostgresStore:
                         "command, changes) SELECT %(name)s, %(serial)s, %(lineage)s, %(body)s, "
                         f"%(who)s, %(command)s, %(changes)s WHERE {held}",
                         {"name": self.db.name, "serial": nxt.serial, "lineage": nxt.lineage,
-                         "body": nxt.model_dump_json(), "who": _who(), "command": command_line(),
+                         "body": nxt.model_dump_json(), "who": _who(),
+                         "command": (command_line() + self.db.note)[:300],
                          "changes": changes_between(last, nxt), **params})
                     if inserted.rowcount != 1:
                         raise self.db.lock_lost("write")
@@ -176,8 +177,9 @@ class PostgresBackend(Backend):
         self.db = _Db(url)
 
         self.pg_store, self.pg_journal = PostgresStore(self.db), PostgresJournal(self.db)
+        self.pg_lock = PostgresLock(self.db)
         super().__init__(f"{self.db.location} (state {self.db.name!r})", self.pg_store,
-                         self.pg_journal, PostgresLock(self.db))
+                         self.pg_journal, self.pg_lock)
 
     def read_with_journal(self) -> tuple[State | None, list[JournalRecord]]:
         body, rows = self.db.snapshot()
@@ -185,6 +187,17 @@ class PostgresBackend(Backend):
 
     def close(self) -> None:
         self.db.close()
+
+    def still_locked(self) -> bool:
+        held, params = self.db.held()
+        with self.db.session("check the lock of") as conn:
+            return bool(conn.execute(f"SELECT {held}", params).fetchone()[0])
+
+    def holder(self) -> LockInfo | None:
+        return self.pg_lock.holder()
+
+    def note_in_history(self, note: str) -> None:
+        self.db.note = note
 
     def other_states(self) -> list[str]:  # read-only: no tables yet, no states
         return [r[0] for r in self.db.rows("list the states of", "SELECT DISTINCT name FROM "

@@ -27,7 +27,7 @@ class PostgresLock:
     def __init__(self, db: _Db) -> None:
         self.db = db
 
-    def _holder(self) -> LockInfo | None:
+    def holder(self) -> LockInfo | None:
         with self.db.session("read the lock of") as conn:
             row = conn.execute("SELECT lock_id, pid, host, username, command, started FROM "
                                "yottactl_locks WHERE name = %s", (self.db.name,)).fetchone()
@@ -48,7 +48,7 @@ class PostgresLock:
                     warn(f"{self._held().summary}; waiting up to {timeout:g}s for it")
                 if not self._acquire(conn, timeout):
                     raise self._held()
-            previous = self._holder()
+            previous = self.holder()
             if previous is not None and warn is not None:
                 warn(f"took over the state lock left by pid {previous.pid} on {previous.host} "
                      f"(`{previous.command}`): its database session had ended, so it no longer "
@@ -88,11 +88,11 @@ class PostgresLock:
         return True
 
     def _held(self) -> LockHeld:
-        holder = self._holder()
+        holder = self.holder()
         deadline = time.monotonic() + 0.5
         while holder is None and time.monotonic() < deadline:  # written right after locking
             time.sleep(0.01)
-            holder = self._holder()
+            holder = self.holder()
         who = holder.who() if holder else "another process"
         return LockHeld(f"the state is locked by {who}",
                         detail=f"lock id: {holder.id if holder else '?'}  state: {self.db.name!r} "
@@ -102,7 +102,7 @@ class PostgresLock:
                              "if it is killed")
 
     def force_unlock(self, lock_id: str, force: bool = False) -> LockInfo:
-        holder = self._holder()
+        holder = self.holder()
         if holder is None:
             raise StateError("the state is not locked", hint="nothing to unlock")
         if holder.id != lock_id:

@@ -122,6 +122,18 @@ class Backend:
     def close(self) -> None:
         """Release connections (nothing for files)."""
 
+    def still_locked(self) -> bool:
+        """This run's lock is still held (a file lock cannot be lost; a database session can)."""
+        return True
+
+    def holder(self) -> LockInfo | None:
+        """Who holds the lock now, as far as the backend can tell (None: unknown or nobody)."""
+        return None
+
+    def note_in_history(self, note: str) -> None:
+        """Text appended to this run's command in the versions it writes from now on (the
+        agent's source commit); backends that keep no command per version ignore it."""
+
     def other_states(self) -> list[str]:
         """Where the other states of this store are (names of a database's states, state
         files beside this one), for "did you mean" when this one does not exist yet."""

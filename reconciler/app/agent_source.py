@@ -1,0 +1,97 @@
+"""Where `yottactl agent` reads manifests each cycle: a folder (read afresh every cycle), or a
+Git repository's branch, fetched and checked out into the agent's own work folder with the
+`git` command line (the user's git: its credential helpers, SSH keys and proxy settings)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.errors import UsageError, YottactlError
+
+GIT_TIMEOUT = 120.0  # seconds for one git command: a hung fetch must not stall the agent forever
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
+
+
+def is_git_url(source: str) -> bool:
+    """A repository to fetch (URL, ``user@host:path``, or a local ``*.git`` folder)."""
+    return ("://" in source or bool(_SCP_LIKE.match(source))
+            or (source.rstrip("/").endswith(".git") and Path(source).is_dir()))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one cycle reads: manifest paths (empty: the project's), and the commit if Git."""
+
+    paths: tuple[str, ...]
+    commit: str | None = None
+
+
+class FolderSource:
+    def __init__(self, folder: str | None) -> None:
+        self.folder = folder
+
+    def describe(self) -> str:
+        return self.folder or "the project's manifests"
+
+    def checkout(self) -> Snapshot:
+        return Snapshot((self.folder,) if self.folder else ())
+
+
+class GitSource:
+    """``branch`` of ``url`` checked out (detached, cleaned) in ``work``, one fetch per cycle."""
+
+    def __init__(self, url: str, branch: str, work: Path, subfolder: str = "") -> None:
+        if url.startswith("-") or branch.startswith("-"):
+            raise UsageError(f"--source {url!r} / branch {branch!r}: not a repository or branch")
+        self.url, self.branch, self.work, self.subfolder = url, branch, work, subfolder
+
+    def describe(self) -> str:
+        from reconciler.state.locations import redact_url
+
+        return f"{_without_userinfo(redact_url(self.url))} ({self.branch})"
+
+    def _git(self, *args: str) -> str:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+        try:
+            done = subprocess.run(["git", "-C", str(self.work), *args], capture_output=True,
+                                  text=True, timeout=GIT_TIMEOUT, env=env, check=False)
+        except FileNotFoundError:
+            raise YottactlError("the agent's Git source needs the `git` command, which is not "
+                                "installed", hint="install git, or pass --source FOLDER") from None
+        except subprocess.TimeoutExpired:
+            raise YottactlError(f"git {args[0]} of {self.describe()} took longer than "
+                                f"{GIT_TIMEOUT:g}s") from None
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise YottactlError(f"git {args[0]} of {self.describe()} failed: "
+                                f"{_without_userinfo(last)[:300]}",
+                                hint="check the URL, the branch and git's credentials for it")
+        return done.stdout.strip()
+
+    def checkout(self) -> Snapshot:
+        self.work.mkdir(parents=True, exist_ok=True)
+        if not (self.work / ".git").exists():
+            self._git("init", "-q")
+        self._git("fetch", "-q", "--depth", "1", "--no-tags", "--", self.url,
+                  f"refs/heads/{self.branch}")
+        self._git("checkout", "-q", "-f", "--detach", "FETCH_HEAD")
+        self._git("clean", "-q", "-f", "-d", "-x")
+        commit = self._git("rev-parse", "HEAD")
+        folder = self.work / self.subfolder if self.subfolder else self.work
+        return Snapshot((str(folder),), commit)
+
+
+def _without_userinfo(text: str) -> str:
+    """``https://user:token@host/x`` -> ``https://***@host/x``: a token in the URL stays out."""
+    return re.sub(r"(\w+://)[^/@\s]+@", r"\1***@", text)
+
+
+def open_source(source: str | None, branch: str, work: Path, subfolder: str = "") -> \
+        FolderSource | GitSource:
+    if source is not None and is_git_url(source):
+        return GitSource(source, branch, work, subfolder)
+    return FolderSource(source)
