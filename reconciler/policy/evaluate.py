@@ -10,7 +10,7 @@ from reconciler.plan.desired import Desired
 from reconciler.plan.live import LiveDeployment
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.policy.budget import over_budget, plan_budget
-from reconciler.policy.deployment import Subject, check_deployment
+from reconciler.policy.deployment import Checker, Subject
 from reconciler.policy.report import PolicyReport, PriceLine, Violation, add, total
 from reconciler.project_schema import MaxHourlyCost, Policies
 from reconciler.state.model import State
@@ -27,7 +27,7 @@ def subjects_of(plan: Plan, desired: Mapping[str, Desired], live: Sequence[LiveD
     """What each deployment the plan keeps will be: the manifest where the run has it, else the
     plan's masked configuration, else (unchanged in a saved plan) the live one and the state's
     preventDestroy."""
-    live_by_id = {d.id: d for d in live}
+    live_by_id: dict[str, LiveDeployment] | None = None  # built only if a saved plan needs it
     entries = state.deployments if state else {}
     out = []
     for change in plan.changes:
@@ -44,6 +44,8 @@ def subjects_of(plan: Plan, desired: Mapping[str, Desired], live: Sequence[LiveD
             out.append(Subject(change.name, change.desired, frozenset(change.sensitive),
                                change.prevent_destroy, rollout))
             continue
+        if live_by_id is None:
+            live_by_id = {d.id: d for d in live}
         seen = live_by_id.get(change.id or "")
         out.append(Subject(change.name, seen.essence if seen else None, frozenset(),
                            entry.prevent_destroy if entry else None, None))
@@ -60,19 +62,22 @@ def evaluate(plan: Plan, policies: Policies, *, desired: Mapping[str, Desired] |
                    for c in plan.changes)
     before, after = total(p.before for p in prices), total(p.after for p in prices)
     # managed deployments outside the plan (--target) still bill: their live price, both sides
-    planned = {c.name for c in plan.changes}
-    live_by_id = {d.id: d for d in live}
-    for name, entry in (state.deployments.items() if state else ()):
-        if name not in planned and entry.id in live_by_id:
-            price = live_by_id[entry.id].perHourPrice
-            before = add(before, price)
-            after = add(after, price)
+    outside = (state.deployments.keys() - {c.name for c in plan.changes}) if state else set()
+    if outside:
+        assert state is not None
+        live_by_id = {d.id: d for d in live}
+        for name in outside:
+            seen = live_by_id.get(state.deployments[name].id)
+            if seen is not None:
+                before = add(before, seen.perHourPrice)
+                after = add(after, seen.perHourPrice)
     found: list[Violation] = []
     if "maxHourlyCost" in rules or "maxHourlyIncrease" in rules:
         found += plan_budget(plan, rules, prices, before, after, environment)
+    check = Checker(rules)
     for subject in subjects_of(plan, desired or {}, live, state):
-        found += check_deployment(subject, rules)
-    violations = tuple(_overridden(v, overrides) for v in found)
+        found += check(subject)
+    violations = tuple(_overridden(v, overrides) for v in found) if overrides else tuple(found)
     used = tuple(sorted({v.rule for v in violations if v.overridden}))
     cost = rules.get("maxHourlyCost")
     limits = {"maxHourlyCost": cost.max} if isinstance(cost, MaxHourlyCost) else {}
@@ -89,19 +94,20 @@ def evaluate_live(live: Sequence[LiveDeployment], state: State | None,
     managed = {e.id: (n, e) for n, e in (state.deployments.items() if state else ())}
     found: list[Violation] = []
     prices = []
+    check = Checker(rules)
     for d in live:
         if d.id not in managed:
             continue
         name, entry = managed[d.id]
         prices.append(PriceLine(name, d.perHourPrice, d.perHourPrice,
                                 "unknown" if d.perHourPrice is None else "live"))
-        found += check_deployment(Subject(name, d.essence, frozenset(entry.sensitive),
-                                          entry.prevent_destroy, None), rules)
+        found += check(Subject(name, d.essence, frozenset(entry.sensitive),
+                               entry.prevent_destroy, None))
     fleet = total(p.after for p in prices)
     cost = rules.get("maxHourlyCost")
     if isinstance(cost, MaxHourlyCost):
         found += over_budget(cost, fleet, [p.deployment for p in prices if p.after is None],
-                              environment, "is billing", "")
+                             environment, "is billing")
     return PolicyReport(environment, {n: r.level for n, r in rules.items()}, tuple(found),
                         tuple(prices), fleet, fleet, (),
                         {"maxHourlyCost": cost.max} if isinstance(cost, MaxHourlyCost) else {})

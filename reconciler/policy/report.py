@@ -10,7 +10,7 @@ from typing import Any
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: thousands per plan at worst, a frozen init costs 2x
 class Violation:
     """One rule broken by one deployment (or by the environment's total)."""
 
@@ -84,10 +84,9 @@ def money(v: float | None) -> str:
 
 
 def total(values: Any) -> float | None:
-    out: float | None = 0.0
-    for v in values:
-        out = add(out, v)
-    return None if out is None else round(out, 6)
+    """The sum, or None (unknown) if any value is."""
+    known = list(values)
+    return None if None in known else round(sum(known), 6)
 
 
 def add(total: float | None, value: float | None) -> float | None:
