@@ -24,12 +24,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
 from reconciler.errors import ManifestIssue, ProjectFileError, UsageError
-from reconciler.project_schema import Agent, Defaults, Policies, ProjectFile, describe, dotted
+from reconciler.project_schema import Agent, Defaults, Loc, Policies, ProjectFile, describe, dotted
 
 PROJECT_FILE = "yottactl.yaml"
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class Context:
     policies: Policies = field(default_factory=Policies)
     agent: Agent = field(default_factory=Agent)  # `yottactl agent`: the environment's over global
 
-    def variable_sources(self) -> list[tuple[dict[str, Any], str]]:
+    def variable_sources(self) -> list[tuple[dict[str, object], str]]:
         """The project file's variables, lowest precedence first: global, then environment's."""
         if self.project is None:
             return []
@@ -140,11 +139,11 @@ def load(path: Path) -> Project:
     return project
 
 
-def _named_paths(project: Project) -> list[tuple[tuple[Any, ...], str]]:
+def _named_paths(project: Project) -> list[tuple[Loc, str]]:
     """Every local path the file names, with where: manifests, overlays and state files
     (an environment's default state included; database URLs are not paths)."""
     config = project.config
-    named: list[tuple[tuple[Any, ...], str]] = [
+    named: list[tuple[Loc, str]] = [
         (("manifests", i), p) for i, p in enumerate(config.manifests)]
     # a URL (any scheme) is not a path: the state backend refuses every scheme but PostgreSQL's
     # without showing the value, which may carry a password

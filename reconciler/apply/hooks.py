@@ -24,9 +24,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from reconciler.api.plain_http import Answer, Prober, post_json
 from reconciler.errors import YottactlError
@@ -127,7 +126,7 @@ async def _probe(url: str, spec: ProbeSpec, stop: threading.Event, deadline: flo
                 raise Interrupt()
 
 
-async def _bounded(request: Coroutine[Any, Any, Answer], budget: float,
+async def _bounded(request: Awaitable[Answer], budget: float,
                    stop: threading.Event, late: str) -> tuple[int, str]:
     """(status, what happened) of ``request`` given ``budget`` seconds in total; status 0 when
     it failed, or ran out of time (said by ``late``). Raises :class:`Interrupt` when ``stop``

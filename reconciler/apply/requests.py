@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from reconciler.api.models import CreateRequest, UpdateRequest
 from reconciler.errors import StalePlanError
@@ -63,8 +62,8 @@ def unmask(change: Change, secrets: SecretSource) -> Essence:
     return desired.model_copy(update=update) if update else desired
 
 
-def _body(name: str, e: Essence, fields: Sequence[DeploymentField]) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": name}
+def _body(name: str, e: Essence, fields: Sequence[DeploymentField]) -> dict[str, object]:
+    body: dict[str, object] = {"name": name}
     plain = e.plain()
     for f in fields:
         value = plain[f.name]

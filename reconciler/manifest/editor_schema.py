@@ -33,17 +33,19 @@ ENV_VALUE: dict[str, Any] = {
 }
 
 
-def _with_env(prop: dict[str, Any]) -> dict[str, Any]:
+def _with_env(prop: dict[str, object]) -> dict[str, object]:
     """An integer property that also accepts a whole ``${env:NAME}``."""
     if prop.get("type") == "integer":
         core = {k: prop.pop(k) for k in ("type", "minimum", "maximum") if k in prop}
         return {**prop, "anyOf": [core, ENV_TEMPLATE]}
-    if any(option.get("type") == "integer" for option in prop.get("anyOf", [])):
-        prop["anyOf"] = [*prop["anyOf"], ENV_TEMPLATE]
+    options = prop.get("anyOf")
+    if isinstance(options, list) and any(
+            isinstance(option, dict) and option.get("type") == "integer" for option in options):
+        prop["anyOf"] = [*options, ENV_TEMPLATE]
     return prop
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema() -> dict[str, object]:
     """JSON Schema of one manifest document, for editors (yaml-language-server)."""
     schema = Manifest.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -26,6 +26,7 @@ which apply re-reads them, refusing if a value no longer matches its fingerprint
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -164,7 +165,7 @@ class FieldChange(_Frozen):
         return f"{self.path}: {_json(self.before)} → {_json(self.after)}"
 
 
-def _json(v: Any) -> str:
+def _json(v: object) -> str:
     if v == "(absent)":
         return "(absent)"
     if isinstance(v, str) and v.startswith(SENSITIVE_PREFIX):  # e.g. an env var in no manifest
@@ -345,7 +346,7 @@ class Plan(_Frozen):
     def has_changes(self) -> bool:
         return bool(self.pending)
 
-    def to_json(self, extra: dict[str, Any] | None = None) -> str:
+    def to_json(self, extra: Mapping[str, object] | None = None) -> str:
         """The plan file; ``extra``: derived sections (``policy``) appended, not read back."""
         from reconciler import __version__
 

@@ -44,7 +44,7 @@ class Fingerprinter:
         digest = hmac.digest(self._key, secret.encode(), "sha256").hex()
         return f"{SENSITIVE_PREFIX}{digest[:32]}"
 
-    def obj(self, data: Any) -> str:
+    def obj(self, data: object) -> str:
         if isinstance(data, Essence):
             data = data.stored()  # an unset field added since does not change it
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
@@ -59,13 +59,13 @@ def _registry(value: str | None) -> str:
     return (value or DEFAULT_IMAGE_REGISTRY).rstrip("/")
 
 
-def _resources(items: Iterable[ResourceSpec | ResourceResponse]) -> list[dict[str, Any]]:
+def _resources(items: Iterable[ResourceSpec | ResourceResponse]) -> list[dict[str, str | int | None]]:
     out = [{"region": r.region, "gpuType": r.gpuType, "gpuCount": r.gpuCount} for r in items]
     # a live object may leave any part out: None sorts first instead of failing the sort
     return sorted(out, key=lambda r: (r["region"] or "", r["gpuType"] or "", r["gpuCount"] or 0))
 
 
-def _expose(value: Expose | ExposePortResponse | None) -> dict[str, Any] | None:
+def _expose(value: Expose | ExposePortResponse | None) -> dict[str, int | str] | None:
     if not value or not value.port:
         return None
     return {"port": value.port, "protocol": (value.protocol or "HTTP").upper()}

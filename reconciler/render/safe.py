@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable
-from typing import Any, TextIO, TypeVar, cast
+from typing import TextIO, TypeVar, cast
 
 # Invisible characters that change how text around them reads: bidi controls (U+202E, the
 # right-to-left override, shows "evil\u202egnp.exe" as "evilexe.png"; U+2066-2069 isolates;
@@ -176,7 +176,7 @@ class SafeStream:
     def isatty(self) -> bool:
         return self._tty
 
-    def __getattr__(self, name: str) -> Any:  # flush, fileno, encoding, buffer...
+    def __getattr__(self, name: str) -> object:  # flush, fileno, encoding, buffer...
         return getattr(self._raw, name)
 
 

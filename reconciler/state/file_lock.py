@@ -10,9 +10,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from reconciler.errors import LockHeld, StateError
 from reconciler.state.atomic import atomic_write, io_error
@@ -40,7 +39,7 @@ def alive(pid: object) -> bool:
     return True
 
 
-def lock_info(data: dict[str, Any]) -> LockInfo:
+def lock_info(data: Mapping[str, object]) -> LockInfo:
     pid = data.get("pid")
     return LockInfo(id=str(data.get("id", "?")), pid=pid if isinstance(pid, int) else None,
                     host=str(data.get("host", "")), user=str(data.get("user", "")),
@@ -118,7 +117,7 @@ class FileStateLock:
         return LockHeld(f"the state is locked by {who}",
                         detail=f"lock id: {info.id}  file: {self.lock_path}", hint=hint)
 
-    def _info(self) -> dict[str, Any]:
+    def _info(self) -> dict[str, object]:
         try:
             data = json.loads(self.info_path.read_text(encoding="utf-8"))
             return data if isinstance(data, dict) else {}

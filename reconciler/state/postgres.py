@@ -191,7 +191,7 @@ class PostgresBackend(Backend):
     def still_locked(self) -> bool:
         held, params = self.db.held()
         with self.db.session("check the lock of") as conn:
-            return bool(conn.execute(f"SELECT {held}", params).fetchone()[0])
+            return bool(one(conn.execute(f"SELECT {held}", params).fetchone())[0])
 
     def holder(self) -> LockInfo | None:
         return self.pg_lock.holder()
