@@ -47,3 +47,50 @@ def test_invalid_manifests_are_reported_without_waiting_for_a_silent_api(tmp_pat
         assert time.monotonic() - started < 20  # the API call would only give up after 30 s
     finally:
         silent.close()
+
+
+HELP_PROBE = (
+    "import contextlib, io, sys; sys.argv = ['yottactl', *sys.argv[1:]]\n"
+    "from reconciler.entry import run\n"
+    "with contextlib.redirect_stdout(io.StringIO()) as text:\n"
+    "    try: run()\n"
+    "    except SystemExit: pass\n"
+    "assert 'Usage: yottactl' in text.getvalue(), text.getvalue()\n"
+    "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'httpx', "
+    "'ruamel') or m.startswith('reconciler.cli.'))))"
+)
+
+
+def _loaded_by(*args: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", HELP_PROBE, *args], capture_output=True,
+                         text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_help_imports_no_command_module_and_nothing_heavy() -> None:
+    """`yottactl --help` lists the commands from cli.COMMANDS: no command module, and neither
+    pydantic, httpx nor ruamel; a command's own --help imports its module (and what it shares)."""
+    assert _loaded_by("--help") == set()
+    plan = _loaded_by("plan", "--help")
+    assert "reconciler.cli.plan" in plan  # the probe sees command modules when they load
+    assert not {m for m in plan if m.split(".")[0] in ("pydantic", "httpx", "ruamel")}
+    assert not {"reconciler.cli.apply", "reconciler.cli.state"} & plan
+
+
+def test_the_command_table_matches_the_commands() -> None:
+    """cli.COMMANDS (module and summary per command) is what `yottactl --help` shows: the
+    commands themselves must agree, or the listing would say something the command does not."""
+    import click
+
+    from reconciler.cli import COMMANDS, main
+
+    commands = dict(main.commands.items())  # imports every command module
+    assert set(commands) == set(COMMANDS)
+    for name, command in commands.items():
+        module, summary = COMMANDS[name]
+        assert command.callback is not None
+        assert command.callback.__module__ == f"reconciler.cli.{module}", name
+        assert summary == " ".join((command.help or "").partition("\n\n")[0].split()), name
+        for limit in (30, 45, 80, 200):
+            assert (click.Command(name, help=summary).get_short_help_str(limit)
+                    == command.get_short_help_str(limit)), (name, limit)

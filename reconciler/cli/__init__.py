@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
 from typing import TextIO
 
 import click
@@ -92,6 +92,26 @@ class _Group(click.Group):
                 habit.ctx = ctx
                 raise habit
         return super().resolve_command(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if isinstance(self.commands, _LazyCommands):  # the names, without importing a module
+            return sorted(COMMANDS.keys() | self.commands.loaded().keys())
+        return super().list_commands(ctx)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if not isinstance(self.commands, _LazyCommands):
+            super().format_commands(ctx, formatter)
+            return
+        # the table's summaries for commands not imported yet: the same rows click writes
+        loaded = self.commands.loaded()
+        commands = [(name, loaded.get(name) or click.Command(name, help=COMMANDS[name][1]))
+                    for name in self.list_commands(ctx)]
+        commands = [(name, command) for name, command in commands if not command.hidden]
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, command.get_short_help_str(limit))
+                                    for name, command in commands])
 
     def invoke(self, ctx: click.Context) -> object:
         # every command writes through the sanitising streams: API text never reaches the
@@ -200,14 +220,98 @@ def stop_on_signals(stop: threading.Event, notice: str = "") -> Callable[[], Non
     return restore
 
 
-def _register() -> None:
-    # subcommand modules attach themselves to `main` on import
-    import importlib
+# Every command: the module under reconciler/cli/ that defines it, and the first paragraph of its
+# help, which `yottactl --help` lists. A command's module is imported only when the command is
+# looked up (to run, to complete, or for its own --help), so start-up pays for one module, not
+# all of them (bench/startup_bench.py). tests/test_startup.py checks this table against the
+# commands themselves.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "agent": ("agent", "Reconcile continuously until stopped: plan every interval, report drift, "
+                       "and (heal) apply what changed. SIGTERM/SIGINT finish the current step and "
+                       "exit 0."),
+    "apply": ("apply", "Plan, confirm, and make live deployments match the manifests."),
+    "completion": ("state", "Print the shell completion script for SHELL (bash, zsh or fish)."),
+    "delete-unmanaged": ("cleanup", "Stop and delete live deployments ID... that the state does "
+                                    "not manage."),
+    "demo": ("emulator", "Try yottactl with no account: plan -> apply -> plan on a local emulator."),
+    "destroy": ("apply", "Delete every managed deployment (or those the given manifests name)."),
+    "drift": ("drift", "Report drift and pending changes; never changes anything (no lock, no "
+                       "state write)."),
+    "emulator": ("emulator", "Run a local Yotta API emulator (v1's 10 operations and v2's, "
+                             "lifecycle, logs, faults)."),
+    "export": ("observe", "Write manifests for live deployments (all, or NAME...), secrets as "
+                          "${env:...}."),
+    "force-unlock": ("state", "Remove a state lock whose holder is gone but left it behind (use "
+                              "with care)."),
+    "get": ("observe", "List deployments, or show one in full (NAME or id)."),
+    "import": ("state", "Record live deployment ID in the state under NAME (start managing it)."),
+    "logs": ("observe", "Print worker logs of deployment NAME (paging is followed transparently)."),
+    "output": ("observe", "Id, status, workers and domain/URL of managed deployments, from the "
+                          "live API."),
+    "plan": ("plan", "Show the API calls that would make live deployments match the manifests."),
+    "render": ("render", "Print the manifests as `plan` would read them: after ${var:...} and the "
+                         "environment's overlays. Secrets stay `${env:NAME}` (their values are "
+                         "neither needed nor shown)."),
+    "restart": ("restart", "Stop and start running managed deployments NAME... (new workers), "
+                           "after confirmation."),
+    "schema": ("plan", "Print the JSON Schema of the manifest format, or of yottactl.yaml (for "
+                       "editors)."),
+    "show": ("plan", "Render a saved plan (from `plan --out`) without calling the API."),
+    "state": ("state", "Inspect and edit the state (the inventory of managed deployments)."),
+    "validate": ("plan", "Validate manifests offline (no API key needed). Exit 0 valid, 1 invalid."),
+    "wait": ("restart", "Wait until deployments NAME... reach a status (after `apply --no-wait`)."),
+    "workers": ("observe", "List the workers of deployment NAME."),
+}
 
-    for module in ("plan", "apply", "state", "observe", "drift", "restart", "emulator", "render",
-                   "cleanup", "agent"):
-        importlib.import_module(f"reconciler.cli.{module}")
+
+class _LazyCommands(dict[str, click.Command]):
+    """``main.commands``: a command's module is imported when the command is first looked up;
+    listing them all (iteration, ``items()``) imports every module."""
+
+    def _load(self, name: str) -> None:
+        if name in COMMANDS and not super().__contains__(name):
+            import importlib
+
+            importlib.import_module(f"reconciler.cli.{COMMANDS[name][0]}")  # attaches itself
+
+    def _load_all(self) -> None:
+        for name in COMMANDS:
+            self._load(name)
+
+    def loaded(self) -> dict[str, click.Command]:
+        """The commands imported so far (imports nothing)."""
+        return dict(super().items())
+
+    def get(self, name: str, default: click.Command | None = None) -> click.Command | None:  # type: ignore[override]
+        self._load(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name: str) -> click.Command:
+        self._load(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS or super().__contains__(name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._load_all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._load_all()
+        return super().__len__()
+
+    def keys(self) -> KeysView[str]:  # type: ignore[override]
+        self._load_all()
+        return super().keys()
+
+    def values(self) -> ValuesView[click.Command]:  # type: ignore[override]
+        self._load_all()
+        return super().values()
+
+    def items(self) -> ItemsView[str, click.Command]:  # type: ignore[override]
+        self._load_all()
+        return super().items()
 
 
-_register()
-
+main.commands = _LazyCommands(main.commands)
