@@ -118,6 +118,9 @@ def test_patch_leaves_absent_fields_alone_and_null_clears(v2: httpx.Client) -> N
     assert "name: " in refused(v2.patch(f"/serverless/{dep_id}", json={**required, "name": "x" * 21}))
     assert "not both" in refused(v2.patch(f"/serverless/{dep_id}", json={
         **required, "envVars": None, "environmentVars": [{"key": "A", "value": "b"}]}))
+    for stray in ("webhookUrl", "image"):  # a null is checked too: v1's spelling, not updatable
+        assert f"{stray}: not a v2 update field" in refused(
+            v2.patch(f"/serverless/{dep_id}", json={**required, stray: None}))
     renamed = ok(v2.patch(f"/serverless/{dep_id}", json={**required, "credentialId": str(CREDENTIAL)}))
     assert renamed["credentialId"] == CREDENTIAL
 

@@ -110,6 +110,7 @@ UPDATE_SCHEMA: dict[str, Any] = {
     "required": ["name", "resources", "workers", "containerVolumeInGb"],
     "properties": {**_COMMON, "credentialId": _ID},
 }
+_SCHEMAS = {"create": CREATE_SCHEMA, "update": UPDATE_SCHEMA}
 # v1 spellings, and each request's other credential key: named in the error, with v2's word
 _MISSPELT = {"webhookUrl": "webhook"}
 _MISSPELT_CREATE = {**_MISSPELT, "credentialId": "containerRegistryAuthId"}
@@ -120,17 +121,25 @@ _TO_V1 = {"containerRegistryAuthId": "credentialId", "webhook": "webhookUrl",
 
 @cache
 def _validator(which: str) -> Any:
-    return spec.schema_validator(CREATE_SCHEMA if which == "create" else UPDATE_SCHEMA)
+    return spec.schema_validator(_SCHEMAS[which])
 
 
 def _check(which: str, body: Any, misspelt: dict[str, str]) -> dict[str, Any]:
+    """``body`` without its nulls, once every key (a null one too) is a v2 field of the request
+    and the rest satisfies the schema."""
     if not isinstance(body, dict):
         raise spec.RequestInvalid("body: a JSON object is required")
     for wrong, right in misspelt.items():
         if wrong in body:
             raise spec.RequestInvalid(f"{wrong}: not a v2 {which} field; v2 spells it {right!r}")
-    spec.first_error(_validator(which), body)
-    return body
+    if "environmentVars" in body and "envVars" in body:
+        raise spec.RequestInvalid("envVars: give environmentVars or envVars, not both")
+    unknown = sorted(k for k in body if k not in _SCHEMAS[which]["properties"])
+    if unknown:
+        raise spec.RequestInvalid(f"{unknown[0]}: not a v2 {which} field")
+    given = {k: v for k, v in body.items() if v is not None}
+    spec.first_error(_validator(which), given)
+    return given
 
 
 def _v1_names(body: dict[str, Any]) -> dict[str, Any]:
@@ -148,18 +157,11 @@ def prepare(op: str, path_values: dict[str, str], query: dict[str, list[str]],
     if op == VM_TYPES:
         return {}, None
     params = spec.parse_params(spec.route_of(op), path_values, query)
-    if isinstance(body, dict) and "environmentVars" in body and "envVars" in body:
-        raise spec.RequestInvalid("envVars: give environmentVars or envVars, not both")
-    if op == "endpointCreate":
-        # the SDK leaves out what is None; a null is "not given" on create
-        given = {k: v for k, v in body.items() if v is not None} if isinstance(body, dict) else body
-        return params, _v1_names(_check("create", given, _MISSPELT_CREATE))
-    if op == "endpointUpdate":
-        if not isinstance(body, dict):
-            raise spec.RequestInvalid("body: a JSON object is required")
-        cleared = {k for k, v in body.items() if v is None}
-        _check("update", {k: v for k, v in body.items() if v is not None}, _MISSPELT_UPDATE)
-        return params, _v1_names(body) | {_TO_V1.get(k, k): None for k in cleared}
+    if op == "endpointCreate":  # the SDK leaves out what is None: a null is "not given"
+        return params, _v1_names(_check("create", body, _MISSPELT_CREATE))
+    if op == "endpointUpdate":  # a patch: a null clears the field
+        given = _check("update", body, _MISSPELT_UPDATE)
+        return params, _v1_names(given) | {_TO_V1.get(k, k): None for k in body if k not in given}
     if op == "endpointScale":
         counts = query.get("count")
         if not counts or not re.fullmatch(r"[0-9]{1,9}", counts[-1]):
