@@ -26,7 +26,6 @@ which apply re-reads them, refusing if a value no longer matches its fingerprint
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -346,7 +345,7 @@ class Plan(_Frozen):
     def has_changes(self) -> bool:
         return bool(self.pending)
 
-    def to_json(self, extra: Mapping[str, object] | None = None) -> str:
+    def to_json(self, extra: dict[str, object] | None = None) -> str:
         """The plan file; ``extra``: derived sections (``policy``) appended, not read back."""
         from reconciler import __version__
 
