@@ -80,3 +80,16 @@ def test_the_corpus_covers_every_rule_level_and_environment() -> None:
     assert any(c.get("env") and c["project"]["environments"][c["env"]].get("policies")
                for c in violating)
     assert any(len(e) == 4 for c in violating for e in c["expect"])
+
+
+def test_the_readme_documents_every_rule_code_and_the_override() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Policies (guardrails)"):readme.index("## Commands")]
+    start = section.index("# policies in yottactl.yaml")
+    example = ProjectFile.model_validate(load_all(section[start:section.index("```", start)])[0])
+    assert example.environments["prod"].policies.requireRollout is not None  # it is accepted
+    for rule, codes in CODES.items():
+        assert f"| `{rule}` |" in section, rule
+        for code in codes:
+            assert f"`{code}`" in section, code
+    assert "--policy-override RULE" in section and "extend the global ones by rule name" in section
