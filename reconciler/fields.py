@@ -16,6 +16,7 @@ Pure: no imports beyond the standard library.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -134,3 +135,13 @@ def request_keeps(f: DeploymentField, value: object) -> bool:
 
 # The longest deployment name each API version accepts (v2: 1-20 characters, a letter first)
 NAME_MAX_LENGTH: dict[str, int] = {V1: 50, V2: 20}
+
+
+def field_path(parts: Iterable[object]) -> str:
+    """How a path into a manifest or an essence reads, everywhere one is shown (manifest
+    issues, overlay issues, plan diffs): keys joined by dots, list indexes in brackets:
+    ``("spec", "resources", 0, "gpuType")`` -> ``spec.resources[0].gpuType``."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

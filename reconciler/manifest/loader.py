@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 
 from reconciler import fastyaml, localfile
 from reconciler.errors import ManifestError, ManifestIssue
+from reconciler.fields import field_path
 from reconciler.manifest.commands import resolve_program
 from reconciler.manifest.discovery import discover
 from reconciler.manifest.interpolate import (
@@ -139,7 +140,7 @@ class _FileLoader:
         else:
             file = self.path
             line, col = self.locator.position(index, loc, key=key)
-        path = _dotted(loc)
+        path = field_path(loc)
         self.issues.append(ManifestIssue(file, line, col, path, message, hint))
 
     def _variable_issues(self, index: int, result: Interpolated) -> None:
@@ -302,12 +303,6 @@ def _with_templates(result: Interpolated) -> dict[str, object]:
     assert isinstance(out, dict)  # a manifest document is a mapping (validated before this)
     return out
 
-
-def _dotted(loc: Iterable[object]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _spec_path(path: Loc, document: object) -> str:

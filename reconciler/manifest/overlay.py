@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.errors import ManifestIssue
+from reconciler.fields import field_path
 from reconciler.manifest.positions import Locator
 
 Loc = tuple[str | int, ...]  # a path into a document: mapping keys and list indices
@@ -54,7 +55,7 @@ class _Merge:
 
     def problem(self, loc: Loc, message: str, hint: str) -> None:
         file, line, col = self.patch.position(loc)
-        self.issues.append(ManifestIssue(file, line, col, _dotted(loc), message, hint))
+        self.issues.append(ManifestIssue(file, line, col, field_path(loc), message, hint))
 
     def mapping(self, base: dict[str, object], patch: dict[str, object], path: Loc) -> dict[str, object]:
         out = dict(base)
@@ -151,12 +152,6 @@ def _part(key: object) -> str | int:
     return key if isinstance(key, (str, int)) else str(key)
 
 
-def _dotted(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
 
 class OverlaySet:
     """The overlay files of one environment, parsed and indexed by deployment name."""
@@ -198,7 +193,7 @@ class OverlaySet:
 
         def bad(loc: Loc, message: str, hint: str, key: bool = False) -> None:
             file, line, col = patch.position(loc, key=key)
-            self.issues.append(ManifestIssue(file, line, col, _dotted(loc), message, hint))
+            self.issues.append(ManifestIssue(file, line, col, field_path(loc), message, hint))
 
         if not isinstance(body, dict):
             bad((), "an overlay document is a mapping",

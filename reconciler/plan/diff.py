@@ -6,8 +6,9 @@ the change says *that* the value changed, never what it was or became.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
+from reconciler.fields import field_path
 from reconciler.plan.model import FieldChange
 from reconciler.plan.normalize import Essence, is_sensitive
 
@@ -20,12 +21,6 @@ class _Absent:
 
 _ABSENT = _Absent()
 
-
-def _path(parts: Sequence[object]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def diff(before: Essence, after: Essence, sensitive: Iterable[str] = ()) -> tuple[FieldChange, ...]:
@@ -55,7 +50,7 @@ def _deep_changes(before: dict[str, object], after: dict[str, object]
     tree = DeepDiff(before, after, view="tree", verbose_level=2)
     for kind in tree:
         for level in tree[kind]:
-            path = _path(level.path(output_format="list"))
+            path = field_path(level.path(output_format="list"))
             changes[path] = (_MISSING if kind.endswith("_added") else level.t1,
                              _MISSING if kind.endswith("_removed") else level.t2)
     return changes
@@ -82,7 +77,7 @@ def _flat_changes(before: dict[str, object], after: dict[str, object],
                     continue
                 if not isinstance(was, (str, _Absent)) or not isinstance(now, (str, _Absent)):
                     return None
-                changes[_path([key, name])] = (_MISSING if was is _ABSENT else was,
+                changes[field_path([key, name])] = (_MISSING if was is _ABSENT else was,
                                                _MISSING if now is _ABSENT else now)
             continue
         if isinstance(old, (dict, list, tuple)) or isinstance(new, (dict, list, tuple, _Absent)):
