@@ -6,7 +6,6 @@ No printing and no prompts (that is ``reconciler/cli/``'s job); returns data and
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import threading
 import time
@@ -140,29 +139,13 @@ def build_plan(
                            confirm_settled=confirm_settled, capacity=capacity)
 
 
-@functools.cache
-def _one_malloc_arena() -> None:
-    """glibc gives each new thread its own malloc arena; the state parsed on a background
-    thread then grows a second heap beside the main one instead of reusing what the manifest
-    parsing freed (+28 MB peak at 10,000 deployments). The threads take turns on the GIL, so
-    sharing one arena costs no speed. Elsewhere (musl, macOS): nothing to do."""
-    import ctypes
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(-8, 1)  # M_ARENA_MAX (malloc.h): applies to threads started from now on
-
-
 @contextlib.contextmanager
 def _no_gc_pauses() -> Iterator[None]:
     """Loading and planning a fleet allocates millions of small acyclic objects; the cyclic
     GC's repeated full scans of that growing heap made 10,000 deployments cost ~13x 1,000.
-    Nothing here creates garbage cycles worth collecting mid-run."""
+    Nothing here creates garbage cycles worth collecting mid-run. Scoped to planning, not
+    switched off at process start (entry.py): apply, `logs --follow` and the emulator run
+    for long after planning and do make cycles (threads, exceptions, httpx)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -200,7 +183,6 @@ def _build_plan(
             shown.append(_Background(client.gpu_types))
         return client.list_each(live_view)
 
-    _one_malloc_arena()
     fetching = _Background(fetch)
     # read-only: fold an interrupted run's journal in memory, write nothing. Read beside the
     # manifest parsing: a database's connect and query (and the list call) wait in parallel
