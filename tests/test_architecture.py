@@ -117,3 +117,17 @@ def test_only_the_session_builds_clients_and_backends() -> None:
                       if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                       and node.func.attr in ("client", "state_file") and not node.args})
     assert callers == ["app/session.py"]
+
+
+def test_every_command_module_is_in_the_independence_contract() -> None:
+    """A new command module joins the `cli-commands` contract (no command module imports
+    another), or that contract would not see it."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT.parent / ".importlinter")
+    listed = set(config["importlinter:contract:cli-commands"]["modules"].split())
+    commands = {f"reconciler.cli.{path.stem}" for path in (ROOT / "cli").glob("*.py")
+                if "@main.command" in path.read_text(encoding="utf-8")
+                or "@main.group" in path.read_text(encoding="utf-8")}
+    assert len(commands) > 5 and listed == commands
