@@ -10,12 +10,11 @@ compares the two). Pure: no I/O.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from pydantic_core import from_json
 
 
-def loads(text: str | bytes, *, deep_ok: bool = True) -> Any:
+def loads(text: str | bytes, *, deep_ok: bool = True) -> object:
     """Like ``json.loads(text)``; raises ``json.JSONDecodeError`` / ``UnicodeDecodeError``.
     With ``deep_ok=False``, JSON nested deeper than pydantic-core reads (~200 levels) raises
     RecursionError: such data would later fail pydantic's serialisation (``-o json``)."""

@@ -4,7 +4,7 @@ an id listed twice refused, ids for URL paths checked (docs/ARCHITECTURE.md §1)
 from __future__ import annotations
 
 import builtins
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -14,7 +14,7 @@ from reconciler.redact import clip
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse(model: type[M], data: Any, *, operation: str, deployment: str | None = None,
+def parse(model: type[M], data: object, *, operation: str, deployment: str | None = None,
           where: str = "data") -> M:
     """``data`` as ``model``, or a :class:`BadResponse` naming the first wrong field (never
     its value: it may be a secret)."""
@@ -28,19 +28,21 @@ def parse(model: type[M], data: Any, *, operation: str, deployment: str | None =
                           deployment=deployment) from None
 
 
-def parse_list(model: type[M], data: Any, *, operation: str,
+def parse_list(model: type[M], data: object, *, operation: str,
                deployment: str | None = None) -> builtins.list[M]:
     if data is None:
         return []
-    check_list(data, operation=operation, deployment=deployment)
+    items = check_list(data, operation=operation, deployment=deployment)
     return [parse(model, item, operation=operation, deployment=deployment, where=f"data[{i}]")
-            for i, item in enumerate(data)]
+            for i, item in enumerate(items)]
 
 
-def check_list(data: Any, *, operation: str, deployment: str | None) -> None:
+def check_list(data: object, *, operation: str, deployment: str | None) -> builtins.list[object]:
+    """``data`` itself, known to be a list; else a :class:`BadResponse`."""
     if not isinstance(data, builtins.list):
         raise BadResponse(f"unexpected answer: field data: expected a list, got "
                           f"{type(data).__name__}", operation=operation, deployment=deployment)
+    return data
 
 
 class OncePerList(dict[str, str | None]):

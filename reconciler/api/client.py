@@ -11,7 +11,7 @@ import builtins
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -144,7 +144,7 @@ class YottaClient:
         *,
         deployment: str | None = None,
         idempotent: bool = True,
-    ) -> Any:
+    ) -> object:
         method, path = route.method, route.path
         url = f"{self.base_url}{path}"
         http = self.http  # built first (TLS set-up is ours, not the server's time)
@@ -157,7 +157,7 @@ class YottaClient:
         def deadline() -> float:
             return started[0] + self.limits.deadline if started else float("inf")
 
-        def attempt() -> Any:
+        def attempt() -> object:
             began = time.perf_counter()
             try:
                 response = send()
@@ -274,10 +274,10 @@ class YottaClient:
         data = self._call("list", self.wire.list())
         if data is None:
             return []
-        check_list(data, operation="list", deployment=None)
+        items = check_list(data, operation="list", deployment=None)
         out, seen = [], OncePerList()
-        for i, item in enumerate(data):
-            data[i] = None  # garbage from here on: its memory serves the next items
+        for i, item in enumerate(items):
+            items[i] = None  # garbage from here on: its memory serves the next items
             listed = parse(ListedDeployment, self.wire.deployment(item), operation="list",
                            where=f"data[{i}]")
             seen.check(listed.id, listed.name)

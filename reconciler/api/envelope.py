@@ -6,8 +6,6 @@ Turns an HTTP response into ``data`` or one of :mod:`reconciler.errors` (the cli
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from reconciler import fastjson
@@ -72,9 +70,9 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def unwrap(response: httpx.Response, *, operation: str, deployment: str | None) -> Any:
+def unwrap(response: httpx.Response, *, operation: str, deployment: str | None) -> object:
     """Return the envelope's ``data`` or raise the matching :class:`ApiError`."""
-    body: Any = None
+    body: object = None
     failure: Exception | None = None
     try:
         body = fastjson.loads(response.content, deep_ok=False)

@@ -27,7 +27,7 @@ class _Request(BaseModel):
     # the spec's name pattern uses a look-ahead, which pydantic's default engine lacks
     model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> dict[str, object]:
         return self.model_dump(mode="json", exclude_none=True)
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from reconciler.api import facts
 from reconciler.fields import FIELDS, V1, V2, V2_EPOCH_MS_KEYS, V2_WORKER_ID, request_keeps
+
+# a query: (name, value) pairs (a name may repeat) or a mapping
+Params = Sequence[tuple[str, str]] | Mapping[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,8 @@ class Route:
 
     method: str
     path: str
-    params: Any = None
-    json: Mapping[str, Any] | None = None
+    params: Params = None
+    json: Mapping[str, object] | None = None
 
 
 class Wire:
@@ -33,10 +35,10 @@ class Wire:
     version = V1
     prefix = facts.API_PREFIX
 
-    def create(self, body: Mapping[str, Any]) -> Route:
+    def create(self, body: Mapping[str, object]) -> Route:
         return Route("POST", f"{self.prefix}/create", json=body)
 
-    def update(self, dep_id: int, body: Mapping[str, Any]) -> Route:
+    def update(self, dep_id: int, body: Mapping[str, object]) -> Route:
         return Route("POST", f"{self.prefix}/{dep_id}/update", json=body)
 
     def stop(self, dep_id: int) -> Route:
@@ -64,17 +66,17 @@ class Wire:
         return Route("GET", f"{self.prefix}/{dep_id}/workers/{worker_id}/logs", params=params)
 
     @staticmethod
-    def _statuses(status: Sequence[str]) -> Any:
+    def _statuses(status: Sequence[str]) -> Params:
         return [("statusList", s) for s in status] or None
 
     # answers, as the v1 models read them
-    def deployment(self, data: Any) -> Any:
+    def deployment(self, data: object) -> object:
         return data
 
-    def worker(self, data: Any) -> Any:
+    def worker(self, data: object) -> object:
         return data
 
-    def log_page(self, data: Any) -> Any:
+    def log_page(self, data: object) -> object:
         return data
 
 
@@ -86,10 +88,10 @@ class WireV2(Wire):
     version = V2
     prefix = facts.API_V2_PREFIX
 
-    def create(self, body: Mapping[str, Any]) -> Route:
+    def create(self, body: Mapping[str, object]) -> Route:
         return Route("POST", self.prefix, json=_renamed(body, creating=True))
 
-    def update(self, dep_id: int, body: Mapping[str, Any]) -> Route:
+    def update(self, dep_id: int, body: Mapping[str, object]) -> Route:
         return Route("PATCH", f"{self.prefix}/{dep_id}", json=_patch(body))
 
     def scale(self, dep_id: int, workers: int) -> Route:
@@ -99,10 +101,10 @@ class WireV2(Wire):
         return Route("GET", self.prefix, params=self._statuses(status))
 
     @staticmethod
-    def _statuses(status: Sequence[str]) -> Any:
+    def _statuses(status: Sequence[str]) -> Params:
         return {"statusList": ",".join(status)} if status else None  # comma-separated in v2
 
-    def deployment(self, data: Any) -> Any:
+    def deployment(self, data: object) -> object:
         if not isinstance(data, dict):
             return data  # the model check names what is wrong
         out = _times(data)
@@ -113,7 +115,7 @@ class WireV2(Wire):
                     out.setdefault(f.response_name, value)
         return out
 
-    def worker(self, data: Any) -> Any:
+    def worker(self, data: object) -> object:
         if not isinstance(data, dict):
             return data
         out = _times(data)
@@ -121,7 +123,7 @@ class WireV2(Wire):
             out.setdefault("id", out.pop(V2_WORKER_ID))
         return out
 
-    def log_page(self, data: Any) -> Any:
+    def log_page(self, data: object) -> object:
         if not isinstance(data, dict) or not isinstance(data.get("logs"), list):
             return data
         # the cursor (nextSearchAfterTime) is sent back as received: only the lines' times
@@ -129,9 +131,9 @@ class WireV2(Wire):
                                  for line in data["logs"]]}
 
 
-def _renamed(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+def _renamed(body: Mapping[str, object], *, creating: bool) -> dict[str, object]:
     """A v1-shaped request body with the v2 names of the field table."""
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     for key, value in body.items():
         row = _ROWS.get(key)
         wire_key = row.wire_name(V2, creating=creating) if row else key
@@ -141,7 +143,7 @@ def _renamed(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     return out
 
 
-def _patch(body: Mapping[str, Any]) -> dict[str, Any]:
+def _patch(body: Mapping[str, object]) -> dict[str, object]:
     """The v2 PATCH body of a v1-shaped update: every updatable field the v1 body leaves out
     (empty: ``request_keeps``) is sent as null, since a PATCH keeps what it does not name;
     v1's update replaces them all, and the plan means the same thing in both."""
@@ -152,7 +154,7 @@ def _patch(body: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _times(data: Mapping[str, Any]) -> dict[str, Any]:
+def _times(data: Mapping[str, object]) -> dict[str, object]:
     """v2's epoch-millisecond times as v1's ISO 8601 text (UTC, milliseconds)."""
     out = dict(data)
     for key in V2_EPOCH_MS_KEYS:

@@ -141,7 +141,7 @@ def parse_state(text: str, where: str, hint: str) -> State:
     if type(version) is not int or version < OLDEST_FORMAT_VERSION:
         raise StateError(f"state {where} has format_version {version!r}; this yottactl reads "
                          f"versions {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}", hint=hint)
-    if version < FORMAT_VERSION:
+    if version < FORMAT_VERSION and isinstance(data, dict):  # a version was read: it is one
         data = migrate(data, version)
     try:
         return State.model_validate(data)
