@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.fastyaml import load_all
 from reconciler.plan.live import live_view
+from reconciler.plan.model import Plan
 from reconciler.plan.planner import Options, make_plan
 from reconciler.policy.evaluate import evaluate
 from reconciler.policy.report import PolicyReport
@@ -43,7 +44,10 @@ def evaluated(case: dict[str, Any]) -> PolicyReport:
                       destroying=case.get("destroying", False))
     plan = make_plan([] if options.destroying else wanted, listed, current, FP, options)
     assert not plan.errors, plan.errors  # the case plans: only the policies may object
-    return evaluate(plan, context.policies, desired={d.name: d for d in wanted},
+    views = {d.name: d for d in wanted}
+    if case.get("saved"):  # apply --plan FILE: the file, the list and the state, no manifests
+        plan, views = Plan.from_json(plan.to_json()), {}
+    return evaluate(plan, context.policies, desired=views,
                     live=[live_view(d) for d in listed], state=current,
                     overrides=frozenset(case.get("overrides", [])),
                     environment=context.environment)

@@ -59,7 +59,8 @@ def test_plan_json_and_markdown_carry_the_results(project: Cli) -> None:
     result = project.run("plan", "-o", "json")
     assert result.returncode == 1
     policy = json.loads(result.stdout)["policy"]
-    jsonschema.validate(policy, SCHEMA)
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.validate(policy, SCHEMA, cls=jsonschema.Draft202012Validator)
     assert policy["passed"] is False and policy["rules"] == {"maxWorkers": "mandatory",
                                                              "imagePolicy": "advisory"}
     assert [(v["code"], v["deployment"]) for v in policy["violations"]] == [("max-workers", "web")]
@@ -86,10 +87,15 @@ def test_apply_refuses_before_any_change(project: Cli, tmp_path: Path) -> None:
     assert "refusing to apply: 1 mandatory policy violation (maxWorkers)" in result.stderr
     assert "[max-workers] web: workers 3 is over maxWorkers 2" in result.stderr
     assert mutating(project) == {} and stats(project.server)  # it listed, and changed nothing
+    streamed = project.run("apply", "--auto-approve", "-o", "json")
+    assert streamed.returncode == 1 and "refusing to apply" in streamed.stderr
+    first = json.loads(streamed.stdout.splitlines()[0])
+    assert first["type"] == "plan" and first["policy"]["passed"] is False
     # a saved plan made before the rule was tightened is checked against today's rules
     (tmp_path / "yottactl.yaml").write_text(POLICIES.replace("max: 2", "max: 5"))
     saved = project.run("plan", "--out", str(tmp_path / "web.plan"))
     assert saved.returncode == 0, saved.stderr
+    assert json.loads((tmp_path / "web.plan").read_text())["policy"]["passed"] is True
     (tmp_path / "yottactl.yaml").write_text(POLICIES)
     again = project.run("apply", "--plan", str(tmp_path / "web.plan"))
     assert again.returncode == 1

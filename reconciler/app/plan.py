@@ -263,9 +263,10 @@ def _with_capacity(plan: Plan, shown: _Background[list[GpuType]], *, required: b
     return mark_capacity(plan, availability_of(types), required=required)
 
 
-def save_plan(the_plan: Plan, out_file: str) -> None:
-    """`plan --out FILE`: the plan file, written atomically (never half a plan). A device,
-    FIFO or directory at FILE is refused, never replaced; OS errors are UsageErrors."""
+def save_plan(the_plan: Plan, out_file: str, policy: PolicyReport | None = None) -> None:
+    """`plan --out FILE`: the plan file, written atomically (never half a plan), with its
+    policy results as `plan -o json` shows them (apply checks again). A device, FIFO or
+    directory at FILE is refused, never replaced; OS errors are UsageErrors."""
     from pathlib import Path
 
     from reconciler import localfile
@@ -277,7 +278,8 @@ def save_plan(the_plan: Plan, out_file: str) -> None:
         raise UsageError(f"--out {out_file}: {refusal}; refusing to replace it",
                          hint="pass the path of a new or ordinary file for the plan")
     try:
-        atomic_write(Path(out_file), the_plan.to_json())
+        atomic_write(Path(out_file),
+                     the_plan.to_json({"policy": policy.to_dict()} if policy else None))
     except OSError as exc:
         raise UsageError(f"--out {out_file}: cannot write the plan: {exc.strerror or exc}",
                          detail="no plan file was written (any previous one is unchanged)",

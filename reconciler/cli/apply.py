@@ -119,7 +119,7 @@ def _show(planned: Planned, output: str, color: bool) -> None:
         click.echo(f"Applying saved plan {wanted.file}: {len(the_plan.pending)} change(s).",
                    err=output == "json")
     if output == "json":  # the stream starts with the plan, as for any apply -o json
-        click.echo(json.dumps(plan_event(the_plan)))
+        click.echo(json.dumps(plan_event(the_plan, report)))
         if isinstance(wanted, NewPlan):
             for error in the_plan.errors:
                 click.echo(f"Error: {error}", err=True)

@@ -182,7 +182,7 @@ def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exi
     if out_file:
         from reconciler.app.plan import save_plan
 
-        save_plan(run.plan, out_file)
+        save_plan(run.plan, out_file, report)
         if output == "text":
             click.echo(f"\nSaved the plan to {out_file}; run `yottactl apply --plan {out_file}`.")
     sys.exit(2 if detailed_exitcode and run.plan.has_changes else 0)

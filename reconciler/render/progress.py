@@ -24,6 +24,7 @@ from reconciler.render.safe import clean
 
 if TYPE_CHECKING:
     from reconciler.plan.model import Plan
+from reconciler.policy.report import PolicyReport
 
 EVENTS_FORMAT_VERSION = 1
 GERUNDS = {"create": "creating", "replace": "replacing", "update": "updating",
@@ -58,13 +59,18 @@ class ProgressEvent(Protocol):
 JsonRecord = dict[str, object]
 
 
-def plan_event(the_plan: Plan) -> JsonRecord:
-    """The first object of `apply -o json`: what is about to happen."""
+def plan_event(the_plan: Plan, policy: PolicyReport | None = None) -> JsonRecord:
+    """The first object of `apply -o json`: what is about to happen (with the project's
+    policies: their results, as in `plan -o json`)."""
     changes = [{"deployment": c.name, "action": c.action.value, "id": c.id, "reason": c.reason,
                 "disruptive": c.disruptive, "disruption": c.disruption}
                for c in the_plan.pending]
-    return {"format_version": EVENTS_FORMAT_VERSION, "type": "plan",
-            "summary": the_plan.summary, "changes": changes, "errors": list(the_plan.errors)}
+    event: JsonRecord = {"format_version": EVENTS_FORMAT_VERSION, "type": "plan",
+                         "summary": the_plan.summary, "changes": changes,
+                         "errors": list(the_plan.errors)}
+    if policy is not None:
+        event["policy"] = policy.to_dict()
+    return event
 
 
 def duration(seconds: float) -> str:
