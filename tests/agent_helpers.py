@@ -69,11 +69,18 @@ def run_loop(rec: Reconciler, clock: FakeClock, seed: int = 1) -> AgentLoop:
 class AgentProcess:
     """`yottactl agent` as a real process; its JSON log lines read on a thread."""
 
+    @staticmethod
+    def argv(*args: str) -> list[str]:
+        return [sys.executable, "-m", "reconciler", "agent", "--log-format", "json", *args]
+
+    @staticmethod
+    def environ(cli: Cli, env: dict[str, str] | None = None) -> dict[str, str]:
+        return {**os.environ, **cli.env, **(env or {})}
+
     def __init__(self, cli: Cli, *args: str, env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "agent", "--log-format", "json", *args],
-            env={**os.environ, **cli.env, **(env or {})}, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, cwd=cli.folder)
+        self.proc = subprocess.Popen(self.argv(*args), env=self.environ(cli, env),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     cwd=cli.folder)
         self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
         self.other: list[str] = []
