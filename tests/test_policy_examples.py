@@ -23,6 +23,8 @@ def policy_of(*args: str, **env: str) -> dict[str, Any]:
 def test_the_example_project_passes_its_own_policies(
         project: Path, two: dict[str, EmulatorServer]) -> None:  # noqa: F811
     assert "policies:" in (project / "yottactl.yaml").read_text()
+    checked_offline = run("validate", "--all-envs", "--skip-env")
+    assert checked_offline.exit_code == 0, checked_offline.output
     everywhere = {"imagePolicy", "allowedRegions", "maxWorkers", "maxHourlyCost"}
     checked = policy_of(YOTTA_API_URL=two["staging"].url)  # the global settings alone
     assert set(checked["rules"]) == everywhere and checked["violations"] == []
