@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from reconciler.errors import UsageError
@@ -52,6 +51,8 @@ def unknown_gpus_allowed() -> list[str]:
 
 
 def builtin() -> dict[str, Any]:
+    from importlib import resources  # here: every command configures the catalog, few read it
+
     text = resources.files("reconciler").joinpath("data/catalog.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data

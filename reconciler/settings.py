@@ -9,9 +9,7 @@ project file, :func:`for_project` adds who may decide where the credentials go.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -83,6 +81,8 @@ class Settings:
     def fingerprinter(self) -> Fingerprinter:
         """Keyed fingerprints for secrets: the fingerprint key, else derived from the API key.
         The key itself is never written anywhere."""
+        import hashlib  # here, not at the top: `yottactl CMD --help` never needs it (start-up)
+
         from reconciler.plan.normalize import Fingerprinter
 
         secret = self.fingerprint_key or self.key()
@@ -237,6 +237,8 @@ class _Guard:
             detail = ("; loopback is not exempt in CI" if self.ci else
                       f"; loopback is not exempt when {self.endpoint_variable} is exported")
         unusable = trust.unusable_endpoints(self.allowed_endpoints)
+        import shlex
+
         if unusable:  # e.g. a host without https://: it allows nothing
             detail += f"; {ALLOWED_ENDPOINTS} entries that are not URLs: {', '.join(unusable)}"
         raise UsageError(
