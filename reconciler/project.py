@@ -128,7 +128,11 @@ def load(path: Path) -> Project:
     except ValidationError as exc:
         locator = Locator(name, text)
         issues = []
-        for error in exc.errors():
+        errors = exc.errors()
+        failed = {tuple(e["loc"][:-1]) for e in errors}  # lists with an item that failed
+        for error in errors:
+            if error["type"] == "too_short" and tuple(error["loc"]) in failed:
+                continue  # "at least 1 item after validation": its items' errors say why
             loc, message, hint, at_key = describe(error)
             line, col = locator.position(0, loc, key=at_key)
             issues.append(ManifestIssue(name, line, col, dotted(loc), message, hint))

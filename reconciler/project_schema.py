@@ -82,14 +82,36 @@ class MaxHourlyIncrease(_Rule):
         return self
 
 
+def _known_gpu(value: str) -> str:
+    """A GPU type of the catalog (a typo would make every deployment a violation), or one let
+    through by --allow-unknown-gpu, as in manifests."""
+    from reconciler.catalog import accept_unknown_gpu, gpu_types
+    from reconciler.manifest.schema import _suggest_catalog
+
+    if value in gpu_types() or accept_unknown_gpu(value):
+        return value
+    raise ValueError(f"unknown GPU type {value!r}{_suggest_catalog(value, gpu_types())}")
+
+
+def _known_region(value: str) -> str:
+    from reconciler.catalog import regions
+    from reconciler.manifest.schema import _suggest_catalog
+
+    if value in regions():
+        return value
+    raise ValueError(f"unknown region {value!r}{_suggest_catalog(value, regions())}")
+
+
 class AllowedGpuTypes(_Rule):
-    types: tuple[str, ...] = Field(min_length=1, description="catalog GPU type names")
+    types: tuple[Annotated[str, AfterValidator(_known_gpu)], ...] = Field(
+        min_length=1, description="catalog GPU type names")
 
     _one = field_validator("types", mode="before")(_paths)
 
 
 class AllowedRegions(_Rule):
-    regions: tuple[str, ...] = Field(min_length=1, description="region names")
+    regions: tuple[Annotated[str, AfterValidator(_known_region)], ...] = Field(
+        min_length=1, description="catalog region names")
 
     _one = field_validator("regions", mode="before")(_paths)
 
@@ -300,6 +322,10 @@ def describe(error: ErrorDetails) -> tuple[Loc, str, str, bool]:
         hint = f"write it as {rule}: {RULE_EXAMPLES[rule]}"
     elif rule is not None and "valid number" in message:
         hint = "use a number"
+    elif rule is not None and message.startswith(("unknown GPU type", "unknown region")):
+        hint = ("names of the catalog (`yottactl schema` lists them; YOTTACTL_CATALOG adds "
+                "your own" + ("; --allow-unknown-gpu passes others)" if "GPU" in message
+                              else ")"))
     elif rule is not None and hint.startswith("`yottactl schema"):
         hint = f"write it as {rule}: {RULE_EXAMPLES[rule]}"
     return loc, message, hint, False

@@ -147,4 +147,12 @@ def test_validate_positions_policy_errors(project: Cli, tmp_path: Path) -> None:
     assert "yottactl.yaml:3:3: policies.maxWorker: unknown key 'maxWorker'" in result.stderr
     assert "did you mean 'maxWorkers'?" in result.stderr
     assert "yottactl.yaml:4:24: policies.maxHourlyCost.max: Input should be a valid number" in result.stderr
+    (tmp_path / "yottactl.yaml").write_text(
+        "manifests: manifests\nenvironments:\n  prod:\n    policies:\n"
+        "      allowedGpuTypes: {types: [NVIDIA_H100_80GB]}\n")
+    typo = project.run("validate", "--skip-env")
+    assert typo.returncode == 1
+    assert ("yottactl.yaml:5:33: environments.prod.policies.allowedGpuTypes.types.0: unknown GPU "
+            "type 'NVIDIA_H100_80GB'; did you mean 'NVIDIA_H100_80G'?") in typo.stderr
+    assert "Tuple should have" not in typo.stderr  # the item's error says why, once
     assert stats(project.server) == {}  # offline: no API call
