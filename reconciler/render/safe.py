@@ -62,31 +62,31 @@ def clean_tree(value: T, keep: frozenset[str] = frozenset()) -> T:
     return cast(T, _clean_tree(value, keep))
 
 
-def _clean_tree(value: object, keep: frozenset[str]) -> object:
-    if isinstance(value, str):
-        return clean(value)
-    from pydantic import BaseModel  # already imported by whoever built the model
+# values with no string inside: returned as they are, before any other test (most of a plan)
+_ATOMIC = frozenset({int, float, bool, type(None), bytes})
 
-    if isinstance(value, BaseModel):
+
+def _clean_tree(value: object, keep: frozenset[str]) -> object:
+    kind = type(value)
+    if kind is str:
+        return clean(cast(str, value))
+    if kind in _ATOMIC:
+        return value
+    if isinstance(value, str):  # str subclasses: enums' values, PlainText
+        return clean(value)
+    names = _field_names(kind, keep)
+    if names is not None:  # a pydantic model or a dataclass (essences)
         updates: dict[str, object] = {}
-        for name in type(value).model_fields:
-            if name in keep:
-                continue
+        for name in names:
             old = getattr(value, name)
             new = _clean_tree(old, keep)
             if new is not old:
                 updates[name] = new
-        return value.model_copy(update=updates) if updates else value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # essences
-        cleaned: dict[str, object] = {}
-        for item in dataclasses.fields(value):
-            if item.name in keep:
-                continue
-            old = getattr(value, item.name)
-            new = _clean_tree(old, keep)
-            if new is not old:
-                cleaned[item.name] = new
-        return dataclasses.replace(value, **cleaned) if cleaned else value
+        if not updates:
+            return value
+        if dataclasses.is_dataclass(value):
+            return dataclasses.replace(value, **updates)  # type: ignore[type-var]
+        return value.model_copy(update=updates)  # type: ignore[attr-defined]
     if isinstance(value, dict):
         out: dict[object, object] = {}
         changed = False
@@ -102,6 +102,25 @@ def _clean_tree(value: object, keep: frozenset[str]) -> object:
             return value
         return type(value)(items) if isinstance(value, tuple) else items
     return value
+
+
+_FIELDS: dict[tuple[type, frozenset[str]], tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type, keep: frozenset[str]) -> tuple[str, ...] | None:
+    """The fields of a pydantic model or dataclass type, less ``keep``; None for other types.
+    Worked out once per type: a plan of 10,000 changes has a handful of types."""
+    key = (kind, keep)
+    if key not in _FIELDS:
+        from pydantic import BaseModel  # already imported by whoever built the model
+
+        names: tuple[str, ...] | None = None
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            names = tuple(name for name in kind.model_fields if name not in keep)
+        elif dataclasses.is_dataclass(kind):
+            names = tuple(f.name for f in dataclasses.fields(kind) if f.name not in keep)
+        _FIELDS[key] = names
+    return _FIELDS[key]
 
 
 def clean_lines(text: str) -> str:
