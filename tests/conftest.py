@@ -56,9 +56,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("api_version", ["v1", "v2"])
 
 
+def serving(api_version: str) -> dict[str, str]:
+    """start_emulator's options for a test of ``api_version``: v2 alone (a v1 call is a 404),
+    or the default (both, as a user's emulator)."""
+    return {"api": "v2"} if api_version == "v2" else {}
+
+
 @pytest.fixture
 def emulator(api_version: str) -> Iterator[EmulatorServer]:
-    server = start_emulator(**({"api": "v2"} if api_version == "v2" else {}))
+    server = start_emulator(**serving(api_version))
     yield server
     server.stop()
 

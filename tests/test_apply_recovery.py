@@ -9,13 +9,17 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import Cli, start_emulator
+import pytest
+
+from conftest import Cli, serving, start_emulator
 
 
-def test_apply_waits_for_a_recovered_create_to_be_running(tmp_path: Path) -> None:
-    server = start_emulator(transition_seconds=0.5)
+@pytest.mark.both_apis
+def test_apply_waits_for_a_recovered_create_to_be_running(tmp_path: Path,
+                                                          api_version: str) -> None:
+    server = start_emulator(transition_seconds=0.5, **serving(api_version))
     try:
-        cli = Cli(server, tmp_path)
+        cli = Cli(server, tmp_path, api_version)
         cli.write("web")
         world = server.emulator.world
         frozen = time.time()

@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
+
 from reconciler.api.models import CreateRequest
 from reconciler.emulator.server import STOP_POLL_SECONDS
 
@@ -52,6 +54,7 @@ def test_clean_is_exit_0_and_reads_only(cli: Cli) -> None:
     assert not (cli.state.parent / "yottactl.state.json.lock.info").exists()
 
 
+@pytest.mark.both_apis
 def test_every_finding_type_from_real_out_of_band_changes(cli: Cli) -> None:
     ids = applied(cli, "scaled", "stopped", "updated", "deleted", "untouched", "started")
     api = cli.client()

@@ -20,7 +20,7 @@ import pytest
 from reconciler.emulator.server import STOP_POLL_SECONDS, EmulatorServer
 from reconciler.plan.rollout import slot_names
 
-from conftest import API_KEY, CANARY, Cli, manifest_text, start_emulator
+from conftest import API_KEY, CANARY, Cli, manifest_text, serving, start_emulator
 
 OLD, NEW = "vllm/vllm-openai:v0.6.3", "vllm/vllm-openai:v0.7.0"
 
@@ -51,11 +51,11 @@ def state_entry(cli: Cli, name: str = "web") -> dict[str, Any]:
 
 
 @pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[Cli]:
+def fleet(tmp_path: Path, api_version: str) -> Iterator[Cli]:
     """An emulator whose ':broken' images FAIL and ':sick' images never pass a probe."""
     server = start_emulator(transition_seconds=0.1, failing_images=("*:broken",),
-                            unhealthy_images=("*:sick",))
-    yield Cli(server, tmp_path)
+                            unhealthy_images=("*:sick",), **serving(api_version))
+    yield Cli(server, tmp_path, api_version)
     server.stop()
 
 
@@ -68,6 +68,7 @@ def first_apply(cli: Cli, lifecycle: str = "") -> str:
     return str(blue.id)
 
 
+@pytest.mark.both_apis
 def test_image_change_is_served_throughout(fleet: Cli) -> None:
     blue = first_apply(fleet)
     gaps: list[str] = []
@@ -203,8 +204,11 @@ def test_ctrl_c_deletes_green_and_exits_1(fleet: Cli) -> None:
     assert_blue_untouched(fleet, blue, result, "interrupted")
 
 
-@pytest.mark.parametrize("point", ["create-unanswered", "green-created", "in-cutover",
-                                   "blue-stopping"])
+@pytest.mark.parametrize(("point", "api_version"), [
+    *((point, "v1") for point in ("create-unanswered", "green-created", "in-cutover",
+                                  "blue-stopping")),
+    ("green-created", "v2"),  # the v2 transport through one kill (issue 27)
+])
 def test_kill_then_apply_converges(fleet: Cli, point: str) -> None:
     marker = fleet.folder / "cutover-ran"
     cutover = (f"cutover: {{command: [sh, -c, 'echo x >> {marker}; "
