@@ -1,4 +1,5 @@
-"""`wait` (kubectl's `rollout status`) and `restart`'s plan: one list call per poll."""
+"""`wait` (kubectl's `rollout status`): one list call per poll. `restart` runs as any change
+does, through :class:`reconciler.app.run.Run` (``RestartPlan``)."""
 
 from __future__ import annotations
 
