@@ -27,11 +27,11 @@ KEEP_OVERRIDES = 50
 def check_run(settings: Settings, plan: Plan, desired: Mapping[str, Desired],
               live: Sequence[LiveDeployment], state: State | None) -> PolicyReport | None:
     """The project's policies against a plan made from the manifests; None without rules."""
-    from reconciler.policy.evaluate import evaluate
-
     context = settings.inputs.context
     if not context.policies.active():
         return None
+    from reconciler.policy.evaluate import evaluate  # only with rules: ~20 ms of imports
+
     return evaluate(plan, context.policies, desired=desired, live=live, state=state,
                     environment=context.environment)
 
