@@ -156,3 +156,17 @@ def test_validate_positions_policy_errors(project: Cli, tmp_path: Path) -> None:
             "type 'NVIDIA_H100_80GB'; did you mean 'NVIDIA_H100_80G'?") in typo.stderr
     assert "Tuple should have" not in typo.stderr  # the item's error says why, once
     assert stats(project.server) == {}  # offline: no API call
+
+
+def test_a_version_that_records_an_override_says_so_in_its_history_line() -> None:
+    """PostgreSQL keeps every version with `changes`: the one a run with an override wrote
+    names the rule and who passed it (before the names, which may be cut at 200 characters)."""
+    from reconciler.state.model import PolicyOverride, State
+    from reconciler.state.protocol import changes_between
+
+    before = State.empty()
+    record = PolicyOverride(rule="maxWorkers", by="alice@ci", at="2026-01-01T00:00:00Z")
+    after = before.model_copy(update={"policy_overrides": (record,)})
+    assert changes_between(before, after) == "override maxWorkers by alice@ci"
+    assert changes_between(after, after) == ""  # recorded once, not on every later version
+    assert "policy_overrides" not in before.model_dump_json()  # older files keep their bytes
