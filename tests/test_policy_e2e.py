@@ -170,3 +170,23 @@ def test_a_version_that_records_an_override_says_so_in_its_history_line() -> Non
     assert changes_between(before, after) == "override maxWorkers by alice@ci"
     assert changes_between(after, after) == ""  # recorded once, not on every later version
     assert "policy_overrides" not in before.model_dump_json()  # older files keep their bytes
+
+
+def test_plan_totals_with_a_missing_price_say_unknown_never_zero() -> None:
+    import io
+
+    from reconciler.plan.planner import make_plan
+    from reconciler.render.plan_markdown import render_markdown
+    from reconciler.render.plan_text import render_text
+
+    from helpers import FP, desired, live, state
+
+    plan = make_plan([desired({"name": "web", "spec": {"workers": 3}})],
+                     [live({"id": "1", "name": "web", "raw": {"perHourPrice": None}})],
+                     state([{"id": "1", "name": "web"}]), FP)
+    assert plan.changes[0].price_before is None  # the precondition: the API gave no price
+    text, markdown = io.StringIO(), io.StringIO()
+    render_text(plan, text)
+    render_markdown(plan, markdown)
+    line = "Hourly cost: unknown → $5.85/h (change unknown: no price for 1 deployment)"
+    assert line in text.getvalue() and line in markdown.getvalue()

@@ -15,10 +15,10 @@ from reconciler.render.plan_text import (
     ORDER,
     SYMBOLS,
     consequence,
+    cost_change,
     displayable,
     field_line,
     money,
-    totals,
 )
 from reconciler.render.rollout import rollout_lines
 from reconciler.render.spec import padded
@@ -73,12 +73,8 @@ def _summary(plan: Plan, pending: Sequence[Change], out: TextIO) -> None:
                         for a in (*ORDER, Action.RECORD, Action.RESTART, Action.WAIT,
                                   Action.ROLLOUT)
                         if counts.get(a.value))
-    before, after, estimated = totals(plan)
-    delta = after - before
     out.write(f"{badges or 'No changes.'}  \n")
-    out.write(f"Hourly cost: {money(before)} → {money(after)} "
-              f"(**{'+' if delta >= 0 else '-'}${abs(delta):,.2f}/h**"
-              f"{', estimated' if estimated else ''})\n\n")
+    out.write(cost_change(plan, bold="**") + "\n\n")  # our numbers: nothing to escape
     disruptive = [c for c in pending if c.disruptive]
     if disruptive:
         out.write("**Disruptive:** " + ", ".join(

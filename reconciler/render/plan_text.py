@@ -72,11 +72,30 @@ def money(v: float | None) -> str:
     return "?" if v is None else f"${v:,.2f}/h"
 
 
-def totals(plan: Plan) -> tuple[float, float, bool]:
-    before = sum(c.price_before or 0.0 for c in plan.changes)
-    after = sum(c.price_after or 0.0 for c in plan.changes)
+def totals(plan: Plan) -> tuple[float | None, float | None, bool]:
+    """Total $/h before and after, None when a deployment's price is unknown (never $0)."""
+    befores = [c.price_before for c in plan.changes]
+    afters = [c.price_after for c in plan.changes]
+    before = None if None in befores else sum(p or 0.0 for p in befores)
+    after = None if None in afters else sum(p or 0.0 for p in afters)
     estimated = any(c.price_estimated for c in plan.changes)
     return before, after, estimated
+
+
+def cost_change(plan: Plan, bold: str = "") -> str:
+    """``Hourly cost: $1.00/h → $2.50/h (+$1.50/h, estimated)``; unknown prices say so."""
+    before, after, estimated = totals(plan)
+    if before is None or after is None:
+        unknown = sum(1 for c in plan.changes if c.price_before is None or c.price_after is None)
+        return (f"Hourly cost: {total_money(before)} → {total_money(after)} (change unknown: "
+                f"no price for {unknown} deployment{'s' if unknown != 1 else ''})")
+    delta = after - before
+    return (f"Hourly cost: {money(before)} → {money(after)} ({bold}{'+' if delta >= 0 else '-'}"
+            f"${abs(delta):,.2f}/h{bold}{', estimated' if estimated else ''})")
+
+
+def total_money(v: float | None) -> str:
+    return "unknown" if v is None else money(v)
 
 
 def summary_line(plan: Plan) -> str:
@@ -161,11 +180,7 @@ def render_text(plan: Plan, out: TextIO, color: bool = False) -> None:
         out.write("No changes. Live deployments match the manifests.\n")
         return
     out.write(st(summary_line(plan), bold=True) + "\n")
-    before, after, estimated = totals(plan)
-    delta = after - before
-    est = ", estimated" if estimated else ""
-    out.write(f"Hourly cost: {money(before)} → {money(after)} ({'+' if delta >= 0 else '-'}"
-              f"${abs(delta):,.2f}/h{est})\n")
+    out.write(cost_change(plan) + "\n")
 
 
 def _problems(plan: Plan, out: TextIO, st: Style) -> None:
