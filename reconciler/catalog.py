@@ -58,6 +58,11 @@ def builtin() -> dict[str, Any]:
     return data
 
 
+def read_user(path: str) -> dict[str, Any]:
+    """A user catalog file, checked (``catalog refresh`` keeps what it already holds)."""
+    return _load_user(path)
+
+
 def _load_user(path: str) -> dict[str, Any]:
     where = f"catalog file {path}"
     hint = "see the format in `yottactl --help` / README (gpuTypes, regions, storagePricePerGbHour)"

@@ -83,6 +83,7 @@ COMMAND_ARGS: dict[str, list[str]] = {
     "state pull": [], "state migrate": ["--to", "migrated.json"], "force-unlock": ["0" * 8],
     "state mv": ["web", "web2"], "state rm": ["web2"],
     "delete-unmanaged": ["1" * 18, "--auto-approve"], "destroy": ["--auto-approve"],
+    "catalog refresh": ["--file", "catalog.json"],
 }
 
 

@@ -230,6 +230,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                        "and (heal) apply what changed. SIGTERM/SIGINT finish the current step and "
                        "exit 0."),
     "apply": ("apply", "Plan, confirm, and make live deployments match the manifests."),
+    "catalog": ("catalog", "The GPU types and regions `validate` accepts: `catalog refresh` adds "
+                           "what GET /v2/vms/types lists to the user catalog."),
     "completion": ("state", "Print the shell completion script for SHELL (bash, zsh or fish)."),
     "delete-unmanaged": ("cleanup", "Stop and delete live deployments ID... that the state does "
                                     "not manage."),

@@ -1,0 +1,71 @@
+"""`yottactl catalog refresh`: the GPU types and regions ``GET /v2/vms/types`` lists, written
+into the user catalog (reconciler/catalog.py) so `validate` accepts what the endpoint offers.
+Prices are not invented: a type the endpoint adds has none (plans show its cost as unknown
+until the catalog or the live ``perHourPrice`` gives one); entries the file already holds are
+kept, prices included; built-in types and regions are not copied (the built-in prices stay)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler import catalog
+from reconciler.errors import UsageError
+from reconciler.settings import Settings, catalog_file
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    path: str
+    listed_types: int  # GPU types the endpoint lists
+    listed_regions: int
+    added_types: tuple[str, ...]  # new to the catalog (built-in and file)
+    added_regions: tuple[str, ...]
+
+
+def refresh_catalog(settings: Settings, path: str | None) -> Refreshed:
+    target = path or catalog_file()
+    if not target:
+        raise UsageError("catalog refresh needs a file to write",
+                         hint="pass --file FILE, or export YOTTACTL_CATALOG=FILE (the user "
+                              "catalog every command reads)")
+    existing = catalog.read_user(target) if os.path.exists(target) else {}
+    with settings.client() as client:
+        types = client.gpu_types()
+    builtin = catalog.builtin()
+    known_types = {**builtin["gpuTypes"], **existing.get("gpuTypes", {})}
+    known_regions = {**builtin["regions"], **existing.get("regions", {})}
+    gpus: dict[str, Any] = dict(existing.get("gpuTypes", {}))
+    regions: dict[str, str] = dict(existing.get("regions", {}))
+    added_types, added_regions = [], []
+    listed_regions: set[str] = set()
+    for gpu in types:
+        if gpu.gpuType not in known_types:
+            gpus[gpu.gpuType] = {"displayName": gpu.gpuType}
+            added_types.append(gpu.gpuType)
+        for region in gpu.regions:
+            listed_regions.add(region.region)
+            if region.region not in known_regions and region.region not in regions:
+                regions[region.region] = region.regionName or region.region
+                added_regions.append(region.region)
+    document: dict[str, Any] = {
+        "_comment": "yottactl user catalog; `yottactl catalog refresh` adds what GET "
+                    "/v2/vms/types lists (prices: add pricePerHour by hand)",
+        "gpuTypes": {name: {k: v for k, v in entry.items() if v is not None}
+                     for name, entry in sorted(gpus.items())},
+        "regions": dict(sorted(regions.items())),
+    }
+    if "storagePricePerGbHour" in existing:
+        document["storagePricePerGbHour"] = existing["storagePricePerGbHour"]
+    from reconciler.state.atomic import atomic_write
+
+    try:
+        atomic_write(Path(target), json.dumps(document, indent=2) + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write the catalog {target}: {exc.strerror or exc}",
+                         hint="check the folder exists and is writable") from None
+    return Refreshed(target, len(types), len(listed_regions), tuple(added_types),
+                     tuple(added_regions))
