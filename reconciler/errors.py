@@ -29,15 +29,16 @@ no other exception should ever reach the user as a traceback.
         └── OutcomeUnknown      a mutating call whose response was lost: it may have happened
 
 Secrets: no exception built here ever receives the API key; an API message is untrusted (a
-server may echo the key or a secret back, or send megabytes), so it is stored redacted and cut
-(:func:`reconciler.redact.untrusted_message`).
+server may echo the key or a secret back, or send megabytes): the client redacts it with its
+command's secrets (:class:`reconciler.redact.Secrets`) before it builds the error, which cuts
+it to a sane size (:func:`reconciler.redact.clip`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.redact import untrusted_message
+from reconciler.redact import Secrets, clip
 
 
 class YottactlError(Exception):
@@ -130,7 +131,7 @@ class ApiError(YottactlError):
         self.deployment = deployment
         self.http_status = http_status
         self.code = code
-        self.api_message = message = untrusted_message(message)
+        self.api_message = message = clip(message)  # redacted by the client (api/envelope.py)
         target = f" {deployment}" if deployment else ""
         bits = [f"HTTP {http_status}" if http_status else "", f"code {code}" if code else ""]
         status = ", ".join(b for b in bits if b)
@@ -150,6 +151,15 @@ class ApiError(YottactlError):
             hint=self.hint,
         )
         clone.__cause__ = self.__cause__
+        return clone
+
+    def masked(self, secrets: Secrets) -> ApiError:
+        """The same error with ``secrets`` blanked again: for one raised on another thread
+        while the manifests (which add ``${env:...}`` values) were still being read."""
+        clone = Exception.__new__(type(self))  # every attribute (retry_after...) carried over
+        clone.__dict__.update(self.__dict__)
+        clone.api_message, clone.summary = secrets.redact(self.api_message), secrets.redact(self.summary)
+        clone.args = (clone.summary,)
         return clone
 
 

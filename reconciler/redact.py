@@ -1,27 +1,56 @@
-"""One process-wide list of secret strings (the API key, every ``${env:...}`` value a manifest
-uses) and the filter every untrusted text that may echo them passes before it is kept or shown:
-debug lines and API error messages alike.
+"""The secret strings one command knows (the API key, every ``${env:...}`` value its manifests
+use) and the filter every untrusted text that may echo them passes before it is kept or shown:
+API error messages, debug lines, a cutover command's output.
+
+A :class:`Secrets` belongs to one command (its session, reconciler/app/session.py): the client
+adds the API key, manifest loading adds the ``${env:...}`` values it substitutes, and nothing
+of one command's run stays behind for the next in the same process.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 REDACTED = "[redacted]"
 MAX_MESSAGE_CHARS = 2000  # an API message longer than this is cut: a 5 MB answer is no message
-
-_SECRETS: set[str] = set()
-
-
-def add_secret(value: str | None) -> None:
-    """Never let ``value`` reach output (short values would blank innocent text)."""
-    if value and len(value) >= 4:
-        _SECRETS.add(value)
+MIN_SECRET_CHARS = 4  # shorter values would blank innocent text
 
 
-def redact(text: str) -> str:
-    for secret in sorted(_SECRETS, key=len, reverse=True):  # longest first: no partial leftovers
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+class Secrets:
+    """The values never to show; :meth:`redact` blanks them in a text. Manifests may be read
+    on one thread while the client's calls fail on another: the set is only changed by one
+    in-place union and read by one copy, each a single step under the interpreter lock (the
+    pure core this module serves takes no locks)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._values: set[str] = set()
+        self.update(values)
+
+    def add(self, value: str | None) -> None:
+        """Never let ``value`` reach output."""
+        self.update((value,) if value else ())
+
+    def update(self, values: Iterable[str]) -> None:
+        kept = {v for v in values if len(v) >= MIN_SECRET_CHARS}
+        if kept:
+            self._values |= kept
+
+    def __repr__(self) -> str:  # never the values
+        return f"Secrets(<{len(self._values)} hidden>)"
+
+    def redact(self, text: str) -> str:
+        known = list(self._values)  # one copy: never iterated while another thread adds
+        for secret in sorted(known, key=len, reverse=True):  # longest first: no partial leftovers
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def untrusted_message(self, text: str) -> str:
+        """An untrusted message fit to keep: secrets blanked, then cut to a sane size
+        (redacting first, so a secret straddling the cut never survives as a prefix)."""
+        return clip(self.redact(text))
 
 
 def clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -29,9 +58,3 @@ def clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text) - limit} more characters)"
-
-
-def untrusted_message(text: str) -> str:
-    """An API message fit to keep on an exception: secrets blanked, then cut to a sane size
-    (redacting first, so a secret straddling the cut never survives as a prefix)."""
-    return clip(redact(text))

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from reconciler.api.client import YottaClient
     from reconciler.plan.normalize import Fingerprinter
     from reconciler.project import Context, Inputs
+    from reconciler.redact import Secrets
     from reconciler.state.protocol import Backend
 
 # setting -> environment variable
@@ -63,14 +64,15 @@ class Settings:
     def key(self) -> str:
         return self.api_key or ""
 
-    def client(self) -> YottaClient:
+    def client(self, secrets: Secrets | None = None) -> YottaClient:
+        """The API client; ``secrets``: the command's, which it adds the key to and redacts."""
         from reconciler.api.client import YottaClient
         from reconciler.api.transfer import Limits
 
         limits = Limits.parse(self.http_timeout, self.http_max_body_mb)
         return YottaClient(self.key(), self.endpoint, allow_insecure=self.allow_insecure,
                            timeout=limits.deadline, max_body_bytes=limits.max_body_bytes,
-                           api_version=self.api_version)
+                           api_version=self.api_version, secrets=secrets)
 
     def state_file(self) -> Backend:
         """The state backend: a file path (None: the default path) or a postgresql:// URL."""

@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from reconciler.api import debuglog
+from reconciler.api.client import YottaClient
+from reconciler.api.retry import RetryPolicy
 from reconciler.cli import main
+from reconciler.errors import RateLimited
+from reconciler.redact import Secrets
 
 from conftest import API_KEY, CANARY, Cli
 
@@ -47,12 +51,30 @@ def test_yottactl_log_env_turns_debug_on_and_retries_say_why(cli: Cli) -> None:
     assert API_KEY not in result.stderr
 
 
-def test_debug_lines_redact_registered_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+def test_debug_lines_and_errors_redact_the_commands_secrets(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An API message echoing the key or an ${env:...} value (the client's Secrets, owned by
+    the command: no process-wide list) is masked in the retry line and in the error."""
+    echoed = "token=k3y-VALUE-42 and hf_env_VALUE_7"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, json={"code": 10500, "message": echoed},
+                              headers={"Retry-After": "0"})
+
+    client = YottaClient("k3y-VALUE-42", "http://127.0.0.1:9",
+                         http=httpx.Client(transport=httpx.MockTransport(answer)),
+                         retry=RetryPolicy(attempts=2), secrets=Secrets(["hf_env_VALUE_7"]))
     debuglog.configure()
-    debuglog.add_secret("k3y-VALUE-42")
-    logging.getLogger("yottactl.http").debug("GET /x?token=k3y-VALUE-42")
+    try:
+        with pytest.raises(RateLimited) as raised:
+            client.list()
+    finally:
+        debuglog.configure(False)
     err = capsys.readouterr().err
-    assert "k3y-VALUE-42" not in err and "token=[redacted]" in err
+    assert "debug: retry after attempt 1: list failed: token=[redacted] and [redacted]" in err, err
+    assert "k3y-VALUE-42" not in err + str(raised.value)
+    assert "hf_env_VALUE_7" not in err + str(raised.value)
+    assert Secrets().redact(echoed) == echoed  # another command's Secrets knows none of them
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

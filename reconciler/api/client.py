@@ -44,6 +44,7 @@ from reconciler.errors import (
     UsageError,
 )
 from reconciler.fields import DEFAULT_API_VERSION
+from reconciler.redact import Secrets
 from reconciler.trust import is_loopback_host
 
 M = TypeVar("M", bound=BaseModel)
@@ -83,6 +84,7 @@ class YottaClient:
         limiter: AdaptiveLimiter | None = None,
         max_body_bytes: int | None = None,
         api_version: str = DEFAULT_API_VERSION,
+        secrets: Secrets | None = None,
     ) -> None:
         # explicit values only: the environment is read once, in reconciler.settings
         key = api_key or ""
@@ -93,7 +95,8 @@ class YottaClient:
         self.base_url = resolve_endpoint(base_url, allow_insecure=allow_insecure)
         # the one place that knows the API version: everything above speaks the v1 models
         self.wire: Wire = wire_for(api_version)
-        debuglog.add_secret(key)
+        self.secrets = secrets if secrets is not None else Secrets()  # the command's
+        self.secrets.add(key)
         self._headers = {
             facts.AUTH_HEADER: key,
             "User-Agent": f"yottactl/{__version__}",
@@ -161,14 +164,15 @@ class YottaClient:
             began = time.perf_counter()
             try:
                 response = send()
-                data = envelope.unwrap(response, operation=operation, deployment=deployment)
+                data = envelope.unwrap(response, operation=operation, deployment=deployment,
+                                       secrets=self.secrets)
             except ApiError as exc:
-                debuglog.call(method, path, exc.http_status, exc.code,
+                debuglog.call(self.secrets, method, path, exc.http_status, exc.code,
                               time.perf_counter() - began, type(exc).__name__)
                 if self.observer is not None:
                     self.observer(operation, exc.http_status)
                 raise
-            debuglog.call(method, path, response.status_code, facts.CODE_OK,
+            debuglog.call(self.secrets, method, path, response.status_code, facts.CODE_OK,
                           time.perf_counter() - began)
             if self.observer is not None:
                 self.observer(operation, response.status_code)
@@ -214,7 +218,8 @@ class YottaClient:
 
         policy = replace(self.retry, total_seconds=min(self.retry.total_seconds,
                                                        self.limits.deadline))
-        return run_with_retries(attempt, policy, idempotent=idempotent, deadline=deadline)
+        return run_with_retries(attempt, policy, idempotent=idempotent, deadline=deadline,
+                                secrets=self.secrets)
 
     @staticmethod
     def _id(value: str, operation: str, what: str = "deployment") -> int:

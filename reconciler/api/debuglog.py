@@ -1,8 +1,9 @@
 """`--debug` / `YOTTACTL_LOG=debug`: one stderr line per HTTP call (method, path, HTTP status,
 envelope code, duration) and per retry (why, when the next attempt goes).
 
-Only what is safe is logged: no headers, no bodies, no query values; and every line passes a
-filter that blanks the API key (and any other registered secret) should one ever slip in.
+Only what is safe is logged: no headers, no bodies, no query values; and every line is
+redacted with the calling client's secrets (the API key, the command's ${env:...} values)
+should one ever slip in.
 """
 
 from __future__ import annotations
@@ -10,20 +11,11 @@ from __future__ import annotations
 import logging
 import sys
 
-from reconciler.redact import REDACTED, add_secret, redact
+from reconciler.redact import Secrets
 
-__all__ = ["REDACTED", "add_secret", "call", "configure", "retry"]
+__all__ = ["call", "configure", "retry"]
 
 LOGGER = logging.getLogger("yottactl.http")
-
-
-class _Redact(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact(record.getMessage()), None
-        return True
-
-
-LOGGER.addFilter(_Redact())
 
 
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
@@ -50,8 +42,8 @@ def configure(enabled: bool = True) -> None:
     LOGGER.setLevel(logging.DEBUG if enabled else logging.WARNING)
 
 
-def call(method: str, path: str, status: int | None, code: int | None, seconds: float,
-         error: str = "") -> None:
+def call(secrets: Secrets, method: str, path: str, status: int | None, code: int | None,
+         seconds: float, error: str = "") -> None:
     if not LOGGER.isEnabledFor(logging.DEBUG):
         return
     answer = f"HTTP {status}" if status is not None else "no answer"
@@ -61,10 +53,10 @@ def call(method: str, path: str, status: int | None, code: int | None, seconds: 
     text += f" {seconds * 1000:.0f}ms"
     if error:
         text += f" ({error})"
-    LOGGER.debug(text)
+    LOGGER.debug(secrets.redact(text))
 
 
-def retry(summary: str, attempt: int, wait_seconds: float) -> None:
+def retry(secrets: Secrets, summary: str, attempt: int, wait_seconds: float) -> None:
     if LOGGER.isEnabledFor(logging.DEBUG):
-        LOGGER.debug(f"retry after attempt {attempt}: {summary}; next attempt in "
-                     f"{wait_seconds:.2f}s")
+        LOGGER.debug(secrets.redact(f"retry after attempt {attempt}: {summary}; next attempt in "
+                                    f"{wait_seconds:.2f}s"))

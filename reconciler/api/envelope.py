@@ -27,7 +27,7 @@ from reconciler.errors import (
     RetryHinted,
     ServerError,
 )
-from reconciler.redact import clip
+from reconciler.redact import Secrets, clip
 
 
 def _error_for(
@@ -70,8 +70,10 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def unwrap(response: httpx.Response, *, operation: str, deployment: str | None) -> object:
-    """Return the envelope's ``data`` or raise the matching :class:`ApiError`."""
+def unwrap(response: httpx.Response, *, operation: str, deployment: str | None,
+           secrets: Secrets) -> object:
+    """Return the envelope's ``data`` or raise the matching :class:`ApiError`; the API's
+    message (untrusted: it may echo a secret back) with ``secrets`` masked."""
     body: object = None
     failure: Exception | None = None
     try:
@@ -86,7 +88,7 @@ def unwrap(response: httpx.Response, *, operation: str, deployment: str | None) 
                 f"unexpected answer: {why}", operation=operation, deployment=deployment,
                 http_status=response.status_code,
             ) from failure
-        snippet = " ".join(response.text.split())[:120] or response.reason_phrase
+        snippet = secrets.redact(" ".join(response.text.split()))[:120] or response.reason_phrase
         raise _with_retry_after(_error_for(response.status_code, None, snippet, operation,
                                            deployment), response)
     code = code_of(body.get("code"))
@@ -100,7 +102,7 @@ def unwrap(response: httpx.Response, *, operation: str, deployment: str | None) 
     message = str(body.get("message") or response.reason_phrase or "unknown error")
     if message.strip().lower() in _SUCCESS_WORDS:  # a failure never reads "failed: success"
         message = f"not a success, although its message says {message.strip()!r}"
-    err = _error_for(response.status_code, code, message, operation, deployment)
+    err = _error_for(response.status_code, code, secrets.redact(message), operation, deployment)
     raise _with_retry_after(err, response)
 
 

@@ -19,7 +19,7 @@ from types import TracebackType
 
 import httpx
 
-from reconciler.redact import untrusted_message
+from reconciler.redact import Secrets
 
 __all__ = ["Answer", "Prober", "post_json"]
 
@@ -42,8 +42,11 @@ class Answer:
         return None if 200 <= self.status < 300 else f"HTTP {self.status}"
 
 
-def post_json(url: str, payload: Mapping[str, object], *, timeout: float, agent: str) -> Answer:
-    """POST ``payload`` as JSON to ``url``; the answer's status (its body is never read)."""
+def post_json(url: str, payload: Mapping[str, object], *, timeout: float, agent: str,
+              secrets: Secrets | None = None) -> Answer:
+    """POST ``payload`` as JSON to ``url``; the answer's status (its body is never read).
+    A failure's text is shown with ``secrets`` masked."""
+    untrusted_message = (secrets or Secrets()).untrusted_message
     try:
         with httpx.stream("POST", url, json=payload, timeout=timeout, follow_redirects=False,
                           headers={"User-Agent": agent}) as response:

@@ -22,6 +22,7 @@ from reconciler.errors import (
     ServerError,
     Unavailable,
 )
+from reconciler.redact import Secrets
 
 if TYPE_CHECKING:
     import tenacity
@@ -69,15 +70,19 @@ def _wait(policy: RetryPolicy, deadline: Callable[[], float] | None,
     return wait
 
 
-def _log_retry(state: tenacity.RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome else None
-    wait = state.next_action.sleep if state.next_action else 0.0
-    summary = exc.summary if isinstance(exc, ApiError) else type(exc).__name__
-    debuglog.retry(summary, state.attempt_number, wait)
+def _log_retry(secrets: Secrets) -> Callable[[tenacity.RetryCallState], None]:
+    def log(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        summary = exc.summary if isinstance(exc, ApiError) else type(exc).__name__
+        debuglog.retry(secrets, summary, state.attempt_number, wait)
+
+    return log
 
 
 def run_with_retries(fn: Callable[[], T], policy: RetryPolicy, *, idempotent: bool,
-                     deadline: Callable[[], float] | None = None) -> T:
+                     deadline: Callable[[], float] | None = None,
+                     secrets: Secrets | None = None) -> T:
     """``fn()`` retried per ``policy``; ``deadline()`` (monotonic) bounds the pauses between tries.
 
     The first attempt runs bare: tenacity (and the asyncio it imports, ~10% of a small plan's
@@ -105,7 +110,7 @@ def run_with_retries(fn: Callable[[], T], policy: RetryPolicy, *, idempotent: bo
         wait=_wait(policy, deadline),
         retry=tenacity.retry_if_exception(lambda e: _retryable(e, idempotent)),
         reraise=True,
-        before_sleep=_log_retry,
+        before_sleep=_log_retry(secrets or Secrets()),
     )
     try:
         return retrying(attempt)

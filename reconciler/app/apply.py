@@ -113,7 +113,7 @@ def refresh(session: Session, state: State | None, targets: Sequence[str],
 
     manifests = None
     if paths:
-        loaded = load_desired(paths, session.settings.inputs).deployments
+        loaded = load_desired(paths, session.settings.inputs, session.secrets).deployments
         manifests = {d.name: d.ignore_changes for d in loaded}
     return refresh_plan(session.client.list(), state, session.fingerprinter,
                         frozenset(targets), manifests)
@@ -158,7 +158,8 @@ def execute(session: Session, state: State | None, the_plan: Plan,
     fp = session.fingerprinter
     client = session.client
     executor = Executor(client, session.store, state or State.empty(), fp,
-                        SecretSource(fp, essences), parallelism=options.parallelism,
+                        SecretSource(fp, essences, known=session.secrets),
+                        parallelism=options.parallelism,
                         no_wait=options.no_wait, waiting=Waiting(timeout=options.timeout),
                         stop=stop, on_event=on_event, plan_fingerprint=fp.obj(the_plan.to_json()),
                         keep_failed=options.keep_failed, hook_env=hook_environment())

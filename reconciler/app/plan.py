@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
+from reconciler.errors import ApiError
 from reconciler.fields import DEFAULT_API_VERSION, V2
 from reconciler.plan.model import Plan
 from reconciler.project import Inputs
+from reconciler.redact import Secrets
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,15 +55,18 @@ class Loaded(Generic[T]):
 
 def load_manifests(
     paths: Sequence[str], inputs: Inputs | None = None, *, require_env: bool = True,
-    keep_documents: bool = False,
+    keep_documents: bool = False, secrets: Secrets | None = None,
 ) -> Loaded[DesiredDeployment]:
     """The manifests at ``paths`` (default: the project's manifest folders, else manifests/ or
     deploy/, see discovery.default_paths) after
-    the project's variables and the environment's overlays; warnings for unused variables."""
-    return _load(paths, inputs, _itself, require_env=require_env, keep_documents=keep_documents)
+    the project's variables and the environment's overlays; warnings for unused variables.
+    ``secrets``: the command's (its session's), to which the ``${env:...}`` values go."""
+    return _load(paths, inputs, _itself, require_env=require_env, keep_documents=keep_documents,
+                 secrets=secrets)
 
 
-def load_desired(paths: Sequence[str], inputs: Inputs | None = None) -> Loaded[Desired]:
+def load_desired(paths: Sequence[str], inputs: Inputs | None = None,
+                 secrets: Secrets | None = None) -> Loaded[Desired]:
     """:func:`load_manifests` as the planner's :class:`Desired` views (each manifest model is
     dropped as soon as its view is built)."""
     from functools import partial
@@ -69,12 +74,13 @@ def load_desired(paths: Sequence[str], inputs: Inputs | None = None) -> Loaded[D
     from reconciler.plan.planner import desired_from_manifest
 
     rollout = (inputs or Inputs()).context.rollout  # the project's defaults.rollout, if any
-    return _load(paths, inputs, partial(desired_from_manifest, default_rollout=rollout))
+    return _load(paths, inputs, partial(desired_from_manifest, default_rollout=rollout),
+                 secrets=secrets)
 
 
 def _load(
     paths: Sequence[str], inputs: Inputs | None, keep: Callable[[DesiredDeployment], T],
-    *, require_env: bool = True, keep_documents: bool = False,
+    *, require_env: bool = True, keep_documents: bool = False, secrets: Secrets | None = None,
 ) -> Loaded[T]:
     from functools import partial
 
@@ -91,6 +97,7 @@ def _load(
         overlays=OverlaySet(context.overlays) if context.overlays else None,
         documents=[] if keep_documents else None,
         project_root=context.project.root if context.project is not None else None,
+        secrets=secrets if secrets is not None else Secrets(),
         rules=partial(version_issues, version=context.api_version or DEFAULT_API_VERSION,
                       default_rollout=context.rollout))
     deployments = load_each(manifest_paths(context, list(paths)), keep,
@@ -189,13 +196,16 @@ def _build_plan(
     reading = None if state is not None else _Background(lambda: _read_state(session.store))
     started = time.perf_counter()
     manifests: Loaded[Desired] = (Loaded([], []) if destroying and paths is None
-                                  else load_desired(paths or [], settings.inputs))
+                                  else load_desired(paths or [], settings.inputs, session.secrets))
     loaded = manifests.deployments
     if reading is not None:
         state = reading.result()
     timings["load"] = time.perf_counter() - started
     _check_targets(targets, loaded, state)
-    live = fetching.result()  # the list call's own error, if any, surfaces here
+    try:
+        live = fetching.result()  # the list call's own error, if any, surfaces here
+    except ApiError as exc:  # raised while the manifests' ${env:...} values were being read
+        raise exc.masked(session.secrets) from exc.__cause__
     client = session.client
     timings["fetch"] = fetching.seconds
     started = time.perf_counter()

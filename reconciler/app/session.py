@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Self
 
+from reconciler.redact import Secrets
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,12 +29,15 @@ class Session:
         self._store: Backend | None = None
         self._fingerprinter: Fingerprinter | None = None
         self._making = threading.Lock()  # planning makes the client and backend on two threads
+        # what this command must never show: the API key (its client adds it), the ${env:...}
+        # values its manifests use (loading adds them); redacted from API messages and logs
+        self.secrets = Secrets()
 
     @property
     def client(self) -> YottaClient:
         with self._making:
             if self._client is None:
-                self._client = self.settings.client()
+                self._client = self.settings.client(self.secrets)
             return self._client
 
     @property

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from reconciler.api.plain_http import Answer, Prober, post_json
 from reconciler.errors import YottactlError
 from reconciler.plan.model import CutoverSpec, ProbeSpec
-from reconciler.redact import redact
+from reconciler.redact import Secrets
 
 __all__ = ["CutoverFailed", "ProbeFailed", "Switch", "probe_url", "run_cutover", "run_probe"]
 
@@ -161,14 +161,16 @@ async def _stopped(stop: threading.Event, seconds: float) -> bool:
     return True
 
 
-def run_cutover(spec: CutoverSpec, switch: Switch, base_env: Mapping[str, str]) -> None:
+def run_cutover(spec: CutoverSpec, switch: Switch, base_env: Mapping[str, str],
+                secrets: Secrets) -> None:
     """Run the command (argv, no shell, ``base_env`` plus the switch: settings.hook_environment
     decides what of ours it gets) or POST the webhook; raises :class:`CutoverFailed` on a
-    non-zero exit, a non-2xx answer, or the timeout."""
+    non-zero exit, a non-2xx answer, or the timeout. What either says back is shown with
+    ``secrets`` (the command's: API key, ${env:...} values) masked."""
     if spec.command is not None:
-        _command(spec.command, spec.timeout_seconds, switch, base_env)
+        _command(spec.command, spec.timeout_seconds, switch, base_env, secrets)
     else:
-        _webhook(spec.webhook or "", spec.timeout_seconds, switch)
+        _webhook(spec.webhook or "", spec.timeout_seconds, switch, secrets)
 
 
 PR_SET_DUMPABLE = 4  # linux/prctl.h
@@ -187,7 +189,7 @@ def keep_children_out() -> None:
 
 
 def _command(argv: tuple[str, ...], timeout: float, switch: Switch,
-             base_env: Mapping[str, str]) -> None:
+             base_env: Mapping[str, str], secrets: Secrets) -> None:
     env = {**base_env, **switch.as_env()}
     keep_children_out()
     hint = "fix the command (lifecycle.cutover.command)"
@@ -205,7 +207,7 @@ def _command(argv: tuple[str, ...], timeout: float, switch: Switch,
                             f"{timeout:g}s", hint=hint) from None
     if done.returncode != 0:
         # masked before it is cut (a secret straddling the cut never survives as a prefix)
-        said = redact((done.stderr or done.stdout or b"").decode("utf-8", "replace").strip())
+        said = secrets.redact((done.stderr or done.stdout or b"").decode("utf-8", "replace").strip())
         said = said if len(said) <= OUTPUT_CHARS else "…" + said[-OUTPUT_CHARS:]
         brief = f"the cutover command exited {done.returncode}"
         failed = CutoverFailed(f"{switch.name}: {brief}" + (f": {said}" if said else ""),
@@ -214,9 +216,10 @@ def _command(argv: tuple[str, ...], timeout: float, switch: Switch,
         raise failed
 
 
-def _webhook(url: str, timeout: float, switch: Switch) -> None:
+def _webhook(url: str, timeout: float, switch: Switch, secrets: Secrets) -> None:
     hint = "check the webhook (lifecycle.cutover.webhook)"
-    answer = post_json(url, switch.as_json(), timeout=timeout, agent="yottactl-cutover")
+    answer = post_json(url, switch.as_json(), timeout=timeout, agent="yottactl-cutover",
+                       secrets=secrets)
     if answer.bad_url:
         raise CutoverFailed(f"{switch.name}: the cutover webhook URL is not valid "
                             f"({answer.bad_url})", hint=hint)

@@ -16,12 +16,14 @@ from reconciler.fields import FIELDS, DeploymentField, Kind, request_keeps
 from reconciler.manifest.interpolate import interpolate
 from reconciler.plan.model import SENSITIVE_PREFIX, Change
 from reconciler.plan.normalize import Essence, Fingerprinter
+from reconciler.redact import Secrets
 
 
 class SecretSource:
     def __init__(self, fp: Fingerprinter, essences: Mapping[str, Essence] | None = None,
-                 environ: Mapping[str, str] | None = None) -> None:
+                 environ: Mapping[str, str] | None = None, *, known: Secrets | None = None) -> None:
         self.fp = fp
+        self.known = known if known is not None else Secrets()  # the command's: values read join it
         self.essences = essences or {}
         self.environ = os.environ if environ is None else environ
 
@@ -35,7 +37,9 @@ class SecretSource:
                 return value
         template = change.templates.get(path)
         if template is not None:
-            value = interpolate(template, self.environ).value
+            read = interpolate(template, self.environ)
+            self.known.update(read.env_values)  # an API error echoing it back must not print it
+            value = read.value
             if isinstance(value, str) and self.fp.value(value) == masked:
                 return value
         raise StalePlanError(

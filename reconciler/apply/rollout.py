@@ -211,7 +211,8 @@ class RolloutRun:
             self.ex.client.detail(blue).domain or "" if blue else "")
         run_cutover(self.plan.cutover, Switch(
             name=self.change.name, old_id=blue, new_id=self.ids["green"] or "",
-            old_domain=old_domain, new_domain=self._green_domain()), self.ex.hook_env)
+            old_domain=old_domain, new_domain=self._green_domain()), self.ex.hook_env,
+            self.ex.client.secrets)
 
     # -- failure before the cutover -----------------------------------------------------------
 

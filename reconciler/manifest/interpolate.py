@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.fastyaml import expanded_size
-from reconciler.redact import add_secret
 from reconciler.scalars import FromEnv, FromVariable, Unresolved
 
 MAX_DEPTH = 64
@@ -95,6 +94,8 @@ class Interpolated:
     env_templates: dict[Path, str] = field(default_factory=dict)  # every ${env:} text, set or not
     empty: list[tuple[Path, str]] = field(default_factory=list)  # set to "" (fork PRs' secrets)
     credentials: list[tuple[Path, str]] = field(default_factory=list)  # CREDENTIALS asked for
+    # the ${env:} values substituted: secrets the command must never show (reconciler/redact.py)
+    env_values: set[str] = field(default_factory=set)
 
 
 def interpolate(
@@ -157,7 +158,7 @@ def interpolate(
                 return token
             env_used = True
             added.add(environ[name], path)
-            add_secret(environ[name])  # an API error echoing it back must not print it
+            result.env_values.add(environ[name])  # an API error echoing it back must not print it
             return environ[name]
 
         pieces: list[str] = []

@@ -34,6 +34,7 @@ from reconciler.manifest.interpolate import (
 )
 from reconciler.manifest.positions import Loc, Locator, describe_validation_error
 from reconciler.manifest.schema import RULE_ERROR, DesiredDeployment, Manifest, rule_violations
+from reconciler.redact import Secrets
 
 if TYPE_CHECKING:
     from reconciler.manifest.overlay import OverlaySet
@@ -55,6 +56,8 @@ class Rendering:
     project_root: Path | None = None  # the folder of yottactl.yaml: where walked links may lead
     # the API version's own rules (manifest/versions.py): (location, message, hint) for each
     rules: Callable[[Manifest], list[tuple[Loc, str, str]]] | None = None
+    # the ${env:...} values substituted, out: the command's secrets (reconciler/redact.py)
+    secrets: Secrets = field(default_factory=Secrets)
 
 
 def read_manifest_bytes(file: Path) -> tuple[bytes | None, ManifestIssue | None]:
@@ -191,6 +194,7 @@ class _FileLoader:
                         "use smaller variables, or name them in fewer places")
             return None
         rendering.used |= result.used
+        rendering.secrets.update(result.env_values)
         self._variable_issues(index, result)
         name_loc = ("metadata", "name")
         if name_loc in result.sensitive or any(loc == name_loc for loc, _ in
