@@ -4,6 +4,8 @@ are marked ``both_apis`` (tests/conftest.py)."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -39,3 +41,26 @@ def test_a_field_the_manifest_drops_is_cleared_live(cli: Cli) -> None:
     assert again.returncode == 0, again.stdout
     versions = httpx.get(f"{cli.server.url}/_emulator/stats").json()["versions"]
     assert versions.get("v1", 0) == 0 and versions["v2"] > 0
+
+
+@v2_only
+def test_a_swap_of_names_goes_through_a_temporary_name_v2_accepts(cli: Cli) -> None:
+    """A swap sends one deployment through a temporary name (plan/renames.py): under v2 it
+    must fit 20 characters too, or the swap's first update is refused."""
+    for name in ("a", "b"):
+        cli.write(name, model=f"model-{name}")
+    assert cli.run("apply", str(cli.manifests), "--auto-approve").returncode == 0
+    for old, new in (("a", "park-a"), ("b", "park-b"), ("park-a", "b"), ("park-b", "a")):
+        assert cli.run("state", "mv", old, new).returncode == 0
+    cli.write("a", model="model-b")
+    cli.write("b", model="model-a")
+    plan = cli.run("plan", str(cli.manifests), "-o", "json")
+    (temporary,) = [s["name"] for c in json.loads(plan.stdout)["changes"]
+                    for s in c["steps"] if s.get("name")]
+    assert len(temporary) <= 20
+    applied = cli.run("apply", str(cli.manifests), "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    with cli.client() as client:
+        live = {d.name: {e.key: e.value for e in d.environmentVars}["MODEL"]
+                for d in client.list()}
+    assert live == {"a": "model-b", "b": "model-a"}

@@ -21,6 +21,7 @@ import pytest
 
 from reconciler.api.models import CreateRequest
 from reconciler.emulator.server import EmulatorServer
+from reconciler.plan.renames import TEMPORARY_PREFIX
 
 from conftest import API_KEY, Cli, create_body, start_emulator
 
@@ -166,7 +167,7 @@ def test_a_swap_with_only_one_side_targeted_is_refused(slow_cli: Cli) -> None:
 
 
 def temporary_live(live: Live) -> bool:
-    return any(str(d["name"]).startswith("yottactl-tmp-") for d in live)
+    return any(str(d["name"]).startswith(TEMPORARY_PREFIX) for d in live)
 
 
 def one_side_done(live: Live) -> bool:  # a temporary name live next to a final name

@@ -20,11 +20,22 @@ from reconciler.plan.model import Action, Change, Diagnostic, DiagnosticCode, Op
 from reconciler.plan.rollout import is_slot
 from reconciler.state.model import State
 
-TEMPORARY_PREFIX = "yottactl-tmp-"  # + the deployment's id (18 digits): a valid, unique name
+# + the deployment's id in base 36 (an 18-digit id: 12 characters): a unique name that fits
+# both APIs' rules, v2's 20 characters included. Names written by older versions
+# (yottactl-tmp-ID) are read back from the journal and state, never parsed.
+TEMPORARY_PREFIX = "yt-tmp-"
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def temporary_name(dep_id: str) -> str:
-    return f"{TEMPORARY_PREFIX}{dep_id}"
+    if not dep_id.isdigit() or not dep_id.isascii():
+        return f"{TEMPORARY_PREFIX}{dep_id}"
+    number, digits = int(dep_id), ""
+    while True:
+        number, rest = divmod(number, 36)
+        digits = _DIGITS[rest] + digits
+        if not number:
+            return f"{TEMPORARY_PREFIX}{digits}"
 
 
 def is_rename(change: Change) -> bool:
