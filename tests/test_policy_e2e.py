@@ -190,3 +190,23 @@ def test_plan_totals_with_a_missing_price_say_unknown_never_zero() -> None:
     render_markdown(plan, markdown)
     line = "Hourly cost: unknown → $5.85/h (change unknown: no price for 1 deployment)"
     assert line in text.getvalue() and line in markdown.getvalue()
+
+
+def test_validate_checks_the_manifests_against_each_environments_rules(
+        project: Cli, tmp_path: Path) -> None:
+    (tmp_path / "yottactl.yaml").write_text(
+        POLICIES + "environments:\n  dev: {}\n  prod:\n    policies:\n"
+        "      imagePolicy: {forbidTags: [latest]}\n")
+    project.write("web", image="vllm/vllm-openai:latest")
+    one = project.run("validate", "--skip-env")  # global rules: latest is advisory there
+    assert one.returncode == 0, one.stderr
+    assert ("Warning: policy imagePolicy (advisory): web: image vllm/vllm-openai:latest uses "
+            "the forbidden tag 'latest'") in one.stderr
+    every = project.run("validate", "--skip-env", "--all-envs")
+    assert every.returncode == 1  # prod makes it mandatory: the image line, in prod only
+    prod = every.stderr[every.stderr.index("environment prod:"):]
+    assert ("manifests/web.yaml:6:10: policies.imagePolicy: web: [image-tag-forbidden] image "
+            "vllm/vllm-openai:latest uses the forbidden tag 'latest'") in prod.replace(
+                str(tmp_path) + "/", "")
+    assert "1 deployment valid (environment dev)" in every.stdout
+    assert stats(project.server) == {}  # offline

@@ -14,10 +14,12 @@ from reconciler.settings import Settings
 
 if TYPE_CHECKING:
     from reconciler.api.models import Deployment
+    from reconciler.manifest.schema import DesiredDeployment
     from reconciler.plan.desired import Desired
     from reconciler.plan.live import LiveDeployment
     from reconciler.plan.model import Plan
     from reconciler.policy.report import PolicyReport
+    from reconciler.project import Inputs
     from reconciler.state.model import State
 
 # an override record is kept in the state for this many runs (older ones drop off)
@@ -106,3 +108,48 @@ def record_overrides(state: State | None, report: PolicyReport | None) -> State 
                   for rule in report.overrides)
     kept = (*base.policy_overrides, *added)[-KEEP_OVERRIDES:]
     return base.model_copy(update={"policy_overrides": kept})
+
+
+# where in a manifest a per-deployment rule looks (validate points there)
+_FIELD_OF = {"gpu-type-not-allowed": ("spec", "resources"), "region-not-allowed":
+             ("spec", "resources"), "max-gpu-count": ("spec", "resources"),
+             "max-workers": ("spec", "workers"), "rollout-required": ("spec", "serviceMode"),
+             "prevent-destroy-required": ("metadata", "name")}
+
+
+def check_manifests(inputs: Inputs, deployments: Sequence[DesiredDeployment]) -> list[str]:
+    """`validate`, offline: the per-deployment rules against the manifests as this run renders
+    them (the budget rules need live prices: plan checks them). Mandatory violations raise a
+    ManifestError at the manifest's file:line:col; advisory ones come back as warnings."""
+    from reconciler import localfile
+    from reconciler.errors import ManifestError, ManifestIssue
+    from reconciler.manifest.positions import Locator
+    from reconciler.plan.planner import desired_from_manifest
+    from reconciler.policy.deployment import Checker, Subject
+
+    rules = {n: r for n, r in inputs.context.policies.active().items()
+             if n not in ("maxHourlyCost", "maxHourlyIncrease")}
+    if not rules:
+        return []
+    check, issues, warnings = Checker(rules), [], []
+    locators: dict[str, Locator] = {}
+    for item in deployments:
+        view = desired_from_manifest(item, inputs.context.rollout)
+        for v in check(Subject(view.name, view.essence, view.sensitive, view.prevent_destroy,
+                               view.rollout)):
+            if v.level != "mandatory":
+                warnings.append(f"policy {v.rule} (advisory): {v.text}")
+                continue
+            if item.file not in locators:
+                try:
+                    text = localfile.read_text(item.file, localfile.MANIFEST_CAP)
+                except localfile.UnreadableFile:
+                    text = ""
+                locators[item.file] = Locator(item.file, text)
+            line, col = locators[item.file].position(
+                item.index, _FIELD_OF.get(v.code, ("spec", "image")))
+            issues.append(ManifestIssue(item.file, line, col, f"policies.{v.rule}",
+                                        f"{v.deployment}: [{v.code}] {v.message}", v.hint))
+    if issues:
+        raise ManifestError(issues)
+    return warnings

@@ -46,6 +46,7 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool, all_envs: bool
     Without PATH: the project file's manifests (yottactl.yaml), else manifests/ or deploy/.
     """
     from reconciler.app.plan import load_manifests
+    from reconciler.app.policy import check_manifests
     from reconciler.cli.options import inputs_for_validation
     from reconciler.errors import ManifestError
 
@@ -53,7 +54,9 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool, all_envs: bool
         _validate_every_environment(paths, output, skip_env)
         return
     try:
-        result = load_manifests(paths, inputs_for_validation(), require_env=not skip_env)
+        inputs = inputs_for_validation()
+        result = load_manifests(paths, inputs, require_env=not skip_env)
+        result.warnings += check_manifests(inputs, result.deployments)  # policies, offline
     except ManifestError as err:
         if output == "json":
             from reconciler.render.manifests import issues_json
@@ -76,6 +79,7 @@ def _validate_every_environment(paths: tuple[str, ...], output: str, skip_env: b
     from dataclasses import replace
 
     from reconciler.app.plan import load_manifests
+    from reconciler.app.policy import check_manifests
     from reconciler.cli import report_error
     from reconciler.cli.options import api_version_flag, current_inputs
     from reconciler.errors import ManifestError
@@ -95,6 +99,7 @@ def _validate_every_environment(paths: tuple[str, ...], output: str, skip_env: b
         each = Inputs(replace(context, api_version=version), inputs.cli_vars)
         try:
             result = load_manifests(paths, each, require_env=not skip_env)
+            result.warnings += check_manifests(each, result.deployments)  # policies, offline
         except ManifestError as err:
             failed = True
             if output == "json":
