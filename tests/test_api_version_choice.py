@@ -117,3 +117,17 @@ def test_validate_reads_the_version_like_the_api_commands(cli: Cli, tmp_path: Pa
         assert "at most 20 characters" in result.stderr
     every = cli.run("validate", *project, "--all-envs")
     assert every.returncode == 1 and "environment next:" in every.stderr
+
+
+def test_a_saved_plan_applies_only_with_the_version_it_was_planned_against(cli: Cli) -> None:
+    cli.write("web")
+    saved = str(cli.folder / "v2.plan")
+    assert cli.run("plan", str(cli.manifests), "--api-version", "v2", "--out", saved).returncode == 0
+    refused = cli.run("apply", "--plan", saved)
+    assert refused.returncode == 1
+    assert "was planned against API v2; this apply speaks v1" in refused.stderr
+    assert "--api-version v2" in refused.stderr
+    assert versions_asked(cli).get("v1", 0) <= 1  # at most a list: nothing created
+    applied = cli.run("apply", "--plan", saved, "--api-version", "v2")
+    assert applied.returncode == 0, applied.stderr
+    assert versions_asked(cli).keys() == {"v2"}

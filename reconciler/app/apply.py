@@ -87,6 +87,11 @@ def saved_plan(session: Session, plan_file: str,
                          f"not {environment!r}",
                          hint=f"apply it with --env {the_plan.environment}" if the_plan.environment
                          else "apply it without --env / YOTTACTL_ENV")
+    speaks = session.client.api_version  # its steps are the same; its checks (capacity) not
+    if the_plan.api_version != speaks:
+        raise UsageError(f"{plan_file} was planned against API {the_plan.api_version}; this apply "
+                         f"speaks {speaks}",
+                         hint=f"apply it with --api-version {the_plan.api_version}, or plan again")
     lineage = state.lineage if state else None
     if the_plan.state_lineage and lineage and the_plan.state_lineage != lineage:
         raise StateError(f"{plan_file} was made from another state (lineage "
