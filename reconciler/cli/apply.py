@@ -11,17 +11,14 @@ import click
 
 from reconciler.cli import main, output_never_stops, use_color
 from reconciler.cli.options import (
-    api_options,
     auto_approve_option,
-    catalog_option,
-    color_option,
     complete_names,
     lock_option,
+    manifest_api_options,
     parallelism_option,
     policy_override_option,
     settings,
     timeout_option,
-    var_options,
 )
 from reconciler.cli.run import confirm, execute, refuse_adoption, show_plan, warn
 from reconciler.errors import UsageError
@@ -64,10 +61,7 @@ if TYPE_CHECKING:
                    "instead of deleting it. The old one keeps serving either way.")
 @policy_override_option
 @lock_option
-@var_options
-@api_options
-@color_option
-@catalog_option
+@manifest_api_options
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, parallelism: int,
           no_wait: bool, timeout: float, targets: tuple[str, ...], allow_mass_delete: bool,
           refresh_only: bool, replace: tuple[str, ...], output: str, adopt: bool,
@@ -179,10 +173,7 @@ def _check_apply_flags(paths: tuple[str, ...], plan_file: str | None, refresh_on
               help="Only destroy these deployments (repeatable); an unknown name is an error.")
 @policy_override_option
 @lock_option
-@var_options
-@api_options
-@color_option
-@catalog_option
+@manifest_api_options
 def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeout: float,
             targets: tuple[str, ...], policy_override: tuple[str, ...], lock_timeout: float,
             endpoint: str | None, api_key: str | None, state_path: str | None,

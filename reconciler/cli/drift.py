@@ -8,11 +8,8 @@ import click
 
 from reconciler.cli import main, report_error, use_color
 from reconciler.cli.options import (
-    api_options,
-    catalog_option,
-    color_option,
+    manifest_api_options,
     settings,
-    var_options,
 )
 from reconciler.cli.run import warn
 from reconciler.errors import YottactlError
@@ -33,10 +30,7 @@ from reconciler.errors import YottactlError
 @click.option("--max-chars", type=click.IntRange(min=2000), metavar="N",
               help="Markdown only: truncate whole lines (with a note) to fit N characters; "
                    "GitHub issue bodies hold at most 65536.")
-@var_options
-@api_options
-@color_option
-@catalog_option
+@manifest_api_options
 def drift(paths: tuple[str, ...], output: str, notify_url: str | None, ack_file: str | None,
           report_file: str | None, max_chars: int | None, endpoint: str | None,
           api_key: str | None, state_path: str | None, no_color: bool) -> None:

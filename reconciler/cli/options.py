@@ -293,3 +293,9 @@ def policy_override_option(func: F) -> F:
         "--policy-override", "policy_override", multiple=True, metavar="RULE",
         help="Pass this mandatory policy rule of yottactl.yaml for this run only (repeatable); "
              "apply records it in the state, with who ran it.")(func)
+
+
+def manifest_api_options(func: F) -> F:
+    """The flags of every command that plans from manifests against the API (plan, apply,
+    destroy, drift): --var/--var-file, the API and state flags, --no-color, --allow-unknown-gpu."""
+    return var_options(api_options(color_option(catalog_option(func))))

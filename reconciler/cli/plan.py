@@ -10,11 +10,11 @@ import click
 
 from reconciler.cli import main, use_color
 from reconciler.cli.options import (
-    api_options,
     api_version_option,
     catalog_option,
     color_option,
     complete_names,
+    manifest_api_options,
     policy_override_option,
     project_options,
     settings,
@@ -157,10 +157,7 @@ def schema(project_schema: bool) -> None:
 @click.option("--require-capacity", is_flag=True,
               help="v2 API: a create or replacement whose GPU type and region show no capacity "
                    "(GET /v2/vms/types) is an error (exit 1), not a warning.")
-@var_options
-@api_options
-@color_option
-@catalog_option
+@manifest_api_options
 def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exitcode: bool,
          targets: tuple[str, ...], allow_mass_delete: bool, max_chars: int | None,
          replace: tuple[str, ...], policy_override: tuple[str, ...],
