@@ -64,3 +64,22 @@ def test_a_swap_of_names_goes_through_a_temporary_name_v2_accepts(cli: Cli) -> N
         live = {d.name: {e.key: e.value for e in d.environmentVars}["MODEL"]
                 for d in client.list()}
     assert live == {"a": "model-b", "b": "model-a"}
+
+
+@v2_only
+def test_the_read_commands_speak_v2(cli: Cli) -> None:
+    """get, workers, logs and output through the v2 transport: workerId, epoch-ms times and
+    v2's spellings read as v1's, so every command shows the same thing."""
+    cli.write("web")
+    assert cli.run("apply", str(cli.manifests), "--auto-approve").returncode == 0
+    for args in (["get"], ["get", "web", "-o", "json"], ["workers", "web"], ["output", "web"],
+                 ["logs", "web", "--tail", "2"]):
+        result = cli.run(*args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert result.stdout.strip(), args
+    shown = json.loads(cli.run("get", "web", "-o", "json").stdout)
+    assert shown["name"] == "web" and shown["environmentVars"]
+    assert str(shown["createdAt"]).endswith("Z")  # epoch ms read as ISO 8601
+    workers = cli.run("workers", "web").stdout
+    with cli.client() as client:
+        assert all(w.id in workers for w in client.workers(shown["id"]))
