@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import catalog
+from reconciler.app.session import Session
 from reconciler.errors import UsageError
 from reconciler.settings import Settings, catalog_file
 
@@ -33,8 +34,8 @@ def refresh_catalog(settings: Settings, path: str | None) -> Refreshed:
                          hint="pass --file FILE, or export YOTTACTL_CATALOG=FILE (the user "
                               "catalog every command reads)")
     existing = catalog.read_user(target) if os.path.exists(target) else {}
-    with settings.client() as client:
-        types = client.gpu_types()
+    with Session(settings) as session:
+        types = session.client.gpu_types()
     builtin = catalog.builtin()
     known_types = {**builtin["gpuTypes"], **existing.get("gpuTypes", {})}
     known_regions = {**builtin["regions"], **existing.get("regions", {})}
