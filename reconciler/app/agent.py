@@ -1,8 +1,8 @@
 """`yottactl agent`, one cycle: read the source, plan against ONE list call, report drift,
 and in ``heal`` mode apply what the heal rules allow (``reconciler/agent_rules.py``).
 
-The cycle reuses the commands' own use cases: ``workflow.build_plan`` (as `plan` and `drift`
-do), ``driftreport.findings_from`` (as `drift`), and ``app.apply.execute`` (as `apply`), so the
+The cycle reuses the commands' own use cases: ``app.plan.build_plan`` (as `plan` and `drift`
+do), ``report.drift.findings_from`` (as `drift`), and ``app.apply.execute`` (as `apply`), so the
 agent plans, guards and journals exactly as a person running `yottactl apply` would. The loop,
 leadership and signals are ``reconciler/app/agent_loop.py``. Nothing here prints: events go to
 the caller's ``log`` and the :class:`~reconciler.agent_status.StatusBoard`.
