@@ -112,6 +112,11 @@ class Planned:
         """Deployments an interrupted run left in transition: the run waits for them too."""
         return self.recovered.touched
 
+    def worth_running(self, waits: bool = True) -> bool:
+        """Changes to make, or (``waits``: the run waits for what it touched) deployments an
+        interrupted run left in transition to wait for."""
+        return self.plan.has_changes or (bool(self.touched) and waits)
+
     @property
     def adopting(self) -> list[str]:
         """Live deployments this plan adopts into a state that does not exist yet."""

@@ -143,7 +143,7 @@ def _confirm_apply(planned: Planned, waits: bool, auto_approve: bool, adopt: boo
             refuse_adoption(adopting)
         return True
     if not planned.plan.has_changes:
-        return bool(planned.touched) and waits
+        return planned.worth_running(waits)
     confirm(auto_approve, adopting=adopting, adopt=adopt)
     return True
 
@@ -196,7 +196,7 @@ def destroy(paths: tuple[str, ...], auto_approve: bool, parallelism: int, timeou
         if planned.plan.errors:
             sys.exit(1)
         refuse_if_blocked(planned.policy, "refusing to destroy")
-        if not planned.plan.has_changes and not planned.touched:
+        if not planned.worth_running():
             return
         if planned.plan.has_changes:
             confirm(auto_approve, "destroy")
