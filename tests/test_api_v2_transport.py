@@ -142,3 +142,39 @@ def test_v2_workers_and_log_lines_read_as_v1s() -> None:
     assert page.logs[0].timestamp == "2026-01-01T00:00:00.123Z"
     assert page.nextSearchAfterTime == "1767225600123"  # the cursor goes back as received
     assert seen[1].url.path == f"/v2/serverless/{DEP_ID}/workers/7/logs"
+
+
+def test_what_v2_sends_is_what_yottas_own_document_describes() -> None:
+    """Every key the v2 transport sends is one YottaML's OpenAPI document names for the
+    request (tests/yottaml_openapi_v2.json), with its type, a null aside (PATCH's "clear");
+    create also carries the four optional keys the SDK sends that the document omits."""
+    from pathlib import Path
+
+    import jsonschema
+
+    document = json.loads((Path(__file__).parent / "yottaml_openapi_v2.json").read_text())
+    schemas = document["components"]["schemas"]
+    sdk_extras = {"minSingleCardVramInGb", "minSingleCardVcpu", "minSingleCardRamInGb",
+                  "initializationCommand"}  # yottaml's create_deployment sends them
+    full = create_body("web", credentialId=CRED, webhookUrl="https://hooks.test/y",
+                       initializationCommand="./serve", minSingleCardVramInGb=24,
+                       minSingleCardVcpu=8, minSingleCardRamInGb=64)
+    update = {k: v for k, v in full.items() if k not in ("image", "serviceMode", "imageRegistry")}
+    for request, schema_name, extras in (
+            (CreateRequest.model_validate(full), "CreateEndpointRequest", sdk_extras),
+            (UpdateRequest.model_validate(update), "UpdateEndpointRequest", set()),
+            (UpdateRequest.model_validate({k: update[k] for k in (
+                "name", "resources", "workers", "containerVolumeInGb")}),
+             "UpdateEndpointRequest", set())):
+        seen, http = recording(lambda r: v1_answer())
+        c = client("v2", http)
+        if isinstance(request, CreateRequest):
+            c.create(request)
+        else:
+            c.update(DEP_ID, request)
+        body = json.loads(seen[0].content)
+        schema = {**schemas[schema_name], "components": {"schemas": schemas},
+                  "additionalProperties": False}
+        schema["properties"] = {**schema["properties"], **{k: {} for k in extras}}
+        sent = {k: v for k, v in body.items() if v is not None}
+        jsonschema.validate(sent, schema)  # its $refs resolve in the "components" it carries
