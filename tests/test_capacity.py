@@ -6,11 +6,14 @@ an error. In text, Markdown and JSON; against the emulator, whose availability t
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import Cli, manifest_text, stats
+from hostile_api import HostileApi
+from hostile_api import HostileCli as Env
 
 ASKED = "    - {region: us-east-1, gpuType: NVIDIA_RTX_4090_24G, gpuCount: 1}\n"
 ALTERNATIVE = "    - {region: us-east-2, gpuType: NVIDIA_L4_24G, gpuCount: 1}\n"
@@ -88,3 +91,18 @@ def test_v1_asks_nothing_and_warns_of_nothing(cli: Cli) -> None:
     out = cli.run("plan", str(cli.manifests), "--require-capacity")
     assert out.returncode == 0 and "at risk" not in out.stdout
     assert "getVMTypes" not in stats(cli.server)
+
+
+@pytest.mark.parametrize("require", [False, True])
+def test_when_the_endpoint_cannot_say_the_plan_says_capacity_was_not_checked(
+        tmp_path: Path, require: bool) -> None:
+    api = HostileApi().start()
+    try:
+        api.answer("/v2/serverless", [])  # the list works; GET /v2/vms/types answers 10007
+        env = Env(api, tmp_path, "web", YOTTA_API_VERSION="v2")
+        result = env("plan", "{manifests}", *(["--require-capacity"] if require else []))
+        assert result.exit_code == (1 if require else 0), result.output
+        assert "GPU capacity not checked: GET /v2/vms/types failed" in result.output
+        assert any(r.startswith("/v2/vms/types") for r in api.requests)
+    finally:
+        api.stop()
