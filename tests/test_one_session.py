@@ -23,10 +23,18 @@ class Opened:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.clients: list[httpx.Client] = []
         self.connections: list[Any] = []
+        self.interrupt_at: str | None = None  # a request path that "Ctrl-C" interrupts
         opened = self
+
+        class Interrupting(httpx.HTTPTransport):
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                if opened.interrupt_at and request.url.path.endswith(opened.interrupt_at):
+                    raise KeyboardInterrupt
+                return super().handle_request(request)
 
         class CountedClient(httpx.Client):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
+                kwargs.setdefault("transport", Interrupting())
                 super().__init__(*args, **kwargs)
                 opened.clients.append(self)
 
@@ -93,6 +101,21 @@ def test_a_command_that_fails_closes_its_client(cli: Cli, opened: Opened) -> Non
     assert refused.returncode == 1 and "without confirmation" in refused.stderr
     assert "web" in refused.stdout  # it got as far as the plan: the client was used
     opened.assert_one_client_closed()
+
+
+def test_ctrl_c_mid_run_closes_the_client_and_releases_the_lock(cli: Cli, opened: Opened) -> None:
+    cli.write("web")
+    assert cli.run("apply", "--auto-approve", str(cli.manifests)).returncode == 0
+    opened.reset()
+    opened.interrupt_at = "/list"  # restart's list call, made under the state lock
+    interrupted = cli.run("restart", "--auto-approve", "web")
+    assert interrupted.returncode == 130 and "interrupted" in interrupted.stderr
+    opened.assert_one_client_closed()
+    holder = cli.state.with_name(cli.state.name + ".lock.info")  # who holds the lock, while held
+    assert not holder.exists(), "the interrupted run left its lock behind"
+    opened.interrupt_at = None
+    again = cli.run("restart", "--auto-approve", "web")
+    assert again.returncode == 0 and "took over the state lock" not in again.stderr, again.stderr
 
 
 def test_a_postgresql_state_is_one_backend_closed_at_the_end(cli: Cli, opened: Opened,
