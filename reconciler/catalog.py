@@ -4,7 +4,7 @@ catalog file (docs/ARCHITECTURE.md §1).
 No authoritative list is published and the real API is the final judge, so a new GPU type or
 region must not need a yottactl release: a user catalog (``YOTTACTL_CATALOG``, or the project
 file's setting) adds or replaces entries, and ``--allow-unknown-gpu`` lets an unknown GPU type
-through with a warning. The CLI calls :func:`configure` once per command; reads are cached.
+through with a warning. Each command has its own :class:`Catalog`.
 
 User catalog format (JSON or YAML), every part optional::
 
@@ -23,39 +23,95 @@ from typing import Any
 
 from reconciler.errors import UsageError
 
-_config: dict[str, Any] = {"path": None, "allow_unknown_gpu": False}
-_unknown_allowed: set[str] = set()  # unknown GPU types let through by --allow-unknown-gpu
+
+class Catalog:
+    """One command's catalog: the built-in GPU types, regions and prices, extended by the user
+    catalog file at ``path`` (read on first use), and whether GPU types missing from it pass
+    (``--allow-unknown-gpu``), remembering those that did for the command's closing warning.
+
+    Made once per command (the CLI keeps it on the command's click context) and carried to
+    manifest and project-file validation (pydantic's validation context), the planner's price
+    estimates and the editor schema: nothing of it outlives the command.
+    """
+
+    def __init__(self, path: str | None = None, *, allow_unknown_gpu: bool = False) -> None:
+        self.path = path or None
+        self.allow_unknown_gpu = allow_unknown_gpu
+        self._unknown_allowed: set[str] = set()
+        self._data: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"Catalog(path={self.path!r}, allow_unknown_gpu={self.allow_unknown_gpu})"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            data = builtin()
+            if self.path:
+                user = _load_user(self.path)
+                data["gpuTypes"] = {**data["gpuTypes"], **user["gpuTypes"]}
+                data["regions"] = {**data["regions"], **user["regions"]}
+                if "storagePricePerGbHour" in user:
+                    data["storagePricePerGbHour"] = user["storagePricePerGbHour"]
+            self._data = data
+        return self._data
+
+    @property
+    def gpu_types(self) -> dict[str, dict[str, Any]]:
+        types: dict[str, dict[str, Any]] = self.data["gpuTypes"]
+        return types
+
+    @property
+    def regions(self) -> dict[str, str]:
+        names: dict[str, str] = self.data["regions"]
+        return names
+
+    def accept_unknown_gpu(self, name: str) -> bool:
+        """True (and remembered for a warning) when unknown GPU types are allowed."""
+        if self.allow_unknown_gpu:
+            self._unknown_allowed.add(name)
+            return True
+        return False
+
+    def unknown_gpus_allowed(self) -> list[str]:
+        return sorted(self._unknown_allowed)
+
+    def hourly_price(self, gpu_type: str, gpu_count: int, volume_gb: int,
+                     workers: int) -> float | None:
+        """Estimated $/h: workers × (GPU rate × gpuCount + storage rate × volume). None if the
+        GPU type or its price is unknown."""
+        gpu = self.gpu_types.get(gpu_type)
+        if gpu is None or gpu.get("pricePerHour") is None:
+            return None
+        per_worker = (gpu["pricePerHour"] * gpu_count
+                      + self.data["storagePricePerGbHour"] * volume_gb)
+        return round(float(workers * per_worker), 6)
 
 
-def configure(path: str | None = None, *, allow_unknown_gpu: bool = False) -> None:
-    """The user catalog file (None: built-in only) and whether unknown GPU types pass."""
-    _config.update(path=path or None, allow_unknown_gpu=allow_unknown_gpu)
-    _unknown_allowed.clear()
-    catalog.cache_clear()
+def builtin_catalog() -> Catalog:
+    """A catalog of the built-in data only, strict about GPU types (a new one each time: a
+    caller's --allow-unknown-gpu never reaches another's)."""
+    return Catalog()
 
 
-def allow_unknown_gpu(allowed: bool = True) -> None:
-    _config["allow_unknown_gpu"] = allowed
-
-
-def accept_unknown_gpu(name: str) -> bool:
-    """True (and remembered for a warning) when unknown GPU types are allowed."""
-    if _config["allow_unknown_gpu"]:
-        _unknown_allowed.add(name)
-        return True
-    return False
-
-
-def unknown_gpus_allowed() -> list[str]:
-    return sorted(_unknown_allowed)
+def catalog_in(context: object) -> Catalog:
+    """The catalog a pydantic validation context carries (``{"catalog": Catalog}``), else the
+    built-in one."""
+    found = context.get("catalog") if isinstance(context, dict) else None
+    return found if isinstance(found, Catalog) else builtin_catalog()
 
 
 def builtin() -> dict[str, Any]:
-    from importlib import resources  # here: every command configures the catalog, few read it
-
-    text = resources.files("reconciler").joinpath("data/catalog.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
+    """The built-in data (a fresh copy: callers may extend it)."""
+    data: dict[str, Any] = json.loads(_builtin_text())
     return data
+
+
+@cache
+def _builtin_text() -> str:
+    from importlib import resources  # here: few commands read the catalog
+
+    return resources.files("reconciler").joinpath("data/catalog.json").read_text("utf-8")
 
 
 def read_user(path: str) -> dict[str, Any]:
@@ -111,7 +167,7 @@ def _load_user(path: str) -> dict[str, Any]:
     return out
 
 
-def _yaml(path: str, text: str, hint: str) -> Any:
+def _yaml(path: str, text: str, hint: str) -> object:
     """The catalog as YAML, read like every other YAML file (alias and depth caps)."""
     from reconciler import fastyaml
 
@@ -128,36 +184,3 @@ def _yaml(path: str, text: str, hint: str) -> Any:
     if len(documents) > 1:
         raise UsageError(f"the catalog file {path} holds several YAML documents", hint=hint)
     return documents[0] if documents else None
-
-
-@cache
-def catalog() -> dict[str, Any]:
-    data = builtin()
-    path = _config["path"]
-    if path:
-        user = _load_user(path)
-        data["gpuTypes"] = {**data["gpuTypes"], **user["gpuTypes"]}
-        data["regions"] = {**data["regions"], **user["regions"]}
-        if "storagePricePerGbHour" in user:
-            data["storagePricePerGbHour"] = user["storagePricePerGbHour"]
-    return data
-
-
-def gpu_types() -> dict[str, dict[str, Any]]:
-    types: dict[str, dict[str, Any]] = catalog()["gpuTypes"]
-    return types
-
-
-def regions() -> dict[str, str]:
-    names: dict[str, str] = catalog()["regions"]
-    return names
-
-
-def hourly_price(gpu_type: str, gpu_count: int, volume_gb: int, workers: int) -> float | None:
-    """Estimated $/h: workers × (GPU rate × gpuCount + storage rate × volume). None if the GPU
-    type or its price is unknown."""
-    gpu = gpu_types().get(gpu_type)
-    if gpu is None or gpu.get("pricePerHour") is None:
-        return None
-    per_worker = gpu["pricePerHour"] * gpu_count + catalog()["storagePricePerGbHour"] * volume_gb
-    return round(float(workers * per_worker), 6)

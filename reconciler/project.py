@@ -27,6 +27,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from reconciler.catalog import Catalog, builtin_catalog
 from reconciler.errors import ManifestIssue, ProjectFileError, UsageError
 from reconciler.project_schema import Agent, Defaults, Loc, Policies, ProjectFile, describe, dotted
 
@@ -80,11 +81,13 @@ class Context:
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything besides paths that shapes the manifests a command reads: the project context
-    and the command line's ``--var NAME=VALUE`` / ``--var-file FILE`` in the order given."""
+    """Everything besides paths that shapes the manifests a command reads: the project context,
+    the command line's ``--var NAME=VALUE`` / ``--var-file FILE`` in the order given, and the
+    command's catalog (GPU types and regions they may name, --allow-unknown-gpu)."""
 
     context: Context = field(default_factory=Context)
     cli_vars: tuple[tuple[str, str], ...] = ()  # ("--var", "N=V") / ("--var-file", "FILE")
+    catalog: Catalog = field(default_factory=builtin_catalog)
 
 
 def find(start: Path | None = None) -> Path | None:
@@ -97,8 +100,9 @@ def find(start: Path | None = None) -> Path | None:
     return None
 
 
-def load(path: Path) -> Project:
-    """Read and validate a project file; raises :class:`ProjectFileError` with positions."""
+def load(path: Path, catalog: Catalog | None = None) -> Project:
+    """Read and validate a project file; raises :class:`ProjectFileError` with positions.
+    ``catalog``: the command's (policies name GPU types and regions)."""
     from reconciler import fastyaml
     from reconciler.fastyaml import yaml_issue
     from reconciler.manifest.positions import Locator
@@ -124,7 +128,7 @@ def load(path: Path) -> Project:
         raise ProjectFileError([ManifestIssue(name, 1, 1, "", "a project file is one YAML mapping",
                                               "see `yottactl schema --project` for its keys")])
     try:
-        config = ProjectFile.model_validate(data)
+        config = ProjectFile.model_validate(data, context={"catalog": catalog or builtin_catalog()})
     except ValidationError as exc:
         locator = Locator(name, text)
         issues = []
@@ -308,7 +312,8 @@ def _manifests(project: Project, configured: tuple[str, ...]) -> tuple[str, ...]
     return tuple(project.place(p) for p in configured)
 
 
-def context_for(project_file: str | None, environment: str | None) -> Context:
+def context_for(project_file: str | None, environment: str | None,
+                catalog: Catalog | None = None) -> Context:
     """The project named by ``--project`` (or found by walking up) resolved for ``--env``."""
     if project_file:
         path = Path(project_file)
@@ -320,7 +325,7 @@ def context_for(project_file: str | None, environment: str | None) -> Context:
         if found is None:
             return resolve(None, environment)
         path = found
-    return resolve(load(path), environment)
+    return resolve(load(path, catalog), environment)
 
 
 def manifest_paths(context: Context, paths: tuple[str, ...] | list[str] = ()) -> list[str]:

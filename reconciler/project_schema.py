@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -82,24 +83,26 @@ class MaxHourlyIncrease(_Rule):
         return self
 
 
-def _known_gpu(value: str) -> str:
-    """A GPU type of the catalog (a typo would make every deployment a violation), or one let
-    through by --allow-unknown-gpu, as in manifests."""
-    from reconciler.catalog import accept_unknown_gpu, gpu_types
+def _known_gpu(value: str, info: ValidationInfo) -> str:
+    """A GPU type of the command's catalog (a typo would make every deployment a violation),
+    or one let through by --allow-unknown-gpu, as in manifests."""
+    from reconciler.catalog import catalog_in
     from reconciler.manifest.schema import _suggest_catalog
 
-    if value in gpu_types() or accept_unknown_gpu(value):
+    catalog = catalog_in(info.context)
+    if value in catalog.gpu_types or catalog.accept_unknown_gpu(value):
         return value
-    raise ValueError(f"unknown GPU type {value!r}{_suggest_catalog(value, gpu_types())}")
+    raise ValueError(f"unknown GPU type {value!r}{_suggest_catalog(value, catalog.gpu_types)}")
 
 
-def _known_region(value: str) -> str:
-    from reconciler.catalog import regions
+def _known_region(value: str, info: ValidationInfo) -> str:
+    from reconciler.catalog import catalog_in
     from reconciler.manifest.schema import _suggest_catalog
 
-    if value in regions():
+    regions = catalog_in(info.context).regions
+    if value in regions:
         return value
-    raise ValueError(f"unknown region {value!r}{_suggest_catalog(value, regions())}")
+    raise ValueError(f"unknown region {value!r}{_suggest_catalog(value, regions)}")
 
 
 class AllowedGpuTypes(_Rule):

@@ -98,6 +98,40 @@ def test_every_http_call_goes_through_the_api_package() -> None:
     assert outside == set(), "send HTTP through reconciler/api/ (plain_http.py for webhooks)"
 
 
+# module-level containers that hold no run state: filled once at import from constant data,
+# or a memo of a pure function (a type's field names)
+FILLED_AT_IMPORT = {"essence.py:_UNSET", "render/safe.py:_FIELDS"}
+_EMPTY_CONTAINERS = ("set()", "{}", "[]", "dict()", "list()")
+
+
+def module_state(source: str, name: str) -> list[str]:
+    """``name:VARIABLE`` for each module-level empty container (a place to keep state between
+    calls) and ``name:global`` for each ``global`` statement."""
+    tree = ast.parse(source)
+    found = [f"{name}:global" for node in ast.walk(tree) if isinstance(node, ast.Global)]
+    for stmt in tree.body:
+        targets = (stmt.targets if isinstance(stmt, ast.Assign) else
+                   [stmt.target] if isinstance(stmt, ast.AnnAssign) and stmt.value else [])
+        value = getattr(stmt, "value", None)
+        if value is not None and ast.unparse(value) in _EMPTY_CONTAINERS:
+            found += [f"{name}:{t.id}" for t in targets if isinstance(t, ast.Name)]
+    return found
+
+
+def test_the_module_state_check_sees_it() -> None:
+    snippet = "_SEEN: set[str] = set()\nCACHE = {}\nRATES = {'a': 1}\ndef f():\n    global CACHE\n"
+    assert sorted(module_state(snippet, "m.py")) == ["m.py:CACHE", "m.py:_SEEN", "m.py:global"]
+
+
+def test_no_run_state_in_module_globals() -> None:
+    """What one command learns (its secrets, catalog, allowed GPU types...) lives in objects the
+    command owns (its Session, its Inputs), never in module globals that outlive it."""
+    found = [hit for path in ROOT.rglob("*.py") if "emulator" not in path.parts
+             for hit in module_state(path.read_text(encoding="utf-8"),
+                                     path.relative_to(ROOT).as_posix())]
+    assert set(found) - FILLED_AT_IMPORT == set()
+
+
 MAX_MODULE_LINES = 400  # a module past this is two modules: split it along its seams
 
 

@@ -78,11 +78,13 @@ def test_user_catalog_overrides_a_built_in_price(cli: Cli) -> None:
 
 
 def test_a_commands_catalog_does_not_outlive_it(tmp_path: Path) -> None:
-    """The catalog is process state: after a command that named a missing catalog file, code
-    running later in the same process (the planner, another command) sees the built-in one."""
-    from reconciler import catalog
+    """The catalog belongs to the command (no process state): after a command that named a
+    missing catalog file, or allowed unknown GPU types, the next command in the same process
+    sees the built-in catalog, strict again."""
+    from reconciler.catalog import builtin_catalog
 
     write_manifest(tmp_path / "m", "NVIDIA_L4_24G")
     missing = validate(tmp_path, env={"YOTTACTL_CATALOG": str(tmp_path / "none.json")})
     assert missing.exit_code == 1 and "cannot read the catalog file" in missing.stderr
-    assert "NVIDIA_L4_24G" in catalog.gpu_types()  # raised UsageError before the fix
+    assert "NVIDIA_L4_24G" in builtin_catalog().gpu_types
+    assert validate(tmp_path).exit_code == 0  # the next command: no catalog file

@@ -259,7 +259,7 @@ def _only(run: PlanRun, plan: Plan, names: list[str], session: Session) -> Plan:
     from reconciler.plan.planner import Options, make_plan
 
     again = make_plan(list(run.desired.values()), run.live, run.state, session.fingerprinter,
-                      Options(targets=frozenset(names)))
+                      Options(targets=frozenset(names), catalog=session.settings.inputs.catalog))
     return again.model_copy(update={"environment": plan.environment, "endpoint": plan.endpoint})
 
 

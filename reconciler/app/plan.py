@@ -98,6 +98,7 @@ def _load(
         documents=[] if keep_documents else None,
         project_root=context.project.root if context.project is not None else None,
         secrets=secrets if secrets is not None else Secrets(),
+        catalog=inputs.catalog,
         rules=partial(version_issues, version=context.api_version or DEFAULT_API_VERSION,
                       default_rollout=context.rollout))
     deployments = load_each(manifest_paths(context, list(paths)), keep,
@@ -210,10 +211,11 @@ def _build_plan(
     timings["fetch"] = fetching.seconds
     started = time.perf_counter()
     desired = [] if destroying else loaded
-    options = Options(targets=frozenset(targets), allow_mass_delete=allow_mass_delete,
+    catalog = settings.inputs.catalog
+    options = Options(targets=frozenset(targets), allow_mass_delete=allow_mass_delete, catalog=catalog,
                       destroying=destroying, replace=frozenset(replace))
     if destroying and paths:  # destroy PATH...: only what those manifests name
-        options = Options(targets=frozenset(targets) or frozenset(d.name for d in loaded),
+        options = Options(targets=frozenset(targets) or frozenset(d.name for d in loaded), catalog=catalog,
                           allow_mass_delete=allow_mass_delete, destroying=True,
                           prevent_destroy={d.name: d.prevent_destroy for d in loaded})
     plan = make_plan(desired, live, state, session.fingerprinter, options)

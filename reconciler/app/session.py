@@ -37,7 +37,7 @@ class Session:
     def client(self) -> YottaClient:
         with self._making:
             if self._client is None:
-                self._client = self.settings.client(self.secrets)
+                self._client = self.settings.client(secrets=self.secrets)
             return self._client
 
     @property

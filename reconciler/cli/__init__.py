@@ -116,13 +116,12 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         # every command writes through the sanitising streams: API text never reaches the
         # terminal raw, whichever command prints it (render/safe.py)
-        from reconciler import catalog
+        from reconciler.cli.options import command_catalog
         from reconciler.render.safe import install
-        from reconciler.settings import catalog_file
 
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = install(*saved)
-        catalog.configure(catalog_file())  # the user catalog, if any; strict about GPU types
+        catalog = command_catalog(ctx)  # the user catalog, if any; strict about GPU types
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a reader that went away is seen here, not at interpreter exit
@@ -140,8 +139,7 @@ class _Group(click.Group):
             click.echo("interrupted", err=True)
             ctx.exit(130)
         finally:
-            _warn_unknown_gpus()
-            catalog.configure()  # the command's catalog never outlives it (in-process callers)
+            _warn_unknown_gpus(catalog.unknown_gpus_allowed())
             sys.stdout, sys.stderr = saved
 
 
@@ -164,10 +162,8 @@ def _reader_gone() -> bool:
     return any(isinstance(s, SafeStream) and s.reader_gone for s in (sys.stdout, sys.stderr))
 
 
-def _warn_unknown_gpus() -> None:
-    from reconciler import catalog
-
-    for name in catalog.unknown_gpus_allowed():
+def _warn_unknown_gpus(allowed: list[str]) -> None:
+    for name in allowed:
         click.echo(f"Warning: GPU type {name!r} is not in the catalog; allowed by "
                    "--allow-unknown-gpu (the API will accept or refuse it; no price estimate)",
                    err=True)

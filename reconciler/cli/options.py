@@ -15,9 +15,11 @@ import click
 from click.core import ParameterSource
 
 if TYPE_CHECKING:  # the project module imports pydantic: only when a command runs
+    from reconciler.catalog import Catalog
     from reconciler.project import Inputs
     from reconciler.settings import Settings
 
+_CATALOG = "yottactl.catalog"
 _OPTS = "yottactl.project_opts"
 _ORDER = "yottactl.var_order"
 _INPUTS = "yottactl.inputs"
@@ -58,8 +60,10 @@ def after_parse(ctx: click.Context) -> None:
         return  # this command takes no project options
     from reconciler.project import Inputs, context_for
 
-    context = context_for(opts.get("project_file"), opts.get("env_name") or None)
-    ctx.meta[_INPUTS] = Inputs(context, ctx.meta.get(_ORDER, ()) if "vars" in opts else ())
+    catalog = command_catalog(ctx)
+    context = context_for(opts.get("project_file"), opts.get("env_name") or None, catalog)
+    ctx.meta[_INPUTS] = Inputs(context, ctx.meta.get(_ORDER, ()) if "vars" in opts else (),
+                               catalog)
     for key, param in _DEFAULTS.items():
         value = getattr(context.defaults, key)
         if value is not None and param in ctx.params and \
@@ -91,7 +95,22 @@ def current_inputs() -> Inputs:
 
     ctx = click.get_current_context(silent=True)
     inputs = ctx.meta.get(_INPUTS) if ctx is not None else None
-    return inputs if isinstance(inputs, Inputs) else Inputs()
+    return inputs if isinstance(inputs, Inputs) else Inputs(catalog=command_catalog(ctx))
+
+
+def command_catalog(ctx: click.Context | None = None) -> Catalog:
+    """This command's catalog: made once per command (the root's invoke, or here on first use)
+    from YOTTACTL_CATALOG, kept in the click context, gone with it."""
+    from reconciler.catalog import Catalog, builtin_catalog
+    from reconciler.settings import catalog_file
+
+    ctx = ctx or click.get_current_context(silent=True)
+    if ctx is None:
+        return builtin_catalog()
+    catalog = ctx.meta.get(_CATALOG)
+    if not isinstance(catalog, Catalog):
+        catalog = ctx.meta[_CATALOG] = Catalog(catalog_file())
+    return catalog
 
 
 def project_settings(inputs: Inputs, endpoint: str | None, api_key: str | None,
@@ -228,9 +247,7 @@ def api_options(func: F) -> F:
 
 def _allow_unknown_gpu_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
-        from reconciler import catalog
-
-        catalog.allow_unknown_gpu()
+        command_catalog(ctx).allow_unknown_gpu = True
 
 
 def catalog_option(func: F) -> F:

@@ -13,6 +13,7 @@ from reconciler.cli.options import (
     api_version_option,
     catalog_option,
     color_option,
+    command_catalog,
     complete_names,
     manifest_api_options,
     policy_override_option,
@@ -132,7 +133,7 @@ def schema(project_schema: bool) -> None:
         return
     from reconciler.manifest.editor_schema import json_schema
 
-    click.echo(json.dumps(json_schema(), indent=2))
+    click.echo(json.dumps(json_schema(command_catalog()), indent=2))
 
 
 @main.command()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from reconciler.catalog import gpu_types, regions
+from reconciler.catalog import builtin_catalog
+
+_CATALOG = builtin_catalog()  # the emulator serves the built-in GPU types and regions
 
 
 class Capacity:
@@ -34,9 +36,9 @@ class Capacity:
             if not isinstance(entry, dict):
                 raise ValueError("each entry must be an object {gpuType, region, available}")
             gpu, region, available = entry.get("gpuType"), entry.get("region"), entry.get("available")
-            if gpu not in gpu_types():
+            if gpu not in _CATALOG.gpu_types:
                 raise ValueError(f"gpuType {gpu!r} is not in the catalog")
-            if region not in regions():
+            if region not in _CATALOG.regions:
                 raise ValueError(f"region {region!r} is not in the catalog")
             if not isinstance(available, bool):
                 raise ValueError(f"available must be true or false, not {available!r}")
@@ -57,10 +59,10 @@ class Capacity:
         ``vmTypeId`` is stable for a pair as long as the catalog is."""
         with self._lock:
             unavailable = set(self._unavailable)
-        names = regions()
+        names = _CATALOG.regions
         out: list[dict[str, Any]] = []
         vm_type_id = 0
-        for gpu in sorted(gpu_types()):
+        for gpu in sorted(_CATALOG.gpu_types):
             offered = []
             for region in sorted(names):
                 vm_type_id += 1

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.catalog import catalog, gpu_types, regions
+from reconciler.catalog import builtin_catalog
+
+_CATALOG = builtin_catalog()  # the emulator serves the built-in GPU types and regions
 
 INVALID, SYSTEM, NOT_FOUND, NOT_ALLOWED = 10001, 10002, 10007, 24002
 MAX_WORKERS, MAX_GPUS = 100, 8  # platform quotas: an emulator must not allocate 2**31 workers
@@ -38,8 +40,8 @@ class Timings:
 
 def _worker_price_hour(dep: dict[str, Any]) -> float:
     res = dep["resources"][0]
-    gpu = gpu_types()[res["gpuType"]]
-    storage = catalog()["storagePricePerGbHour"] * dep["containerVolumeInGb"]
+    gpu = _CATALOG.gpu_types[res["gpuType"]]
+    storage = _CATALOG.data["storagePricePerGbHour"] * dep["containerVolumeInGb"]
     # a user catalog may add a GPU type without a price
     return float((gpu["pricePerHour"] or 0.0) * res["gpuCount"] + storage)
 
@@ -182,9 +184,9 @@ class World:
         if len(counts) > 1:
             raise ApiFailure(INVALID, "resources: every entry must share the same gpuCount", 400)
         for r in body["resources"]:
-            if r["gpuType"] not in gpu_types():
+            if r["gpuType"] not in _CATALOG.gpu_types:
                 raise ApiFailure(INVALID, f"gpu type [{r['gpuType']}] not supported", 400)
-            if r["region"] not in regions():
+            if r["region"] not in _CATALOG.regions:
                 raise ApiFailure(INVALID, f"region [{r['region']}] not supported", 400)
             if not 1 <= r["gpuCount"] <= MAX_GPUS:
                 raise ApiFailure(INVALID, f"resources.gpuCount: must be 1..{MAX_GPUS}", 400)
@@ -299,12 +301,12 @@ class World:
 
     def worker_view(self, dep: dict[str, Any], w: dict[str, Any]) -> dict[str, Any]:
         now = self.clock()
-        gpu = gpu_types()[w["gpuType"]]
+        gpu = _CATALOG.gpu_types[w["gpuType"]]
         started = w["ready"]
         end = w["ended"] if w["status"] in ("TERMINATING", "TERMINATED", "FAILED") else now
         uptime_ms = int(max(0.0, min(end or now, now) - started) * 1000)
         return {
-            "id": w["id"], "region": w["region"], "regionDisplayName": regions()[w["region"]],
+            "id": w["id"], "region": w["region"], "regionDisplayName": _CATALOG.regions[w["region"]],
             "gpuType": w["gpuType"], "gpuDisplayName": gpu["displayName"],
             "gpuCount": w["gpuCount"], "singleCardVramInGb": gpu["vramGb"],
             "singleCardVcpu": gpu["vcpu"], "singleCardRamInGb": gpu["ramGb"],
@@ -327,9 +329,9 @@ class World:
         per_hour = round(running * _worker_price_hour(dep), 6) if dep["status"] == "RUNNING" else 0.0
         resources = []
         for r in dep["resources"]:
-            gpu = gpu_types()[r["gpuType"]]
+            gpu = _CATALOG.gpu_types[r["gpuType"]]
             resources.append({
-                **r, "regionDisplayName": regions()[r["region"]],
+                **r, "regionDisplayName": _CATALOG.regions[r["region"]],
                 "gpuDisplayName": gpu["displayName"], "singleCardVramInGb": gpu["vramGb"],
                 "singleCardVcpu": gpu["vcpu"], "singleCardRamInGb": gpu["ramGb"],
             })

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.catalog import gpu_types, regions
+from reconciler.catalog import Catalog, builtin_catalog
 from reconciler.manifest.schema import (
     ENV_KEY_RE,
     ENV_TEMPLATE_PATTERN,
@@ -45,8 +45,10 @@ def _with_env(prop: dict[str, object]) -> dict[str, object]:
     return prop
 
 
-def json_schema() -> dict[str, object]:
-    """JSON Schema of one manifest document, for editors (yaml-language-server)."""
+def json_schema(catalog: Catalog | None = None) -> dict[str, object]:
+    """JSON Schema of one manifest document, for editors (yaml-language-server); GPU types
+    and regions from the command's ``catalog`` (None: the built-in one)."""
+    catalog = catalog or builtin_catalog()
     schema = Manifest.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "urn:yottactl:manifest:v1"
@@ -58,7 +60,7 @@ def json_schema() -> dict[str, object]:
         for name, prop in model.get("properties", {}).items():
             model["properties"][name] = _with_env(prop)
     resource = defs["ResourceSpec"]["properties"]
-    for name, known in (("gpuType", gpu_types()), ("region", regions())):
+    for name, known in (("gpuType", catalog.gpu_types), ("region", catalog.regions)):
         resource[name] = {"anyOf": [{"enum": sorted(known)}, ENV_TEMPLATE],
                           "description": f"one of the catalog's {name} values"}
     spec = defs["Spec"]

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from reconciler import fastyaml, localfile
+from reconciler.catalog import Catalog, builtin_catalog
 from reconciler.errors import ManifestError, ManifestIssue
 from reconciler.fields import field_path
 from reconciler.manifest.commands import resolve_program
@@ -58,6 +59,7 @@ class Rendering:
     rules: Callable[[Manifest], list[tuple[Loc, str, str]]] | None = None
     # the ${env:...} values substituted, out: the command's secrets (reconciler/redact.py)
     secrets: Secrets = field(default_factory=Secrets)
+    catalog: Catalog = field(default_factory=builtin_catalog)  # the command's GPU types, regions
 
 
 def read_manifest_bytes(file: Path) -> tuple[bytes | None, ManifestIssue | None]:
@@ -229,7 +231,7 @@ class _FileLoader:
                         "CI gives pull requests from forks and Dependabot empty secrets: set a "
                         "value, or check structure only with `yottactl validate --skip-env`")
         try:
-            manifest = Manifest.model_validate(result.value)
+            manifest = Manifest.model_validate(result.value, context={"catalog": rendering.catalog})
         except ValidationError as exc:
             self._field_errors(index, exc, result)
             return None

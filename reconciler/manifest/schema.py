@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from reconciler.catalog import accept_unknown_gpu, gpu_types, regions
+from reconciler.catalog import catalog_in
 from reconciler.fields import NAMES, PLAIN_FIELDS, DeploymentField, Kind
 from reconciler.scalars import (
     BOOL_WORDS,
@@ -112,11 +112,12 @@ class ResourceSpec(_Model):
     def _in_catalog(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, Unresolved) or not isinstance(value, str):
             return value  # the type check reports non-strings
-        known, what = (gpu_types(), "GPU type") if info.field_name == "gpuType" else (
-            regions(), "region")
+        catalog = catalog_in(info.context)  # the command's (manifest/loader.py)
+        known, what = (catalog.gpu_types, "GPU type") if info.field_name == "gpuType" else (
+            catalog.regions, "region")
         if value in known:
             return value
-        if info.field_name == "gpuType" and accept_unknown_gpu(value):
+        if info.field_name == "gpuType" and catalog.accept_unknown_gpu(value):
             return value  # --allow-unknown-gpu: the real API is the final judge (CLI warns)
         raise ValueError(f"unknown {what} {value!r}{_suggest_catalog(value, known)}")
 

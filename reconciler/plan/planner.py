@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from reconciler.api.facts import FAILED, REPLACE_FIELDS
 from reconciler.api.models import Deployment
-from reconciler.catalog import hourly_price
+from reconciler.catalog import Catalog, builtin_catalog
 from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
 from reconciler.plan import renames
 from reconciler.plan import rollout as R
@@ -56,6 +56,7 @@ class Options:
     # lifecycle.preventDestroy of manifests given to `destroy PATH...` (they plan no change)
     prevent_destroy: Mapping[str, bool] = field(default_factory=dict)
     replace: frozenset[str] = frozenset()  # `apply --replace NAME`: replace even if unchanged
+    catalog: Catalog = field(default_factory=builtin_catalog)  # the command's: price estimates
 
 
 def lifecycle_changes(entry: StateEntry, want: Desired) -> tuple[FieldChange, ...]:
@@ -70,12 +71,12 @@ def lifecycle_changes(entry: StateEntry, want: Desired) -> tuple[FieldChange, ..
     return tuple(out)
 
 
-def estimate_price(essence: Essence, running: bool) -> float | None:
+def estimate_price(essence: Essence, running: bool, catalog: Catalog) -> float | None:
     if not running:
         return 0.0
     res = essence.resources[0]
     # a manifest always sets these (they are required); 0 only keeps mypy honest
-    return hourly_price(res.gpuType or "", res.gpuCount or 0, essence.containerVolumeInGb or 0,
+    return catalog.hourly_price(res.gpuType or "", res.gpuCount or 0, essence.containerVolumeInGb or 0,
                         essence.workers or 0)
 
 
@@ -112,7 +113,7 @@ class _Planner:
                            prevent_destroy=want.prevent_destroy,
                            ignore_changes=want.ignore_changes)
         running = want.state == "running"
-        price_after = estimate_price(want.essence, running)
+        price_after = estimate_price(want.essence, running, self.options.catalog)
 
         live, adopt = self._match(want.name, entry)
         # 1. Nothing live carries this identity (or an ambiguity already reported): create.
