@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from reconciler import __version__
-from reconciler.errors import YottactlError
+
+if TYPE_CHECKING:
+    from reconciler.errors import YottactlError
 
 
 def use_color(no_color: bool = False, stream: TextIO | None = None) -> bool:
@@ -117,6 +119,7 @@ class _Group(click.Group):
         # every command writes through the sanitising streams: API text never reaches the
         # terminal raw, whichever command prints it (render/safe.py)
         from reconciler.cli.options import command_catalog
+        from reconciler.errors import YottactlError  # here: `yottactl --help` never needs it
         from reconciler.render.safe import install
 
         saved = sys.stdout, sys.stderr
