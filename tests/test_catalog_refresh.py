@@ -20,6 +20,9 @@ TYPES = [
         {"region": NEW_REGION, "regionName": "EU West 9", "available": False, "vmTypeId": 2}]},
     {"gpuType": "NVIDIA_H100_80G", "regions": [
         {"region": "us-east-1", "regionName": "US East 1", "available": True, "vmTypeId": 3}]},
+    # API text is untrusted: a name that is not a plain identifier never enters the catalog
+    {"gpuType": "EVIL`\n<b>\x1b[2J", "regions": [{"region": "us-east-1", "available": True}]},
+    {"gpuType": "NVIDIA_Y_1", "regions": [{"region": "../etc", "available": True}]},
 ]
 
 
@@ -53,6 +56,7 @@ def test_refresh_adds_what_the_endpoint_lists_and_validate_accepts_it(env: Env) 
                                    NEW_GPU: {"displayName": NEW_GPU}}  # no invented price
     assert written["regions"] == {NEW_REGION: "EU West 9"}  # built-in ones are not copied
     assert written["storagePricePerGbHour"] == 0.002
+    assert "skipped 2 GPU type(s)" in result.output
     env.env["YOTTACTL_CATALOG"] = str(catalog)
     after = env("validate", "{manifests}")
     assert after.exit_code == 0, after.output

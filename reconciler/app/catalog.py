@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,12 @@ class Refreshed:
     listed_regions: int
     added_types: tuple[str, ...]  # new to the catalog (built-in and file)
     added_regions: tuple[str, ...]
+    skipped: int = 0  # names the endpoint listed that are not plain identifiers
+
+
+# what a GPU type or region name may look like to enter the catalog: the API's text is
+# untrusted, and these names reach manifests' validation, plans and Markdown comments
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def refresh_catalog(settings: Settings, path: str | None) -> Refreshed:
@@ -43,14 +50,20 @@ def refresh_catalog(settings: Settings, path: str | None) -> Refreshed:
     regions: dict[str, str] = dict(existing.get("regions", {}))
     added_types, added_regions = [], []
     listed_regions: set[str] = set()
+    skipped = 0
     for gpu in types:
+        if not PLAIN_NAME.fullmatch(gpu.gpuType) or not all(
+                PLAIN_NAME.fullmatch(r.region) for r in gpu.regions):
+            skipped += 1
+            continue
         if gpu.gpuType not in known_types:
             gpus[gpu.gpuType] = {"displayName": gpu.gpuType}
             added_types.append(gpu.gpuType)
         for region in gpu.regions:
             listed_regions.add(region.region)
             if region.region not in known_regions and region.region not in regions:
-                regions[region.region] = region.regionName or region.region
+                shown = "".join(c for c in region.regionName or "" if c.isprintable())[:64]
+                regions[region.region] = shown or region.region
                 added_regions.append(region.region)
     document: dict[str, Any] = {
         "_comment": "yottactl user catalog; `yottactl catalog refresh` adds what GET "
@@ -69,4 +82,4 @@ def refresh_catalog(settings: Settings, path: str | None) -> Refreshed:
         raise UsageError(f"cannot write the catalog {target}: {exc.strerror or exc}",
                          hint="check the folder exists and is writable") from None
     return Refreshed(target, len(types), len(listed_regions), tuple(added_types),
-                     tuple(added_regions))
+                     tuple(added_regions), skipped)

@@ -29,3 +29,6 @@ def catalog_refresh(path: str | None, endpoint: str | None, api_key: str | None,
                f"{done.listed_regions} regions")
     for what, names in (("GPU types", done.added_types), ("regions", done.added_regions)):
         click.echo(f"  added {what}: {', '.join(names)}" if names else f"  no new {what}")
+    if done.skipped:
+        click.echo(f"Warning: skipped {done.skipped} GPU type(s) whose name or region is not a "
+                   "plain name (letters, digits, _ . -)", err=True)
