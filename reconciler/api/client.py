@@ -8,10 +8,11 @@ Constructing a client costs no network activity; pass ``http=`` to inject an ``h
 from __future__ import annotations
 
 import builtins
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -49,6 +50,8 @@ from reconciler.trust import is_loopback_host
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 
 def resolve_endpoint(url: str | None, *, allow_insecure: bool = False) -> str:
@@ -67,6 +70,21 @@ def resolve_endpoint(url: str | None, *, allow_insecure: bool = False) -> str:
             hint="use https://, or set YOTTACTL_ALLOW_INSECURE=1 if you really mean it",
         )
     return base
+
+
+def _masked(method: Callable[Concatenate[YottaClient, P], R]) -> Callable[Concatenate[YottaClient, P], R]:
+    """Every error leaving an operation is masked with the client's secrets: the envelope masks
+    the API's message as it reads it; this also covers what an answer's other fields put in an
+    error (an id or a name quoted by a BadResponse)."""
+
+    @functools.wraps(method)
+    def masked(self: YottaClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except ApiError as exc:
+            raise exc.masked(self.secrets) from exc.__cause__
+
+    return masked
 
 
 class YottaClient:
@@ -227,6 +245,7 @@ class YottaClient:
 
     # -- the 10 operations ------------------------------------------------------------------
 
+    @_masked
     def create(self, request: CreateRequest) -> Deployment:
         """Create. Never blindly retried: a lost response raises :class:`OutcomeUnknown`."""
         data = self._call("create", self.wire.create(request.to_wire()),
@@ -234,35 +253,42 @@ class YottaClient:
         return parse(Deployment, self.wire.deployment(data), operation="create",
                      deployment=request.name)
 
+    @_masked
     def update(self, deployment_id: str, request: UpdateRequest) -> Deployment | None:
         route = self.wire.update(self._id(deployment_id, "update"), request.to_wire())
         data = self._call("update", route, deployment=deployment_id)
         return (parse(Deployment, self.wire.deployment(data), operation="update")
                 if isinstance(data, dict) else None)
 
+    @_masked
     def stop(self, deployment_id: str) -> None:
         self._call("stop", self.wire.stop(self._id(deployment_id, "stop")),
                    deployment=deployment_id)
 
+    @_masked
     def start(self, deployment_id: str) -> None:
         self._call("start", self.wire.start(self._id(deployment_id, "start")),
                    deployment=deployment_id)
 
+    @_masked
     def scale(self, deployment_id: str, workers: int) -> None:
         count = ScaleRequest(workers=workers).workers
         self._call("scale", self.wire.scale(self._id(deployment_id, "scale"), count),
                    deployment=deployment_id)
 
+    @_masked
     def delete(self, deployment_id: str) -> None:
         self._call("delete", self.wire.delete(self._id(deployment_id, "delete")),
                    deployment=deployment_id)
 
+    @_masked
     def detail(self, deployment_id: str) -> Deployment:
         data = self._call("detail", self.wire.detail(self._id(deployment_id, "detail")),
                           deployment=deployment_id)
         return parse(Deployment, self.wire.deployment(data), operation="detail",
                      deployment=deployment_id)
 
+    @_masked
     def list(self, status: Sequence[str] = ()) -> builtins.list[Deployment]:
         data = self._call("list", self.wire.list(status))
         if isinstance(data, builtins.list):
@@ -272,6 +298,7 @@ class YottaClient:
             seen.check(dep.id, dep.name)
         return out
 
+    @_masked
     def list_each(self, keep: Callable[[ListedDeployment], T]) -> builtins.list[T]:
         """``list`` for planning a fleet: each item validated as a :class:`ListedDeployment`
         (only what a plan reads), handed to ``keep`` and its raw JSON dropped at once, so the
@@ -289,6 +316,7 @@ class YottaClient:
             out.append(keep(listed))
         return out
 
+    @_masked
     def workers(self, deployment_id: str, status: Sequence[str] = ()) -> builtins.list[Worker]:
         route = self.wire.workers(self._id(deployment_id, "workers"), status)
         data = self._call("workers", route, deployment=deployment_id)
@@ -296,12 +324,14 @@ class YottaClient:
             data = [self.wire.worker(item) for item in data]
         return parse_list(Worker, data, operation="workers", deployment=deployment_id)
 
+    @_masked
     def gpu_types(self) -> builtins.list[GpuType]:
         """``GET /v2/vms/types``: each GPU type's availability per region (v2's endpoint,
         whichever version the deployments are managed with)."""
         data = self._call("gpu types", Route("GET", facts.VM_TYPES_PATH))
         return parse_list(GpuType, data, operation="gpu types")
 
+    @_masked
     def logs(
         self,
         deployment_id: str,
