@@ -58,6 +58,10 @@ def test_a_create_without_capacity_is_at_risk_in_every_format(cli: Cli) -> None:
         "alternatives": [{"gpuType": "NVIDIA_L4_24G", "region": "us-east-2", "available": True}]}
     (diagnostic,) = [d for d in plan["diagnostics"] if d["code"] == "capacity-at-risk"]
     assert diagnostic["severity"] == "warning" and diagnostic["deployment"] == "web"
+    saved = cli.folder / "plan.json"
+    assert cli.run("plan", str(cli.manifests), "--out", str(saved)).returncode == 0
+    shown = json.loads(cli.run("show", str(saved), "-o", "json").stdout)
+    assert shown["changes"][0]["capacity"] == change["capacity"]  # kept by saved plans
 
 
 @v2_only
