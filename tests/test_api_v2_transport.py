@@ -178,3 +178,19 @@ def test_what_v2_sends_is_what_yottas_own_document_describes() -> None:
         schema["properties"] = {**schema["properties"], **{k: {} for k in extras}}
         sent = {k: v for k, v in body.items() if v is not None}
         jsonschema.validate(sent, schema)  # its $refs resolve in the "components" it carries
+
+
+def test_gpu_types_read_whatever_shape_of_region_the_sources_show() -> None:
+    """GET /v2/vms/types: regions as the OpenAPI document has them, and as plain names (how
+    the SDK's own tests mock them): a region without `available` is unknown, not unavailable."""
+    from reconciler.plan.availability import availability_of
+
+    _, http = recording(lambda r: [
+        {"gpuType": "NVIDIA_H100_80G", "regions": [
+            {"region": "us-east-1", "regionName": "US East 1", "available": False,
+             "vmTypeId": 7}, {"region": "us-east-2"}]},
+        {"gpuType": "NVIDIA_L4_24G", "regions": ["us-east-1"]},
+        {"gpuType": "NVIDIA_A100_80G", "regions": None}])
+    types = client("v1", http).gpu_types()  # the v2 endpoint, whichever version manages
+    assert [t.gpuType for t in types] == ["NVIDIA_H100_80G", "NVIDIA_L4_24G", "NVIDIA_A100_80G"]
+    assert availability_of(types) == {("NVIDIA_H100_80G", "us-east-1"): False}

@@ -258,7 +258,7 @@ class GpuRegion(_Response):
 
     region: str
     regionName: str | None = None
-    available: bool = False
+    available: bool | None = None  # None: not said (then no create is called at risk)
     vmTypeId: int | None = None
 
 
@@ -271,4 +271,6 @@ class GpuType(_Response):
     @field_validator("regions", mode="before")
     @classmethod
     def _null_as_empty(cls, value: object) -> object:
+        if isinstance(value, list):  # a plain region name (as the SDK's own tests mock it)
+            return [{"region": r} if isinstance(r, str) else r for r in value]
         return () if value is None else value

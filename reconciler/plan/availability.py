@@ -19,7 +19,10 @@ Availability = Mapping[tuple[str, str], bool]
 
 
 def availability_of(types: Iterable[GpuType]) -> dict[tuple[str, str], bool]:
-    return {(t.gpuType, r.region): r.available for t in types for r in t.regions}
+    """What the endpoint says per (GPU type, region); a region it lists without saying is left
+    out (unknown, never "unavailable")."""
+    return {(t.gpuType, r.region): r.available for t in types for r in t.regions
+            if r.available is not None}
 
 
 class ResourceAvailability(BaseModel):
@@ -28,7 +31,7 @@ class ResourceAvailability(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     gpuType: str
     region: str
-    available: bool | None = None  # None: the endpoint does not list this type in this region
+    available: bool | None = None  # None: the endpoint does not say (not listed, or no flag)
 
     def describe(self) -> str:
         return f"{self.gpuType} in {self.region}"
@@ -51,7 +54,7 @@ class CapacityRisk(BaseModel):
             return ("the manifest allows no other GPU type or region: add another resources[] "
                     "entry, or plan again later")
         def state(r: ResourceAvailability) -> str:
-            return {True: "shows capacity", False: "shows none", None: "not listed"}[r.available]
+            return {True: "shows capacity", False: "shows none", None: "unknown"}[r.available]
         listed = ", ".join(f"{r.describe()} ({state(r)})" for r in self.alternatives)
         return f"the manifest also allows {listed}"
 
