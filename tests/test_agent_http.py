@@ -4,6 +4,7 @@ page (hostile names escaped, no secret or fingerprint), the bearer token off loo
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,16 +31,17 @@ def served(rec: Reconciler, token_file: str | None = None,
 def hostile_agent(tmp_path: Path) -> Iterator[tuple[Reconciler, AgentServer]]:
     """An observe agent whose API lists a deployment with a hostile name, after one cycle."""
     api = HostileApi().start()
-    api.answer("/list", [deployment("101", HOSTILE, "RUNNING<b>x</b>"),
-                         deployment("102", "plain-svc")])
+    secret = [{"key": "HF_TOKEN", "value": CANARY}]
+    api.answer("/list", [deployment("101", HOSTILE, "RUNNING<b>x</b>", environmentVars=secret),
+                         deployment("102", "plain-svc", environmentVars=secret)])
     cli_like = type("C", (), {})()
     cli_like.server = type("S", (), {"url": api.url})()
     cli_like.state, cli_like.folder = tmp_path / "state.json", tmp_path
     cli_like.manifests = tmp_path / "manifests"
     cli_like.manifests.mkdir()
-    clock = FakeClock(cycles=1)
-    rec = reconciler(cli_like, clock, mode="observe")
-    run_loop(rec, clock)
+    rec = reconciler(cli_like, FakeClock(), mode="observe")
+    rec.board.update(role="observer")  # as the loop sets it
+    assert rec.cycle(threading.Event(), acting=False).ok
     server = served(rec)
     yield rec, server
     server.close()
@@ -60,6 +62,7 @@ def test_status_page_escapes_hostile_api_text(hostile_agent: tuple[Reconciler, A
     assert "&lt;script&gt;document.title=&#x27;PWNED&#x27;&lt;/script&gt;" in body
     assert "\\x1b[2J" in body and "\\u202e" in body and "\x1b" not in body
     assert "plain-svc" in body and "<form" not in body.lower()
+    assert CANARY not in body and API_KEY not in body
 
 
 def test_health_ready_and_metrics(cli: Cli) -> None:

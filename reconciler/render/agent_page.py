@@ -37,8 +37,10 @@ def _money(value: float | None) -> str:
 
 def _table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]], cls: str = "") -> str:
     """``rows`` hold already-escaped cells."""
-    out = [f"<table{f' class={cls!r}' if cls else ''}><thead><tr>"
-           + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
+    out = [f"<table{f' class={cls!r}' if cls else ''}>"]
+    if head:
+        out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead>")
+    out.append("<tbody>")
     out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows]
     return "".join(out) + "</tbody></table>"
 
@@ -60,12 +62,12 @@ def page(status: Status, title: str = "yottactl agent") -> str:
              f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
              f"<title>{_t(title)}</title><style>{_STYLE}</style></head><body>",
              f"<h1>{_t(title)}</h1>",
-             _table(("", ""), [(k, v) for k, v in meta], "meta")]
+             _table((), [(k, v) for k, v in meta], "meta")]
     if s.errors:
         parts.append("<h2>Errors</h2><ul>" + "".join(f'<li class="err">{_t(e)}</li>'
                                                      for e in s.errors) + "</ul>")
     cost = sum(r.per_hour or 0.0 for r in s.fleet)
-    parts.append(f"<h2>Fleet ({len(s.fleet)} deployments, {_money(cost)}/h)</h2>")
+    parts.append(f"<h2>Fleet ({len(s.fleet)} deployments listed, {_money(cost)}/h)</h2>")
     rows = [(_t(r.name), _t(r.status), _t("" if r.workers is None else r.workers),
              _money(r.per_hour),
              f'<span class="drift">{_t(", ".join(r.drift))}</span>' if r.drift else "none",
