@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -45,7 +46,22 @@ def blocks(language: str) -> list[tuple[str, int]]:
 
 def test_every_snippet_is_a_kind_that_is_checked() -> None:
     assert len(SNIPPETS) == README.count("\n```") - README.count("\n```\n")  # every opening fence
-    assert {lang for lang, _, _ in SNIPPETS} == {"sh", "yaml"}
+    assert {lang for lang, _, _ in SNIPPETS} == {"sh", "yaml", "ini"}
+
+
+@pytest.mark.parametrize(("body", "line"), blocks("ini"), ids=lambda v: str(v)[:20])
+def test_systemd_unit_is_what_systemd_analyze_verify_accepts(body: str, line: int,
+                                                             tmp_path: Path) -> None:
+    """The Agent section's unit: no error and no warning (an unknown key is only a warning)."""
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "systemd-analyze (Debian's systemd package) checks the README's unit"
+    unit = tmp_path / "yottactl-agent.service"
+    unit.write_text(body)
+    done = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), \
+        f"README.md:{line}: {done.stdout}{done.stderr}"
+    assert "ExecStart=/usr/bin/env yottactl agent" in body
 
 
 @pytest.mark.parametrize(("body", "line"), blocks("yaml"), ids=lambda v: str(v)[:20])
@@ -74,6 +90,9 @@ def test_yaml_snippets_are_what_yottactl_accepts(tmp_path: Path) -> None:
     manifest.write_text(snippet("# yaml-language-server: $schema=../../schema/manifest-v1"))
     result = CliRunner().invoke(main, ["validate", "--skip-env", str(manifest.parent)])
     assert result.exit_code == 0 and "1 deployment valid" in result.output, result.output
+
+    agent = ProjectFile.model_validate(YAML(typ="safe").load(snippet("agent:")))
+    assert agent.environments["prod"].agent.syncWindows  # the Agent section's example
 
     project = YAML(typ="safe").load(snippet("# yottactl.yaml"))
     config = ProjectFile.model_validate(project)
