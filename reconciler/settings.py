@@ -358,6 +358,19 @@ def hook_environment() -> dict[str, str]:
     return {k: os.environ[k] for k in HOOK_ENVIRONMENT if k in os.environ}
 
 
+# yottactl's own credentials: the API key, the fingerprint key and the state location (a
+# database URL may carry a password); the agent's `git` needs none of them
+CREDENTIAL_VARIABLES = (ENV_VARS["api_key"], ENV_VARS["fingerprint_key"], ENV_VARS["state_path"])
+
+
+def git_environment() -> dict[str, str]:
+    """What the agent's `git` runs with: this process's environment (git's own credentials,
+    SSH agent, HOME for its config) less yottactl's credentials, never prompting, C locale
+    (its messages are read)."""
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
+    return {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+
+
 def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:
     """This process's environment with ``overrides``: for commands we start (`yottactl demo`)."""
     return {**os.environ, **overrides}

@@ -56,6 +56,21 @@ def test_a_file_state_allows_one_agent_only(cli: Cli) -> None:
         assert first.stop() == 0
 
 
+def test_once_runs_one_cycle_and_exits_with_its_outcome(cli: Cli) -> None:
+    cli.write("web")
+    assert cli.client().list() == []  # precondition: there is something to heal
+    healed = cli("agent", "--once", "--mode", "heal", "--listen", "off",
+                 "--source", str(cli.manifests))
+    assert healed.exit_code == 0, healed.output
+    assert [d.name for d in cli.client().list()] == ["web"]
+    assert json.loads(cli.state.read_text())["deployments"].keys() == {"web"}
+    # a cycle that fails (a manifest that does not parse) exits 1, naming it, with no traceback
+    (cli.manifests / "broken.yaml").write_text("kind: [\n")
+    failed = cli.run("agent", "--once", "--listen", "off", "--source", str(cli.manifests))
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "broken.yaml" in failed.stderr and "Traceback" not in failed.stderr, failed.stderr
+
+
 def git(folder: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(folder), "-c", "user.name=t", "-c",
                            "user.email=t@example.com", *args], check=True, capture_output=True,

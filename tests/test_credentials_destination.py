@@ -84,6 +84,7 @@ COMMAND_ARGS: dict[str, list[str]] = {
     "state mv": ["web", "web2"], "state rm": ["web2"],
     "delete-unmanaged": ["1" * 18, "--auto-approve"], "destroy": ["--auto-approve"],
     "catalog refresh": ["--file", "catalog.json"],
+    "agent": ["--once", "--listen", "off"],
 }
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from reconciler.api.envelope import unwrap
 from reconciler.errors import StateError
+from reconciler.redact import Secrets
 from reconciler.essence import Essence
 from reconciler.state.files import parse_state
 from reconciler.state.model import State, StateEntry
@@ -56,7 +57,7 @@ def test_a_bad_state_is_refused_with_the_reference_reader_s_words(text: str, wor
 
 def _answer(content: bytes) -> Any:
     response = httpx.Response(200, content=content, headers={"Content-Type": "application/json"})
-    return unwrap(response, operation="list", deployment=None)
+    return unwrap(response, operation="list", deployment=None, secrets=Secrets())
 
 
 @pytest.mark.parametrize("data", [

@@ -4,9 +4,12 @@ file's endpoint and state: tests/test_credentials_destination.py)."""
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 
-from reconciler.settings import Settings, resolve, wants_color
+import pytest
+
+from reconciler.settings import Settings, git_environment, resolve, wants_color
 
 ENV = {"YOTTA_API_URL": "http://127.0.0.1:1", "YOTTA_API_KEY": "env-key",
        "YOTTACTL_STATE": "env.json", "YOTTACTL_FINGERPRINT_KEY": "fp", "YOTTACTL_ALLOW_INSECURE": "1"}
@@ -20,7 +23,20 @@ def test_flags_beat_environment_beat_default() -> None:
     env = resolve(environ=ENV)
     assert (env.endpoint, env.api_key, env.state_path) == ("http://127.0.0.1:1", "env-key", "env.json")
     assert env.fingerprint_key == "fp" and env.allow_insecure
-    assert resolve(environ={}) == Settings()
+    # the defaults; a Catalog is the command's own object (compared by what it was made from)
+    empty, default = resolve(environ={}), Settings()
+    assert replace(empty, inputs=default.inputs) == default
+    assert repr(empty.inputs) == repr(default.inputs)
+
+
+def test_the_agents_git_gets_no_yottactl_credential(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/run/agent.sock")
+    env = git_environment()
+    assert not {"YOTTA_API_KEY", "YOTTACTL_FINGERPRINT_KEY", "YOTTACTL_STATE"} & set(env)
+    # git keeps its own credentials and never prompts
+    assert env["SSH_AUTH_SOCK"] == "/run/agent.sock" and env["GIT_TERMINAL_PROMPT"] == "0"
 
 
 def test_secrets_stay_out_of_the_repr_and_drive_the_fingerprints() -> None:

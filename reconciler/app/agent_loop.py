@@ -28,11 +28,14 @@ TAKEOVER_POLL = 1.0  # seconds between a standby's tries of the lock (takeover w
 
 class AgentLoop:
     def __init__(self, reconciler: Reconciler, *, poll: float = TAKEOVER_POLL,
-                 rng: random.Random | None = None, command: str = "yottactl agent") -> None:
+                 rng: random.Random | None = None, command: str = "yottactl agent",
+                 max_cycles: int | None = None) -> None:
         self.rec, self.poll = reconciler, poll
         self.rng = rng or random.Random()
         self.command = command
+        self.max_cycles = max_cycles  # `--once`: 1 (then stops as if signalled); None: forever
         self.cycles = 0
+        self.last_ok = True
 
     def next_delay(self, result: CycleResult) -> float:
         """The interval ±jitter; after failures, at least the backoff (2 s ×3, cap 300 s)."""
@@ -64,6 +67,10 @@ class AgentLoop:
                                   warn=lambda message: rec.log("warning", message=message)):
                 self._lead(stop)
         except LockHeld as exc:
+            if self.max_cycles is not None:  # a bounded run does not stand by
+                raise UsageError(f"{exc}: another agent or run leads",
+                                 hint="run --once when no agent holds the state, or read the "
+                                      "leader's status page") from None
             if not _shared(rec):
                 raise UsageError(f"{exc}: a file state allows one agent only",
                                  detail="a file lock cannot tell a standby agent that its "
@@ -97,6 +104,10 @@ class AgentLoop:
                 raise StateError("the state lock's database session ended")
             result = rec.cycle(stop, acting=acting)
             self.cycles += 1
+            self.last_ok = result.ok
+            if self.max_cycles is not None and self.cycles >= self.max_cycles:
+                stop.set()
+                return
             if stop.is_set() or rec.clock.wait(stop, self.next_delay(result)):
                 return
 

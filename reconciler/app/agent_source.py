@@ -4,13 +4,13 @@ Git repository's branch, fetched and checked out into the agent's own work folde
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import UsageError, YottactlError
+from reconciler.settings import git_environment
 
 GIT_TIMEOUT = 120.0  # seconds for one git command: a hung fetch must not stall the agent forever
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
@@ -55,7 +55,7 @@ class GitSource:
         return f"{_without_userinfo(redact_url(self.url))} ({self.branch})"
 
     def _git(self, *args: str) -> str:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+        env = git_environment()
         try:
             done = subprocess.run(["git", "-C", str(self.work), *args], capture_output=True,
                                   text=True, timeout=GIT_TIMEOUT, env=env, check=False)

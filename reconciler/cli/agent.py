@@ -75,6 +75,8 @@ def options_from(agent: Agent, mode: str | None, interval: float | None) -> Agen
               help="Address of /healthz, /readyz, /metrics and the status page (\"off\": none).")
 @click.option("--token-file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Bearer token the HTTP listener requires (needed off loopback).")
+@click.option("--once", is_flag=True,
+              help="Run one cycle and exit (1 if it failed): a CI step or a cron job's agent.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: one JSON object per event on stderr.")
 @var_options
@@ -82,7 +84,7 @@ def options_from(agent: Agent, mode: str | None, interval: float | None) -> Agen
 @catalog_option
 def agent(mode: str | None, interval: float | None, source: str | None, branch: str | None,
           source_path: str, work_dir: str, listen: str, token_file: str | None,
-          log_format: str, endpoint: str | None, api_key: str | None,
+          once: bool, log_format: str, endpoint: str | None, api_key: str | None,
           state_path: str | None) -> None:
     """Reconcile continuously until stopped: plan every interval, report drift, and (heal)
     apply what changed. SIGTERM/SIGINT finish the current step and exit 0."""
@@ -107,8 +109,9 @@ def agent(mode: str | None, interval: float | None, source: str | None, branch: 
     stop = threading.Event()
     restore = stop_on_signals(stop)
     log("started", mode=options.mode, interval=options.interval, source=the_source.describe())
+    loop = AgentLoop(reconciler, command=command_line(), max_cycles=1 if once else None)
     try:
-        AgentLoop(reconciler, command=command_line()).run(stop)
+        loop.run(stop)
     finally:
         restore()
         if server is not None:
@@ -116,4 +119,4 @@ def agent(mode: str | None, interval: float | None, source: str | None, branch: 
         reconciler.close()
     if not stop.is_set():  # the loop ends only when stopped
         raise UsageError("the agent stopped unexpectedly")
-    sys.exit(0)
+    sys.exit(1 if once and not loop.last_ok else 0)  # --once: the cycle's outcome (logged)
