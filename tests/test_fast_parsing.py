@@ -13,8 +13,8 @@ import pytest
 
 from reconciler.api.envelope import unwrap
 from reconciler.errors import StateError
-from reconciler.redact import Secrets
 from reconciler.essence import Essence
+from reconciler.redact import Secrets
 from reconciler.state.files import parse_state
 from reconciler.state.model import State, StateEntry
 
