@@ -19,8 +19,10 @@ from reconciler.apply import rollout
 from reconciler.apply.events import Event, Interrupted, Result
 from reconciler.apply.guard import CreateGuard
 from reconciler.apply.names import NameOrder, units
+from reconciler.apply.polling import Waits
 from reconciler.apply.requests import SecretSource, create_request, unmask, update_request
-from reconciler.apply.waiting import PollDelay, SettleTimes, Waiting, check_wait
+from reconciler.apply.slots import WAITING_THREADS, Slots
+from reconciler.apply.waiting import Waiting
 from reconciler.errors import ActionNotAllowed, ApiError, NotFound, OutcomeUnknown, YottactlError
 from reconciler.ops import StepOutcome
 from reconciler.plan.model import Action, Change, Op, Plan, Step
@@ -47,11 +49,12 @@ class Executor:
         self.state = state.model_copy(update={"key_verifier": fp.verifier()})
         self.parallelism = max(1, parallelism)
         client.limiter.set_ceiling(self.parallelism)  # --parallelism caps the adaptive limit
-        self._settle = SettleTimes()
         self.no_wait = no_wait
         self.waiting = waiting or Waiting()
         self.on_event = on_event or (lambda e: None)
         self.stop = stop or threading.Event()
+        self.waits = Waits(client, self.waiting, self.stop, self.on_event)
+        self.slots = Slots(self.parallelism, self.stop)  # a wait lends its slot (apply/slots.py)
         self.plan_fingerprint = plan_fingerprint
         self.keep_failed = keep_failed  # a failed rollout's new deployment stays (apply/rollout)
         self.hook_env = dict(hook_env or {})  # what a cutover command inherits (settings.py)
@@ -206,37 +209,8 @@ class Executor:
 
     def _wait(self, change: Change, step: Step, dep_id: str, started: float,
               confirm: bool = False) -> Deployment:
-        """Poll until the deployment reaches what ``step`` awaits. ``confirm`` (the last step
-        of a change: apply reports it done): two polls in a row must show it, so a status
-        that flips back and forth ends in an error at the deadline, never in success."""
-        began = time.monotonic()
-        deadline = began + self.waiting.timeout
-        kind = (step.until, step.workers is not None)
-        # a poll before the usual settle time cannot succeed: don't spend the rate limit on it
-        if self.stop.wait(self._settle.expected(kind)):
-            raise Interrupted()
-        pause = PollDelay(self.waiting)
-        in_a_row = left_again = 0
-        while True:
-            dep = self.client.detail(dep_id)
-            if dep.status in step.until and (
-                step.workers is None or dep.status != RUNNING
-                or (dep.runningWorkers or 0) >= step.workers
-            ):
-                in_a_row += 1
-                if in_a_row > 1 or not confirm:
-                    self._settle.observe(kind, time.monotonic() - began)
-                    return dep
-                # one confirming poll, even past the deadline (it is one call)
-            else:
-                left_again += in_a_row > 0
-                in_a_row = 0
-                check_wait(change.name, step, dep, deadline, self.waiting.timeout, left_again)
-            self.on_event(Event(change.name, step.describe(), StepOutcome.STATUS, time.monotonic() - started,
-                                str(dep.status), status=dep.status, running=dep.runningWorkers,
-                                wanted=step.workers))
-            if self.stop.wait(pause.after((dep.status, dep.runningWorkers))):
-                raise Interrupted()
+        with self.slots.lent():  # no API call of this deployment's is due until it settles
+            return self.waits.until(change.name, step, dep_id, started, confirm)
 
     def run_change(self, change: Change) -> None:
         started = self._started[change.name] = time.monotonic()
@@ -333,8 +307,10 @@ class Executor:
         # and proof that it can be written before any API call is made
         self.checkpoint(force=True)
         self.names = NameOrder(pending)
-        with ThreadPoolExecutor(self.parallelism, thread_name_prefix="apply") as pool:
-            remaining = {pool.submit(self._run_unit, unit) for unit in units(pending)}
+        todo = units(pending)  # threads: slots (--parallelism) + deployments waiting meanwhile
+        threads = max(self.parallelism, min(len(todo) + len(settle), WAITING_THREADS))
+        with ThreadPoolExecutor(threads, thread_name_prefix="apply") as pool:
+            remaining = {pool.submit(self._run_unit, unit) for unit in todo}
             while remaining:
                 done, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -364,10 +340,14 @@ class Executor:
     def _run_unit(self, unit: list[Change]) -> list[tuple[Change, BaseException | None]]:
         """One change, or changes that wait on each other's names, each on its own thread
         (see apply/names.py): the unit takes one slot of --parallelism."""
-        if len(unit) == 1:
-            return [(unit[0], self._run_one(unit[0]))]
-        with ThreadPoolExecutor(len(unit), thread_name_prefix="apply-rename") as pool:
-            return list(zip(unit, pool.map(self._run_one, unit), strict=True))
+        try:
+            with self.slots.held():
+                if len(unit) == 1:
+                    return [(unit[0], self._run_one(unit[0]))]
+                with ThreadPoolExecutor(len(unit), thread_name_prefix="apply-rename") as pool:
+                    return list(zip(unit, pool.map(self._run_one, unit), strict=True))
+        except Interrupted as exc:  # stopped while every slot was busy: not started
+            return [(change, exc) for change in unit]
 
     def _collect_settle(self, change: Change, future: Future[None]) -> None:
         if future.exception() is None:
