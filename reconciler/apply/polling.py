@@ -1,5 +1,9 @@
 """A wait step: poll a deployment until it has the status the step awaits (ARCHITECTURE.md §3:
-done means the declared status, seen by two polls in a row when apply will report it done)."""
+done means the declared status, seen by two polls in a row when apply will report it done).
+
+Waits share their polls (:class:`StatusBoard`): N deployments waiting at once cost one ``list``
+call per poll, not N ``detail`` calls, so the rate budget goes to creates and updates.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,97 @@ from reconciler.apply.waiting import PollDelay, SettleTimes, Waiting, check_wait
 from reconciler.ops import StepOutcome
 from reconciler.plan.model import Step
 
-__all__ = ["Waits"]
+__all__ = ["StatusBoard", "Waits"]
+
+_PATIENCE = 0.2  # seconds between looks at the stop event while a poll is awaited
+
+
+class StatusBoard:
+    """Status polls shared by every wait of one apply.
+
+    Each wait names the deployment it watches and when it wants a poll at the latest; the first
+    wait that is due polls for all: one ``list`` call while two or more deployments are watched
+    (one call however many deployments exist), else one ``detail`` call. Every watched
+    deployment takes its status from that poll. Lists are at least ``Waiting.list_gap`` apart,
+    so waits due at different moments share one. A wait takes an answer only from a poll
+    started after it began (after the call it waits for returned), never an older one.
+    """
+
+    def __init__(self, client: YottaClient, waiting: Waiting,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._client, self._gap, self._clock = client, waiting.list_gap, clock
+        self._cond = threading.Condition()
+        self._watched: dict[object, tuple[str, float]] = {}  # a wait -> (its id, when due)
+        self._seen: dict[str, tuple[int, Deployment | None]] = {}  # id -> (poll number, answer)
+        self._started = 0  # polls started so far (the next poll's number)
+        self._polling = False
+        self._listed_at = float("-inf")
+        self.lists = self.details = 0  # calls made (for tests and benches)
+
+    def mark(self) -> int:
+        """The number of the next poll: a wait beginning now takes answers from it on."""
+        with self._cond:
+            return self._started
+
+    def observe(self, dep_id: str, newer: int, due: float,
+                stop: threading.Event) -> tuple[int, Deployment]:
+        """``dep_id`` as a poll numbered ``newer`` or later showed it, with that number; a poll
+        is started at ``due`` (monotonic) unless one comes sooner."""
+        me = object()
+        with self._cond:
+            self._watched[me] = (dep_id, due)
+            try:
+                while (seen := self._seen.get(dep_id)) is None or seen[0] < newer:
+                    if stop.is_set():
+                        raise Interrupted()
+                    ids = {watched for watched, _ in self._watched.values()}
+                    start_at = max(due, self._listed_at + self._gap) if len(ids) > 1 else due
+                    now = self._clock()
+                    if not self._polling and now >= start_at:
+                        self._poll(ids)
+                    else:
+                        self._cond.wait(_PATIENCE if self._polling
+                                        else min(start_at - now, _PATIENCE))
+            finally:
+                del self._watched[me]
+                if all(watched != dep_id for watched, _ in self._watched.values()):
+                    self._seen.pop(dep_id, None)  # nobody watches it: forget the answer
+        number, dep = seen
+        # not in the list (a list that lags a create): ask for it alone (NotFound if gone)
+        return number, dep if dep is not None else self._client.detail(dep_id)
+
+    def _poll(self, ids: set[str]) -> None:
+        """One poll for ``ids``; called with the lock held, which it gives up for the call."""
+        self._polling, number = True, self._started
+        self._started += 1
+        answers: dict[str, Deployment | None] = {}
+        sent = self._clock()
+        self._cond.release()
+        try:
+            if len(ids) > 1:
+                live = {d.id: d for d in self._client.list()}
+                answers = {i: live.get(i) for i in ids}
+            else:
+                answers = {i: self._client.detail(i) for i in ids}
+        finally:
+            self._cond.acquire()
+            self._polling = False
+            self._cond.notify_all()
+        if len(ids) > 1:
+            self.lists, self._listed_at = self.lists + 1, sent
+        else:
+            self.details += 1
+        for i, dep in answers.items():
+            self._seen[i] = (number, dep)
 
 
 class Waits:
-    """Every wait of one apply: the polls, and how long waits of each kind take in this run."""
+    """Every wait of one apply: the shared polls, and how long waits of each kind take."""
 
     def __init__(self, client: YottaClient, waiting: Waiting, stop: threading.Event,
                  on_event: Callable[[Event], None]) -> None:
-        self.client, self.waiting, self.stop, self.on_event = client, waiting, stop, on_event
+        self.waiting, self.stop, self.on_event = waiting, stop, on_event
+        self.board = StatusBoard(client, waiting)
         self._settle = SettleTimes()
 
     def until(self, name: str, step: Step, dep_id: str, started: float,
@@ -34,13 +120,14 @@ class Waits:
         began = time.monotonic()
         deadline = began + self.waiting.timeout
         kind = (step.until, step.workers is not None)
+        newer = self.board.mark()
         # a poll before the usual settle time cannot succeed: don't spend the rate limit on it
-        if self.stop.wait(self._settle.expected(kind)):
-            raise Interrupted()
+        due = began + self._settle.expected(kind)
         pause = PollDelay(self.waiting)
         in_a_row = left_again = 0
         while True:
-            dep = self.client.detail(dep_id)
+            number, dep = self.board.observe(dep_id, newer, due, self.stop)
+            newer = number + 1  # the next answer comes from a later poll
             if dep.status in step.until and (
                 step.workers is None or dep.status != RUNNING
                 or (dep.runningWorkers or 0) >= step.workers
@@ -57,5 +144,4 @@ class Waits:
             self.on_event(Event(name, step.describe(), StepOutcome.STATUS,
                                 time.monotonic() - started, str(dep.status), status=dep.status,
                                 running=dep.runningWorkers, wanted=step.workers))
-            if self.stop.wait(pause.after((dep.status, dep.runningWorkers))):
-                raise Interrupted()
+            due = time.monotonic() + pause.after((dep.status, dep.runningWorkers))

@@ -20,6 +20,7 @@ class Waiting:
     timeout: float = 900.0
     first_poll: float = 0.05
     max_poll: float = 5.0
+    list_gap: float = 0.5  # seconds between list calls that poll several waits at once
 
 
 class PollDelay:

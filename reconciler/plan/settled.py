@@ -1,6 +1,6 @@
 """Done means the declared status, seen twice: a deployment one list shows settled (RUNNING or
 STOPPED, as declared) is confirmed by a second list before `apply` says "No changes", as a wait
-confirms with two polls in a row (apply/executor._wait). A status that flips would otherwise
+confirms with two polls in a row (apply/polling.py). A status that flips would otherwise
 pass every other run: one snapshot RUNNING, "No changes", exit 0, while it is not serving.
 
 Pure: the caller makes the second list call and plans again with what this returns.
