@@ -1,10 +1,14 @@
 """Waits share their polls (apply/polling.py): N deployments waiting at once cost one list call
-per poll, not a detail call each, and a wait still needs two polls in a row that show its
-status, taken after the call it waits for. Through the emulator over HTTP."""
+per poll, not a detail call each. A wait lends its --parallelism slot (apply/slots.py) unless
+its change takes the deployment down: creates overlap their waits, updates of running
+deployments at --parallelism 1 still go one at a time. Through the emulator over HTTP."""
 
 from __future__ import annotations
 
+import json
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,5 +35,47 @@ def test_concurrent_waits_share_their_polls(tmp_path: Path, api_version: str) ->
         assert polls < N, calls
         with cli.client() as api:
             assert {d.status for d in api.list()} == {"RUNNING"}
+    finally:
+        server.stop()
+
+
+def _spans(stdout: str) -> dict[str, tuple[int, int]]:
+    """Per deployment: the positions in the event stream of its first step and its end."""
+    stream: list[dict[str, Any]] = [json.loads(line) for line in stdout.splitlines()]
+    spans: dict[str, tuple[int, int]] = {}
+    for at, event in enumerate(stream):
+        name = event.get("deployment")
+        if event["type"] == "step_started" and name not in spans:
+            spans[name] = (at, at)
+        elif event["type"] == "deployment_finished":
+            spans[name] = (spans[name][0], at)
+    return spans
+
+
+def test_a_create_waiting_lends_its_slot_an_update_that_stops_keeps_it(tmp_path: Path) -> None:
+    server = start_emulator(transition_seconds=0.5)
+    try:
+        cli = Cli(server, tmp_path)
+        names = ["a", "b", "c"]
+        for name in names:
+            cli.write(name, model="llama")
+        created = cli("apply", str(cli.manifests), "--auto-approve", "--parallelism", "1",
+                      "-o", "json")
+        assert created.exit_code == 0, created.output
+        spans = _spans(created.stdout)
+        # b's and c's creates were sent while a still waited for RUNNING (red before: the wait
+        # held the only slot, so each create waited for the previous deployment to be RUNNING)
+        assert sorted(spans) == names
+        assert max(start for start, _ in spans.values()) < min(end for _, end in spans.values())
+
+        for name in names:  # an update of a RUNNING deployment: stop, wait, update, start, wait
+            cli.write(name, model="mistral")
+        updated = cli("apply", str(cli.manifests), "--auto-approve", "--parallelism", "1",
+                      "-o", "json")
+        assert updated.exit_code == 0, updated.output
+        ordered = sorted(_spans(updated.stdout).values())
+        assert len(ordered) == 3
+        # one deployment down at a time: each ends before the next one's stop is sent
+        assert all(first[1] < second[0] for first, second in pairwise(ordered))
     finally:
         server.stop()

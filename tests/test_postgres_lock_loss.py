@@ -46,14 +46,17 @@ class HoldOne(Emulator):
     """Holds the first call of ``op`` until the test releases it; ``reached`` is set when that
     call has arrived (the test waits on it: no polling)."""
 
-    def __init__(self, op: str) -> None:
+    def __init__(self, op: str, armed: bool = True) -> None:
         base = build(transition_seconds=0.0, retry_after=0.0)
         super().__init__(base.world, base.api_key, base.faults)
         self.op, self.reached, self.release = op, threading.Event(), threading.Event()
+        self.armed = threading.Event()  # holds nothing until armed (a test's setup runs first)
+        if armed:
+            self.armed.set()
         self._first = threading.Lock()
 
     def dispatch(self, op: str, params: dict[str, Any], body: Any) -> Any:
-        if op == self.op and self._first.acquire(blocking=False):  # only the first one
+        if op == self.op and self.armed.is_set() and self._first.acquire(blocking=False):
             self.reached.set()
             assert self.release.wait(DEADLINE), "the test never released the held call"
         return super().dispatch(op, params, body)
@@ -139,31 +142,40 @@ def test_an_apply_that_loses_its_lock_mid_run_makes_no_further_call_and_the_next
 
 def test_a_second_runner_inside_the_lost_holders_window_no_duplicate_no_lost_record(
         pg_state: str, tmp_path: Path) -> None:
-    """The holder created ``a`` and is waiting for it (a poll held at the server) when its
-    database session is ended. While it is still alive and unaware, a second runner takes the
-    lock, folds the holder's journal and finishes the work. Released, the holder makes no
-    further mutating call: it stops at its next journal write."""
-    emulator = HoldOne("endpointDetail")  # the holder's first wait poll (for a, created)
+    """The holder stopped one deployment to update it and is waiting for it to stop (a poll
+    held at the server; at --parallelism 1 the other two wait their turn: an update that stops
+    a deployment keeps its slot) when its database session is ended. While it is still alive
+    and unaware, a second runner takes the lock, folds the holder's journal and finishes the
+    work. Released, the holder makes no further mutating call: it stops at its next journal
+    write."""
+    emulator = HoldOne("endpointDetail", armed=False)  # the holder's first wait poll
     server = EmulatorServer(emulator).start()
     try:
         cli = Cli(server, tmp_path)
         cli.env["YOTTACTL_STATE"] = pg_state
         names = ["a", "b", "c"]
         for name in names:
-            cli.write(name)
+            cli.write(name, model="llama")
+        assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+        for name in names:  # updates of RUNNING deployments, declared stopped: stop, wait, update
+            cli.write(name, model="mistral", state="stopped")
+        setup = emulator.mutations()  # the three creates
+        emulator.armed.set()
         holder = _apply(cli, "--parallelism", "1")
         assert emulator.reached.wait(DEADLINE)
-        assert emulator.calls["endpointCreate"] == 1 and _live_names(cli) == ["a"]  # mid-way
+        assert emulator.mutations() - setup == emulator.calls["endpointStop"] == 1  # mid-way
         journaled = sql(pg_state, "SELECT record FROM yottactl_journal ORDER BY seq")
-        assert journaled and all('"a"' in str(r) for r in journaled)  # a's intent and outcome
+        stopped = {n for n in names if any(f'"{n}"' in str(r) for r in journaled)}
+        assert len(stopped) == 1  # its stop: intent, outcome, the status it recorded
         assert _end_lock_sessions(pg_state) == 1
-        at_loss = emulator.mutations()
+        at_loss = emulator.mutations() - setup
 
         second = _apply(cli, "--lock-timeout", "30")  # inside the window: the holder is alive
         out, err = second.communicate(timeout=DEADLINE)
         assert second.returncode == 0, out + err
         assert holder.poll() is None  # precondition: the holder is still held, unaware
-        assert emulator.calls["endpointCreate"] == 3  # the second runner created b and c only
+        # the second runner stopped the other two only, and updated all three
+        assert emulator.calls["endpointStop"] == 3 and emulator.calls["endpointUpdate"] == 3
         by_second = emulator.mutations()
         assert _live_names(cli) == names
 

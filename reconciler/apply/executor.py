@@ -209,6 +209,10 @@ class Executor:
 
     def _wait(self, change: Change, step: Step, dep_id: str, started: float,
               confirm: bool = False) -> Deployment:
+        """Wait for ``step``; the slot is lent meanwhile unless ``change`` takes its deployment
+        down (a stop: --parallelism 1 updates a fleet one deployment at a time, apply/slots.py)."""
+        if any(s.op is Op.STOP for s in change.steps):
+            return self.waits.until(change.name, step, dep_id, started, confirm)
         with self.slots.lent():  # no API call of this deployment's is due until it settles
             return self.waits.until(change.name, step, dep_id, started, confirm)
 

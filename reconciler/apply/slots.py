@@ -1,10 +1,13 @@
-"""--parallelism as slots: how many deployments make API calls at the same time.
+"""--parallelism as slots: how many deployments are being changed at the same time.
 
 A deployment that waits for its status gives its slot back for the wait and takes one again
 before its next call, so a wait (seconds to minutes of a GPU cold start) never keeps another
-deployment's create or update from being sent. Before, 120 creates at --parallelism 10 spent
+deployment's create or scale from being sent. Before, 120 creates at --parallelism 10 spent
 most of their time with all ten slots held by waits while the rate budget went unused (1.7x the
-time the API's rate limit needs for their calls; 1.08x at --parallelism 32).
+time the API's rate limit needs for their calls; 1.08x at --parallelism 32). A change that
+stops its deployment (an update of a running one, a restart, a delete) keeps its slot through
+its waits: at most N deployments are down for a change at once (--parallelism 1 updates a
+fleet one deployment at a time).
 """
 
 from __future__ import annotations

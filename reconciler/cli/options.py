@@ -298,8 +298,8 @@ def parallelism_option(what: str) -> Callable[[F], F]:
     """--parallelism: ``what`` is changed (deleted, restarted) at the same time."""
     return click.option("--parallelism", default=10, show_default=True,
                         type=click.IntRange(1, 100),
-                        help=f"Deployments {what} at the same time (one that waits for its "
-                             "status does not count).")
+                        help=f"Deployments {what} at the same time (one that only waits "
+                             "for its status, not stopped for the change, does not count).")
 
 
 def timeout_option(help_text: str) -> Callable[[F], F]:
