@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from reconciler.api.client import YottaClient
@@ -21,7 +22,7 @@ from reconciler.plan.model import Step
 
 __all__ = ["StatusBoard", "Waits"]
 
-_PATIENCE = 0.2  # seconds between looks at the stop event while a poll is awaited
+_PATIENCE = 0.5  # seconds between looks at the stop event while a poll is awaited
 
 
 class StatusBoard:
@@ -39,7 +40,7 @@ class StatusBoard:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._client, self._gap, self._clock = client, waiting.list_gap, clock
         self._cond = threading.Condition()
-        self._watched: dict[object, tuple[str, float]] = {}  # a wait -> (its id, when due)
+        self._watched: Counter[str] = Counter()  # id -> how many waits watch it
         self._seen: dict[str, tuple[int, Deployment | None]] = {}  # id -> (poll number, answer)
         self._started = 0  # polls started so far (the next poll's number)
         self._polling = False
@@ -55,24 +56,24 @@ class StatusBoard:
                 stop: threading.Event) -> tuple[int, Deployment]:
         """``dep_id`` as a poll numbered ``newer`` or later showed it, with that number; a poll
         is started at ``due`` (monotonic) unless one comes sooner."""
-        me = object()
         with self._cond:
-            self._watched[me] = (dep_id, due)
+            self._watched[dep_id] += 1
             try:
                 while (seen := self._seen.get(dep_id)) is None or seen[0] < newer:
                     if stop.is_set():
                         raise Interrupted()
-                    ids = {watched for watched, _ in self._watched.values()}
-                    start_at = max(due, self._listed_at + self._gap) if len(ids) > 1 else due
+                    shared = len(self._watched) > 1
+                    start_at = max(due, self._listed_at + self._gap) if shared else due
                     now = self._clock()
                     if not self._polling and now >= start_at:
-                        self._poll(ids)
+                        self._poll(set(self._watched))
                     else:
                         self._cond.wait(_PATIENCE if self._polling
                                         else min(start_at - now, _PATIENCE))
             finally:
-                del self._watched[me]
-                if all(watched != dep_id for watched, _ in self._watched.values()):
+                self._watched[dep_id] -= 1
+                if not self._watched[dep_id]:
+                    del self._watched[dep_id]
                     self._seen.pop(dep_id, None)  # nobody watches it: forget the answer
         number, dep = seen
         # not in the list (a list that lags a create): ask for it alone (NotFound if gone)

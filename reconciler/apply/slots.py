@@ -21,7 +21,7 @@ from reconciler.apply.events import Interrupted
 __all__ = ["WAITING_THREADS", "Slots"]
 
 WAITING_THREADS = 256  # deployments in progress at once (most of them waiting), at most
-_PATIENCE = 0.2  # seconds between looks at the stop event while a slot is busy
+_PATIENCE = 0.5  # seconds between looks at the stop event while a slot is busy
 
 
 class Slots:
