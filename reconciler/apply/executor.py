@@ -53,8 +53,9 @@ class Executor:
         self.waiting = waiting or Waiting()
         self.on_event = on_event or (lambda e: None)
         self.stop = stop or threading.Event()
-        self.waits = Waits(client, self.waiting, self.stop, self.on_event)
         self.slots = Slots(self.parallelism, self.stop)  # a wait lends its slot (apply/slots.py)
+        self.waits = Waits(client, self.waiting, self.stop, self.on_event,
+                           busy=lambda: self.slots.held_now > 0)
         self.plan_fingerprint = plan_fingerprint
         self.keep_failed = keep_failed  # a failed rollout's new deployment stays (apply/rollout)
         self.hook_env = dict(hook_env or {})  # what a cutover command inherits (settings.py)

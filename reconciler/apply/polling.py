@@ -31,14 +31,17 @@ class StatusBoard:
     Each wait names the deployment it watches and when it wants a poll at the latest; the first
     wait that is due polls for all: one ``list`` call while two or more deployments are watched
     (one call however many deployments exist), else one ``detail`` call. Every watched
-    deployment takes its status from that poll. Lists are at least ``Waiting.list_gap`` apart,
-    so waits due at different moments share one. A wait takes an answer only from a poll
-    started after it began (after the call it waits for returned), never an older one.
+    deployment takes its status from that poll. While some deployment makes calls (``busy``),
+    lists are at least ``Waiting.list_gap`` apart, so waits due at different moments share one
+    and the rate budget goes to the calls; when only waits are left, a list is made as soon as
+    a wait is due (no more often than the most eager wait would poll alone). A wait takes an
+    answer only from a poll started after it began (after the call it waits for returned).
     """
 
     def __init__(self, client: YottaClient, waiting: Waiting,
+                 busy: Callable[[], bool] = lambda: True,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._client, self._gap, self._clock = client, waiting.list_gap, clock
+        self._client, self._gap, self._busy, self._clock = client, waiting.list_gap, busy, clock
         self._cond = threading.Condition()
         self._watched: Counter[str] = Counter()  # id -> how many waits watch it
         self._seen: dict[str, tuple[int, Deployment | None]] = {}  # id -> (poll number, answer)
@@ -62,8 +65,8 @@ class StatusBoard:
                 while (seen := self._seen.get(dep_id)) is None or seen[0] < newer:
                     if stop.is_set():
                         raise Interrupted()
-                    shared = len(self._watched) > 1
-                    start_at = max(due, self._listed_at + self._gap) if shared else due
+                    paced = len(self._watched) > 1 and self._busy()
+                    start_at = max(due, self._listed_at + self._gap) if paced else due
                     now = self._clock()
                     if not self._polling and now >= start_at:
                         self._poll(set(self._watched))
@@ -108,9 +111,10 @@ class Waits:
     """Every wait of one apply: the shared polls, and how long waits of each kind take."""
 
     def __init__(self, client: YottaClient, waiting: Waiting, stop: threading.Event,
-                 on_event: Callable[[Event], None]) -> None:
+                 on_event: Callable[[Event], None],
+                 busy: Callable[[], bool] = lambda: True) -> None:
         self.waiting, self.stop, self.on_event = waiting, stop, on_event
-        self.board = StatusBoard(client, waiting)
+        self.board = StatusBoard(client, waiting, busy)
         self._settle = SettleTimes()
 
     def until(self, name: str, step: Step, dep_id: str, started: float,
@@ -145,4 +149,6 @@ class Waits:
             self.on_event(Event(name, step.describe(), StepOutcome.STATUS,
                                 time.monotonic() - started, str(dep.status), status=dep.status,
                                 running=dep.runningWorkers, wanted=step.workers))
-            due = time.monotonic() + pause.after((dep.status, dep.runningWorkers))
+            now = time.monotonic()
+            delay = pause.after((dep.status, dep.runningWorkers), asked=now >= due)
+            due = due if delay is None else now + delay

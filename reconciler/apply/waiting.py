@@ -35,11 +35,15 @@ class PollDelay:
         self._next = self._first
         self._seen: set[object] = set()
 
-    def after(self, observed: object) -> float:
-        """The pause after a poll that saw ``observed``."""
+    def after(self, observed: object, asked: bool = True) -> float | None:
+        """The pause after a poll that saw ``observed``; None (keep the schedule) after an
+        answer this wait did not ask for yet (``asked`` False: a poll shared with other waits)
+        that shows nothing new, so other waits' polls do not stretch this one's backoff."""
         if observed not in self._seen:  # progress: look again soon
             self._seen.add(observed)
             self._next = self._first
+        elif not asked:
+            return None
         delay, self._next = self._next, min(self._next * 2, self._max)
         return delay
 
