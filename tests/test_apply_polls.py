@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.apply.waiting import PollDelay, Waiting
+
 from conftest import Cli, serving, start_emulator
 
 N = 20
@@ -79,3 +81,12 @@ def test_a_create_waiting_lends_its_slot_an_update_that_stops_keeps_it(tmp_path:
         assert all(first[1] < second[0] for first, second in pairwise(ordered))
     finally:
         server.stop()
+
+
+def test_a_shared_answer_showing_nothing_new_leaves_a_waits_backoff_alone() -> None:
+    pause = PollDelay(Waiting(first_poll=0.05, max_poll=5.0))
+    assert pause.after(("INITIALIZING", 0)) == 0.05  # new: look again soon
+    assert pause.after(("INITIALIZING", 0), asked=False) is None  # another wait's list
+    assert pause.after(("INITIALIZING", 0), asked=False) is None
+    assert pause.after(("INITIALIZING", 0)) == 0.1  # its own next poll: backoff as if alone
+    assert pause.after(("RUNNING", 1), asked=False) == 0.05  # progress, asked or not
