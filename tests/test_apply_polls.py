@@ -31,10 +31,11 @@ def test_concurrent_waits_share_their_polls(tmp_path: Path, api_version: str) ->
         assert result.exit_code == 0, result.output
         calls = httpx.get(f"{server.url}/_emulator/stats").json()["calls"]
         polls = sum(n for op, n in calls.items() if "Detail" in op or "List" in op)
-        # one detail poll per wait would be 2N at least (a wait is confirmed by a second poll);
-        # shared, they are a few lists (plan, the create guard, a list every 0.5 s of waiting)
+        # one detail poll per wait would be 2N at least (a wait is confirmed by a second poll;
+        # 140 were made before); shared, they are lists: the plan's, the create guard's, and
+        # at most one every 0.1 s of waiting once every create is sent (~15 on a busy machine)
         assert sum(n for op, n in calls.items() if "Create" in op) == N, calls
-        assert polls < N, calls
+        assert polls < 2 * N, calls
         with cli.client() as api:
             assert {d.status for d in api.list()} == {"RUNNING"}
     finally:
