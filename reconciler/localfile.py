@@ -61,8 +61,8 @@ def read_bytes(path: str | os.PathLike[str], cap: int) -> bytes:
         raise UnreadableFile("cannot read it: No such file or directory", missing=True) from None
     except OSError as exc:
         raise UnreadableFile(f"cannot read it: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    try:  # the descriptor read directly: a buffered file object per manifest costs ~10%
+        info = os.fstat(fd)
         kind = not_regular(info.st_mode)
         if kind is not None:
             raise UnreadableFile(f"it is not a regular file: {kind}")
@@ -72,14 +72,25 @@ def read_bytes(path: str | os.PathLike[str], cap: int) -> bytes:
             # the regular file's size (+1 to notice it growing, or a /proc file's content
             # behind its size 0) sizes the buffer; never more than the cap
             size = min(info.st_size, cap)
-            data = handle.read(size + 1)
+            data = _read_up_to(fd, size + 1)
             if len(data) > size:  # it grew while we read: read on, still capped
-                data += handle.read(cap + 1 - len(data))
+                data += _read_up_to(fd, cap + 1 - len(data))
         except OSError as exc:
             raise UnreadableFile(f"cannot read it: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
     if len(data) > cap:
         raise UnreadableFile(f"it is larger than {_size_text(cap)}")
     return data
+
+
+def _read_up_to(fd: int, n: int) -> bytes:
+    """Up to ``n`` bytes from ``fd``: fewer only at the end of the file."""
+    chunks, total = [], 0
+    while total < n and (chunk := os.read(fd, n - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_text(path: str | os.PathLike[str], cap: int) -> str:

@@ -62,26 +62,55 @@ def _walk(folder: Path, boundary: Path, found: list[Path], refused: list[Manifes
     would delete what they declare); each real folder is read once, under the first name met,
     so a link to an ancestor (a loop) or to a folder read anyway adds nothing."""
     seen = {folder.resolve()}
-    for root, dirs, files in os.walk(folder, followlinks=True):
+    pending = [os.fspath(folder)]
+    while pending:  # os.walk(folder, followlinks=True)'s order, with scandir's file types
+        root = pending.pop()
+        dirs, files = _entries(root)
         kept = []
         for name in sorted(d for d in dirs if not d.startswith(".")):
             sub = Path(root) / name
-            if sub.is_symlink() and not _leads_inside(sub, boundary):
+            if _is_link(dirs[name]) and not _leads_inside(sub, boundary):
                 refused.append(_outside_issue(sub, boundary))
                 continue
             real = sub.resolve()
             if real not in seen:
                 seen.add(real)
                 kept.append(name)
-        dirs[:] = kept
         for name in sorted(files):
             if not name.endswith(SUFFIXES) or name.startswith("."):
                 continue
             file = Path(root) / name
-            if file.is_symlink() and not _leads_inside(file, boundary):
+            if _is_link(files[name]) and not _leads_inside(file, boundary):
                 refused.append(_outside_issue(file, boundary))
             else:
                 found.append(file)
+        pending.extend(os.path.join(root, name) for name in reversed(kept))
+
+
+def _entries(folder: str) -> tuple[dict[str, os.DirEntry[str]], dict[str, os.DirEntry[str]]]:
+    """(folders, other entries) of ``folder`` by name, as os.walk splits them (links to folders
+    are folders); an unreadable folder has none (os.walk skips it)."""
+    dirs: dict[str, os.DirEntry[str]] = {}
+    files: dict[str, os.DirEntry[str]] = {}
+    try:
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                (dirs if is_dir else files)[entry.name] = entry
+    except OSError:
+        return {}, {}
+    return dirs, files
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    """As Path.is_symlink, from the folder listing's file type (no system call per file)."""
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
 
 
 def _inside_working_tree(folder: str) -> None:

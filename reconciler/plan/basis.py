@@ -8,10 +8,15 @@ mypy checks every field name and type (no dict splatted into ``Change(**...)``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reconciler.plan.model import Action, Change, FieldChange, RolloutPlan, Step
 from reconciler.plan.normalize import Essence
 from reconciler.plan.reasons import Reason
+
+if TYPE_CHECKING:
+    from reconciler.plan.desired import Desired
+    from reconciler.state.model import StateEntry
 
 
 @dataclass(frozen=True)
@@ -52,3 +57,15 @@ class ChangeBasis:
             templates=self.templates, prevent_destroy=self.prevent_destroy,
             ignore_changes=self.ignore_changes, failed=failed,
             waiting_since=self.waiting_since, rollout=rollout)
+
+
+def lifecycle_changes(entry: StateEntry, want: Desired) -> tuple[FieldChange, ...]:
+    """Lifecycle settings that differ from the state's record (state-only changes)."""
+    out = []
+    if entry.prevent_destroy != want.prevent_destroy:
+        out.append(FieldChange(path="lifecycle.preventDestroy", before=entry.prevent_destroy,
+                               after=want.prevent_destroy))
+    if sorted(entry.ignore_changes) != sorted(want.ignore_changes):
+        out.append(FieldChange(path="lifecycle.ignoreChanges", before=list(entry.ignore_changes),
+                               after=list(want.ignore_changes)))
+    return tuple(out)

@@ -14,7 +14,7 @@ from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
 from reconciler.plan import renames
 from reconciler.plan import rollout as R
 from reconciler.plan import steps as S
-from reconciler.plan.basis import ChangeBasis
+from reconciler.plan.basis import ChangeBasis, lifecycle_changes
 from reconciler.plan.desired import Desired
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import find_drift
@@ -57,18 +57,6 @@ class Options:
     prevent_destroy: Mapping[str, bool] = field(default_factory=dict)
     replace: frozenset[str] = frozenset()  # `apply --replace NAME`: replace even if unchanged
     catalog: Catalog = field(default_factory=builtin_catalog)  # the command's: price estimates
-
-
-def lifecycle_changes(entry: StateEntry, want: Desired) -> tuple[FieldChange, ...]:
-    """Lifecycle settings that differ from the state's record (state-only changes)."""
-    out = []
-    if entry.prevent_destroy != want.prevent_destroy:
-        out.append(FieldChange(path="lifecycle.preventDestroy", before=entry.prevent_destroy,
-                               after=want.prevent_destroy))
-    if sorted(entry.ignore_changes) != sorted(want.ignore_changes):
-        out.append(FieldChange(path="lifecycle.ignoreChanges", before=list(entry.ignore_changes),
-                               after=list(want.ignore_changes)))
-    return tuple(out)
 
 
 def estimate_price(essence: Essence, running: bool, catalog: Catalog) -> float | None:
@@ -137,6 +125,13 @@ class _Planner:
             changes = (FieldChange(path="name", before=live.name, after=want.name), *changes)
         # lifecycle settings are state-only changes, shown with the others
         lifecycle = () if entry is None or adopt else lifecycle_changes(entry, want)
+        if not (changes or lifecycle or adopt or old_name) and entry is not None and (
+                same := self._unchanged(want, entry, live, compared)) is not None:
+            # 5, early (most of a fleet): the record below, without the basis it never uses
+            return Change(name=want.name, id=live.id, action=Action.NOOP, reason_code=same,
+                          reason=sentence(same, set(), status=live.status, since=since),
+                          live_status=live.status, price_before=live.perHourPrice,
+                          price_after=live.perHourPrice)
         base = replace(
             base, id=live.id, adopt=adopt, changes=(*changes, *lifecycle),
             live_name=live.name if live.name != want.name else None,
@@ -201,6 +196,16 @@ class _Planner:
                            failed=live.status == FAILED,
                            price_after=price_after if estimated else live.perHourPrice,
                            price_estimated=estimated)
+
+    def _unchanged(self, want: Desired, entry: StateEntry, live: LiveDeployment,
+                   compared: Essence) -> Reason | None:
+        """The reason when the rungs below plan this unchanged, managed deployment as a plain
+        NOOP (no rollout leftover live, no --replace, a status needing no step); else None."""
+        if want.name in self.options.replace or any(self.live_by_id.get(i or "") is not None
+                                                    for i in (entry.rollout_retiring, entry.rollout_green)):
+            return None
+        outcome = S.converge(live.status, compared, want.state == "running", set())
+        return outcome[3] if outcome is not None and outcome[0] is Action.NOOP else None
 
     def _match(self, name: str, entry: StateEntry | None) -> tuple[LiveDeployment | None, bool]:
         """(live object, adopting?). The state's id is the identity while it is live; else live
