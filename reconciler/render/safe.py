@@ -64,6 +64,7 @@ def clean_tree(value: T, keep: frozenset[str] = frozenset()) -> T:
 
 # values with no string inside: returned as they are, before any other test (most of a plan)
 _ATOMIC = frozenset({int, float, bool, type(None), bytes})
+_COLLECTIONS = frozenset({str, tuple, list, dict})  # empty, each is returned as it is
 
 
 def _clean_tree(value: object, keep: frozenset[str]) -> object:
@@ -77,9 +78,13 @@ def _clean_tree(value: object, keep: frozenset[str]) -> object:
     names = _field_names(kind, keep)
     if names is not None:  # a pydantic model or a dataclass (essences)
         updates: dict[str, object] = {}
+        fields = getattr(value, "__dict__", None)  # a model's values: faster than getattr
         for name in names:
-            old = getattr(value, name)
-            new = _clean_tree(old, keep)
+            old = getattr(value, name) if fields is None else fields[name]
+            kind = type(old)
+            if kind in _ATOMIC or (kind in _COLLECTIONS and not old):  # most fields
+                continue
+            new = clean(old) if kind is str else _clean_tree(old, keep)
             if new is not old:
                 updates[name] = new
         if not updates:
