@@ -101,8 +101,6 @@ class _Planner:
                            prevent_destroy=want.prevent_destroy,
                            ignore_changes=want.ignore_changes)
         running = want.state == "running"
-        price_after = estimate_price(want.essence, running, self.options.catalog)
-
         live, adopt = self._match(want.name, entry)
         # 1. Nothing live carries this identity (or an ambiguity already reported): create.
         if live is None:
@@ -113,8 +111,8 @@ class _Planner:
             code = Reason.DELETED_OUTSIDE if entry is not None else Reason.NOT_FOUND
             return replace(base, price_before=0.0).change(
                 action=Action.CREATE, steps=S.create(want.essence, running),
-                reason=sentence(code), reason_code=code, price_after=price_after,
-                price_estimated=True)
+                reason=sentence(code), reason_code=code, price_estimated=True,
+                price_after=estimate_price(want.essence, running, self.options.catalog))
 
         real_live, since = mask(live.essence, secret, self.fp), waiting_since(entry, adopt, live)
         compared = apply_ignored(masked_desired, real_live, want.ignore_changes)
@@ -132,6 +130,7 @@ class _Planner:
                           reason=sentence(same, set(), status=live.status, since=since),
                           live_status=live.status, price_before=live.perHourPrice,
                           price_after=live.perHourPrice)
+        price_after = estimate_price(want.essence, running, self.options.catalog)
         base = replace(
             base, id=live.id, adopt=adopt, changes=(*changes, *lifecycle),
             live_name=live.name if live.name != want.name else None,

@@ -15,12 +15,17 @@ R = Reason
 
 STOP = (Step(op=Op.STOP), Step(op=Op.WAIT, until=(STOPPED,)))
 RESTARTS = "workers restart"  # the disruption of stop + start (render/plan_text says more)
+_START, _UPDATE = Step(op=Op.START), (Step(op=Op.UPDATE),)  # shared, as STOP: immutable
 
 
 def wait_running(essence: Essence) -> Step:
     # QUEUE mode varies running workers with load: only the status is awaited
     workers = None if essence.serviceMode == QUEUE else essence.workers
     return Step(op=Op.WAIT, until=(RUNNING,), workers=workers)
+
+
+def _restart(essence: Essence) -> tuple[Step, Step]:
+    return _START, wait_running(essence)
 
 
 def settle(status: str | None) -> tuple[tuple[Step, ...], str | None]:
@@ -59,14 +64,13 @@ def converge(status: str | None, essence: Essence, running: bool,
     """Steps from the live status to the desired one, applying ``fields`` on the way."""
     lead, now = settle(status)
     only_workers = fields == {"workers"}
-    restart = (Step(op=Op.START), wait_running(essence))
-    update = (Step(op=Op.UPDATE),)
+    update = _UPDATE
     if now == FAILED:
         # a failed deployment comes back through STOPPED: stop, (update), start
         fix = update if fields else ()
         if running:
             action = Action.UPDATE if fields else Action.START
-            return action, (*lead, *STOP, *fix, *restart), RESTARTS, (
+            return action, (*lead, *STOP, *fix, *_restart(essence)), RESTARTS, (
                 R.FAILED_UPDATE_RESTART if fields else R.FAILED_RESTART)
         return (Action.UPDATE if fields else Action.STOP), (*lead, *STOP, *fix), "", R.FAILED_STOP
     if now == RUNNING and running:
@@ -77,15 +81,15 @@ def converge(status: str | None, essence: Essence, running: bool,
         if only_workers:
             return Action.SCALE, (*lead, Step(op=Op.SCALE, workers=essence.workers),
                                   wait_running(essence)), "", R.SCALE_RUNNING
-        return Action.UPDATE, (*lead, *STOP, *update, *restart), RESTARTS, R.UPDATE_RESTART
+        return Action.UPDATE, (*lead, *STOP, *update, *_restart(essence)), RESTARTS, R.UPDATE_RESTART
     if now == RUNNING and not running:
         if fields:
             return Action.UPDATE, (*lead, *STOP, *update), "stops serving", R.UPDATE_AND_STOP
         return Action.STOP, (*lead, *STOP), "stops serving", R.STOP_REQUESTED
     if now == STOPPED and running:
         if fields:
-            return Action.UPDATE, (*lead, *update, *restart), "", R.UPDATE_THEN_START
-        return Action.START, (*lead, *restart), "", R.START_REQUESTED
+            return Action.UPDATE, (*lead, *update, *_restart(essence)), "", R.UPDATE_THEN_START
+        return Action.START, (*lead, *_restart(essence)), "", R.START_REQUESTED
     if now == STOPPED and not running:
         if not fields and lead:
             return Action.WAIT, lead, "", R.WAITING_STOPPED
