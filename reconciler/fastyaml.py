@@ -229,7 +229,7 @@ def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> li
     for event in _events(text):
         kind = type(event)
         if kind is scalar_event:
-            if event.tag is None and not event.anchor and stack:
+            if event.ctag is None and not event.anchor and stack:  # ctag: .tag is a property
                 # hot path: an untagged scalar inside a collection (most of a manifest)
                 raw = event.value
                 container, pending, _, role = stack[-1]

@@ -211,7 +211,8 @@ class _SpecCore(_Model):
     @model_validator(mode="after")
     def _documented_rules(self) -> _SpecCore:
         problems = rule_violations({
-            "resources": [r.model_dump() for r in self.resources],
+            "resources": [{"region": r.region, "gpuType": r.gpuType, "gpuCount": r.gpuCount}
+                          for r in self.resources],  # r.model_dump(), without its cost
             "serviceMode": self.serviceMode, "expose": self.expose})
         if problems:
             name, message = problems[0]
