@@ -15,6 +15,7 @@ from reconciler.plan.normalize import Essence
 from reconciler.plan.reasons import Reason
 
 if TYPE_CHECKING:
+    from reconciler.catalog import Catalog
     from reconciler.plan.desired import Desired
     from reconciler.state.model import StateEntry
 
@@ -69,3 +70,12 @@ def lifecycle_changes(entry: StateEntry, want: Desired) -> tuple[FieldChange, ..
         out.append(FieldChange(path="lifecycle.ignoreChanges", before=list(entry.ignore_changes),
                                after=list(want.ignore_changes)))
     return tuple(out)
+
+
+def estimate_price(essence: Essence, running: bool, catalog: Catalog) -> float | None:
+    if not running:
+        return 0.0
+    res = essence.resources[0]
+    # a manifest always sets these (they are required); 0 only keeps mypy honest
+    return catalog.hourly_price(res.gpuType or "", res.gpuCount or 0, essence.containerVolumeInGb or 0,
+                        essence.workers or 0)

@@ -14,7 +14,7 @@ from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
 from reconciler.plan import renames
 from reconciler.plan import rollout as R
 from reconciler.plan import steps as S
-from reconciler.plan.basis import ChangeBasis, lifecycle_changes
+from reconciler.plan.basis import ChangeBasis, estimate_price, lifecycle_changes
 from reconciler.plan.desired import Desired
 from reconciler.plan.diff import diff
 from reconciler.plan.drift import find_drift
@@ -57,15 +57,6 @@ class Options:
     prevent_destroy: Mapping[str, bool] = field(default_factory=dict)
     replace: frozenset[str] = frozenset()  # `apply --replace NAME`: replace even if unchanged
     catalog: Catalog = field(default_factory=builtin_catalog)  # the command's: price estimates
-
-
-def estimate_price(essence: Essence, running: bool, catalog: Catalog) -> float | None:
-    if not running:
-        return 0.0
-    res = essence.resources[0]
-    # a manifest always sets these (they are required); 0 only keeps mypy honest
-    return catalog.hourly_price(res.gpuType or "", res.gpuCount or 0, essence.containerVolumeInGb or 0,
-                        essence.workers or 0)
 
 
 class _Planner:
@@ -114,22 +105,25 @@ class _Planner:
                 reason=sentence(code), reason_code=code, price_estimated=True,
                 price_after=estimate_price(want.essence, running, self.options.catalog))
 
-        real_live, since = mask(live.essence, secret, self.fp), waiting_since(entry, adopt, live)
+        since = waiting_since(entry, adopt, live)
+        # lifecycle settings are state-only changes, shown with the others
+        lifecycle = () if entry is None or adopt else lifecycle_changes(entry, want)
+        # 5, early (most of a fleet): equal before masking is equal after (masking is a
+        # function of the values), so an unchanged deployment is planned without its copies
+        if not (lifecycle or adopt or old_name or want.ignore_changes) and entry is not None \
+                and want.essence == live.essence and R.is_slot(want.name, live.name) \
+                and (same := self._unchanged(want, entry, live, want.essence)) is not None:
+            return self._noop(want, live, same, since)
+        real_live = mask(live.essence, secret, self.fp)
         compared = apply_ignored(masked_desired, real_live, want.ignore_changes)
         # env vars in no manifest (added in the console) are shown hidden, never their values
         masked_live = hide_undeclared(real_live, compared.environmentVars, self.fp)
         changes = diff(masked_live, compared, secret)
         if not R.is_slot(want.name, live.name):  # renamed in the console (or imported so)
             changes = (FieldChange(path="name", before=live.name, after=want.name), *changes)
-        # lifecycle settings are state-only changes, shown with the others
-        lifecycle = () if entry is None or adopt else lifecycle_changes(entry, want)
         if not (changes or lifecycle or adopt or old_name) and entry is not None and (
                 same := self._unchanged(want, entry, live, compared)) is not None:
-            # 5, early (most of a fleet): the record below, without the basis it never uses
-            return Change(name=want.name, id=live.id, action=Action.NOOP, reason_code=same,
-                          reason=sentence(same, set(), status=live.status, since=since),
-                          live_status=live.status, price_before=live.perHourPrice,
-                          price_after=live.perHourPrice)
+            return self._noop(want, live, same, since)  # 5, early: without the basis
         price_after = estimate_price(want.essence, running, self.options.catalog)
         base = replace(
             base, id=live.id, adopt=adopt, changes=(*changes, *lifecycle),
@@ -186,9 +180,7 @@ class _Planner:
         why = sentence(code, fields, status=live.status, since=since)
         # 5. Up to date and already managed: a lean record (nothing will consume the rest).
         if action is Action.NOOP and not adopt:
-            return Change(name=want.name, id=live.id, action=action, reason=why,
-                          reason_code=code, live_status=live.status,
-                          price_before=live.perHourPrice, price_after=live.perHourPrice)
+            return self._noop(want, live, code, since)  # converge's NOOP: no field changed
         estimated = action not in (Action.NOOP, Action.RECORD)
         return base.change(action=action, steps=steps, reason=adopting + why, reason_code=code,
                            disruptive=bool(disruption), disruption=disruption,
@@ -196,10 +188,18 @@ class _Planner:
                            price_after=price_after if estimated else live.perHourPrice,
                            price_estimated=estimated)
 
+    @staticmethod
+    def _noop(want: Desired, live: LiveDeployment, code: Reason, since: str | None) -> Change:
+        """Rung 5's lean record of an up-to-date managed deployment."""
+        return Change(name=want.name, id=live.id, action=Action.NOOP, reason_code=code,
+                      reason=sentence(code, set(), status=live.status, since=since),
+                      live_status=live.status, price_before=live.perHourPrice,
+                      price_after=live.perHourPrice)
+
     def _unchanged(self, want: Desired, entry: StateEntry, live: LiveDeployment,
                    compared: Essence) -> Reason | None:
-        """The reason when the rungs below plan this unchanged, managed deployment as a plain
-        NOOP (no rollout leftover live, no --replace, a status needing no step); else None."""
+        """The reason when rung 5 plans this unchanged, managed deployment (no rollout
+        leftover live, no --replace, a status needing no step); else None."""
         if want.name in self.options.replace or any(self.live_by_id.get(i or "") is not None
                                                     for i in (entry.rollout_retiring, entry.rollout_green)):
             return None
