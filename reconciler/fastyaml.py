@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ruamel.yaml import events as ev
@@ -128,16 +128,21 @@ def _scalar(event: Any) -> Any:
                                  mark.column + 1, "remove the tag or fix the value") from None
 
 
-def _events(text: str) -> Iterator[Any]:
+def _event_source(text: str) -> Callable[[], Any]:
+    """The next parser event of ``text`` on each call, None after the last (the C parser's
+    own get_event: no generator frame to resume per event)."""
     if _Parser is not None:
-        parser = _Parser(text)
-        check, get = parser.check_event, parser.get_event  # hot loop: bound methods
-        while check():
-            yield get()
-        return
+        return _Parser(text).get_event  # type: ignore[no-any-return]
     from ruamel.yaml import YAML  # pragma: no cover
 
-    yield from YAML(typ="safe", pure=True).parse(text)  # pragma: no cover
+    events: Iterator[Any] = iter(YAML(typ="safe", pure=True).parse(text))  # pragma: no cover
+    return lambda: next(events, None)  # pragma: no cover
+
+
+def _events(text: str) -> Iterator[Any]:
+    next_event = _event_source(text)
+    while (event := next_event()) is not None:
+        yield event
 
 
 # Where a collection sits in a manifest document; only environment values are read differently.
@@ -226,7 +231,8 @@ def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> li
             merged.discard(key)
 
     scalar_event, mapping_start = ev.ScalarEvent, ev.MappingStartEvent
-    for event in _events(text):
+    next_event = _event_source(text)
+    while (event := next_event()) is not None:
         kind = type(event)
         if kind is scalar_event:
             if event.ctag is None and not event.anchor and stack:  # ctag: .tag is a property
@@ -244,9 +250,16 @@ def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> li
                         value = _scalar(event)  # raises with the position
                     if value is MERGE and (pending or type(container) is not dict):
                         value = "<<"  # a value, not a key: plain text (ruamel refuses it)
-                if pending and type(container) is dict and pending[0][0] not in container \
-                        and pending[0][0] is not MERGE:
-                    container[pending.pop()[0]] = value
+                if type(container) is dict:  # add(value, event), inlined for the common cases
+                    if not pending:  # a key
+                        pending.append((value, event.start_mark))
+                        continue
+                    key = pending[0][0]
+                    if key not in container and key is not MERGE:
+                        container[pending.pop()[0]] = value
+                        continue
+                elif type(container) is list:
+                    container.append(value)
                     continue
                 add(value, event)
                 continue
