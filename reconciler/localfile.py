@@ -46,6 +46,8 @@ def _size_text(cap: int) -> str:
 
 def not_regular(mode: int) -> str | None:
     """What a file of this mode is, when it is not a regular file."""
+    if stat.S_ISREG(mode):  # the file types are exclusive: no other test can match
+        return None
     kind = next((what for test, what in _NOT_REGULAR if test(mode)), None)
     if kind is None and not stat.S_ISREG(mode):
         return "special file"
