@@ -46,7 +46,8 @@ def _usage_exit(err: click.UsageError) -> click.UsageError:
 
 
 class _Command(click.Command):
-    """Records the order of --var/--var-file and applies the project file's defaults."""
+    """Records the order of --var/--var-file, applies the project file's defaults and, as the
+    command starts, turns --debug's HTTP log on or off."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         from reconciler.cli.habits import single_dash_long_options
@@ -60,6 +61,10 @@ class _Command(click.Command):
         rest = super().parse_args(ctx, args)
         after_parse(ctx)
         return rest
+
+    def invoke(self, ctx: click.Context) -> object:
+        _log_http_calls(ctx.find_root().params.get("debug", False))
+        return super().invoke(ctx)
 
 
 class StdoutClosed(Exception):
@@ -118,13 +123,11 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         # every command writes through the sanitising streams: API text never reaches the
         # terminal raw, whichever command prints it (render/safe.py)
-        from reconciler.cli.options import command_catalog
-        from reconciler.errors import YottactlError  # here: `yottactl --help` never needs it
+        from reconciler.cli.options import unknown_gpus_allowed
         from reconciler.render.safe import install
 
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = install(*saved)
-        catalog = command_catalog(ctx)  # the user catalog, if any; strict about GPU types
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a reader that went away is seen here, not at interpreter exit
@@ -135,14 +138,16 @@ class _Group(click.Group):
             raise StdoutClosed() from None
         except click.UsageError as err:  # raised while parsing a subcommand's arguments
             raise _usage_exit(err) from None
-        except YottactlError as err:
-            report_error(err, use_color("--no-color" in sys.argv, stream=sys.stderr))
-            ctx.exit(err.exit_code)
+        except click.exceptions.Exit:  # --help, an exit code: no error, nothing to import
+            raise
+        except Exception as err:
+            _exit_if_ours(ctx, err)
+            raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
         finally:
-            _warn_unknown_gpus(catalog.unknown_gpus_allowed())
+            _warn_unknown_gpus(unknown_gpus_allowed(ctx))
             sys.stdout, sys.stderr = saved
 
 
@@ -157,6 +162,15 @@ def output_never_stops() -> None:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, SafeStream):  # always, under the group (in-process callers too)
             stream.drop_when_closed()
+
+
+def _exit_if_ours(ctx: click.Context, err: Exception) -> None:
+    """A YottactlError ends the command with its message and exit code, never a traceback."""
+    from reconciler.errors import YottactlError
+
+    if isinstance(err, YottactlError):
+        report_error(err, use_color("--no-color" in sys.argv, stream=sys.stderr))
+        ctx.exit(err.exit_code)
 
 
 def _reader_gone() -> bool:
@@ -184,6 +198,10 @@ def main(debug: bool) -> None:
     Keep deployments as YAML manifests in Git; `plan` shows the API calls that would make the
     live fleet match them, `apply` runs them after confirmation and records every outcome.
     """
+    # --debug takes effect when the subcommand starts (_Command.invoke), not for its --help
+
+
+def _log_http_calls(debug: bool) -> None:
     from reconciler.settings import debug_wanted
 
     if debug_wanted(debug):

@@ -99,8 +99,8 @@ def current_inputs() -> Inputs:
 
 
 def command_catalog(ctx: click.Context | None = None) -> Catalog:
-    """This command's catalog: made once per command (the root's invoke, or here on first use)
-    from YOTTACTL_CATALOG, kept in the click context, gone with it."""
+    """This command's catalog: made on first use from YOTTACTL_CATALOG, kept in the click
+    context, gone with it."""
     from reconciler.catalog import Catalog, builtin_catalog
     from reconciler.settings import catalog_file
 
@@ -111,6 +111,13 @@ def command_catalog(ctx: click.Context | None = None) -> Catalog:
     if not isinstance(catalog, Catalog):
         catalog = ctx.meta[_CATALOG] = Catalog(catalog_file())
     return catalog
+
+
+def unknown_gpus_allowed(ctx: click.Context) -> list[str]:
+    """The GPU types missing from the catalog that --allow-unknown-gpu let through (none when
+    the command made no catalog)."""
+    catalog: Catalog | None = ctx.meta.get(_CATALOG)
+    return catalog.unknown_gpus_allowed() if catalog is not None else []
 
 
 def project_settings(inputs: Inputs, endpoint: str | None, api_key: str | None,

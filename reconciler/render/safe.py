@@ -15,7 +15,6 @@ JSON output needs neither: ``json.dumps`` escapes control characters and keeps e
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable
 from typing import TextIO, TypeVar, cast
@@ -89,6 +88,8 @@ def _clean_tree(value: object, keep: frozenset[str]) -> object:
                 updates[name] = new
         if not updates:
             return value
+        import dataclasses
+
         if dataclasses.is_dataclass(value):
             return dataclasses.replace(value, **updates)  # type: ignore[type-var]
         return value.model_copy(update=updates)  # type: ignore[attr-defined]
@@ -117,6 +118,8 @@ def _field_names(kind: type, keep: frozenset[str]) -> tuple[str, ...] | None:
     Worked out once per type: a plan of 10,000 changes has a handful of types."""
     key = (kind, keep)
     if key not in _FIELDS:
+        import dataclasses
+
         from pydantic import BaseModel  # already imported by whoever built the model
 
         names: tuple[str, ...] | None = None
