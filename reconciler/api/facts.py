@@ -5,8 +5,6 @@ to change. Pure constants: the planner, the client and the renderers all read th
 
 from __future__ import annotations
 
-from reconciler import fields
-
 DEFAULT_BASE_URL = "https://api.yottalabs.ai"
 API_PREFIX = "/openapi/v1/elastic/deploy"
 API_V2_PREFIX = "/v2/serverless"  # the v2 API (docs/API-V2.md): api/wire.py
@@ -36,6 +34,3 @@ DEFAULT_IMAGE_REGISTRY = "https://index.docker.io/v1"
 
 LOG_FORWARD, LOG_BACKWARD = "Forward", "Backward"
 LOG_PAGE_DEFAULT, LOG_PAGE_MAX = 100, 1000
-
-# Not in the update request: changing these forces replacement (new id and domain).
-REPLACE_FIELDS = fields.REPLACE_FIELDS

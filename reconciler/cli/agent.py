@@ -7,17 +7,14 @@ SIGTERM/SIGINT: the current step finishes and is recorded, the lock is released,
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.cli import main, stop_on_signals
 from reconciler.cli.options import api_options, catalog_option, settings, var_options
-from reconciler.errors import UsageError
 
 if TYPE_CHECKING:
     from reconciler.app.agent import AgentOptions, Log
@@ -27,6 +24,7 @@ if TYPE_CHECKING:
 def event_logger(fmt: str) -> Log:
     """log(event, **fields): one JSON object per line (``json``), else a readable line; both
     on stderr, API text escaped (a hostile name cannot forge log lines or move the cursor)."""
+    import json
     import time
 
     from reconciler.app.agent import iso
@@ -88,9 +86,12 @@ def agent(mode: str | None, interval: float | None, source: str | None, branch: 
           state_path: str | None) -> None:
     """Reconcile continuously until stopped: plan every interval, report drift, and (heal)
     apply what changed. SIGTERM/SIGINT finish the current step and exit 0."""
+    from pathlib import Path
+
     from reconciler.app.agent import Reconciler
     from reconciler.app.agent_loop import AgentLoop
     from reconciler.app.agent_source import open_source
+    from reconciler.errors import UsageError
     from reconciler.state.backend import command_line
 
     s = settings(endpoint, api_key, state_path)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,6 @@ from reconciler.cli.options import (
     timeout_option,
 )
 from reconciler.cli.run import confirm, execute, refuse_adoption, show_plan, warn
-from reconciler.errors import UsageError
 
 if TYPE_CHECKING:
     from reconciler.app.run import Planned
@@ -103,6 +101,8 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
 def _show(planned: Planned, output: str, color: bool) -> None:
     """The plan as the kind of apply shows it; a new plan with errors exits 1 here, one that
     breaks a mandatory policy is refused here (before any API call that changes anything)."""
+    import json
+
     from reconciler.app.policy import refuse_if_blocked
     from reconciler.app.run import NewPlan, SavedPlan
     from reconciler.render.progress import plan_event
@@ -150,6 +150,8 @@ def _confirm_apply(planned: Planned, waits: bool, auto_approve: bool, adopt: boo
 
 def _check_apply_flags(paths: tuple[str, ...], plan_file: str | None, refresh_only: bool,
                        replace: tuple[str, ...], output: str, auto_approve: bool) -> None:
+    from reconciler.errors import UsageError
+
     if plan_file and paths:
         raise UsageError("give manifest paths or --plan FILE, not both")
     if refresh_only and plan_file:

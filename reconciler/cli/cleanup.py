@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from reconciler.cli import main, use_color
@@ -15,7 +17,9 @@ from reconciler.cli.options import (
     timeout_option,
 )
 from reconciler.cli.run import confirm, execute, show_plan, warn
-from reconciler.errors import PlanError
+
+if TYPE_CHECKING:
+    from reconciler.errors import PlanError
 
 
 @main.command(name="delete-unmanaged")
@@ -54,6 +58,8 @@ def delete_unmanaged(ids: tuple[str, ...], auto_approve: bool, timeout: float, p
 
 def refusal(errors: tuple[str, ...]) -> PlanError:
     """Ids that cannot be deleted here (managed, unknown): the whole command is refused."""
+    from reconciler.errors import PlanError
+
     if len(errors) == 1:
         return PlanError(f"{errors[0]}; nothing was deleted")
     return PlanError(f"{len(errors)} of the ids cannot be deleted here; nothing was deleted",

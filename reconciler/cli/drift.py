@@ -12,7 +12,6 @@ from reconciler.cli.options import (
     settings,
 )
 from reconciler.cli.run import warn
-from reconciler.errors import YottactlError
 
 
 @main.command()
@@ -60,6 +59,8 @@ def drift(paths: tuple[str, ...], output: str, notify_url: str | None, ack_file:
     if notify_url and not data["clean"]:
         problem = notify(notify_url, data)
         if problem:
+            from reconciler.errors import YottactlError
+
             report_error(YottactlError(f"notification to the webhook failed: {problem}",
                                        hint="the findings above are still valid"),
                          use_color(no_color, sys.stderr))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import threading
@@ -29,6 +28,12 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], color: bool,
     status_table(headers, rows, sys.stdout, color=color, status_col=status_col, width=width)
 
 
+def _echo_json(value: object) -> None:
+    import json
+
+    click.echo(json.dumps(value, indent=2))
+
+
 @main.command()
 @click.argument("name", required=False, shell_complete=complete_names)
 @click.option("--status", "statuses", multiple=True,
@@ -50,7 +55,7 @@ def get(name: str | None, statuses: tuple[str, ...], output: str, show_secrets: 
     if name:
         view = masked_view(detail(s, name), show_secrets)
         if output == "json":
-            click.echo(json.dumps(view, indent=2))
+            _echo_json(view)
         else:
             write_yaml(view, sys.stdout)
         return
@@ -58,7 +63,7 @@ def get(name: str | None, statuses: tuple[str, ...], output: str, show_secrets: 
     if output != "table":
         views = [dict(masked_view(d, show_secrets), managed=d.id in found.managed_ids)
                  for d in found.live]
-        click.echo(json.dumps(views, indent=2)) if output == "json" else write_yaml(views, sys.stdout)
+        _echo_json(views) if output == "json" else write_yaml(views, sys.stdout)
         return
     _table(DEPLOYMENT_HEADERS, deployment_rows(found.live, found.managed_ids),
            use_color(no_color), 2)
@@ -80,7 +85,7 @@ def output(name: str | None, output: str, endpoint: str | None, api_key: str | N
 
     records = output_records(settings(endpoint, api_key, state_path), name)
     if output == "json":
-        click.echo(json.dumps(records[name] if name else records, indent=2))
+        _echo_json(records[name] if name else records)
     elif name is not None:
         click.echo(output_lines(records[name]), nl=False)
     else:
@@ -106,8 +111,7 @@ def workers(name: str, statuses: tuple[str, ...], show_all: bool, output: str,
 
     dep, found = workers_of(settings(endpoint, api_key, state_path), name, statuses, show_all)
     if output == "json":
-        click.echo(json.dumps([w.model_dump(mode="json", exclude_none=True) for w in found],
-                              indent=2))
+        _echo_json([w.model_dump(mode="json", exclude_none=True) for w in found])
         return
     if not found:
         why = f"deployment is {dep.status}" if dep.status != "RUNNING" else "none match"

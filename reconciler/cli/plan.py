@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -77,6 +76,7 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool, all_envs: bool
 def _validate_every_environment(paths: tuple[str, ...], output: str, skip_env: bool) -> None:
     """`validate --all-envs`: the project's global settings, then each environment; every
     failure is shown under its environment's name, and any failure exits 1."""
+    import json
     from dataclasses import replace
 
     from reconciler.app.plan import load_manifests
@@ -126,6 +126,8 @@ def _validate_every_environment(paths: tuple[str, ...], output: str, skip_env: b
               help="The project file's (yottactl.yaml) schema instead of the manifests'.")
 def schema(project_schema: bool) -> None:
     """Print the JSON Schema of the manifest format, or of yottactl.yaml (for editors)."""
+    import json
+
     if project_schema:
         from reconciler.project_schema import json_schema as project_json_schema
 

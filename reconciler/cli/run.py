@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.cli import stop_on_signals, use_color
-from reconciler.errors import ApplyError, UsageError
 
 if TYPE_CHECKING:
     from reconciler.app.apply import ApplyOptions
@@ -51,6 +50,8 @@ def confirm(auto_approve: bool, verb: str = "apply", adopting: Sequence[str] = (
                    f"already running under the manifests' names ({', '.join(adopting)}): this "
                    "state will manage (and change) them from now on.")
     if not sys.stdin.isatty():
+        from reconciler.errors import UsageError
+
         saved = ", or apply a saved plan with --plan FILE" if verb == "apply" else ""
         raise UsageError(f"refusing to {verb} without confirmation: stdin is not a terminal",
                          hint="review the plan, then pass --auto-approve (GitOps jobs must say so "
@@ -66,6 +67,8 @@ def confirm(auto_approve: bool, verb: str = "apply", adopting: Sequence[str] = (
 
 
 def refuse_adoption(adopting: Sequence[str]) -> None:
+    from reconciler.errors import UsageError
+
     shown = ", ".join(adopting[:5]) + (", …" if len(adopting) > 5 else "")
     raise UsageError(
         f"this run starts a new state and would adopt {len(adopting)} live deployment(s) "
@@ -81,6 +84,7 @@ def execute(run: Run, planned: Planned, options: ApplyOptions, color: bool,
             output: str = "text", verb: str = "apply") -> None:
     """Run the confirmed ``planned`` with live progress and signal handling, then render the
     outcome."""
+    from reconciler.errors import ApplyError
     from reconciler.render.apply_summary import ApplySummary, render_summary
     from reconciler.render.progress import JsonProgress, TextProgress
     from reconciler.render.style import Style

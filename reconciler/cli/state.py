@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from reconciler.cli import main
@@ -17,7 +15,6 @@ from reconciler.cli.options import (
     var_options,
 )
 from reconciler.cli.run import warn
-from reconciler.errors import StateError
 
 
 @main.command(name="import")
@@ -76,6 +73,8 @@ def state_list(state_path: str | None) -> None:
 @state_option
 def state_show(name: str, state_path: str | None) -> None:
     """Show what the state records for NAME (secret values are fingerprints)."""
+    import json
+
     from reconciler.app.state import entry_of
 
     entry = entry_of(settings(None, None, state_path), name)
@@ -183,6 +182,7 @@ def state_history(limit: int, state_path: str | None) -> None:
 def state_pull(serial: int | None, state_path: str | None) -> None:
     """Print the state (or one version of it) as JSON; secret values are fingerprints."""
     from reconciler.app.state import version
+    from reconciler.errors import StateError
 
     current = version(settings(None, None, state_path), serial)
     if current is None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from reconciler.api.facts import FAILED, REPLACE_FIELDS
+from reconciler.api.facts import FAILED
 from reconciler.api.models import Deployment
 from reconciler.catalog import Catalog, builtin_catalog
+from reconciler.fields import REPLACE_FIELDS
 from reconciler.manifest.schema import DesiredDeployment as DesiredManifest
 from reconciler.plan import renames
 from reconciler.plan import rollout as R

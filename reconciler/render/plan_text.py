@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TextIO
 
-from reconciler.api.facts import REPLACE_FIELDS
+from reconciler.fields import REPLACE_FIELDS
 from reconciler.plan.model import Action, Change, FieldChange, Plan
 from reconciler.plan.reasons import Reason
 from reconciler.render.rollout import downtime_note, rollout_lines
