@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+from reconciler.cli import COMMANDS
+
 PROBE = (
     "import sys; sys.argv = ['yottactl', '--version']; from reconciler.entry import run; run(); "
     "heavy = sorted(m for m in ('click', 'pydantic', 'httpx', 'reconciler.cli') if m in sys.modules); "
@@ -56,8 +60,7 @@ HELP_PROBE = (
     "    try: run()\n"
     "    except SystemExit: pass\n"
     "assert 'Usage: yottactl' in text.getvalue(), text.getvalue()\n"
-    "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'httpx', "
-    "'ruamel') or m.startswith('reconciler.cli.'))))"
+    "print(' '.join(sorted(sys.modules)))"
 )
 
 
@@ -67,14 +70,37 @@ def _loaded_by(*args: str) -> set[str]:
     return set(out.stdout.split())
 
 
+def _heavy_or_commands(loaded: set[str]) -> set[str]:
+    return {m for m in loaded if m.split(".")[0] in ("pydantic", "httpx", "ruamel")
+            or m.startswith("reconciler.cli.")}
+
+
 def test_help_imports_no_command_module_and_nothing_heavy() -> None:
     """`yottactl --help` lists the commands from cli.COMMANDS: no command module, and neither
     pydantic, httpx nor ruamel; a command's own --help imports its module (and what it shares)."""
-    assert _loaded_by("--help") == set()
-    plan = _loaded_by("plan", "--help")
+    assert _heavy_or_commands(_loaded_by("--help")) == set()
+    plan = _heavy_or_commands(_loaded_by("plan", "--help"))
     assert "reconciler.cli.plan" in plan  # the probe sees command modules when they load
     assert not {m for m in plan if m.split(".")[0] in ("pydantic", "httpx", "ruamel")}
     assert not {"reconciler.cli.apply", "reconciler.cli.state"} & plan
+
+
+# What a command's --help may import of yottactl beyond its own module: the CLI's shared modules,
+# the output sanitiser (the group installs it before any command) and the API's constants
+# (the choices of --status).
+HELP_IMPORTS = {"reconciler", "reconciler.entry", "reconciler.cli", "reconciler.render",
+                "reconciler.render.safe", "reconciler.api", "reconciler.api.facts"}
+
+
+@pytest.mark.parametrize("command", [*COMMANDS, "state history", "catalog refresh"])
+def test_a_commands_help_imports_only_the_cli(command: str) -> None:
+    """`yottactl COMMAND --help` stays lean (bench/startup_bench.py: <= 2.5x `python -c pass`):
+    what the command needs to run (errors, settings, the catalog, the field table, json,
+    dataclasses) is imported in the command's body, when it runs."""
+    loaded = _loaded_by(*command.split(), "--help")
+    needless = {m for m in loaded if m.split(".")[0] == "reconciler" and m not in HELP_IMPORTS
+                and not m.startswith("reconciler.cli.")} | ({"json", "dataclasses"} & loaded)
+    assert not needless, f"`yottactl {command} --help` imports {sorted(needless)}"
 
 
 def test_the_command_table_matches_the_commands() -> None:
