@@ -45,9 +45,42 @@ def _usage_exit(err: click.UsageError) -> click.UsageError:
     return err
 
 
+class _Context(click.Context):
+    def make_formatter(self) -> click.HelpFormatter:
+        # the width click's formatter works out, without its `import shutil` (which imports
+        # zlib, bz2 and lzma: a tenth of `python -c pass` on every --help)
+        from click import formatting
+
+        width = self.terminal_width
+        if width is None:
+            width = formatting.FORCED_WIDTH
+        if width is None:
+            width = max(min(_terminal_columns(), self.max_content_width or 80) - 2, 50)
+        return self.formatter_class(width=width, max_width=self.max_content_width)
+
+
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size().columns: $COLUMNS, else the width of the terminal standard
+    output goes to, else 80."""
+    import os
+
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):  # no stdout, closed, not a terminal
+        return 80
+
+
 class _Command(click.Command):
     """Records the order of --var/--var-file, applies the project file's defaults and, as the
     command starts, turns --debug's HTTP log on or off."""
+
+    context_class = _Context
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         from reconciler.cli.habits import single_dash_long_options
@@ -85,6 +118,7 @@ class _Group(click.Group):
         except BrokenPipeError:  # `yottactl --help | head -1`
             raise StdoutClosed() from None
 
+    context_class = _Context
     command_class = _Command
     group_class = type
 
