@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 from collections.abc import Sequence
@@ -21,6 +20,8 @@ from reconciler.cli.options import (
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], color: bool,
            status_col: int) -> None:
+    import shutil
+
     from reconciler.render.observe import WHOLE_CELLS, status_table
 
     # fit a terminal; on a pipe print whole cells (scripts parse them)
