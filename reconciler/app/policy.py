@@ -85,8 +85,9 @@ def refuse_if_blocked(report: PolicyReport | None, verb: str) -> None:
         f"{verb}: {len(blocked)} mandatory policy violation"
         f"{'s' if len(blocked) != 1 else ''} ({', '.join(rules)})",
         detail="\n".join(f"  [{v.code}] {v.text}" for v in blocked),
-        hint="change the manifests or yottactl.yaml's policies; an operator may pass one rule "
-             f"for one run with --policy-override {rules[0]} (recorded in the state)")
+        hint="change the manifests or yottactl.yaml's policies; an operator may pass a rule "
+             "for one run (recorded in the state) with "
+             + " ".join(f"--policy-override {rule}" for rule in rules))
 
 
 def record_overrides(state: State | None, report: PolicyReport | None) -> State | None:
