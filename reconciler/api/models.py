@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
@@ -71,6 +72,25 @@ _credential_to_str = _int_to_str
 # (-3, 10**30) is a contract break: refused at this boundary (BadResponse naming the field),
 # never planned on (a scale from -3) nor shown raw.
 WorkerCount = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+def _price_or_unknown(value: object) -> object:
+    """A price as the API may send it: a finite, non-negative JSON number. Anything else (-1000,
+    NaN, Infinity, 1e400, "5", true) is no price at all: unknown, never a number to add up
+    (a negative price would hide a real one from a budget) nor one to print ($nan/h)."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        price = float(value)  # an integer past float's range: OverflowError
+    except OverflowError:
+        return None
+    return price if math.isfinite(price) and price >= 0 else None
+
+
+# $/h and friends: a hostile or broken value reads as unknown (None), as a missing one does
+Price = Annotated[float | None, BeforeValidator(_price_or_unknown)]
 
 
 def _plain(f: DeploymentField, bounded: bool = False) -> object:
@@ -158,7 +178,7 @@ class _ListedCore(BaseModel):
     environmentVars: tuple[KeyValuePair, ...] = ()
     expose: ExposePortResponse | None = None
     totalWorkers: WorkerCount | None = None
-    perHourPrice: float | None = None
+    perHourPrice: Price = None
     serviceMode: str | None = None
     status: str | None = None
     domain: str | None = None  # observed; a blue-green plan names it as the old domain
@@ -202,8 +222,8 @@ class Deployment(ListedDeployment):
 
     creator: str | None = None
     runningWorkers: WorkerCount | None = None
-    cost: float | None = None
-    perSecondPrice: float | None = None
+    cost: Price = None
+    perSecondPrice: Price = None
 
     @model_serializer(mode="wrap")
     def _in_shown_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

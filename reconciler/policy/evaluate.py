@@ -11,7 +11,7 @@ from reconciler.plan.live import LiveDeployment
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.policy.budget import over_budget, plan_budget
 from reconciler.policy.deployment import Checker, Subject
-from reconciler.policy.report import PolicyReport, PriceLine, Violation, add, total
+from reconciler.policy.report import PolicyReport, PriceLine, Violation, total
 from reconciler.project_schema import MaxHourlyCost, Policies
 from reconciler.state.model import State
 
@@ -58,19 +58,19 @@ def evaluate(plan: Plan, policies: Policies, *, desired: Mapping[str, Desired] |
              environment: str | None = None) -> PolicyReport:
     """Every rule against the plan, every violation at once."""
     rules = policies.active()
-    prices = tuple(PriceLine(c.name, c.price_before, c.price_after, _price_source(c))
-                   for c in plan.changes)
-    before, after = total(p.before for p in prices), total(p.after for p in prices)
+    prices = [PriceLine(c.name, c.price_before, c.price_after, _price_source(c))
+              for c in plan.changes]
     # managed deployments outside the plan (--target) still bill: their live price, both sides
     outside = (state.deployments.keys() - {c.name for c in plan.changes}) if state else set()
     if outside:
         assert state is not None
         live_by_id = {d.id: d for d in live}
-        for name in outside:
+        for name in sorted(outside):
             seen = live_by_id.get(state.deployments[name].id)
             if seen is not None:
-                before = add(before, seen.perHourPrice)
-                after = add(after, seen.perHourPrice)
+                prices.append(PriceLine(name, seen.perHourPrice, seen.perHourPrice,
+                                        "unknown" if seen.perHourPrice is None else "live"))
+    before, after = total(p.before for p in prices), total(p.after for p in prices)
     found: list[Violation] = []
     if "maxHourlyCost" in rules or "maxHourlyIncrease" in rules:
         found += plan_budget(plan, rules, prices, before, after, environment)
@@ -81,8 +81,8 @@ def evaluate(plan: Plan, policies: Policies, *, desired: Mapping[str, Desired] |
     used = tuple(sorted({v.rule for v in violations if v.overridden}))
     cost = rules.get("maxHourlyCost")
     limits = {"maxHourlyCost": cost.max} if isinstance(cost, MaxHourlyCost) else {}
-    return PolicyReport(environment, {n: r.level for n, r in rules.items()}, violations, prices,
-                        before, after, used, limits)
+    return PolicyReport(environment, {n: r.level for n, r in rules.items()}, violations,
+                        tuple(prices), before, after, used, limits)
 
 
 def evaluate_live(live: Sequence[LiveDeployment], state: State | None,

@@ -89,10 +89,6 @@ def total(values: Any) -> float | None:
     return None if None in known else round(sum(known), 6)
 
 
-def add(total: float | None, value: float | None) -> float | None:
-    return None if total is None or value is None else total + value
-
-
 def with_overrides(report: PolicyReport, names: frozenset[str]) -> PolicyReport:
     """``report`` with the mandatory violations of the rules ``names`` passed for one run."""
     from dataclasses import replace
