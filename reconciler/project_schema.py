@@ -60,6 +60,29 @@ _LEVEL = ("mandatory: a violation blocks plan and apply (exit 1) unless --policy
           "advisory: a warning; off: not checked (an environment turns a global rule off)")
 
 
+# a rule's settings, strictly typed: a number is a number (never true, "40" or .inf), a count a
+# whole number (never 8.0), a list entry a non-empty word (an empty registry blocks every image)
+Usd = Annotated[float, Field(ge=0, strict=True, allow_inf_nan=False)]
+
+
+def _tag(value: str) -> str:
+    if not re.fullmatch(r"[\w][\w.-]{0,127}", value):
+        raise ValueError(f"{value!r} is not an image tag (a letter, digit or _, then up to 127 "
+                         "of those, . and -)")
+    return value
+
+
+def _prefix(value: str) -> str:
+    if not value.strip() or value != value.strip() or "://" in value or value.startswith("/"):
+        raise ValueError(f"{value!r} is not a registry or a path prefix (e.g. ghcr.io/acme, "
+                         "docker.io/vllm)")
+    return value
+
+
+Tag = Annotated[str, Field(strict=True), AfterValidator(_tag)]
+Prefix = Annotated[str, Field(strict=True), AfterValidator(_prefix)]
+
+
 class _Rule(_Model):
     level: Level = Field(default="mandatory", description=_LEVEL)
 
@@ -67,14 +90,14 @@ class _Rule(_Model):
 class MaxHourlyCost(_Rule):
     """The environment's total $/h after apply (managed deployments)."""
 
-    max: float = Field(ge=0, description="USD per hour")
+    max: Usd = Field(description="USD per hour")
 
 
 class MaxHourlyIncrease(_Rule):
     """How much one run may raise the total $/h: absolute (max) or relative (maxPercent)."""
 
-    max: float | None = Field(default=None, ge=0, description="USD per hour")
-    maxPercent: float | None = Field(default=None, ge=0, description="percent of today's total")
+    max: Usd | None = Field(default=None, description="USD per hour")
+    maxPercent: Usd | None = Field(default=None, description="percent of today's total")
 
     @model_validator(mode="after")
     def _one_limit(self) -> MaxHourlyIncrease:
@@ -120,18 +143,19 @@ class AllowedRegions(_Rule):
 
 
 class MaxWorkers(_Rule):
-    max: int = Field(ge=0, description="workers per deployment")
+    max: int = Field(ge=0, strict=True, description="workers per deployment")
 
 
 class MaxGpuCount(_Rule):
-    max: int = Field(ge=1, description="gpuCount of each resource (GPUs per worker)")
+    max: int = Field(ge=1, strict=True, description="gpuCount of each resource (GPUs per worker)")
 
 
 class ImagePolicy(_Rule):
-    forbidTags: tuple[str, ...] = Field(default=(), description="tags refused, e.g. [latest]")
-    forbidUntagged: bool = Field(default=False, description="refuse images with no tag and no digest")
-    requireDigest: bool = Field(default=False, description="require IMAGE@sha256:...")
-    registries: tuple[str, ...] = Field(
+    forbidTags: tuple[Tag, ...] = Field(default=(), description="tags refused, e.g. [latest]")
+    forbidUntagged: bool = Field(default=False, strict=True,
+                                 description="refuse images with no tag and no digest")
+    requireDigest: bool = Field(default=False, strict=True, description="require IMAGE@sha256:...")
+    registries: tuple[Prefix, ...] = Field(
         default=(), description="allowed registries or prefixes (docker.io for Docker Hub "
                                 "names such as vllm/vllm-openai)")
 
@@ -316,6 +340,8 @@ def describe(error: ErrorDetails) -> tuple[Loc, str, str, bool]:
         "valid string": "quote the value to make it a string",
         "valid integer": "use a whole number",
         "valid number": "use a number of seconds",
+        "finite number": "use a finite number (not .inf, .nan or one past a float's range)",
+        "valid boolean": "use true or false, unquoted",
     }
     hint = next((h for words, h in hints.items() if words in message),
                 "`yottactl schema --project` lists every key")
@@ -324,7 +350,9 @@ def describe(error: ErrorDetails) -> tuple[Loc, str, str, bool]:
         message = f"{rule} must be a mapping of its settings"
         hint = f"write it as {rule}: {RULE_EXAMPLES[rule]}"
     elif rule is not None and "valid number" in message:
-        hint = "use a number"
+        hint = "use a number, unquoted (not true or false)"
+    elif rule is not None and "valid integer" in message:
+        hint = "use a whole number, unquoted (not 8.0, true or false)"
     elif rule is not None and message.startswith(("unknown GPU type", "unknown region")):
         hint = ("names of the catalog (`yottactl schema` lists them; YOTTACTL_CATALOG adds "
                 "your own" + ("; --allow-unknown-gpu passes others)" if "GPU" in message

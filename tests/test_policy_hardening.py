@@ -77,3 +77,42 @@ def test_a_price_the_api_should_never_send_is_unknown(tmp_path: Path, price: str
         assert not [r for r in api.requests if "/create" in r]  # nothing was created
     finally:
         api.stop()
+
+
+def test_rule_settings_are_strictly_typed_each_error_at_its_place(
+        project: Cli, tmp_path: Path) -> None:
+    """A number is a finite number (never .inf, 1e400, true or "40"), a count a whole number
+    (never 8.0), a flag true or false (never "yes" or 1), a list entry a real tag or prefix
+    (an empty registry would block every image): each refused at its file:line:col."""
+    project.write("web")
+    policies(tmp_path, "  maxHourlyCost: {max: .inf}\n"
+                       "  maxHourlyIncrease: {maxPercent: 1e400}\n"
+                       "  maxWorkers: {max: true}\n"
+                       "  maxGpuCount: {max: 8.0}\n"
+                       "  imagePolicy: {forbidUntagged: 'yes', requireDigest: 1, "
+                       "forbidTags: [''], registries: ['']}\n"
+                       "environments:\n  prod:\n    policies:\n"
+                       "      maxHourlyCost: {max: '40'}\n"
+                       "      maxHourlyIncrease: {max: true}\n"
+                       "      maxWorkers: {max: '8'}\n")
+    result = project.run("validate", "--skip-env")
+    assert result.returncode == 1
+    for where in ("3:24: policies.maxHourlyCost.max: Input should be a finite number",
+                  "4:35: policies.maxHourlyIncrease.maxPercent: Input should be a finite number",
+                  "5:21: policies.maxWorkers.max: Input should be a valid integer",
+                  "6:22: policies.maxGpuCount.max: Input should be a valid integer",
+                  "7:33: policies.imagePolicy.forbidUntagged: Input should be a valid boolean",
+                  "7:55: policies.imagePolicy.requireDigest: Input should be a valid boolean",
+                  "7:71: policies.imagePolicy.forbidTags.0: '' is not an image tag",
+                  "7:89: policies.imagePolicy.registries.0: '' is not a registry or a path",
+                  "11:28: environments.prod.policies.maxHourlyCost.max: Input should be a "
+                  "valid number",
+                  "12:32: environments.prod.policies.maxHourlyIncrease.max: Input should be a "
+                  "valid number",
+                  "13:25: environments.prod.policies.maxWorkers.max: Input should be a valid "
+                  "integer"):
+        assert f"yottactl.yaml:{where}" in result.stderr, (where, result.stderr)
+    assert "13 errors" not in result.stderr and "11 errors in the project file" in result.stderr
+    policies(tmp_path, "  maxHourlyCost: {max: 40}\n  maxWorkers: {max: 8}\n"
+                       "  imagePolicy: {forbidTags: [latest], registries: [docker.io/vllm]}\n")
+    assert project.run("validate", "--skip-env").returncode == 0  # well-typed: accepted
