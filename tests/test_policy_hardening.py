@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.api.facts import API_PREFIX
+
 from conftest import Cli
 
 
@@ -116,3 +118,38 @@ def test_rule_settings_are_strictly_typed_each_error_at_its_place(
     policies(tmp_path, "  maxHourlyCost: {max: 40}\n  maxWorkers: {max: 8}\n"
                        "  imagePolicy: {forbidTags: [latest], registries: [docker.io/vllm]}\n")
     assert project.run("validate", "--skip-env").returncode == 0  # well-typed: accepted
+
+
+def test_destroy_is_not_refused_for_a_live_price_the_api_left_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API gave no perHourPrice for a managed deployment: destroying it ends at $0/h,
+    known, so no budget rule blocks it on the unknown; a plan that raises spend on it is still
+    unknown, and the hint names the missing live price (not the catalog)."""
+    from reconciler.state.backend import StateFile
+
+    from helpers import state as state_of
+    from hostile_api import HostileApi, deployment
+    from hostile_api import HostileCli as Env
+
+    api = HostileApi().start()
+    try:
+        env = Env(api, tmp_path, "web")
+        monkeypatch.chdir(tmp_path)
+        policies(tmp_path, "  maxHourlyIncrease: {maxPercent: 10}\n  maxHourlyCost: {max: 50}\n")
+        StateFile(env.state).write(state_of([{"name": "web", "id": "101"}]))
+        gone = deployment("101", "web", "STOPPED", perHourPrice=None)
+        api.answer("/list", [gone])
+        api.answer("/101", None)
+        scaled = env("plan", "--target", "web")  # the manifest changes it: the rise is unknown
+        assert scaled.exit_code == 1
+        assert "[max-hourly-increase-unknown]" in scaled.stdout
+        assert "the API gave no price for web" in scaled.stdout
+        assert "to the catalog" not in scaled.stdout
+        api.answer_in_turn("/list", [gone], [gone], [])  # listed, confirmed, then deleted
+        result = env("destroy", "--auto-approve", "--timeout", "5")
+        assert "-unknown]" not in result.output and "refusing" not in result.output, result.output
+        assert "Policy: 2 rules passed" in result.output
+        assert any(r.startswith(f"{API_PREFIX}/101") for r in api.requests)  # it went ahead
+        assert result.exit_code == 0, result.output
+    finally:
+        api.stop()

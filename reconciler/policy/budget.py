@@ -28,33 +28,55 @@ def _contributors(plan: Plan) -> str:
 
 
 def plan_budget(plan: Plan, rules: Mapping[str, Any], prices: Sequence[PriceLine],
-            before: float | None, after: float | None, env: str | None) -> list[Violation]:
-    unknown = [p.deployment for p in prices if p.before is None or p.after is None]
+                before: float | None, after: float | None, env: str | None) -> list[Violation]:
     delta = None if before is None or after is None else round(after - before, 6)
+    # a plan known not to raise spend never fails maxHourlyIncrease on an unknown price, and
+    # one that brings it down (deletes, stops, lower prices: a destroy) never fails a budget:
+    # it is how spend comes back down
+    no_rise = all(p.cannot_rise for p in prices)
+    lowers = (delta < 0) if delta is not None else no_rise and any(
+        not p.steady and p.after is not None and (p.before is None or p.after < p.before)
+        for p in prices)
     out: list[Violation] = []
     cost = rules.get("maxHourlyCost")
-    # a plan that lowers a known total never fails the budget: it is how spend comes back down
     causes = functools.cache(lambda: _contributors(plan))  # only when over: it sorts
-    if isinstance(cost, MaxHourlyCost) and not (delta is not None and delta < 0):
-        out += over_budget(cost, after, [p.deployment for p in prices if p.after is None],
-                           env, "would cost", causes)
+    if isinstance(cost, MaxHourlyCost) and not lowers:
+        out += over_budget(cost, after, prices, env, "would cost", causes)
     rise = rules.get("maxHourlyIncrease")
-    if isinstance(rise, MaxHourlyIncrease):
-        out += _increase(rise, before, delta, unknown, env, causes)
+    if isinstance(rise, MaxHourlyIncrease) and not (delta is None and no_rise):
+        out += _increase(rise, before, delta, prices, env, causes)
     return out
 
 
-def over_budget(rule: MaxHourlyCost, total: float | None, unknown: Sequence[str],
+def _unknown(prices: Sequence[PriceLine], after_only: bool) -> tuple[list[str], str]:
+    """The deployments without a price, and a hint naming what is missing: the API's live
+    price, or the catalog's estimate."""
+    live, catalog = [], []
+    for p in prices:
+        if p.after is None and p.estimated:
+            catalog.append(p.deployment)
+        elif p.after is None or (p.before is None and not after_only):
+            live.append(p.deployment)
+    parts = []
+    if live:
+        parts.append(f"the API gave no price for {', '.join(live[:5])} (perHourPrice; "
+                     "`yottactl get NAME -o json` shows its answer)")
+    if catalog:
+        parts.append(f"add the GPU type's pricePerHour for {', '.join(catalog[:5])} to the "
+                     "catalog (YOTTACTL_CATALOG)")
+    return live + catalog, "an unknown price is never counted as $0: " + "; ".join(parts)
+
+
+def over_budget(rule: MaxHourlyCost, total: float | None, prices: Sequence[PriceLine],
                 env: str | None, verb: str,
                 causes: Callable[[], str] = lambda: "") -> list[Violation]:
     """maxHourlyCost against ``total``; ``causes``: what raised it, asked only when over."""
     who = env or "this project"
     if total is None:
+        unknown, hint = _unknown(prices, after_only=True)
         return [Violation("max-hourly-cost-unknown", "maxHourlyCost", rule.level, None,
                           f"{who}'s total $/h is unknown: no price for {', '.join(unknown[:5])}",
-                          "an unknown price is never counted as $0: add the GPU type's "
-                          "pricePerHour to the catalog (YOTTACTL_CATALOG)",
-                          {"limit": rule.max, "unknown": list(unknown)})]
+                          hint, {"limit": rule.max, "unknown": unknown})]
     if total <= rule.max + 1e-9:
         return []
     return [Violation("max-hourly-cost", "maxHourlyCost", rule.level, None,
@@ -65,16 +87,14 @@ def over_budget(rule: MaxHourlyCost, total: float | None, unknown: Sequence[str]
 
 
 def _increase(rule: MaxHourlyIncrease, before: float | None, delta: float | None,
-              unknown: Sequence[str], env: str | None,
+              prices: Sequence[PriceLine], env: str | None,
               causes: Callable[[], str]) -> list[Violation]:
     who = env or "this project"
     if delta is None or before is None:
+        unknown, hint = _unknown(prices, after_only=False)
         return [Violation("max-hourly-increase-unknown", "maxHourlyIncrease", rule.level, None,
                           f"{who}'s change in $/h is unknown: no price for "
-                          f"{', '.join(unknown[:5])}",
-                          "an unknown price is never counted as $0: add the GPU type's "
-                          "pricePerHour to the catalog (YOTTACTL_CATALOG)",
-                          {"unknown": list(unknown)})]
+                          f"{', '.join(unknown[:5])}", hint, {"unknown": unknown})]
     if rule.max is not None:
         over, limit = delta > rule.max + 1e-9, money(rule.max)
     else:

@@ -58,7 +58,8 @@ def evaluate(plan: Plan, policies: Policies, *, desired: Mapping[str, Desired] |
              environment: str | None = None) -> PolicyReport:
     """Every rule against the plan, every violation at once."""
     rules = policies.active()
-    prices = [PriceLine(c.name, c.price_before, c.price_after, _price_source(c))
+    prices = [PriceLine(c.name, c.price_before, c.price_after, _price_source(c),
+                        c.action in (Action.NOOP, Action.RECORD), c.price_estimated)
               for c in plan.changes]
     # managed deployments outside the plan (--target) still bill: their live price, both sides
     outside = (state.deployments.keys() - {c.name for c in plan.changes}) if state else set()
@@ -69,7 +70,8 @@ def evaluate(plan: Plan, policies: Policies, *, desired: Mapping[str, Desired] |
             seen = live_by_id.get(state.deployments[name].id)
             if seen is not None:
                 prices.append(PriceLine(name, seen.perHourPrice, seen.perHourPrice,
-                                        "unknown" if seen.perHourPrice is None else "live"))
+                                        "unknown" if seen.perHourPrice is None else "live",
+                                        steady=True))
     before, after = total(p.before for p in prices), total(p.after for p in prices)
     found: list[Violation] = []
     if "maxHourlyCost" in rules or "maxHourlyIncrease" in rules:
@@ -106,8 +108,7 @@ def evaluate_live(live: Sequence[LiveDeployment], state: State | None,
     fleet = total(p.after for p in prices)
     cost = rules.get("maxHourlyCost")
     if isinstance(cost, MaxHourlyCost):
-        found += over_budget(cost, fleet, [p.deployment for p in prices if p.after is None],
-                             environment, "is billing")
+        found += over_budget(cost, fleet, prices, environment, "is billing")
     return PolicyReport(environment, {n: r.level for n, r in rules.items()}, tuple(found),
                         tuple(prices), fleet, fleet, (),
                         {"maxHourlyCost": cost.max} if isinstance(cost, MaxHourlyCost) else {})

@@ -48,6 +48,14 @@ class PriceLine:
     before: float | None
     after: float | None
     source: str  # live | catalog | unknown (of ``after``)
+    steady: bool = False  # ``after`` is the live price ``before`` is (unchanged, or outside)
+    estimated: bool = False  # ``after`` is the catalog's (missing: the catalog has none)
+
+    @property
+    def cannot_rise(self) -> bool:
+        """Known not to raise spend: unchanged, or ending at a known price no higher."""
+        return self.steady or (self.after is not None and (
+            self.after == 0 or (self.before is not None and self.after <= self.before)))
 
 
 @dataclass(frozen=True)
