@@ -153,3 +153,27 @@ def test_destroy_is_not_refused_for_a_live_price_the_api_left_out(
         assert result.exit_code == 0, result.output
     finally:
         api.stop()
+
+
+def test_registries_judge_the_image_registry_the_image_is_pulled_from(
+        project: Cli, tmp_path: Path) -> None:
+    """`imageRegistry` is where the API pulls from: an allowed Docker Hub name from another
+    registry is refused by validate (at spec.imageRegistry) and plan, before any call."""
+    from conftest import manifest_text, stats
+
+    policies(tmp_path, "  imagePolicy: {registries: [docker.io/vllm, ghcr.io/acme]}\n")
+    text = manifest_text("web").replace(
+        "  image:", "  imageRegistry: https://registry.attacker.example\n  image:")
+    (project.manifests / "web.yaml").write_text(text)
+    checked = project.run("validate", "--skip-env")
+    assert checked.returncode == 1
+    assert ("manifests/web.yaml:6:18: policies.imagePolicy: web: [image-registry-not-allowed] "
+            "image vllm/vllm-openai:v0.6.3 is pulled from registry.attacker.example "
+            "(spec.imageRegistry)") in checked.stderr.replace(str(tmp_path) + "/", "")
+    planned = project.run("plan")
+    assert planned.returncode == 1 and "[image-registry-not-allowed] web" in planned.stdout
+    assert project.run("apply", "--auto-approve").returncode == 1
+    assert "endpointCreate" not in stats(project.server)
+    (project.manifests / "web.yaml").write_text(manifest_text("web").replace(
+        "  image:", "  imageRegistry: https://index.docker.io/v1\n  image:"))
+    assert project.run("plan").returncode == 0  # Docker Hub spelt out: the name's registry

@@ -147,8 +147,9 @@ def check_manifests(inputs: Inputs, deployments: Sequence[DesiredDeployment]) ->
                 except localfile.UnreadableFile:
                     text = ""
                 locators[item.file] = Locator(item.file, text)
-            line, col = locators[item.file].position(
-                item.index, _FIELD_OF.get(v.code, ("spec", "image")))
+            field = ("spec", v.values["field"]) if "field" in v.values else \
+                _FIELD_OF.get(v.code, ("spec", "image"))
+            line, col = locators[item.file].position(item.index, field)
             issues.append(ManifestIssue(item.file, line, col, f"policies.{v.rule}",
                                         f"{v.deployment}: [{v.code}] {v.message}", v.hint))
     if issues:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.essence import Essence
-from reconciler.plan.model import SENSITIVE_PREFIX
+from reconciler.policy.image import check_image
 from reconciler.policy.report import Violation
 from reconciler.project_schema import (
     AllowedGpuTypes,
@@ -47,8 +47,8 @@ class Checker:
         e = s.essence
         if e is None:
             return []
-        key = (e.image, "image" in s.sensitive, e.resources, e.workers, e.serviceMode,
-               s.prevent_destroy, s.rollout)
+        key = (e.image, e.imageRegistry, s.sensitive & {"image", "imageRegistry"}, e.resources,
+               e.workers, e.serviceMode, s.prevent_destroy, s.rollout)
         verdict = self._verdicts.get(key)
         if verdict is None:
             verdict = self._verdicts[key] = check_deployment(s, self.rules)
@@ -91,7 +91,7 @@ def check_deployment(s: Subject, rules: Mapping[str, Any]) -> list[Violation]:
                     "lower resources[].gpuCount, or raise maxGpuCount",
                     gpuCount=res.gpuCount, gpuType=res.gpuType, limit=r.max)
     if isinstance(r := rules.get("imagePolicy"), ImagePolicy):
-        out += _image(s, r)
+        out += check_image(s.name, e.image, e.imageRegistry, s.sensitive, r)
     pd = rules.get("requirePreventDestroy")
     if pd is not None and s.prevent_destroy is False:
         add("prevent-destroy-required", pd, "requirePreventDestroy",
@@ -105,61 +105,4 @@ def check_deployment(s: Subject, rules: Mapping[str, Any]) -> list[Violation]:
             f"set `lifecycle: {{rollout: {r.strategy}}}` (or defaults.rollout / the "
             "environment's rollout in yottactl.yaml)",
             serviceMode=e.serviceMode, rollout=s.rollout, required=r.strategy)
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class ImageRef:
-    registry: str  # docker.io for Docker Hub names
-    path: str  # without registry, tag or digest
-    tag: str | None
-    digest: str | None
-
-    @classmethod
-    def parse(cls, image: str) -> ImageRef:
-        rest, _, digest = image.partition("@")
-        head, slash, last = rest.rpartition("/")
-        name, colon, tag = last.partition(":")
-        full = f"{head}{slash}{name}"
-        first, sep, remainder = full.partition("/")
-        if sep and ("." in first or ":" in first or first == "localhost"):
-            registry, path = first.lower(), remainder
-        else:
-            registry, path = "docker.io", full
-        return cls(registry, path, tag if colon else None, digest or None)
-
-    def within(self, prefix: str) -> bool:
-        full = f"{self.registry}/{self.path}"
-        prefix = prefix.rstrip("/").lower()
-        return full.lower() == prefix or full.lower().startswith(prefix + "/") \
-            or (prefix == "docker.io" and self.registry == "docker.io")
-
-
-def _image(s: Subject, r: ImagePolicy) -> list[Violation]:
-    assert s.essence is not None
-    image = s.essence.image
-    if image.startswith(SENSITIVE_PREFIX):  # a saved plan's fingerprint: the value is not here
-        return []
-    shown = "(image from ${env:...}, not shown)" if "image" in s.sensitive else image
-    ref = ImageRef.parse(image)
-    out = []
-
-    def add(code: str, message: str, hint: str, **values: Any) -> None:
-        out.append(Violation(code, "imagePolicy", r.level, s.name, message, hint,
-                             {"image": shown, **values}))
-
-    if ref.tag is not None and ref.tag in r.forbidTags:
-        add("image-tag-forbidden", f"image {shown} uses the forbidden tag {ref.tag!r}",
-            "pin a release tag or a digest (@sha256:...)", tag=ref.tag)
-    if r.forbidUntagged and ref.tag is None and ref.digest is None:
-        add("image-untagged", f"image {shown} has no tag (it means latest)",
-            "pin a release tag or a digest (@sha256:...)")
-    if r.requireDigest and not (ref.digest or "").startswith("sha256:"):
-        add("image-digest-required", f"image {shown} is not pinned by digest",
-            "append @sha256:DIGEST (`docker buildx imagetools inspect IMAGE` shows it)")
-    if r.registries and not any(ref.within(p) for p in r.registries):
-        add("image-registry-not-allowed",
-            f"image {shown} is from {ref.registry}, not from an allowed registry "
-            f"({', '.join(r.registries)})", "push it to an allowed registry",
-            registry=ref.registry, allowed=list(r.registries))
     return out
