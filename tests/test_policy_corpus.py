@@ -29,7 +29,7 @@ CODES = {
     "allowedGpuTypes": {"gpu-type-not-allowed"}, "allowedRegions": {"region-not-allowed"},
     "maxWorkers": {"max-workers"}, "maxGpuCount": {"max-gpu-count"},
     "imagePolicy": {"image-tag-forbidden", "image-untagged", "image-digest-required",
-                    "image-registry-not-allowed"},
+                    "image-registry-not-allowed", "image-reference-invalid"},
     "requirePreventDestroy": {"prevent-destroy-required"}, "requireRollout": {"rollout-required"},
 }
 
@@ -79,6 +79,9 @@ def test_the_corpus_covers_every_rule_level_and_environment() -> None:
     assert set(CODES) == set(RULE_MODELS)
     every_code = {code for codes in CODES.values() for code in codes}
     assert {code for code, _ in found} == every_code
+    schema = (Path(__file__).resolve().parents[1] / "schema" / "policy-report-v1.schema.json")
+    codes = load_all(schema.read_text())[0]["properties"]["violations"]["items"]["properties"]
+    assert set(codes["code"]["enum"]) == every_code  # the report's schema knows each code
     # violations under the global policies and under an environment's, overridden and not
     assert any(c.get("env") is None for c in violating)
     assert any(c.get("env") and c["project"]["environments"][c["env"]].get("policies")

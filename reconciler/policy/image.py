@@ -3,6 +3,7 @@ from ``spec.imageRegistry`` when one is set, whatever the image's name says). Pu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
@@ -27,17 +28,42 @@ class ImageRef:
 
     @classmethod
     def parse(cls, image: str) -> ImageRef:
-        rest, _, digest = image.partition("@")
+        """Docker's reference grammar: [registry[:port]/]path[:tag][@sha256:64 hex], the path
+        lowercase components (a-z 0-9, joined by . _ __ or -) separated by /. ValueError says
+        what is malformed."""
+        rest, at, digest = image.partition("@")
+        if at and not _DIGEST.fullmatch(digest):
+            raise ValueError(f"its digest {_cut(digest)!r} is not sha256: followed by 64 "
+                             "lowercase hex digits")
         head, slash, last = rest.rpartition("/")
         name, colon, tag = last.partition(":")
+        if colon and not _TAG.fullmatch(tag):
+            raise ValueError(f"its tag {_cut(tag)!r} is not a tag (a letter, digit or _, then up "
+                             "to 127 of those, . and -)")
         full = f"{head}{slash}{name}"
         first, sep, remainder = full.partition("/")
         named = bool(sep) and ("." in first or ":" in first or first == "localhost")
         registry, path = (first.lower(), remainder) if named else ("docker.io", full)
+        if named and not _DOMAIN.fullmatch(first):
+            raise ValueError(f"its registry {_cut(first)!r} is not a host[:port]")
+        if not _PATH.fullmatch(path):
+            raise ValueError(f"its repository {_cut(path)!r} is not lowercase path components "
+                             "(a-z, 0-9, joined by . _ __ or -) separated by /")
         if registry in DOCKER_HUB_HOSTS:
             registry = "docker.io"
         return cls(registry, path, tag if colon else None, digest or None, named)
 
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PATH = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+_HOST = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)"
+_DOMAIN = re.compile(rf"(?:{_HOST}(?:\.{_HOST})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?")
+_TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _cut(value: str) -> str:
+    return value if len(value) <= 40 else value[:40] + "…"
 
 def within(full: str, prefix: str) -> bool:
     """``full`` (registry/path) is ``prefix`` or under it; ``docker.io``: any Docker Hub name."""
@@ -70,8 +96,16 @@ def check_image(name: str, image: str, image_registry: str, sensitive: Set[str],
     if image.startswith(SENSITIVE_PREFIX):  # a saved plan's fingerprint: the value is not here
         return []
     shown = "(image from ${env:...}, not shown)" if "image" in sensitive else image
-    ref = ImageRef.parse(image)
-    out = []
+    out: list[Violation] = []
+    try:
+        ref = ImageRef.parse(image)
+    except ValueError as exc:  # nothing else can be judged on it: where, which tag or digest
+        why = str(exc) if "image" not in sensitive else "it is not a Docker image reference"
+        return [Violation("image-reference-invalid", "imagePolicy", r.level, name,
+                          f"image {shown} is malformed: {why}",
+                          "write REGISTRY/PATH:TAG or PATH@sha256:DIGEST (lowercase path; "
+                          "`docker buildx imagetools inspect IMAGE` shows a digest)",
+                          {"image": shown})]
 
     def add(code: str, message: str, hint: str, **values: Any) -> None:
         out.append(Violation(code, "imagePolicy", r.level, name, message, hint,
@@ -83,7 +117,7 @@ def check_image(name: str, image: str, image_registry: str, sensitive: Set[str],
     if r.forbidUntagged and ref.tag is None and ref.digest is None:
         add("image-untagged", f"image {shown} has no tag (it means latest)",
             "pin a release tag or a digest (@sha256:...)")
-    if r.requireDigest and not (ref.digest or "").startswith("sha256:"):
+    if r.requireDigest and ref.digest is None:  # a digest parsed is sha256: and 64 hex
         add("image-digest-required", f"image {shown} is not pinned by digest",
             "append @sha256:DIGEST (`docker buildx imagetools inspect IMAGE` shows it)")
     if r.registries:
