@@ -38,3 +38,27 @@ def test_the_example_project_passes_its_own_policies(
         after = policy_of("--env", env)
         assert after["violations"] == [] and {p["source"] for p in after["prices"]} == {"live"}
         assert run("drift", "--env", env).exit_code == 0
+
+
+def test_a_deployment_with_a_plan_error_is_still_judged(
+        project: Path, two: dict[str, EmulatorServer]) -> None:  # noqa: F811
+    """prod's llama-inference has preventDestroy: a new image (a replacement) is a plan error.
+    Its rules are still checked on its manifest: a rollout or an image the policies refuse is
+    reported beside the error, never "rules passed"."""
+    config = project / "yottactl.yaml"
+    config.write_text(config.read_text().replace(
+        "      allowedGpuTypes:", "      requireRollout: blueGreen\n      allowedGpuTypes:"))
+    assert run("apply", "--env", "prod", "--auto-approve",
+               "--policy-override", "requireRollout").exit_code == 0
+    for args, codes in (
+            (("--var", "image_tag=v0.7"), {"rollout-required"}),
+            (("--var", "workers=20", "--var", "image_tag=latest"),
+             {"rollout-required", "max-workers", "image-tag-forbidden"})):
+        result = run("plan", "--env", "prod", "-o", "json", *args)
+        assert result.exit_code == 1
+        plan = json.loads(result.stdout)
+        assert any("preventDestroy" in e for e in plan["errors"]), plan["errors"]
+        found = {(v["code"], v["deployment"]) for v in plan["policy"]["violations"]}
+        assert {(code, "llama-inference") for code in codes} <= found, found
+        text = run("plan", "--env", "prod", *args).output
+        assert "rules passed" not in text and "[rollout-required] llama-inference" in text

@@ -177,3 +177,23 @@ def test_registries_judge_the_image_registry_the_image_is_pulled_from(
     (project.manifests / "web.yaml").write_text(manifest_text("web").replace(
         "  image:", "  imageRegistry: https://index.docker.io/v1\n  image:"))
     assert project.run("plan").returncode == 0  # Docker Hub spelt out: the name's registry
+
+
+def test_a_deployment_not_judged_is_named_never_passed() -> None:
+    """An unchanged deployment of a saved plan that the list no longer shows: its rules cannot
+    be checked, and the verdict says so instead of "N rules passed"."""
+    from reconciler.plan.model import Plan
+    from reconciler.plan.planner import make_plan
+    from reconciler.policy.evaluate import evaluate
+    from reconciler.project_schema import Policies
+    from reconciler.render.policy import headline
+
+    from helpers import FP, desired, live, state
+
+    current = state([{"id": "1", "name": "web"}])
+    plan = make_plan([desired({"name": "web"})], [live({"id": "1", "name": "web"})], current, FP)
+    saved = Plan.from_json(plan.to_json())
+    report = evaluate(saved, Policies.model_validate({"maxWorkers": {"max": 8}}), state=current)
+    assert report.unchecked == ("web",) and report.to_dict()["unchecked"] == ["web"]
+    assert headline(report) == ("Policy: no violation of 1 rule; not checked: web "
+                                "(configuration unknown here)")

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from reconciler.plan.desired import Desired
 from reconciler.plan.live import LiveDeployment
-from reconciler.plan.model import Action, Change, Plan
+from reconciler.plan.model import Action, Change, Plan, Severity
 from reconciler.policy.budget import over_budget, plan_budget
 from reconciler.policy.deployment import Checker, Subject
 from reconciler.policy.report import PolicyReport, PriceLine, Violation, total
@@ -26,7 +26,8 @@ def subjects_of(plan: Plan, desired: Mapping[str, Desired], live: Sequence[LiveD
                 state: State | None) -> list[Subject]:
     """What each deployment the plan keeps will be: the manifest where the run has it, else the
     plan's masked configuration, else (unchanged in a saved plan) the live one and the state's
-    preventDestroy."""
+    preventDestroy. A manifest's deployment the plan has no change for because of a plan error
+    (a replacement preventDestroy refuses) is judged on its manifest all the same."""
     live_by_id: dict[str, LiveDeployment] | None = None  # built only if a saved plan needs it
     entries = state.deployments if state else {}
     out = []
@@ -49,6 +50,13 @@ def subjects_of(plan: Plan, desired: Mapping[str, Desired], live: Sequence[LiveD
         seen = live_by_id.get(change.id or "")
         out.append(Subject(change.name, seen.essence if seen else None, frozenset(),
                            entry.prevent_destroy if entry else None, None))
+    planned = {c.name for c in plan.changes}
+    for name in dict.fromkeys(d.deployment for d in plan.diagnostics
+                              if d.severity is Severity.ERROR and d.deployment):
+        want = desired.get(name)
+        if want is not None and name not in planned:
+            out.append(Subject(name, want.essence, want.sensitive, want.prevent_destroy,
+                               want.rollout))
     return out
 
 
@@ -77,14 +85,16 @@ def evaluate(plan: Plan, policies: Policies, *, desired: Mapping[str, Desired] |
     if "maxHourlyCost" in rules or "maxHourlyIncrease" in rules:
         found += plan_budget(plan, rules, prices, before, after, environment)
     check = Checker(rules)
-    for subject in subjects_of(plan, desired or {}, live, state):
+    subjects = subjects_of(plan, desired or {}, live, state)
+    for subject in subjects:
         found += check(subject)
+    unchecked = tuple(s.name for s in subjects if s.essence is None)
     violations = tuple(_overridden(v, overrides) for v in found) if overrides else tuple(found)
     used = tuple(sorted({v.rule for v in violations if v.overridden}))
     cost = rules.get("maxHourlyCost")
     limits = {"maxHourlyCost": cost.max} if isinstance(cost, MaxHourlyCost) else {}
     return PolicyReport(environment, {n: r.level for n, r in rules.items()}, violations,
-                        tuple(prices), before, after, used, limits)
+                        tuple(prices), before, after, used, limits, unchecked)
 
 
 def evaluate_live(live: Sequence[LiveDeployment], state: State | None,

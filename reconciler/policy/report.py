@@ -68,6 +68,7 @@ class PolicyReport:
     after: float | None = None  # and after the run
     overrides: tuple[str, ...] = ()  # --policy-override names that passed a violation
     limits: Mapping[str, float] = field(default_factory=dict)  # maxHourlyCost's max, if set
+    unchecked: tuple[str, ...] = ()  # deployments whose configuration was not known here
 
     @property
     def blocked(self) -> tuple[Violation, ...]:
@@ -84,7 +85,7 @@ class PolicyReport:
                         "source": p.source} for p in self.prices],
             "violations": [v.to_dict() for v in self.violations],
             "overrides": list(self.overrides),
-        }
+        } | ({"unchecked": list(self.unchecked)} if self.unchecked else {})
 
 
 def money(v: float | None) -> str:

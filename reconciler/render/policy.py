@@ -28,9 +28,16 @@ def _label(v: Violation) -> str:
 def headline(report: PolicyReport) -> str:
     where = f" ({report.environment})" if report.environment else ""
     n, blocked = len(report.violations), len(report.blocked)
+    unchecked = (f"not checked: {', '.join(report.unchecked[:5])}"
+                 + (" and more" if len(report.unchecked) > 5 else "")
+                 + " (configuration unknown here)") if report.unchecked else ""
     if not n:
-        return f"Policy{where}: {len(report.rules)} rule{'s' if len(report.rules) != 1 else ''} passed"
+        rules = f"{len(report.rules)} rule{'s' if len(report.rules) != 1 else ''}"
+        return f"Policy{where}: " + (f"{rules} passed" if not unchecked
+                                     else f"no violation of {rules}; {unchecked}")
     parts = [f"{n} violation{'s' if n != 1 else ''}"]
+    if unchecked:
+        parts.append(unchecked)
     if blocked:
         parts.append(f"{blocked} mandatory: the plan cannot be applied")
     if report.overrides:
