@@ -47,6 +47,11 @@ class Secrets:
                 text = text.replace(secret, REDACTED)
         return text
 
+    def part_of(self, text: str) -> bool:
+        """``text`` is a secret or a part of one (a registry host or a tag cut from an image
+        given as ``${env:...}``): never to be shown on its own either."""
+        return len(text) >= MIN_SECRET_CHARS and any(text in secret for secret in list(self._values))
+
     def untrusted_message(self, text: str) -> str:
         """An untrusted message fit to keep: secrets blanked, then cut to a sane size
         (redacting first, so a secret straddling the cut never survives as a prefix)."""

@@ -197,3 +197,54 @@ def test_a_deployment_not_judged_is_named_never_passed() -> None:
     assert report.unchecked == ("web",) and report.to_dict()["unchecked"] == ["web"]
     assert headline(report) == ("Policy: no violation of 1 rule; not checked: web "
                                 "(configuration unknown here)")
+
+
+PRIVATE = "supersecret-host.corp.io/topsecretpath/x:tokenABC123"
+PARTS = ("supersecret", "topsecret", "tokenABC")
+
+
+def test_no_part_of_an_image_from_env_is_shown(project: Cli, tmp_path: Path) -> None:
+    """image: ${env:PRIVIMG}: its registry host, path and tag are never in a policy message,
+    its values, the JSON, validate's errors, or the override record in the state."""
+    import json
+
+    policies(tmp_path, "  imagePolicy: {registries: [ghcr.io/acme], forbidTags: [tokenABC123]}\n")
+    project.write("web", image="${env:PRIVIMG}")
+    env = {"PRIVIMG": PRIVATE}
+    shown = {"validate": project.run("validate", env=env), "plan": project.run("plan", env=env),
+             "json": project.run("plan", "-o", "json", env=env)}
+    for result in shown.values():
+        assert result.returncode == 1
+    policy = json.loads(shown["json"].stdout)["policy"]
+    assert {v["code"] for v in policy["violations"]} == {"image-tag-forbidden",
+                                                          "image-registry-not-allowed"}
+    assert "[image-registry-not-allowed] web" in shown["plan"].stdout  # reported, not shown
+    applied = project.run("apply", "--auto-approve", "--policy-override", "imagePolicy", env=env)
+    assert applied.returncode == 0, applied.stderr
+    record = json.loads(project.state.read_text())["policy_overrides"]
+    assert record and record[0]["passed"]
+    seen = "".join(r.stdout + r.stderr for r in (*shown.values(), applied)) + json.dumps(record)
+    for part in PARTS:
+        assert part not in seen, part
+
+
+def test_a_secret_value_in_a_field_the_rules_do_not_track_is_masked(
+        project: Cli, tmp_path: Path) -> None:
+    """Any ${env:...} value the command substituted is blanked in what the policies say,
+    whichever field it went into (here a region)."""
+    import json
+
+    policies(tmp_path, "  allowedRegions: {regions: [us-east-1]}\n")
+    from conftest import manifest_text
+
+    (project.manifests / "web.yaml").write_text(
+        manifest_text("web").replace("region: us-east-1", "region: '${env:REGION}'"))
+    env = {"REGION": "us-east-2"}
+    checked = project.run("validate", env=env)
+    assert checked.returncode == 1 and "[region-not-allowed]" in checked.stderr
+    planned = project.run("plan", env=env)  # (the plan's own lines are not the policies')
+    assert planned.returncode == 1 and "[region-not-allowed]" in planned.stdout
+    said = checked.stderr + planned.stdout[planned.stdout.index("Policy:"):] + planned.stderr
+    policy = json.loads(project.run("plan", "-o", "json", env=env).stdout)["policy"]
+    assert policy["violations"][0]["values"]["region"] == "[redacted]"
+    assert "us-east-2" not in said + json.dumps(policy)

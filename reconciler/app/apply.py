@@ -106,7 +106,7 @@ def saved_plan(session: Session, plan_file: str,
         raise StalePlanError(f"{plan_file} is stale: deployments it touches changed",
                              detail="\n".join(f"  {r}" for r in reasons),
                              hint="run `yottactl plan --out FILE` again")
-    return the_plan, check_saved(session.settings, the_plan, listed, state)
+    return the_plan, check_saved(session.settings, the_plan, listed, state, session.secrets)
 
 
 def refresh(session: Session, state: State | None, targets: Sequence[str],

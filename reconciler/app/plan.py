@@ -250,7 +250,7 @@ def _build_plan(
     from reconciler.app.policy import check_run
 
     started = time.perf_counter()  # pure: no API call (bench/policy_bench.py)
-    run.policy = check_run(settings, plan, run.desired, live, state)
+    run.policy = check_run(settings, plan, run.desired, live, state, session.secrets)
     timings["policy"] = time.perf_counter() - started
     return run
 

@@ -5,11 +5,14 @@ and the clock."""
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from reconciler.errors import PolicyError, UsageError
+from reconciler.redact import REDACTED, Secrets
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:
@@ -18,7 +21,7 @@ if TYPE_CHECKING:
     from reconciler.plan.desired import Desired
     from reconciler.plan.live import LiveDeployment
     from reconciler.plan.model import Plan
-    from reconciler.policy.report import PolicyReport
+    from reconciler.policy.report import PolicyReport, Violation
     from reconciler.project import Inputs
     from reconciler.state.model import State
 
@@ -27,24 +30,65 @@ KEEP_OVERRIDES = 50
 
 
 def check_run(settings: Settings, plan: Plan, desired: Mapping[str, Desired],
-              live: Sequence[LiveDeployment], state: State | None) -> PolicyReport | None:
-    """The project's policies against a plan made from the manifests; None without rules."""
+              live: Sequence[LiveDeployment], state: State | None,
+              secrets: Secrets | None = None) -> PolicyReport | None:
+    """The project's policies against a plan made from the manifests; None without rules.
+    ``secrets``: the command's (its ${env:...} values): masked in what the report says."""
     context = settings.inputs.context
     if not context.policies.active():
         return None
     from reconciler.policy.evaluate import evaluate  # only with rules: ~20 ms of imports
 
-    return evaluate(plan, context.policies, desired=desired, live=live, state=state,
-                    environment=context.environment)
+    return masked(evaluate(plan, context.policies, desired=desired, live=live, state=state,
+                           environment=context.environment), secrets)
 
 
 def check_saved(settings: Settings, plan: Plan, listed: Sequence[Deployment],
-                state: State | None) -> PolicyReport | None:
+                state: State | None, secrets: Secrets | None = None) -> PolicyReport | None:
     """`apply --plan FILE`: the rules as they are now, against the saved plan and the list
     call its staleness check made (no other call)."""
     from reconciler.plan.live import live_view
 
-    return check_run(settings, plan, {}, [live_view(d) for d in listed], state)
+    return check_run(settings, plan, {}, [live_view(d) for d in listed], state, secrets)
+
+
+# a word of a message that may be cut from a value (a host, a path, a tag): checked against
+# the secrets on its own
+_WORD = re.compile(r"[^\s'\"(),;]+")
+
+
+def masked(report: PolicyReport, secrets: Secrets | None) -> PolicyReport:
+    """The report with every ${env:...} value, and every part of one, blanked in its messages,
+    hints and values (the rules already hide what they know came from one: this also covers
+    a value substituted into a field they do not track)."""
+    if secrets is None or not report.violations:
+        return report
+    from dataclasses import replace
+
+    known = secrets
+
+    @functools.cache  # a fleet's violations repeat a few messages and values
+    def text(value: str) -> str:
+        return _WORD.sub(lambda m: REDACTED if known.part_of(m.group()) else m.group(),
+                         known.redact(value))
+
+    @functools.cache
+    def word(item: str) -> str:
+        return REDACTED if known.part_of(item) else known.redact(item)
+
+    def value(item: object) -> object:
+        if isinstance(item, str):
+            return word(item)
+        return [value(i) for i in item] if isinstance(item, list) else item
+
+    def one(v: Violation) -> Violation:
+        values = {k: value(x) for k, x in v.values.items()}
+        message, hint = text(v.message), text(v.hint)
+        if message == v.message and hint == v.hint and values == v.values:
+            return v  # nothing secret in it (most): kept as it is
+        return replace(v, message=message, hint=hint, values=values)
+
+    return replace(report, violations=tuple(one(v) for v in report.violations))
 
 
 def check_overrides(settings: Settings, names: Sequence[str]) -> frozenset[str]:
@@ -118,7 +162,8 @@ _FIELD_OF = {"gpu-type-not-allowed": ("spec", "resources"), "region-not-allowed"
              "prevent-destroy-required": ("metadata", "name")}
 
 
-def check_manifests(inputs: Inputs, deployments: Sequence[DesiredDeployment]) -> list[str]:
+def check_manifests(inputs: Inputs, deployments: Sequence[DesiredDeployment],
+                    secrets: Secrets | None = None) -> list[str]:
     """`validate`, offline: the per-deployment rules against the manifests as this run renders
     them (the budget rules need live prices: plan checks them). Mandatory violations raise a
     ManifestError at the manifest's file:line:col; advisory ones come back as warnings."""
@@ -127,6 +172,7 @@ def check_manifests(inputs: Inputs, deployments: Sequence[DesiredDeployment]) ->
     from reconciler.manifest.positions import Locator
     from reconciler.plan.planner import desired_from_manifest
     from reconciler.policy.deployment import Checker, Subject
+    from reconciler.policy.report import PolicyReport
 
     rules = {n: r for n, r in inputs.context.policies.active().items()
              if n not in ("maxHourlyCost", "maxHourlyIncrease")}
@@ -136,8 +182,11 @@ def check_manifests(inputs: Inputs, deployments: Sequence[DesiredDeployment]) ->
     locators: dict[str, Locator] = {}
     for item in deployments:
         view = desired_from_manifest(item, inputs.context.rollout)
-        for v in check(Subject(view.name, view.essence, view.sensitive, view.prevent_destroy,
-                               view.rollout)):
+        found = check(Subject(view.name, view.essence, view.sensitive, view.prevent_destroy,
+                              view.rollout))
+        if found and secrets is not None:
+            found = list(masked(PolicyReport(None, {}, tuple(found)), secrets).violations)
+        for v in found:
             if v.level != "mandatory":
                 warnings.append(f"policy {v.rule} (advisory): {v.text}")
                 continue

@@ -49,14 +49,16 @@ def validate(paths: tuple[str, ...], output: str, skip_env: bool, all_envs: bool
     from reconciler.app.policy import check_manifests
     from reconciler.cli.options import inputs_for_validation
     from reconciler.errors import ManifestError
+    from reconciler.redact import Secrets
 
     if all_envs:
         _validate_every_environment(paths, output, skip_env)
         return
     try:
         inputs = inputs_for_validation()
-        result = load_manifests(paths, inputs, require_env=not skip_env)
-        result.warnings += check_manifests(inputs, result.deployments)  # policies, offline
+        secrets = Secrets()  # the ${env:...} values: never in what the policies say
+        result = load_manifests(paths, inputs, require_env=not skip_env, secrets=secrets)
+        result.warnings += check_manifests(inputs, result.deployments, secrets)  # offline
     except ManifestError as err:
         if output == "json":
             from reconciler.render.manifests import issues_json
@@ -85,6 +87,7 @@ def _validate_every_environment(paths: tuple[str, ...], output: str, skip_env: b
     from reconciler.cli.options import api_version_flag, current_inputs
     from reconciler.errors import ManifestError
     from reconciler.project import Inputs, resolve
+    from reconciler.redact import Secrets
     from reconciler.render.manifests import issues_json
     from reconciler.settings import chosen_api_version
 
@@ -99,8 +102,9 @@ def _validate_every_environment(paths: tuple[str, ...], output: str, skip_env: b
         version = chosen_api_version(api_version_flag(), context.api_version)
         each = Inputs(replace(context, api_version=version), inputs.cli_vars)
         try:
-            result = load_manifests(paths, each, require_env=not skip_env)
-            result.warnings += check_manifests(each, result.deployments)  # policies, offline
+            secrets = Secrets()  # the ${env:...} values: never in what the policies say
+            result = load_manifests(paths, each, require_env=not skip_env, secrets=secrets)
+            result.warnings += check_manifests(each, result.deployments, secrets)  # offline
         except ManifestError as err:
             failed = True
             if output == "json":

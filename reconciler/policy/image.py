@@ -95,12 +95,14 @@ def check_image(name: str, image: str, image_registry: str, sensitive: Set[str],
     """imagePolicy's settings against one deployment's image and imageRegistry."""
     if image.startswith(SENSITIVE_PREFIX):  # a saved plan's fingerprint: the value is not here
         return []
-    shown = "(image from ${env:...}, not shown)" if "image" in sensitive else image
+    # a value from ${env:...} is never shown, nor any part of it (its registry host, its tag)
+    hidden = "image" in sensitive
+    shown = "(image from ${env:...}, not shown)" if hidden else image
     out: list[Violation] = []
     try:
         ref = ImageRef.parse(image)
     except ValueError as exc:  # nothing else can be judged on it: where, which tag or digest
-        why = str(exc) if "image" not in sensitive else "it is not a Docker image reference"
+        why = "it is not a Docker image reference" if hidden else str(exc)
         return [Violation("image-reference-invalid", "imagePolicy", r.level, name,
                           f"image {shown} is malformed: {why}",
                           "write REGISTRY/PATH:TAG or PATH@sha256:DIGEST (lowercase path; "
@@ -112,29 +114,33 @@ def check_image(name: str, image: str, image_registry: str, sensitive: Set[str],
                              {"image": shown, **values}))
 
     if ref.tag is not None and ref.tag in r.forbidTags:
-        add("image-tag-forbidden", f"image {shown} uses the forbidden tag {ref.tag!r}",
-            "pin a release tag or a digest (@sha256:...)", tag=ref.tag)
+        add("image-tag-forbidden", f"image {shown} uses "
+            + ("a forbidden tag" if hidden else f"the forbidden tag {ref.tag!r}"),
+            "pin a release tag or a digest (@sha256:...)", tag=None if hidden else ref.tag)
     if r.forbidUntagged and ref.tag is None and ref.digest is None:
         add("image-untagged", f"image {shown} has no tag (it means latest)",
             "pin a release tag or a digest (@sha256:...)")
     if r.requireDigest and ref.digest is None:  # a digest parsed is sha256: and 64 hex
         add("image-digest-required", f"image {shown} is not pinned by digest",
             "append @sha256:DIGEST (`docker buildx imagetools inspect IMAGE` shows it)")
-    if r.registries:
-        out += _registry(name, ref, shown, pull_registry(image_registry), r)
+    if r.registries and not image_registry.startswith(SENSITIVE_PREFIX):
+        out += _registry(name, ref, shown, pull_registry(image_registry), r,
+                         hidden, "imageRegistry" in sensitive)
     return out
 
 
-def _registry(name: str, ref: ImageRef, shown: str, pulled: str | None,
-              r: ImagePolicy) -> list[Violation]:
+def _registry(name: str, ref: ImageRef, shown: str, pulled: str | None, r: ImagePolicy,
+              hidden: bool, hidden_registry: bool) -> list[Violation]:
     """registries: where the image is pulled from must be allowed. Docker Hub (no
     imageRegistry): the image's own name says where; an imageRegistry: the image's path there
     (and the registry its name gives, if it names one)."""
-    named = (ref.registry, f"{ref.registry}/{ref.path}", "image")
+    named = ("a registry not shown (the image is from ${env:...})" if hidden else ref.registry,
+             f"{ref.registry}/{ref.path}", "image")
     if pulled is None:
         judged = [named]
     else:
-        judged = [(pulled or "an imageRegistry that is no registry URL",
+        judged = [("a registry not shown (from ${env:...})" if hidden_registry or hidden
+                   else pulled or "an imageRegistry that is no registry URL",
                    f"{pulled}/{ref.path}" if pulled else "", "imageRegistry")]
         if ref.named_registry:
             judged.append(named)
