@@ -152,19 +152,33 @@ def _load_user(path: str) -> dict[str, Any]:
     for name, entry in gpus.items():
         entry = entry if isinstance(entry, dict) else {}
         price = entry.get("pricePerHour")
-        if price is not None and (isinstance(price, bool) or not isinstance(price, (int, float))):
-            raise UsageError(f"the {where}: gpuTypes.{name}.pricePerHour must be a number",
-                             hint=hint)
+        if price is not None and not _amount(price):
+            raise UsageError(f"the {where}: gpuTypes.{name}.pricePerHour must be a number "
+                             "(finite, not negative)", hint=hint)
         out["gpuTypes"][str(name)] = {"displayName": str(entry.get("displayName") or name),
                                       "vramGb": entry.get("vramGb"), "vcpu": entry.get("vcpu"),
                                       "ramGb": entry.get("ramGb"), "pricePerHour": price}
     out["regions"] = {str(k): str(v or k) for k, v in regions_.items()}
     storage = data.get("storagePricePerGbHour")
     if storage is not None:
-        if isinstance(storage, bool) or not isinstance(storage, (int, float)):
-            raise UsageError(f"the {where}: storagePricePerGbHour must be a number", hint=hint)
+        if not _amount(storage):
+            raise UsageError(f"the {where}: storagePricePerGbHour must be a number (finite, "
+                             "not negative)", hint=hint)
         out["storagePricePerGbHour"] = storage
     return out
+
+
+def _amount(value: object) -> bool:
+    """A price: a finite, non-negative number (never true, "3.5", .inf, .nan or -1): an
+    estimate is summed into budgets and written to plan JSON, which has no NaN."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value) and value >= 0
+    except OverflowError:  # an integer past float's range
+        return False
 
 
 def _yaml(path: str, text: str, hint: str) -> object:

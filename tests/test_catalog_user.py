@@ -61,6 +61,12 @@ def test_a_bad_catalog_file_is_a_clean_error(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"gpuTypes": {"X": {"pricePerHour": "cheap"}}}))
     result = validate(tmp_path, env={"YOTTACTL_CATALOG": str(bad)})
     assert result.exit_code == 1 and "gpuTypes.X.pricePerHour must be a number" in result.stderr
+    bad = tmp_path / "catalog.yaml"
+    for price in (".inf", ".nan", "-1", "1e400", "true"):  # budgets sum it; plan JSON has no NaN
+        bad.write_text(f"gpuTypes:\n  X: {{pricePerHour: {price}}}\n")
+        result = validate(tmp_path, env={"YOTTACTL_CATALOG": str(bad)})
+        assert result.exit_code == 1, price
+        assert "gpuTypes.X.pricePerHour must be a number (finite, not negative)" in result.stderr
     missing = validate(tmp_path, env={"YOTTACTL_CATALOG": str(tmp_path / "none.json")})
     assert missing.exit_code == 1 and "cannot read the catalog file" in missing.stderr
 
