@@ -77,15 +77,51 @@ def test_require_capacity_makes_it_an_error(cli: Cli) -> None:
 
 
 @v2_only
-def test_replacements_are_checked_and_in_place_changes_are_not(cli: Cli) -> None:
+def test_replacements_are_checked(cli: Cli) -> None:
     write(cli)
     assert cli.run("apply", str(cli.manifests), "--auto-approve").returncode == 0
     no_capacity(cli)
-    write(cli, workers=3)  # a scale of running workers: not a create
-    assert "at risk" not in cli.run("plan", str(cli.manifests)).stdout
     write(cli, image="vllm/vllm-openai:v0.7.0")  # a replacement creates a new deployment
     out = cli.run("plan", str(cli.manifests)).stdout
     assert "replace" in out and f"Warning: {WARNING}" in out
+
+
+def at_risk(cli: Cli, gpu: str, region: str, *, action: str) -> None:
+    """--require-capacity refuses the one change, in text, Markdown and JSON alike."""
+    text = cli.run("plan", str(cli.manifests), "--require-capacity")
+    assert text.returncode == 1, text.stdout + text.stderr
+    said = f"web: at risk: GET /v2/vms/types shows no capacity for {gpu} in {region}"
+    assert said in text.stdout + text.stderr
+    markdown = cli.run("plan", str(cli.manifests), "-o", "markdown")
+    assert markdown.returncode == 0 and "shows no capacity for `" + gpu in markdown.stdout
+    plan = json.loads(cli.run("plan", str(cli.manifests), "-o", "json").stdout)
+    (change,) = plan["changes"]
+    assert change["action"] == action
+    assert change["capacity"]["unavailable"] == [{"gpuType": gpu, "region": region,
+                                                  "available": False}]
+    assert [d["code"] for d in plan["diagnostics"]] == ["capacity-at-risk"]
+
+
+@v2_only
+def test_every_change_that_needs_new_workers_is_checked(cli: Cli) -> None:
+    """Not only creates: an update onto another GPU type (stop, update, start), a scale-up of
+    running workers and a start all ask the platform for new workers."""
+    write(cli, alternative=False)
+    assert cli.run("apply", str(cli.manifests), "--auto-approve").returncode == 0
+    no_capacity(cli, "NVIDIA_L4_24G", "us-east-1")
+    (cli.manifests / "web.yaml").write_text((cli.manifests / "web.yaml").read_text().replace(
+        "gpuType: NVIDIA_RTX_4090_24G", "gpuType: NVIDIA_L4_24G"))
+    at_risk(cli, "NVIDIA_L4_24G", "us-east-1", action="update")
+    no_capacity(cli)  # the deployment's own pair
+    write(cli, alternative=False, workers=6)  # 2 -> 6 running workers
+    at_risk(cli, "NVIDIA_RTX_4090_24G", "us-east-1", action="scale")
+    write(cli, alternative=False, workers=1)  # a scale-down frees workers: nothing to ask
+    assert "at risk" not in cli.run("plan", str(cli.manifests), "--require-capacity").stdout
+    write(cli, alternative=False, state="stopped")
+    assert cli.run("apply", str(cli.manifests), "--auto-approve").returncode == 0
+    assert "at risk" not in cli.run("plan", str(cli.manifests), "--require-capacity").stdout
+    write(cli, alternative=False)  # stopped -> running
+    at_risk(cli, "NVIDIA_RTX_4090_24G", "us-east-1", action="start")
 
 
 def test_v1_asks_nothing_and_warns_of_nothing(cli: Cli) -> None:

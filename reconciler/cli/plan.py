@@ -162,8 +162,9 @@ def schema(project_schema: bool) -> None:
               help="Plan NAME's replacement (new id and domain) even if unchanged (repeatable).")
 @policy_override_option
 @click.option("--require-capacity", is_flag=True,
-              help="v2 API: a create or replacement whose GPU type and region show no capacity "
-                   "(GET /v2/vms/types) is an error (exit 1), not a warning.")
+              help="v2 API: a change needing new workers (create, replacement, start, scale-up) "
+                   "whose GPU type and region show no capacity (GET /v2/vms/types) is an error "
+                   "(exit 1), not a warning.")
 @manifest_api_options
 def plan(paths: tuple[str, ...], out_file: str | None, output: str, detailed_exitcode: bool,
          targets: tuple[str, ...], allow_mass_delete: bool, max_chars: int | None,
