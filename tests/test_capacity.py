@@ -128,9 +128,21 @@ def test_v1_asks_nothing_and_warns_of_nothing(cli: Cli) -> None:
     assert cli.api_version == "v1"  # the emulator serves both: the capacity is set all the same
     write(cli)
     no_capacity(cli)
-    out = cli.run("plan", str(cli.manifests), "--require-capacity")
+    out = cli.run("plan", str(cli.manifests))
     assert out.returncode == 0 and "at risk" not in out.stdout
     assert "getVMTypes" not in stats(cli.server)
+
+
+def test_require_capacity_under_v1_is_an_error_not_a_silent_pass(cli: Cli) -> None:
+    """A pull request setting `api: v1` must not remove a CI capacity gate unseen."""
+    assert cli.api_version == "v1"
+    write(cli)
+    before = stats(cli.server)
+    out = cli.run("plan", str(cli.manifests), "--require-capacity")
+    assert out.returncode == 1
+    assert "capacity can only be checked under API v2" in out.stderr
+    assert "--api-version v2" in out.stderr
+    assert stats(cli.server) == before  # refused before any API call
 
 
 @pytest.mark.parametrize("require", [False, True])

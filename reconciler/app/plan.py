@@ -133,6 +133,14 @@ def build_plan(
     "require"): under v2, one GET /v2/vms/types beside the list call marks creates at risk
     (plan/capacity.py). ``session``: the command's client and backend (without one, a session
     of its own, closed on return)."""
+    if capacity == "require" and settings.api_version != V2:  # before any call: never ignored
+        from reconciler.errors import UsageError
+
+        raise UsageError(
+            f"--require-capacity: capacity can only be checked under API v2 (this run speaks "
+            f"API {settings.api_version}, which has no GET /v2/vms/types)",
+            hint="pass --api-version v2 (or check `api:` in yottactl.yaml and "
+                 "YOTTA_API_VERSION), or drop --require-capacity")
     if session is None:
         from reconciler.app.session import Session
 
