@@ -158,3 +158,32 @@ def test_when_the_endpoint_cannot_say_the_plan_says_capacity_was_not_checked(
         assert any(r.startswith("/v2/vms/types") for r in api.requests)
     finally:
         api.stop()
+
+
+UNSAID = [[], None, [{"gpuType": "NVIDIA_RTX_4090_24G", "regions": ["us-east-1"]}],
+          [{"gpuType": "NVIDIA_RTX_4090_24G", "regions": [{"region": "us-east-1"}]}]]
+
+
+@pytest.mark.parametrize("require", [False, True])
+@pytest.mark.parametrize("types", UNSAID, ids=["empty", "null", "plain-region", "no-flag"])
+def test_a_pair_the_endpoint_does_not_confirm_is_not_passed_by_require_capacity(
+        tmp_path: Path, require: bool, types: object) -> None:
+    """Not listed, or listed without `available`: unknown, never called unavailable (no
+    at-risk marking), but --require-capacity cannot pass what it could not confirm."""
+    api = HostileApi().start()
+    try:
+        api.answer("/v2/serverless", [])  # the plan creates web
+        api.answer("/v2/vms/types", types)
+        env = Env(api, tmp_path, "web", YOTTA_API_VERSION="v2")
+        result = env("plan", "{manifests}", *(["--require-capacity"] if require else []))
+        assert result.exit_code == (1 if require else 0), result.output
+        assert ("web: capacity not confirmed: GET /v2/vms/types does not say whether "
+                "NVIDIA_RTX_4090_24G in us-east-1 has capacity") in result.output
+        assert "at risk" not in result.output
+        plan = json.loads(env("plan", "{manifests}", "-o", "json").stdout)
+        (diagnostic,) = [d for d in plan["diagnostics"] if d["code"].startswith("capacity")]
+        assert diagnostic["code"] == "capacity-unknown" and diagnostic["deployment"] == "web"
+        assert diagnostic["severity"] == "warning"  # -o json without the flag
+        assert plan["changes"][0].get("capacity") is None
+    finally:
+        api.stop()

@@ -59,12 +59,24 @@ class CapacityRisk(BaseModel):
         return f"the manifest also allows {listed}"
 
 
+def entries_of(resources: Iterable[ResourceEssence],
+               shown: Availability) -> list[ResourceAvailability]:
+    """Each resources[] entry with what the endpoint shows for it."""
+    return [ResourceAvailability(gpuType=r.gpuType, region=r.region,
+                                 available=shown.get((r.gpuType, r.region)))
+            for r in resources if r.gpuType is not None and r.region is not None]
+
+
+def unconfirmed(resources: Iterable[ResourceEssence],
+                shown: Availability) -> tuple[ResourceAvailability, ...]:
+    """The entries whose capacity the endpoint does not confirm (not listed, or no flag)."""
+    return tuple(e for e in entries_of(resources, shown) if e.available is None)
+
+
 def risk(resources: Iterable[ResourceEssence], shown: Availability) -> CapacityRisk | None:
     """The risk of creating a deployment with ``resources`` (None: none shows unavailable).
     An entry the endpoint does not list is not called unavailable: it is unknown there."""
-    entries = [ResourceAvailability(gpuType=r.gpuType, region=r.region,
-                                    available=shown.get((r.gpuType, r.region)))
-               for r in resources if r.gpuType is not None and r.region is not None]
+    entries = entries_of(resources, shown)
     unavailable = tuple(e for e in entries if e.available is False)
     if not unavailable:
         return None

@@ -8,11 +8,12 @@ fetched by the use case (app/plan.py)."""
 from __future__ import annotations
 
 from reconciler.ops import Op
-from reconciler.plan.availability import Availability, risk
+from reconciler.plan.availability import Availability, risk, unconfirmed
 from reconciler.plan.model import Action, Change, DiagnosticCode, Plan, error, warning
 
 # the changes that ask the platform for new workers on a resources[] entry
 CREATING = (Action.CREATE, Action.REPLACE, Action.ROLLOUT)
+WARNING_WITHOUT = "; without --require-capacity this is a warning"
 
 
 def needs_workers(change: Change) -> bool:
@@ -34,21 +35,30 @@ def needs_workers(change: Change) -> bool:
 
 
 def mark_capacity(plan: Plan, shown: Availability, *, required: bool = False) -> Plan:
+    """Each change needing new workers: at risk where a pair shows unavailable; else, where a
+    pair is not listed or shows no flag, capacity not confirmed (unknown, never called
+    unavailable): a warning, an error with --require-capacity, which needs every pair shown."""
+    make = error if required else warning
     changes: list[Change] = []
     found = []
     for change in plan.changes:
         if needs_workers(change):
             assert change.desired is not None  # needs_workers says so
             at_risk = risk(change.desired.resources, shown)
+            unknown = unconfirmed(change.desired.resources, shown)
             if at_risk is not None:
                 change = change.model_copy(update={"capacity": at_risk})
-                if required:
-                    found.append(error(DiagnosticCode.CAPACITY_AT_RISK, change.name,
-                                       at_risk.message(), at_risk.hint() +
-                                       "; without --require-capacity this is a warning"))
-                else:
-                    found.append(warning(DiagnosticCode.CAPACITY_AT_RISK, change.name,
-                                         at_risk.message(), at_risk.hint()))
+                found.append(make(DiagnosticCode.CAPACITY_AT_RISK, change.name, at_risk.message(),
+                                  at_risk.hint() + (WARNING_WITHOUT if required else "")))
+            elif unknown:
+                pairs = ", ".join(e.describe() for e in unknown)
+                found.append(make(
+                    DiagnosticCode.CAPACITY_UNKNOWN, change.name,
+                    f"capacity not confirmed: GET /v2/vms/types does not say whether {pairs} "
+                    "has capacity (not listed, or listed without `available`)",
+                    "--require-capacity needs every resources[] entry of a change asking for "
+                    "new workers to show available; plan again later" + WARNING_WITHOUT
+                    if required else "--require-capacity makes this an error"))
         changes.append(change)
     if not found:
         return plan
