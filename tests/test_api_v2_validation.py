@@ -65,3 +65,24 @@ def test_v2_webhook_has_at_most_512_characters(cli: Cli) -> None:
     assert f"{path}:17:15: spec.webhookUrl" in err, err
     assert "webhookUrl has 513 characters: the v2 API takes at most 512" in err
     assert url not in err  # a webhook URL may carry a token: never echoed
+
+
+@pytest.mark.parametrize(("given", "said", "hint"), [
+    ('"0012"', "credentialId '0012' has leading zeros", 'write credentialId: "12"'),
+    ('"9223372036854775808"', "credentialId '9223372036854775808' is larger than the v2 API's "
+     "integer holds (at most 9223372036854775807)", "the numbers shown in the Yotta console"),
+])
+def test_v2_refuses_a_credential_id_it_would_read_back_as_another_text(
+        cli: Cli, given: str, said: str, hint: str) -> None:
+    """v2 sends int(credentialId) and reads back str(int): "0012" would come back "12", a
+    difference every plan would update (and int64 is the wire's limit)."""
+    path = write(cli, "web", extra=f"  credentialId: {given}\n")  # the last spec key
+    assert validate(cli, "v1")[0] == 0
+    code, err = validate(cli, "v2")
+    assert code == 1
+    assert f"{path}:17:17: spec.credentialId" in err, err
+    assert said in err and hint in err
+    planned = cli.run("plan", str(cli.manifests), "--api-version", "v2")  # plan refuses too
+    assert planned.returncode == 1 and said in planned.stderr
+    write(cli, "web", extra='  credentialId: "12"\n')
+    assert validate(cli, "v2") == (0, "")

@@ -2,7 +2,8 @@
 1-20 characters, starting with a letter, and a blue-green rollout of NAME runs its new
 deployment as ``NAME@alt`` (plan/rollout.py), so the name leaves room for that suffix; fields one
 version does not know (the field table's ``versions``) and its length limits (v2's webhook:
-512). The manifest format is the same for both versions. Pure: no I/O.
+512); v2's credential id is an integer on the wire, so it must be one's own text.
+The manifest format is the same for both versions. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from reconciler.manifest.positions import Loc
 from reconciler.manifest.schema import RESERVED_NAME_SUFFIX, Manifest
 
 Issue = tuple[Loc, str, str]  # (location in the document, message, hint)
+INT64_MAX = 2**63 - 1  # v2 sends the credential id as a JSON integer (OpenAPI: int64)
 
 
 def version_issues(manifest: Manifest, *, version: str, default_rollout: str | None) -> list[Issue]:
@@ -31,6 +33,8 @@ def version_issues(manifest: Manifest, *, version: str, default_rollout: str | N
                        f"shorten the name to at most {room} characters (a new name is a new "
                        f"deployment), or use the {other} API (--api-version {other})"))
     spec = manifest.spec
+    if version == V2 and spec.credentialId:
+        issues += _credential_issues(spec.credentialId)
     for row in FIELDS:
         value = getattr(spec, row.name, None)
         if value in (None, "", ()):
@@ -45,3 +49,22 @@ def version_issues(manifest: Manifest, *, version: str, default_rollout: str | N
                            f"{row.v2_max_length}",
                            f"shorten it, or use the {other} API (--api-version {other})"))
     return issues
+
+
+def _credential_issues(value: str) -> list[Issue]:
+    """v2 sends the credential id as an integer and reads it back as that number's text: an id
+    that is not already that text (``0012``, beyond int64) would plan an update forever."""
+    where = ("spec", "credentialId")
+    if not value.isdecimal() or not value.isascii():
+        return [(where, f"credentialId {value!r} is not a number: the v2 API takes an integer",
+                 "credential ids are the numbers shown in the Yotta console")]
+    if int(value) > INT64_MAX:
+        return [(where, f"credentialId {value!r} is larger than the v2 API's integer holds "
+                 f"(at most {INT64_MAX})", "credential ids are the numbers shown in the Yotta "
+                 "console; check for a typo, or use the v1 API (--api-version v1)")]
+    if str(int(value)) != value:
+        return [(where, f"credentialId {value!r} has leading zeros: the v2 API takes an integer, "
+                 f"so it is sent as {int(value)} and read back as \"{int(value)}\", a "
+                 "difference every plan would try to update", f"write credentialId: "
+                 f"\"{int(value)}\" (the number itself)")]
+    return []
