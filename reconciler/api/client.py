@@ -185,6 +185,8 @@ class YottaClient:
                 data = envelope.unwrap(response, operation=operation, deployment=deployment,
                                        secrets=self.secrets)
             except ApiError as exc:
+                if route.unserved and exc.http_status == 404:  # another version, not deleted
+                    exc.hint = route.unserved
                 debuglog.call(self.secrets, method, path, exc.http_status, exc.code,
                               time.perf_counter() - began, type(exc).__name__)
                 if self.observer is not None:
@@ -328,7 +330,7 @@ class YottaClient:
     def gpu_types(self) -> builtins.list[GpuType]:
         """``GET /v2/vms/types``: each GPU type's availability per region (v2's endpoint,
         whichever version the deployments are managed with)."""
-        data = self._call("gpu types", Route("GET", facts.VM_TYPES_PATH))
+        data = self._call("gpu types", self.wire.vm_types())
         return parse_list(GpuType, data, operation="gpu types")
 
     @_masked

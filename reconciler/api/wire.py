@@ -27,6 +27,16 @@ class Route:
     path: str
     params: Params = None
     json: Mapping[str, object] | None = None
+    # a path every endpoint of the version serves: its HTTP 404 means the endpoint does not
+    # speak that version (nothing was deleted), and this is the hint then
+    unserved: str = ""
+
+
+def _other_version(version: str) -> str:
+    other = V1 if version == V2 else V2
+    return (f"this endpoint does not serve API {version}; if it speaks {other}, try "
+            f"--api-version {other} (and check `api:` in yottactl.yaml and YOTTA_API_VERSION), "
+            "else check the endpoint (YOTTA_API_URL / --endpoint)")
 
 
 class Wire:
@@ -57,7 +67,15 @@ class Wire:
         return Route("GET", f"{self.prefix}/{dep_id}")
 
     def list(self, status: Sequence[str] = ()) -> Route:
-        return Route("GET", f"{self.prefix}/list", params=self._statuses(status))
+        return Route("GET", f"{self.prefix}/list", params=self._statuses(status),
+                     unserved=_other_version(self.version))
+
+    @staticmethod
+    def vm_types() -> Route:  # v2's endpoint, whichever version manages the deployments
+        return Route("GET", facts.VM_TYPES_PATH, unserved=(
+            f"this endpoint does not serve API v2 (GET {facts.VM_TYPES_PATH}), which GPU "
+            "capacity and `catalog refresh` need; check the endpoint (YOTTA_API_URL / "
+            "--endpoint), or under API v1 plan without --require-capacity"))
 
     def workers(self, dep_id: int, status: Sequence[str] = ()) -> Route:
         return Route("GET", f"{self.prefix}/{dep_id}/workers", params=self._statuses(status))
@@ -98,7 +116,8 @@ class WireV2(Wire):
         return Route("PUT", f"{self.prefix}/{dep_id}/workers", params={"count": str(workers)})
 
     def list(self, status: Sequence[str] = ()) -> Route:
-        return Route("GET", self.prefix, params=self._statuses(status))
+        return Route("GET", self.prefix, params=self._statuses(status),
+                     unserved=_other_version(self.version))
 
     @staticmethod
     def _statuses(status: Sequence[str]) -> Params:

@@ -277,8 +277,8 @@ def _with_capacity(plan: Plan, shown: _Background[list[GpuType]], *, required: b
         make = error if required else warning
         unknown = make(DiagnosticCode.CAPACITY_UNKNOWN, None,
                        f"GPU capacity not checked: GET /v2/vms/types failed ({exc})",
-                       "plan again later" + ("" if required else "; --require-capacity makes "
-                                             "this an error"))
+                       (exc.hint if exc.http_status == 404 else "plan again later") +
+                       ("" if required else "; --require-capacity makes this an error"))
         return plan.model_copy(update={"diagnostics": (*plan.diagnostics, unknown)})
     return mark_capacity(plan, availability_of(types), required=required)
 
