@@ -187,3 +187,41 @@ def test_a_pair_the_endpoint_does_not_confirm_is_not_passed_by_require_capacity(
         assert plan["changes"][0].get("capacity") is None
     finally:
         api.stop()
+
+
+@v2_only
+def test_apply_require_capacity_refuses_before_anything_changes(cli: Cli) -> None:
+    """CI running `apply --auto-approve` can gate too: the plan's capacity errors exit 1 before
+    the first call that changes anything, as a mandatory policy does."""
+    write(cli, alternative=False)
+    no_capacity(cli)
+    for output in ("text", "json"):
+        result = cli.run("apply", str(cli.manifests), "--auto-approve", "--require-capacity",
+                         "-o", output)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "web: at risk: GET /v2/vms/types shows no capacity for NVIDIA_RTX_4090_24G" in \
+            result.stdout + result.stderr
+    calls = stats(cli.server)
+    assert set(calls) == {"getVMTypes", "endpointList_1"}, calls  # looked, changed nothing
+    httpx.post(f"{cli.server.url}/_emulator/capacity",
+               json={"gpuType": "NVIDIA_RTX_4090_24G", "region": "us-east-1", "available": True})
+    done = cli.run("apply", str(cli.manifests), "--auto-approve", "--require-capacity")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_apply_require_capacity_under_v1_is_refused_before_any_call(cli: Cli) -> None:
+    write(cli)
+    before = stats(cli.server)
+    result = cli.run("apply", str(cli.manifests), "--auto-approve", "--require-capacity")
+    assert result.returncode == 1
+    assert "capacity can only be checked under API v2" in result.stderr
+    assert stats(cli.server) == before
+
+
+def test_apply_require_capacity_does_not_take_a_saved_plan(cli: Cli) -> None:
+    saved = cli.folder / "plan.json"
+    saved.write_text("{}")
+    result = cli.run("apply", "--plan", str(saved), "--require-capacity")
+    assert result.returncode == 1
+    assert "--require-capacity checks a new plan's changes, not a saved plan" in result.stderr
+    assert "yottactl plan --require-capacity --out FILE" in result.stderr

@@ -133,14 +133,8 @@ def build_plan(
     "require"): under v2, one GET /v2/vms/types beside the list call marks creates at risk
     (plan/capacity.py). ``session``: the command's client and backend (without one, a session
     of its own, closed on return)."""
-    if capacity == "require" and settings.api_version != V2:  # before any call: never ignored
-        from reconciler.errors import UsageError
-
-        raise UsageError(
-            f"--require-capacity: capacity can only be checked under API v2 (this run speaks "
-            f"API {settings.api_version}, which has no GET /v2/vms/types)",
-            hint="pass --api-version v2 (or check `api:` in yottactl.yaml and "
-                 "YOTTA_API_VERSION), or drop --require-capacity")
+    if capacity == "require":
+        check_capacity_gate(settings)
     if session is None:
         from reconciler.app.session import Session
 
@@ -153,6 +147,19 @@ def build_plan(
         return _build_plan(settings, paths, targets=targets, allow_mass_delete=allow_mass_delete,
                            destroying=destroying, state=state, session=session, replace=replace,
                            confirm_settled=confirm_settled, capacity=capacity)
+
+
+def check_capacity_gate(settings: Settings) -> None:
+    """--require-capacity needs v2's GET /v2/vms/types: under v1 it is refused before any API
+    call, never ignored (a project switched to `api: v1` must not drop a CI gate unseen)."""
+    if settings.api_version != V2:
+        from reconciler.errors import UsageError
+
+        raise UsageError(
+            f"--require-capacity: capacity can only be checked under API v2 (this run speaks "
+            f"API {settings.api_version}, which has no GET /v2/vms/types)",
+            hint="pass --api-version v2 (or check `api:` in yottactl.yaml and "
+                 "YOTTA_API_VERSION), or drop --require-capacity")
 
 
 @contextlib.contextmanager

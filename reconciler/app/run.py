@@ -44,6 +44,7 @@ class NewPlan:
     allow_mass_delete: bool = False
     replace: tuple[str, ...] = ()
     overrides: frozenset[str] = frozenset()  # --policy-override: rules passed for this run
+    require_capacity: bool = False  # v2: new workers where none show available: an error
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,8 @@ class Run(Session):
         if isinstance(wanted, NewPlan):
             made = build_plan(self.settings, wanted.paths, targets=wanted.targets,
                               allow_mass_delete=wanted.allow_mass_delete, state=state,
-                              replace=wanted.replace, confirm_settled=True, capacity="warn",
+                              replace=wanted.replace, confirm_settled=True,
+                              capacity="require" if wanted.require_capacity else "warn",
                               session=self)
             the_plan, essences = made.plan, desired_essences(made)
             policy = overriding(made.policy, wanted.overrides)

@@ -58,31 +58,45 @@ if TYPE_CHECKING:
                    "for inspection (recorded in the state; the next apply deletes it first) "
                    "instead of deleting it. The old one keeps serving either way.")
 @policy_override_option
+@click.option("--require-capacity", is_flag=True,
+              help="v2 API: a change needing new workers whose GPU type and region show no "
+                   "capacity, or whose capacity is not confirmed, is an error (exit 1) before "
+                   "anything changes. Not with --plan FILE (use `plan --require-capacity`).")
 @lock_option
 @manifest_api_options
 def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, parallelism: int,
           no_wait: bool, timeout: float, targets: tuple[str, ...], allow_mass_delete: bool,
           refresh_only: bool, replace: tuple[str, ...], output: str, adopt: bool,
-          keep_failed: bool, policy_override: tuple[str, ...], lock_timeout: float,
-          endpoint: str | None, api_key: str | None, state_path: str | None,
-          no_color: bool) -> None:
+          keep_failed: bool, policy_override: tuple[str, ...], require_capacity: bool,
+          lock_timeout: float, endpoint: str | None, api_key: str | None,
+          state_path: str | None, no_color: bool) -> None:
     """Plan, confirm, and make live deployments match the manifests.
 
     With policies in yottactl.yaml, the plan (new or saved) is checked again before the first
     API call: a mandatory violation refuses it (--policy-override RULE passes one rule once).
     """
     from reconciler.app.apply import ApplyOptions
+    from reconciler.app.plan import check_capacity_gate
     from reconciler.app.policy import check_overrides
     from reconciler.app.run import NewPlan, RefreshOnly, Run, SavedPlan, Wanted
 
     _check_apply_flags(paths, plan_file, refresh_only, replace, output, auto_approve)
+    if require_capacity and (plan_file or refresh_only):
+        raise UsageError("--require-capacity checks a new plan's changes, not "
+                         + ("a saved plan" if plan_file else "--refresh-only"),
+                         hint="gate the saved plan when it is made: `yottactl plan "
+                              "--require-capacity --out FILE`" if plan_file else
+                              "drop --require-capacity: --refresh-only starts no workers")
     output_never_stops()
     s = settings(endpoint, api_key, state_path)
+    if require_capacity:  # under v1: refused before the first API call
+        check_capacity_gate(s)
     overrides = check_overrides(s, policy_override)
     color = use_color(no_color)
     wanted: Wanted = (RefreshOnly(targets, paths) if refresh_only else
                       SavedPlan(plan_file, overrides) if plan_file else
-                      NewPlan(paths, targets, allow_mass_delete, replace, overrides))
+                      NewPlan(paths, targets, allow_mass_delete, replace, overrides,
+                              require_capacity))
     with Run(s, lock_timeout=lock_timeout, warn=warn) as run:
         planned = run.plan(wanted)
         while True:
