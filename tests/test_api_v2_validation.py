@@ -86,3 +86,16 @@ def test_v2_refuses_a_credential_id_it_would_read_back_as_another_text(
     assert planned.returncode == 1 and said in planned.stderr
     write(cli, "web", extra='  credentialId: "12"\n')
     assert validate(cli, "v2") == (0, "")
+
+
+@pytest.mark.parametrize("name", ["1abc", "x" * 51])
+def test_a_name_breaking_the_character_rule_hints_at_the_versions_length(cli: Cli,
+                                                                         name: str) -> None:
+    write(cli, name)
+    code, err = validate(cli, "v2")
+    assert code == 1 and "is not a valid deployment name" in err
+    assert ("names start with a letter and use letters, digits, @ . _ - (at most 20 under the "
+            "v2 API; 16 for a blueGreen rollout, whose new deployment is NAME@alt)") in err
+    assert "at most 50" not in err
+    code, err = validate(cli, "v1")
+    assert code == 1 and "use letters, digits, @ . _ - (at most 50)" in err

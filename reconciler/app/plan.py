@@ -87,11 +87,12 @@ def _load(
     from reconciler.manifest.loader import Rendering, load_each
     from reconciler.manifest.overlay import OverlaySet
     from reconciler.manifest.variables import collect, declared_unused
-    from reconciler.manifest.versions import version_issues
+    from reconciler.manifest.versions import name_rule, version_issues
     from reconciler.project import manifest_paths
 
     inputs = inputs or Inputs()
     context = inputs.context
+    version = context.api_version or DEFAULT_API_VERSION
     rendering = Rendering(
         variables=collect(context.variable_sources(), inputs.cli_vars),
         overlays=OverlaySet(context.overlays) if context.overlays else None,
@@ -99,8 +100,8 @@ def _load(
         project_root=context.project.root if context.project is not None else None,
         secrets=secrets if secrets is not None else Secrets(),
         catalog=inputs.catalog,
-        rules=partial(version_issues, version=context.api_version or DEFAULT_API_VERSION,
-                      default_rollout=context.rollout))
+        rules=partial(version_issues, version=version, default_rollout=context.rollout),
+        name_hint=name_rule(version))
     deployments = load_each(manifest_paths(context, list(paths)), keep,
                             require_env=require_env, rendering=rendering)
     patched = {name: list(dict.fromkeys(p.file for p in patches))

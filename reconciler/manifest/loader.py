@@ -57,6 +57,7 @@ class Rendering:
     project_root: Path | None = None  # the folder of yottactl.yaml: where walked links may lead
     # the API version's own rules (manifest/versions.py): (location, message, hint) for each
     rules: Callable[[Manifest], list[tuple[Loc, str, str]]] | None = None
+    name_hint: str = ""  # the version's naming rule, when a name breaks the schema's pattern
     # the ${env:...} values substituted, out: the command's secrets (reconciler/redact.py)
     secrets: Secrets = field(default_factory=Secrets)
     catalog: Catalog = field(default_factory=builtin_catalog)  # the command's GPU types, regions
@@ -247,11 +248,8 @@ class _FileLoader:
         if rendering.documents is not None:
             rendering.documents.append((self.path, index, _with_templates(result)))
         names = {p: _spec_path(p, result.value) for p in result.sensitive}
-        return DesiredDeployment(
-            resolved, self.path, index,
-            frozenset(n for n in names.values() if n),
-            {names[p]: t for p, t in result.templates.items() if names[p]},
-        )
+        return DesiredDeployment(resolved, self.path, index, frozenset(n for n in names.values() if n),
+                                 {names[p]: t for p, t in result.templates.items() if names[p]})
 
     def _cutover_program(self, index: int, manifest: Manifest) -> Manifest | None:
         """The manifest with a relative cutover program resolved (manifest/commands.py);
@@ -287,7 +285,8 @@ class _FileLoader:
                 d[: len(here)] == here and d != here for d in deeper
             ):
                 continue  # "0 items after validation" only echoes the item errors
-            loc, message, hint, at_key = describe_validation_error(error, document)
+            loc, message, hint, at_key = describe_validation_error(error, document,
+                                                                   self.rendering.name_hint)
             self._issue(index, loc, message + self._from_variable(result, loc), hint, key=at_key)
         self.omitted += max(0, len(errors) - MAX_ISSUES_PER_FILE)
 

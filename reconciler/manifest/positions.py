@@ -205,9 +205,10 @@ def _allowed_keys(loc: Loc) -> list[str]:
 
 
 def describe_validation_error(
-    error: ErrorDetails, document: object
+    error: ErrorDetails, document: object, name_hint: str = ""
 ) -> tuple[Loc, str, str, bool]:
-    """(location, message, hint, point-at-key) for one pydantic error dict."""
+    """(location, message, hint, point-at-key) for one pydantic error dict; ``name_hint``: the
+    API version's naming rule for metadata.name (manifest/versions.py; default v1's)."""
     loc: Loc = tuple(error["loc"])
     kind = error["type"]
     field = next((str(p) for p in reversed(loc) if not isinstance(p, int)), "")
@@ -233,7 +234,7 @@ def describe_validation_error(
     if loc == ("spec",) and ": " in message:  # a cross-field rule names its field first
         name, _, message = message.partition(": ")
         loc, field = (*loc, name), name
-    hint = _HINTS.get(field, "")
+    hint = name_hint if name_hint and loc == ("metadata", "name") else _HINTS.get(field, "")
     if kind == "string_type" and "environmentVars" in loc and field == "key":
         read = error.get("input")
         what = ("a boolean" if isinstance(read, bool) else "null" if read is None

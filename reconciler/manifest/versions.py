@@ -16,6 +16,14 @@ Issue = tuple[Loc, str, str]  # (location in the document, message, hint)
 INT64_MAX = 2**63 - 1  # v2 sends the credential id as a JSON integer (OpenAPI: int64)
 
 
+def name_rule(version: str) -> str:
+    """The hint for a name the schema refuses (``1abc``), with ``version``'s length limit."""
+    limit = NAME_MAX_LENGTH[version]
+    room = (f" under the v2 API; {limit - len(RESERVED_NAME_SUFFIX)} for a blueGreen rollout, "
+            f"whose new deployment is NAME{RESERVED_NAME_SUFFIX}" if version == V2 else "")
+    return f"names start with a letter and use letters, digits, @ . _ - (at most {limit}{room})"
+
+
 def version_issues(manifest: Manifest, *, version: str, default_rollout: str | None) -> list[Issue]:
     """Everything in ``manifest`` that the ``version`` API would refuse."""
     other = V1 if version == V2 else V2
