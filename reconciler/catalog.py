@@ -1,5 +1,5 @@
 """Known GPU types, regions and prices: ``data/catalog.json``, extended or overridden by a user
-catalog file (docs/ARCHITECTURE.md §1).
+catalog file (docs/ARCHITECTURE.md §1), whose entries override built-in ones field by field.
 
 No authoritative list is published and the real API is the final judge, so a new GPU type or
 region must not need a yottactl release: a user catalog (``YOTTACTL_CATALOG``, or the project
@@ -49,7 +49,9 @@ class Catalog:
             data = builtin()
             if self.path:
                 user = _load_user(self.path)
-                data["gpuTypes"] = {**data["gpuTypes"], **user["gpuTypes"]}
+                data["gpuTypes"] = {**data["gpuTypes"], **{  # field by field over a built-in
+                    name: {**_NO_DETAILS, "displayName": name, **data["gpuTypes"].get(name, {}),
+                           **entry} for name, entry in user["gpuTypes"].items()}}
                 data["regions"] = {**data["regions"], **user["regions"]}
                 if "storagePricePerGbHour" in user:
                     data["storagePricePerGbHour"] = user["storagePricePerGbHour"]
@@ -114,8 +116,12 @@ def _builtin_text() -> str:
     return resources.files("reconciler").joinpath("data/catalog.json").read_text("utf-8")
 
 
+_NO_DETAILS = {"vramGb": None, "vcpu": None, "ramGb": None, "pricePerHour": None}
+
+
 def read_user(path: str) -> dict[str, Any]:
-    """A user catalog file, checked (``catalog refresh`` keeps what it already holds)."""
+    """A user catalog file, checked, each GPU type with the fields it gives (``catalog refresh``
+    keeps what it already holds; an entry overrides a built-in one field by field)."""
     return _load_user(path)
 
 
@@ -155,9 +161,10 @@ def _load_user(path: str) -> dict[str, Any]:
         if price is not None and not _amount(price):
             raise UsageError(f"the {where}: gpuTypes.{name}.pricePerHour must be a number "
                              "(finite, not negative)", hint=hint)
-        out["gpuTypes"][str(name)] = {"displayName": str(entry.get("displayName") or name),
-                                      "vramGb": entry.get("vramGb"), "vcpu": entry.get("vcpu"),
-                                      "ramGb": entry.get("ramGb"), "pricePerHour": price}
+        given = {"displayName": str(entry["displayName"]) if entry.get("displayName") else None,
+                 "vramGb": entry.get("vramGb"), "vcpu": entry.get("vcpu"),
+                 "ramGb": entry.get("ramGb"), "pricePerHour": price}
+        out["gpuTypes"][str(name)] = {k: v for k, v in given.items() if v is not None}
     out["regions"] = {str(k): str(v or k) for k, v in regions_.items()}
     storage = data.get("storagePricePerGbHour")
     if storage is not None:

@@ -52,7 +52,7 @@ def test_refresh_adds_what_the_endpoint_lists_and_validate_accepts_it(env: Env) 
     assert f"added GPU types: {NEW_GPU}" in result.output
     assert f"added regions: {NEW_REGION}" in result.output
     written = json.loads(catalog.read_text())
-    assert written["gpuTypes"] == {"MY_GPU_1": {"displayName": "MY_GPU_1", "pricePerHour": 2.5},
+    assert written["gpuTypes"] == {"MY_GPU_1": {"pricePerHour": 2.5},  # as the user wrote it
                                    NEW_GPU: {"displayName": NEW_GPU}}  # no invented price
     assert written["regions"] == {NEW_REGION: "EU West 9"}  # built-in ones are not copied
     assert written["storagePricePerGbHour"] == 0.002
@@ -69,3 +69,35 @@ def test_refresh_needs_a_file(env: Env) -> None:
     result = env("catalog", "refresh")
     assert result.exit_code == 1
     assert "--file FILE" in result.output and "YOTTACTL_CATALOG" in result.output
+
+
+YAML_CATALOG = """\
+# our catalog: reviewed by the platform team
+gpuTypes:
+  NVIDIA_H100_80G: {pricePerHour: 9.9}  # negotiated price, display name stays built-in
+regions:
+  # the lab
+  lab-1: Lab One
+storagePricePerGbHour: 0.002
+"""
+
+
+@pytest.mark.parametrize("name", ["catalog.yaml", "my-catalog"])
+def test_refresh_keeps_a_yaml_catalog_yaml_and_its_entries_as_written(env: Env,
+                                                                       name: str) -> None:
+    """YOTTACTL_CATALOG=my.yaml stays YAML with its comments; an entry it holds gains no key
+    (a price-only override of a built-in type keeps the built-in display name)."""
+    catalog = env.tmp / name
+    catalog.write_text(YAML_CATALOG)
+    env.env["YOTTACTL_CATALOG"] = str(catalog)
+    result = env("catalog", "refresh")
+    assert result.exit_code == 0, result.output
+    text = catalog.read_text()
+    added = (f"  {NEW_GPU}:\n    displayName: {NEW_GPU}\n", f"  {NEW_REGION}: EU West 9\n")
+    assert text == YAML_CATALOG.replace("regions:\n", added[0] + "regions:\n").replace(
+        "storagePricePerGbHour", added[1] + "storagePricePerGbHour"), text
+    assert "_comment" not in text and not text.lstrip().startswith("{")
+    uses_new_gpu(env)
+    assert env("validate", "{manifests}").exit_code == 0
+    again = env("catalog", "refresh")
+    assert again.exit_code == 0 and catalog.read_text() == text  # nothing new: untouched

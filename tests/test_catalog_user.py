@@ -83,6 +83,18 @@ def test_user_catalog_overrides_a_built_in_price(cli: Cli) -> None:
     assert change["price_after"] == 20.0  # 2 workers x 10 $/h x 1 GPU, storage free
 
 
+def test_a_user_entry_overrides_a_built_in_one_field_by_field(cli: Cli) -> None:
+    """An entry giving only a display name (or only a price) keeps the built-in's other fields:
+    the built-in price here, so the plan's cost stays known."""
+    cli.write("svc")
+    plain = json.loads(cli("plan", str(cli.manifests), "-o", "json").output)["changes"][0]
+    catalog = cli.folder / "names.yaml"
+    catalog.write_text("gpuTypes:\n  NVIDIA_RTX_4090_24G: {displayName: Our 4090}\n")
+    cli.env["YOTTACTL_CATALOG"] = str(catalog)
+    [change] = json.loads(cli("plan", str(cli.manifests), "-o", "json").output)["changes"]
+    assert change["price_after"] == plain["price_after"] is not None
+
+
 def test_a_commands_catalog_does_not_outlive_it(tmp_path: Path) -> None:
     """The catalog belongs to the command (no process state): after a command that named a
     missing catalog file, or allowed unknown GPU types, the next command in the same process

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,15 +41,14 @@ def refresh_catalog(settings: Settings, path: str | None) -> Refreshed:
         raise UsageError("catalog refresh needs a file to write",
                          hint="pass --file FILE, or export YOTTACTL_CATALOG=FILE (the user "
                               "catalog every command reads)")
-    existing = catalog.read_user(target) if os.path.exists(target) else {}
+    existing = catalog.read_user(target) if os.path.exists(target) else {}  # checked first
     with Session(settings) as session:
         types = session.client.gpu_types()
     builtin = catalog.builtin()
     known_types = {**builtin["gpuTypes"], **existing.get("gpuTypes", {})}
     known_regions = {**builtin["regions"], **existing.get("regions", {})}
-    gpus: dict[str, Any] = dict(existing.get("gpuTypes", {}))
-    regions: dict[str, str] = dict(existing.get("regions", {}))
-    added_types, added_regions = [], []
+    gpus: dict[str, Any] = {}  # only what is new: the entries the file holds stay as written
+    regions: dict[str, str] = {}
     listed_regions: set[str] = set()
     skipped = 0
     for gpu in types:
@@ -58,28 +58,67 @@ def refresh_catalog(settings: Settings, path: str | None) -> Refreshed:
             continue
         if gpu.gpuType not in known_types:
             gpus[gpu.gpuType] = {"displayName": gpu.gpuType}
-            added_types.append(gpu.gpuType)
         for region in gpu.regions:
             listed_regions.add(region.region)
             if region.region not in known_regions and region.region not in regions:
                 shown = "".join(c for c in region.regionName or "" if c.isprintable())[:64]
                 regions[region.region] = shown or region.region
-                added_regions.append(region.region)
-    document: dict[str, Any] = {
-        "_comment": "yottactl user catalog; `yottactl catalog refresh` adds what GET "
-                    "/v2/vms/types lists (prices: add pricePerHour by hand)",
-        "gpuTypes": {name: {k: v for k, v in entry.items() if v is not None}
-                     for name, entry in sorted(gpus.items())},
-        "regions": dict(sorted(regions.items())),
-    }
-    if "storagePricePerGbHour" in existing:
-        document["storagePricePerGbHour"] = existing["storagePricePerGbHour"]
+    if gpus or regions or not os.path.exists(target):
+        _write(target, gpus, regions)
+    return Refreshed(target, len(types), len(listed_regions), tuple(gpus), tuple(regions),
+                     skipped)
+
+
+def _write(target: str, gpus: Mapping[str, object], regions: Mapping[str, str]) -> None:
+    """Add ``gpus`` and ``regions`` to the file, in its own format: JSON stays JSON, YAML stays
+    YAML with its comments and layout (ruamel's round trip); a new file is YAML when its name
+    says so, else JSON."""
+    from reconciler import localfile
     from reconciler.state.atomic import atomic_write
 
+    text = localfile.read_text(target, localfile.MANIFEST_CAP) if os.path.exists(target) else ""
+    blank = not text.strip()
     try:
-        atomic_write(Path(target), json.dumps(document, indent=2) + "\n")
+        parsed: object = None if blank else json.loads(text)
+        as_json = not blank or not target.endswith((".yaml", ".yml"))
+    except ValueError:  # read_user read it as YAML
+        parsed, as_json = None, False
+    if as_json:
+        document: MutableMapping[str, object] = parsed if isinstance(parsed, dict) else {}
+        if blank:
+            document["_comment"] = ("yottactl user catalog; `yottactl catalog refresh` adds what "
+                                    "GET /v2/vms/types lists (prices: add pricePerHour by hand)")
+        _add(document, gpus, regions)
+        out = json.dumps(document, indent=2) + "\n"
+    else:
+        import io
+
+        from ruamel.yaml import YAML
+        from ruamel.yaml.comments import CommentedMap
+
+        yaml = YAML(typ="rt")
+        yaml.preserve_quotes = True
+        loaded = None if blank else yaml.load(text)
+        document = loaded if isinstance(loaded, CommentedMap) else CommentedMap()
+        _add(document, gpus, regions)
+        buffer = io.StringIO()
+        yaml.dump(document, buffer)
+        out = buffer.getvalue()
+    try:
+        atomic_write(Path(target), out)
     except OSError as exc:
         raise UsageError(f"cannot write the catalog {target}: {exc.strerror or exc}",
                          hint="check the folder exists and is writable") from None
-    return Refreshed(target, len(types), len(listed_regions), tuple(added_types),
-                     tuple(added_regions), skipped)
+
+
+def _add(document: MutableMapping[str, object], gpus: Mapping[str, object],
+         regions: Mapping[str, str]) -> None:
+    for section, new in (("gpuTypes", gpus), ("regions", regions)):
+        if not new:
+            continue
+        entries = document.get(section)
+        if not isinstance(entries, MutableMapping):  # absent, or null
+            entries = {}
+            document[section] = entries
+        for name in sorted(new):
+            entries[name] = new[name]
