@@ -1,6 +1,6 @@
-"""GPU capacity as ``GET /v2/vms/types`` shows it (issue 27), and what a new deployment risks
-when the GPU type and region it asks for show none. Pure data and arithmetic: the client
-fetches, :mod:`reconciler.plan.capacity` marks the plan.
+"""GPU capacity as ``GET /v2/vms/types`` shows it (issue 27), and what new workers risk when
+the GPU type and region they ask for show none. Pure data and arithmetic: the client fetches,
+:mod:`reconciler.plan.capacity` marks the plan.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ class ResourceAvailability(BaseModel):
 
 
 class CapacityRisk(BaseModel):
-    """A create or replacement at risk: entries showing no capacity, and the other entries the
-    manifest already allows (with what the endpoint shows for each)."""
+    """A change needing new workers, at risk: entries showing no capacity, and the other
+    entries the manifest already allows (with what the endpoint shows for each)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     unavailable: tuple[ResourceAvailability, ...]
@@ -74,7 +74,7 @@ def unconfirmed(resources: Iterable[ResourceEssence],
 
 
 def risk(resources: Iterable[ResourceEssence], shown: Availability) -> CapacityRisk | None:
-    """The risk of creating a deployment with ``resources`` (None: none shows unavailable).
+    """The risk of new workers on ``resources`` (None: none shows unavailable).
     An entry the endpoint does not list is not called unavailable: it is unknown there."""
     entries = entries_of(resources, shown)
     unavailable = tuple(e for e in entries if e.available is False)

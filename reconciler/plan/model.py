@@ -266,7 +266,7 @@ class DiagnosticCode(str, Enum):
     UNKNOWN_ID = "unknown-id"  # `delete-unmanaged ID`: no live deployment has the id
     MANAGED_ID = "managed-id"  # `delete-unmanaged ID`: the state manages it (destroy's job)
     NEW_STATE = "new-state"  # the state does not exist yet: this run starts it (adopting?)
-    CAPACITY_AT_RISK = "capacity-at-risk"  # v2: a create whose GPU/region shows unavailable
+    CAPACITY_AT_RISK = "capacity-at-risk"  # v2: new workers on a GPU/region showing unavailable
     CAPACITY_UNKNOWN = "capacity-unknown"  # v2: GET /v2/vms/types failed, or left a pair unsaid
     UNSPECIFIED = "unspecified"  # read from a format-1 plan file, which stored only the text
 
