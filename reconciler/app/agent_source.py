@@ -13,6 +13,7 @@ from reconciler.errors import UsageError, YottactlError
 from reconciler.settings import git_environment
 
 GIT_TIMEOUT = 120.0  # seconds for one git command: a hung fetch must not stall the agent forever
+MARKER = "yottactl-agent"  # in the work folder's .git: the agent's own checkout, of which source
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
 
 
@@ -48,6 +49,32 @@ class GitSource:
         if url.startswith("-") or branch.startswith("-"):
             raise UsageError(f"--source {url!r} / branch {branch!r}: not a repository or branch")
         self.url, self.branch, self.work, self.subfolder = url, branch, work, subfolder
+        self._owned(claim=False)  # refused at start, before any cycle
+
+    def _owned(self, *, claim: bool) -> None:
+        """The work folder is the agent's own: absent or empty (then, with ``claim``, made
+        and marked), or marked by the agent for this source. ``git checkout -f`` and ``git
+        clean -fdx`` run there every cycle: any other folder (a project's clone with its
+        uncommitted work and state file) would be wiped."""
+        marker = self.work / ".git" / MARKER
+        recorded = _without_userinfo(self.url)
+        if marker.is_file():
+            if marker.read_text(encoding="utf-8").strip() == recorded:
+                return
+            raise UsageError(f"--work-dir {self.work}: the agent's checkout of another source "
+                             f"({marker.read_text(encoding='utf-8').strip()[:200]})",
+                             hint="give each source its own --work-dir (a new or empty folder)")
+        if self.work.exists() and (not self.work.is_dir() or any(self.work.iterdir())):
+            raise UsageError(f"--work-dir {self.work}: not empty and not the agent's own "
+                             "checkout; the agent cleans its work folder every cycle and would "
+                             "delete what is there",
+                             hint="pass a new or empty folder as --work-dir (the agent creates "
+                                  "it and keeps only its checkout there), never a project's "
+                                  "own repository")
+        if claim:
+            self.work.mkdir(parents=True, exist_ok=True)
+            self._git("init", "-q")
+            marker.write_text(recorded + "\n", encoding="utf-8")
 
     def describe(self) -> str:
         from reconciler.state.locations import redact_url
@@ -73,9 +100,7 @@ class GitSource:
         return done.stdout.strip()
 
     def checkout(self) -> Snapshot:
-        self.work.mkdir(parents=True, exist_ok=True)
-        if not (self.work / ".git").exists():
-            self._git("init", "-q")
+        self._owned(claim=True)
         self._git("fetch", "-q", "--depth", "1", "--no-tags", "--", self.url,
                   f"refs/heads/{self.branch}")
         self._git("checkout", "-q", "-f", "--detach", "FETCH_HEAD")

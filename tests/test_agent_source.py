@@ -1,0 +1,60 @@
+"""The agent's source and work folder: a work folder that is not the agent's own is never
+touched; Git passwords stay out of every record; the project file never chooses a repository
+or a git transport; a relative repository path is the user's, and git's own error is shown."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from conftest import Cli
+
+
+def git(folder: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(folder), "-c", "user.name=t", "-c",
+                           "user.email=t@example.com", *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def make_repo(cli: Cli, repo: Path) -> str:
+    """A repository whose main branch holds the manifest ``web``; its commit."""
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    kept, cli.manifests = cli.manifests, repo
+    cli.write("web")
+    cli.manifests = kept
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one")
+    return git(repo, "rev-parse", "HEAD")
+
+
+def test_a_work_dir_that_is_not_the_agents_own_is_refused_untouched(cli: Cli,
+                                                                      tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    make_repo(cli, repo)
+    # a project's clone: an uncommitted edit, an untracked state file, on a branch
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    (clone / "web.yaml").write_text("edited: yes\n")
+    (clone / "state.json").write_text("{}\n")
+    refused = cli.run("agent", "--once", "--listen", "off", "--source", f"file://{repo}",
+                      "--work-dir", str(clone))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "--work-dir" in refused.stderr and "not empty" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert (clone / "web.yaml").read_text() == "edited: yes\n"
+    assert (clone / "state.json").read_text() == "{}\n"
+    assert git(clone, "symbolic-ref", "--short", "HEAD") == "main"  # not detached
+    # a new folder is made, marked as the agent's, and used again by the next run
+    work = tmp_path / "work"
+    for _ in range(2):
+        done = cli.run("agent", "--once", "--listen", "off", "--source", f"file://{repo}",
+                       "--work-dir", str(work))
+        assert done.returncode == 0, done.stderr
+    assert (work / "web.yaml").exists()
+    # ... but not for another source
+    other = tmp_path / "other"
+    make_repo(cli, other)
+    refused = cli.run("agent", "--once", "--listen", "off", "--source", f"file://{other}",
+                      "--work-dir", str(work))
+    assert refused.returncode == 1 and "another source" in refused.stderr, refused.stderr
