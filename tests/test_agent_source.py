@@ -58,3 +58,42 @@ def test_a_work_dir_that_is_not_the_agents_own_is_refused_untouched(cli: Cli,
     refused = cli.run("agent", "--once", "--listen", "off", "--source", f"file://{other}",
                       "--work-dir", str(work))
     assert refused.returncode == 1 and "another source" in refused.stderr, refused.stderr
+
+
+PASSWORD = "PW-s3cret-9f1c"
+SECRET_URL = f"https://git-user:{PASSWORD}@127.0.0.1:9/acme/deploy.git"
+
+
+def test_a_git_password_stays_out_of_the_lock_info_and_other_commands(cli: Cli,
+                                                                       pg_state: str) -> None:
+    from agent_helpers import AgentProcess
+
+    from reconciler.state.backend import open_backend
+
+    cli.write("web")
+    for env in ({}, {"YOTTACTL_STATE": pg_state}):
+        agent = AgentProcess(cli, "--mode", "heal", "--listen", "off", "--source", SECRET_URL,
+                             "--work-dir", str(cli.folder / f"work{len(env)}"), env=env)
+        try:
+            agent.wait_for("leader")
+            agent.wait_for("cycle")  # the fetch failed; the lock is held meanwhile
+            if env:
+                store = open_backend(pg_state)
+                try:
+                    holder = store.holder()
+                finally:
+                    store.close()
+                assert holder is not None
+                recorded = holder.who()
+            else:
+                infos = list(cli.state.parent.glob("*.lock.info"))
+                assert infos, list(cli.state.parent.iterdir())
+                recorded = infos[0].read_text()
+                locked = cli.run("apply", "--auto-approve", str(cli.manifests))
+                assert locked.returncode == 1 and "locked" in locked.stderr, locked.stderr
+                assert PASSWORD not in locked.stderr and "***@127.0.0.1" in locked.stderr
+            assert "yottactl agent" in recorded and "https://***@127.0.0.1:9/acme" in recorded
+            assert PASSWORD not in recorded and "git-user" not in recorded
+            assert not any(PASSWORD in str(e) for e in agent.seen)
+        finally:
+            assert agent.stop() == 0

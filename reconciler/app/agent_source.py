@@ -11,6 +11,7 @@ from pathlib import Path
 
 from reconciler.errors import UsageError, YottactlError
 from reconciler.settings import git_environment
+from reconciler.state.locations import without_userinfo
 
 GIT_TIMEOUT = 120.0  # seconds for one git command: a hung fetch must not stall the agent forever
 MARKER = "yottactl-agent"  # in the work folder's .git: the agent's own checkout, of which source
@@ -57,7 +58,7 @@ class GitSource:
         clean -fdx`` run there every cycle: any other folder (a project's clone with its
         uncommitted work and state file) would be wiped."""
         marker = self.work / ".git" / MARKER
-        recorded = _without_userinfo(self.url)
+        recorded = without_userinfo(self.url)
         if marker.is_file():
             if marker.read_text(encoding="utf-8").strip() == recorded:
                 return
@@ -79,7 +80,7 @@ class GitSource:
     def describe(self) -> str:
         from reconciler.state.locations import redact_url
 
-        return f"{_without_userinfo(redact_url(self.url))} ({self.branch})"
+        return f"{without_userinfo(redact_url(self.url))} ({self.branch})"
 
     def _git(self, *args: str) -> str:
         env = git_environment()
@@ -95,7 +96,7 @@ class GitSource:
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no message"])[-1]
             raise YottactlError(f"git {args[0]} of {self.describe()} failed: "
-                                f"{_without_userinfo(last)[:300]}",
+                                f"{without_userinfo(last)[:300]}",
                                 hint="check the URL, the branch and git's credentials for it")
         return done.stdout.strip()
 
@@ -108,11 +109,6 @@ class GitSource:
         commit = self._git("rev-parse", "HEAD")
         folder = self.work / self.subfolder if self.subfolder else self.work
         return Snapshot((str(folder),), commit)
-
-
-def _without_userinfo(text: str) -> str:
-    """``https://user:token@host/x`` -> ``https://***@host/x``: a token in the URL stays out."""
-    return re.sub(r"(\w+://)[^/@\s]+@", r"\1***@", text)
 
 
 def open_source(source: str | None, branch: str, work: Path, subfolder: str = "") -> \

@@ -10,7 +10,9 @@ import sys
 _SCHEMES = ("postgresql://", "postgres://")
 # scheme://user:PASSWORD@ ; also the password=... keyword anywhere in a connection string
 # (up to the LAST @ of the authority: a raw @ in a password must not leave its tail visible)
-_URL_PASSWORD = re.compile(r"(?i)(postgres(?:ql)?://[^:/@?#\s]*:)[^/?#\s]*@")
+_URL_PASSWORD = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/@?#\s]*:)[^/?#\s]*@")
+# scheme://USERINFO@ (a Git URL's `user:token@` or bare `token@`): all of it may be a secret
+_USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
 _KW_PASSWORD = re.compile(r"(?i)\b(password=)[^&\s]*")
 # libpq's keyword/value connection string (`host=db dbname=infra password=...`): not a path.
 # Keywords from https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS
@@ -41,8 +43,15 @@ def foreign_scheme(location: str) -> str | None:
 
 
 def redact_url(text: str) -> str:
-    """``text`` with every password in a PostgreSQL URL or ``password=`` parameter as ``***``."""
+    """``text`` with every password in a URL (``scheme://user:PASSWORD@``) or ``password=``
+    parameter as ``***``."""
     return _KW_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
+
+
+def without_userinfo(text: str) -> str:
+    """``https://user:token@host/x`` -> ``https://***@host/x``: a Git URL's credentials (a
+    bare ``token@`` too) stay out of every message and record."""
+    return _USERINFO.sub(r"\1***@", text)
 
 
 def keyword_names(location: str) -> list[str]:
@@ -55,8 +64,9 @@ def keyword_names(location: str) -> list[str]:
 
 
 def command_line() -> str:
-    """This process's command line for lock info and history: --api-key values and URL
-    passwords redacted."""
+    """This process's command line for lock info and history: --api-key values, URL
+    passwords and a Git URL's userinfo (`yottactl agent --source https://user:token@…`)
+    redacted."""
     args, hide = [], False
     for arg in sys.argv[1:]:
         if hide:
@@ -64,6 +74,6 @@ def command_line() -> str:
         elif arg.startswith("--api-key="):
             arg = "--api-key=***"
         if not hide:
-            args.append(redact_url(arg))
+            args.append(without_userinfo(redact_url(arg)))
         hide = arg == "--api-key"
     return " ".join(["yottactl", *args])[:200]
