@@ -224,7 +224,7 @@ def _window(value: str) -> str:
 
 
 def _folder(value: str) -> str:
-    if "://" in value or re.match(r"^[\w.-]+@[\w.-]+:", value):
+    if "://" in value or "::" in value or re.match(r"^[\w.-]+@[\w.-]+:", value):
         raise ValueError("agent.source in the project file is a folder: a Git repository is "
                          "named with `yottactl agent --source URL` (a file anyone can edit in a "
                          "pull request must not choose where the agent fetches manifests from)")

@@ -366,9 +366,10 @@ CREDENTIAL_VARIABLES = (ENV_VARS["api_key"], ENV_VARS["fingerprint_key"], ENV_VA
 def git_environment() -> dict[str, str]:
     """What the agent's `git` runs with: this process's environment (git's own credentials,
     SSH agent, HOME for its config) less yottactl's credentials, never prompting, C locale
-    (its messages are read)."""
+    (its messages are read), and only the https, ssh, git and file transports."""
     env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
-    return {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+    return {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C",
+            "GIT_ALLOW_PROTOCOL": "https:ssh:git:file"}  # never ext:: (runs a command) or fd::
 
 
 def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:

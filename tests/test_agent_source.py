@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conftest import Cli
 
 
@@ -97,3 +99,34 @@ def test_a_git_password_stays_out_of_the_lock_info_and_other_commands(cli: Cli,
             assert not any(PASSWORD in str(e) for e in agent.seen)
         finally:
             assert agent.stop() == 0
+
+
+EXT_ALLOWED = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "protocol.ext.allow",
+               "GIT_CONFIG_VALUE_0": "always"}  # a user's git config that allows ext::
+
+
+def test_the_project_file_never_chooses_a_repository_or_a_git_transport(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a folder named like git's ext:: transport and ending .git (a pull request can add both)
+    evil = "ext::touch pwned.git"
+    project = tmp_path / "project"
+    (project / evil).mkdir(parents=True)
+    (project / "yottactl.yaml").write_text(f'agent:\n  source: "{evil}"\n')
+    monkeypatch.chdir(project)
+    from_file = cli.run("agent", "--once", "--listen", "off", env=EXT_ALLOWED)
+    assert from_file.returncode == 1 and "--source URL" in from_file.stderr, from_file.stderr
+    (project / "yottactl.yaml").write_text("agent:\n  mode: observe\n")
+    from_flag = cli.run("agent", "--once", "--listen", "off", "--source", evil, env=EXT_ALLOWED)
+    assert from_flag.returncode == 1 and "TRANSPORT::" in from_flag.stderr, from_flag.stderr
+    assert list(tmp_path.rglob("pwned*")) == []  # no command ran
+    # a folder in the project whose name ends .git is read as a folder, never fetched
+    (project / "yottactl.yaml").write_text('agent:\n  source: "deploy.git"\n')
+    (project / "deploy.git").mkdir()
+    kept, cli.manifests = cli.manifests, project / "deploy.git"
+    cli.write("web")
+    cli.manifests = kept
+    git(project / "deploy.git", "init", "-q", "-b", "main")
+    read = cli.run("agent", "--once", "--listen", "off", env=EXT_ALLOWED)
+    assert read.returncode == 0, read.stderr
+    assert "source=deploy.git " not in read.stderr and "(main)" not in read.stderr
+    assert not (project / ".yottactl-agent").exists()  # nothing fetched, nothing checked out

@@ -37,6 +37,8 @@ def test_the_agents_git_gets_no_yottactl_credential(monkeypatch: pytest.MonkeyPa
     assert not {"YOTTA_API_KEY", "YOTTACTL_FINGERPRINT_KEY", "YOTTACTL_STATE"} & set(env)
     # git keeps its own credentials and never prompts
     assert env["SSH_AUTH_SOCK"] == "/run/agent.sock" and env["GIT_TERMINAL_PROMPT"] == "0"
+    # only these transports: never ext:: (it runs a command) nor fd::
+    assert env["GIT_ALLOW_PROTOCOL"] == "https:ssh:git:file"
 
 
 def test_secrets_stay_out_of_the_repr_and_drive_the_fingerprints() -> None:

@@ -49,6 +49,11 @@ class GitSource:
     def __init__(self, url: str, branch: str, work: Path, subfolder: str = "") -> None:
         if url.startswith("-") or branch.startswith("-"):
             raise UsageError(f"--source {url!r} / branch {branch!r}: not a repository or branch")
+        if "::" in url:  # git's <transport>::<address>: ext:: runs a command
+            raise UsageError(f"--source {without_userinfo(url)!r}: a `TRANSPORT::` address is "
+                             "not a repository the agent fetches",
+                             hint="name the repository by an https://, ssh:// or git:// URL, "
+                                  "user@host:path, or a local folder")
         self.url, self.branch, self.work, self.subfolder = url, branch, work, subfolder
         self._owned(claim=False)  # refused at start, before any cycle
 
@@ -111,8 +116,11 @@ class GitSource:
         return Snapshot((str(folder),), commit)
 
 
-def open_source(source: str | None, branch: str, work: Path, subfolder: str = "") -> \
-        FolderSource | GitSource:
-    if source is not None and is_git_url(source):
+def open_source(source: str | None, branch: str, work: Path, subfolder: str = "", *,
+                from_project: bool = False) -> FolderSource | GitSource:
+    """``source`` as --source names it: a folder or a Git repository. ``from_project``: named
+    by yottactl.yaml (editable by any pull request), always a plain folder, never a
+    repository."""
+    if source is not None and not from_project and is_git_url(source):
         return GitSource(source, branch, work, subfolder)
     return FolderSource(source)

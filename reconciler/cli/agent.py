@@ -98,7 +98,7 @@ def agent(mode: str | None, interval: float | None, source: str | None, branch: 
     configured = s.inputs.context.agent
     options = options_from(configured, mode, interval)
     the_source = open_source(source or configured.source, branch or configured.branch or "main",
-                             Path(work_dir), source_path)
+                             Path(work_dir), source_path, from_project=source is None)
     log = event_logger(log_format)
     server = None
     reconciler = Reconciler(s, the_source, options, log=log)
