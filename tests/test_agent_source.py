@@ -130,3 +130,18 @@ def test_the_project_file_never_chooses_a_repository_or_a_git_transport(
     assert read.returncode == 0, read.stderr
     assert "source=deploy.git " not in read.stderr and "(main)" not in read.stderr
     assert not (project / ".yottactl-agent").exists()  # nothing fetched, nothing checked out
+
+
+def test_a_relative_repository_is_the_users_and_gits_error_is_shown(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_repo(cli, tmp_path / "deploy.git")
+    (tmp_path / "work" / "deploy.git").mkdir(parents=True)  # not the one named: never read
+    monkeypatch.chdir(tmp_path)
+    healed = cli.run("agent", "--once", "--mode", "heal", "--listen", "off",
+                     "--source", "deploy.git", "--work-dir", "work/checkout")
+    assert healed.returncode == 0, healed.stderr
+    assert [d.name for d in cli.client().list()] == ["web"]
+    missing = cli.run("agent", "--once", "--listen", "off", "--work-dir", "other",
+                      "--source", f"file://{tmp_path}/missing.git")
+    assert missing.returncode == 1
+    assert "does not appear to be a git repository" in missing.stderr, missing.stderr

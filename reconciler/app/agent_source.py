@@ -99,9 +99,8 @@ class GitSource:
             raise YottactlError(f"git {args[0]} of {self.describe()} took longer than "
                                 f"{GIT_TIMEOUT:g}s") from None
         if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
             raise YottactlError(f"git {args[0]} of {self.describe()} failed: "
-                                f"{without_userinfo(last)[:300]}",
+                                f"{_git_error(done.stderr)}",
                                 hint="check the URL, the branch and git's credentials for it")
         return done.stdout.strip()
 
@@ -116,11 +115,22 @@ class GitSource:
         return Snapshot((str(folder),), commit)
 
 
+def _git_error(stderr: str) -> str:
+    """What went wrong, as git said it: its first ``fatal:`` line, else its whole (short)
+    message; credentials in URLs removed, at most 300 characters."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith("fatal:")]
+    text = fatal[0] if fatal else " ".join(lines) or "no message"
+    return without_userinfo(text)[:300]
+
+
 def open_source(source: str | None, branch: str, work: Path, subfolder: str = "", *,
                 from_project: bool = False) -> FolderSource | GitSource:
     """``source`` as --source names it: a folder or a Git repository. ``from_project``: named
     by yottactl.yaml (editable by any pull request), always a plain folder, never a
     repository."""
     if source is not None and not from_project and is_git_url(source):
+        if "://" not in source and not _SCP_LIKE.match(source):  # a local repository: named
+            source = str(Path(source).absolute())  # from here, not from the work folder
         return GitSource(source, branch, work, subfolder)
     return FolderSource(source)
