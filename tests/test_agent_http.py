@@ -109,11 +109,20 @@ def test_off_loopback_needs_a_token(cli: Cli, tmp_path: Path) -> None:
         server = served(rec, str(token), "0.0.0.0:0")
         port = server.address.rsplit(":", 1)[1]
         try:
-            url = f"http://127.0.0.1:{port}/healthz"
-            assert httpx.get(url).status_code == 401
-            assert httpx.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
-            assert httpx.get(url, headers={"Authorization": "Bearer s3cr3t-t0ken-0123456789"}
-                             ).status_code == 200
+            base = f"http://127.0.0.1:{port}"
+            for path in ("/", "/metrics"):
+                url = base + path
+                assert httpx.get(url).status_code == 401
+                assert httpx.get(url, headers={"Authorization": "Bearer wrong"}
+                                 ).status_code == 401
+                assert httpx.get(url, headers={"Authorization": "Basic s3cr3t-t0ken-0123456789"}
+                                 ).status_code == 401
+                for scheme in ("Bearer", "bearer", "BEARER"):  # RFC 7235: case-insensitive
+                    assert httpx.get(url, headers={
+                        "Authorization": f"{scheme} s3cr3t-t0ken-0123456789"}).status_code == 200
+            # probes need no token (they say only ok / ready)
+            assert httpx.get(base + "/healthz").status_code == 200
+            assert httpx.get(base + "/readyz").status_code in (200, 503)
         finally:
             server.close()
     finally:

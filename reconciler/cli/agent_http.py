@@ -3,8 +3,9 @@ cycle succeeded, or failures are still within the backoff's first steps), ``/met
 (Prometheus text) and ``/`` (the read-only status page, ``render/agent_page.py``).
 
 Read-only by construction: GET and HEAD only, no route changes anything. Off loopback the
-listener requires a bearer token (``--token-file``) on every request and refuses to start
-without one: the page names deployments, and /metrics the fleet's cost.
+listener requires a bearer token (``--token-file``) for ``/`` and ``/metrics`` and refuses to
+start without one: the page names deployments, and /metrics the fleet's cost. ``/healthz`` and
+``/readyz`` (probes; they say only ok/ready) answer without it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
                     "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})  # probes: no token needed, nothing secret
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -89,12 +91,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass  # the agent logs its own events; request lines would drown them
 
-    def _authorised(self) -> bool:
-        if self.token is None:
+    def _authorised(self, path: str) -> bool:
+        if self.token is None or path in OPEN_PATHS:
             return True
-        given = self.headers.get("Authorization", "")
-        expected = f"Bearer {self.token}"
-        return hmac.compare_digest(given.encode(), expected.encode())
+        scheme, _, given = self.headers.get("Authorization", "").strip().partition(" ")
+        # RFC 7235: the scheme is case-insensitive (`bearer` as well as `Bearer`)
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                                   self.token.encode())
 
     def _send(self, code: int, body: bytes, content_type: str, head: bool = False,
               extra: dict[str, str] | None = None) -> None:
@@ -122,11 +125,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _get(self, head: bool = False) -> None:
         from reconciler.app.agent_metrics import CONTENT_TYPE
 
-        if not self._authorised():
+        path = self.path.split("?", 1)[0]
+        if not self._authorised(path):
             self._send(401, b"bearer token required\n", "text/plain; charset=utf-8", head,
                        {"WWW-Authenticate": 'Bearer realm="yottactl-agent"'})
             return
-        path = self.path.split("?", 1)[0]
         rec = self.reconciler
         if path == "/healthz":
             self._send(200, b"ok\n", "text/plain; charset=utf-8", head)
