@@ -127,3 +127,16 @@ def test_off_loopback_needs_a_token(cli: Cli, tmp_path: Path) -> None:
             server.close()
     finally:
         rec.close()
+
+
+def test_an_ipv6_literal_is_listened_on(cli: Cli) -> None:
+    rec = reconciler(cli, FakeClock(), mode="observe")
+    try:
+        server = served(rec, None, "[::1]:0")
+        try:
+            assert server.address.startswith("[::1]:")
+            assert httpx.get(f"http://{server.address}/healthz").status_code == 200
+        finally:
+            server.close()
+    finally:
+        rec.close()

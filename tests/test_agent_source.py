@@ -145,3 +145,19 @@ def test_a_relative_repository_is_the_users_and_gits_error_is_shown(
                       "--source", f"file://{tmp_path}/missing.git")
     assert missing.returncode == 1
     assert "does not appear to be a git repository" in missing.stderr, missing.stderr
+
+
+def test_branch_and_source_path_need_a_git_source_and_stay_inside_it(cli: Cli,
+                                                                      tmp_path: Path) -> None:
+    for flag in (("--branch", "dev"), ("--source-path", "deploy")):
+        folder = cli.run("agent", "--once", "--listen", "off", "--source", str(cli.manifests),
+                         *flag)
+        assert folder.returncode == 1 and "needs a Git --source" in folder.stderr, folder.stderr
+    repo = tmp_path / "repo"
+    make_repo(cli, repo)
+    for outside in ("../..", "deploy/../../x", str(tmp_path)):
+        refused = cli.run("agent", "--once", "--listen", "off", "--source", f"file://{repo}",
+                          "--work-dir", str(tmp_path / "work"), "--source-path", outside)
+        assert refused.returncode == 1, refused.stderr
+        assert "not a folder inside the checkout" in refused.stderr, refused.stderr
+    assert not (tmp_path / "work").exists()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from reconciler.errors import UsageError, YottactlError
 from reconciler.settings import git_environment
@@ -54,6 +54,10 @@ class GitSource:
                              "not a repository the agent fetches",
                              hint="name the repository by an https://, ssh:// or git:// URL, "
                                   "user@host:path, or a local folder")
+        inside = PurePosixPath(subfolder.replace("\\", "/"))
+        if inside.is_absolute() or ".." in inside.parts:
+            raise UsageError(f"--source-path {subfolder!r}: not a folder inside the checkout",
+                             hint="name a folder of the repository, e.g. --source-path deploy")
         self.url, self.branch, self.work, self.subfolder = url, branch, work, subfolder
         self._owned(claim=False)  # refused at start, before any cycle
 
@@ -112,6 +116,9 @@ class GitSource:
         self._git("clean", "-q", "-f", "-d", "-x")
         commit = self._git("rev-parse", "HEAD")
         folder = self.work / self.subfolder if self.subfolder else self.work
+        if not folder.resolve().is_relative_to(self.work.resolve()):  # a symbolic link out
+            raise YottactlError(f"--source-path {self.subfolder!r} of {self.describe()} leads "
+                                "out of the checkout (a symbolic link)")
         return Snapshot((str(folder),), commit)
 
 

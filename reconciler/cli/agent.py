@@ -90,7 +90,7 @@ def agent(mode: str | None, interval: float | None, source: str | None, branch: 
 
     from reconciler.app.agent import Reconciler
     from reconciler.app.agent_loop import AgentLoop
-    from reconciler.app.agent_source import open_source
+    from reconciler.app.agent_source import GitSource, open_source
     from reconciler.errors import UsageError
     from reconciler.state.backend import command_line
 
@@ -99,6 +99,11 @@ def agent(mode: str | None, interval: float | None, source: str | None, branch: 
     options = options_from(configured, mode, interval)
     the_source = open_source(source or configured.source, branch or configured.branch or "main",
                              Path(work_dir), source_path, from_project=source is None)
+    if not isinstance(the_source, GitSource) and (branch or source_path):
+        raise UsageError(f"--{'branch' if branch else 'source-path'} needs a Git --source; "
+                         f"{the_source.describe()} is a folder",
+                         hint="pass --source GIT-URL, or name the manifest folder itself "
+                              "with --source FOLDER")
     log = event_logger(log_format)
     server = None
     reconciler = Reconciler(s, the_source, options, log=log)

@@ -11,6 +11,7 @@ start without one: the page names deployments, and /metrics the fleet's cost. ``
 from __future__ import annotations
 
 import hmac
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
@@ -51,7 +52,7 @@ class AgentServer:
     def __init__(self, httpd: ThreadingHTTPServer) -> None:
         self.httpd = httpd
         host, port = httpd.server_address[:2]
-        self.address = f"{host!s}:{port}"
+        self.address = f"[{host!s}]:{port}" if ":" in str(host) else f"{host!s}:{port}"
         self.thread = threading.Thread(target=httpd.serve_forever, name="agent-http",
                                        kwargs={"poll_interval": 0.2}, daemon=True)
         self.thread.start()
@@ -74,12 +75,17 @@ def serve(listen: str, token_file: str | None, reconciler: Reconciler) -> AgentS
     handler = type("Handler", (_Handler,), {"reconciler": reconciler, "token": token})
     family_host = host if host != "localhost" else "127.0.0.1"
     try:
-        httpd = ThreadingHTTPServer((family_host, port), handler)
+        server = _Server6 if ":" in family_host else ThreadingHTTPServer  # [::1]:PORT
+        httpd = server((family_host, port), handler)
     except OSError as exc:
         raise UsageError(f"--listen {listen}: cannot listen there: {exc.strerror or exc}",
                          hint="pick a free port, or --listen off") from None
     httpd.daemon_threads = True
     return AgentServer(httpd)
+
+
+class _Server6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 class _Handler(BaseHTTPRequestHandler):
