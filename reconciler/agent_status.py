@@ -4,6 +4,7 @@ secret: the fleet rows carry names, statuses and numbers only, the plan its summ
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,18 @@ class FleetRow:
     drift: tuple[str, ...] = ()  # finding types
     last_change: str = ""  # when this agent last healed it (UTC)
     last_commit: str = ""  # and from which commit
+    managed: bool = False  # recorded in the state (counted in the fleet's cost)
+
+
+def known_price(value: float | None) -> float | None:
+    """A price to show and add up: None for none, NaN, infinite or negative (API nonsense)."""
+    return value if value is not None and math.isfinite(value) and value >= 0 else None
+
+
+def fleet_cost(rows: tuple[FleetRow, ...] | list[FleetRow]) -> float:
+    """$/h of the managed deployments with a known price: the status page's total and the
+    ``yottactl_agent_fleet_cost_per_hour`` metric (the same number)."""
+    return sum(known_price(r.per_hour) or 0.0 for r in rows if r.managed)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
 
 from reconciler.agent_rules import BackoffPolicy, HealCap, Window, in_windows
-from reconciler.agent_status import FleetRow, HistoryEntry, StatusBoard
+from reconciler.agent_status import FleetRow, HistoryEntry, StatusBoard, fleet_cost
 from reconciler.app.agent_metrics import AgentMetrics, counted
 from reconciler.app.agent_source import FolderSource, GitSource, Snapshot
 from reconciler.app.apply import ApplyOptions
@@ -131,7 +131,9 @@ class Reconciler:
 
             state = recover_state(self.session, warn).state
         run = build_plan(self.settings, list(snapshot.paths), state=state, session=self.session)
-        plan = run.plan
+        plan, left_alone = run.plan, ""
+        if not self.options.prune:  # a removed manifest's deployment is left alone: not an error
+            plan, left_alone = _leave_removed(plan)
         now = self.clock.time()
         findings = findings_from(plan, run.state, datetime.fromtimestamp(now, timezone.utc))
         drift = counted(f.type for f in findings)
@@ -141,11 +143,12 @@ class Reconciler:
             return CycleResult(False, snapshot.commit, drift, error="; ".join(plan.errors))
         work = [c for c in plan.pending if c.action.value != "wait"]
         if not work:
-            return CycleResult(True, snapshot.commit, drift)
+            return CycleResult(True, snapshot.commit, drift, held_back=left_alone)
         why = self._held_back(acting, now)
         if why:
-            return CycleResult(True, snapshot.commit, drift, held_back=why)
-        return self._heal(run, plan, snapshot, stop, drift)
+            return CycleResult(True, snapshot.commit, drift, held_back=_join(why, left_alone))
+        result = self._heal(run, plan, snapshot, stop, drift)
+        return replace(result, held_back=_join(result.held_back, left_alone))
 
     def _held_back(self, acting: bool, now: float) -> str:
         if self.options.mode != "heal":
@@ -193,6 +196,10 @@ class Reconciler:
             self.cap.record(name, now)
             self.last_change[name] = (iso(now), snapshot.commit or "")
         self.metrics.heals.inc(len(result.succeeded))
+        left = sorted([*result.interrupted, *result.partial])
+        if left:  # stopped (SIGTERM/SIGINT) before these were done: said, not hidden
+            held.append(f"stopped after healing {len(result.succeeded)} of {len(names)}: left "
+                        f"{', '.join(left)} (the next run or cycle picks them up)")
         failed = tuple(sorted(result.failed))
         if failed:
             detail = "; ".join(f"{n}: {result.failed[n]}" for n in failed)
@@ -239,15 +246,14 @@ class Reconciler:
             by_name.setdefault(finding.deployment, []).append(finding.type)
         managed = run.state.deployments if run.state else {}
         ids = {entry.id: name for name, entry in managed.items()}
-        rows, cost = [], 0.0
+        rows = []
         for live in run.live:
             name = ids.get(live.id) or live.name or live.id
-            if live.id in ids and live.perHourPrice:
-                cost += live.perHourPrice
             when, commit = self.last_change.get(name, ("", ""))
             rows.append(FleetRow(name, live.status or "?", live.essence.workers,
-                                 live.perHourPrice, tuple(by_name.get(name, ())), when, commit))
-        self.metrics.cost.set(cost)
+                                 live.perHourPrice, tuple(by_name.get(name, ())), when, commit,
+                                 managed=live.id in ids))
+        self.metrics.cost.set(fleet_cost(rows))  # as the page's total: managed, known prices
         lines = tuple(f"{c.action.value} {c.name}: {c.reason}" for c in plan.pending)
         self.board.update(fleet=tuple(sorted(rows, key=lambda r: r.name)),
                           plan_summary=tuple((k, v) for k, v in plan.summary.items() if v),
@@ -261,6 +267,25 @@ def _only(run: PlanRun, plan: Plan, names: list[str], session: Session) -> Plan:
     again = make_plan(list(run.desired.values()), run.live, run.state, session.fingerprinter,
                       Options(targets=frozenset(names), catalog=session.settings.inputs.catalog))
     return again.model_copy(update={"environment": plan.environment, "endpoint": plan.endpoint})
+
+
+def _leave_removed(plan: Plan) -> tuple[Plan, str]:
+    """With prune off, a deployment whose manifest was removed is left alone: its
+    preventDestroy refusal (the planner's error, for a delete that prune would not make
+    anyway) becomes a note, so the cycle succeeds and /readyz stays ready."""
+    from reconciler.plan.model import DiagnosticCode
+
+    removed = [d for d in plan.diagnostics if d.code is DiagnosticCode.PREVENT_DESTROY_DELETE]
+    if not removed:
+        return plan, ""
+    kept = tuple(d for d in plan.diagnostics if d not in removed)
+    note = "; ".join(f"{d.deployment}: manifest removed, left alone (prune is off)"
+                     for d in removed)
+    return plan.model_copy(update={"diagnostics": kept}), note
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
 
 
 def _one_line(exc: YottactlError) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from reconciler.agent_status import Status
+from reconciler.agent_status import Status, fleet_cost, known_price
 from reconciler.render.safe import clean
 
 REFRESH_SECONDS = 10
@@ -32,7 +32,9 @@ def _t(value: object) -> str:
 
 
 def _money(value: float | None) -> str:
-    return "" if value is None else f"${value:,.2f}"
+    if value is None:
+        return ""
+    return "unknown" if known_price(value) is None else f"${value:,.2f}"
 
 
 def _table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]], cls: str = "") -> str:
@@ -66,8 +68,9 @@ def page(status: Status, title: str = "yottactl agent") -> str:
     if s.errors:
         parts.append("<h2>Errors</h2><ul>" + "".join(f'<li class="err">{_t(e)}</li>'
                                                      for e in s.errors) + "</ul>")
-    cost = sum(r.per_hour or 0.0 for r in s.fleet)
-    parts.append(f"<h2>Fleet ({len(s.fleet)} deployments listed, {_money(cost)}/h)</h2>")
+    managed = sum(1 for r in s.fleet if r.managed)
+    parts.append(f"<h2>Fleet ({len(s.fleet)} deployments listed; the {managed} managed by "
+                 f"the state cost {_money(fleet_cost(s.fleet))}/h)</h2>")
     rows = [(_t(r.name), _t(r.status), _t("" if r.workers is None else r.workers),
              _money(r.per_hour),
              f'<span class="drift">{_t(", ".join(r.drift))}</span>' if r.drift else "none",

@@ -1,0 +1,117 @@
+"""Review findings on the agent's reports: a nonsense price shows as unknown, the page's total
+and the cost metric are one number (managed deployments), a heal cut short says what it left,
+and with prune off a removed manifest's protected deployment is left alone (not an error)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import httpx
+from agent_helpers import FakeClock, reconciler, run_loop
+from test_postgres_lock_loss import DEADLINE, HoldOne
+
+from reconciler.app.apply import ApplyOptions
+from reconciler.cli.agent_http import serve
+from reconciler.emulator.server import EmulatorServer
+
+from conftest import Cli
+from hostile_api import HostileApi, deployment
+
+
+def test_a_nonsense_price_shows_unknown(tmp_path: Path) -> None:
+    api = HostileApi().start()
+    api.answer("/list", [deployment("101", "svc-a", perHourPrice=float("nan")),
+                         deployment("102", "svc-b", perHourPrice=-5.0),
+                         deployment("103", "ok-svc", perHourPrice=0.9)])
+    cli_like = type("C", (), {})()
+    cli_like.server = type("S", (), {"url": api.url})()
+    cli_like.state, cli_like.folder = tmp_path / "state.json", tmp_path
+    cli_like.manifests = tmp_path / "manifests"
+    cli_like.manifests.mkdir()
+    rec = reconciler(cli_like, FakeClock(), mode="observe")
+    server = serve("127.0.0.1:0", None, rec)
+    try:
+        assert rec.cycle(threading.Event(), acting=False).ok
+        page = httpx.get(f"http://{server.address}/").text
+        assert "$nan" not in page.lower() and "$-" not in page, page
+        assert page.count("<td>unknown</td>") == 2 and "$0.90" in page
+    finally:
+        server.close()
+        rec.close()
+        api.stop()
+
+
+def test_the_pages_total_is_the_cost_metric(cli: Cli) -> None:
+    cli.write("web")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    other = cli.folder / "other"
+    other.mkdir()
+    (other / "stray.yaml").write_text((cli.manifests / "web.yaml").read_text()
+                                      .replace("name: web", "name: stray"))
+    assert cli("apply", str(other), "--auto-approve", "--state",
+               str(cli.folder / "other.json")).exit_code == 0  # live, not in this state
+    clock = FakeClock(cycles=1)
+    rec = reconciler(cli, clock, mode="observe")
+    server = serve("127.0.0.1:0", None, rec)
+    try:
+        run_loop(rec, clock)
+        base = f"http://{server.address}"
+        page, metrics = httpx.get(base + "/").text, httpx.get(base + "/metrics").text
+        total = re.search(r"the 1 managed by the state cost \$([0-9.,]+)/h", page)
+        assert total is not None, page
+        metric = re.search(r"^yottactl_agent_fleet_cost_per_hour (\S+)$", metrics, re.M)
+        assert metric is not None
+        web = next(d.perHourPrice for d in cli.client().list() if d.name == "web")
+        assert float(total[1]) == round(float(metric[1]), 2) == round(web or 0.0, 2)
+        assert "2 deployments listed" in page
+    finally:
+        server.close()
+        rec.close()
+
+
+def test_a_heal_cut_short_says_what_it_left(tmp_path: Path) -> None:
+    held = HoldOne("endpointCreate")
+    server = EmulatorServer(held).start()
+    try:
+        cli = Cli(server, tmp_path)
+        for name in ("a", "b", "c"):
+            cli.write(name)
+        rec = reconciler(cli, FakeClock(), mode="heal",
+                         apply=ApplyOptions(no_wait=True, parallelism=1))
+        logged: list[tuple[str, dict[str, object]]] = []
+        rec.log = lambda event, **fields: logged.append((event, fields))
+        stop = threading.Event()
+        results = []
+        worker = threading.Thread(target=lambda: results.append(rec.cycle(stop, acting=True)))
+        worker.start()
+        assert held.reached.wait(DEADLINE)
+        stop.set()  # SIGINT while the first create is in flight
+        held.release.set()
+        worker.join(DEADLINE)
+        (result,) = results
+        assert result.healed == ("a",)
+        assert "stopped after healing 1 of 3: left b, c" in result.held_back
+        cycle = next(fields for event, fields in logged if event == "cycle")
+        assert "left b, c" in str(cycle["held_back"])
+        rec.close()
+    finally:
+        server.stop()
+
+
+def test_with_prune_off_a_removed_protected_deployment_is_left_alone(cli: Cli) -> None:
+    cli.write("web")
+    cli.write("keep")
+    keep = cli.manifests / "keep.yaml"
+    keep.write_text(keep.read_text() + "lifecycle:\n  preventDestroy: true\n")
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    cli.remove("keep")
+    clock = FakeClock(cycles=2)
+    rec = reconciler(cli, clock, mode="heal")
+    run_loop(rec, clock)
+    status = rec.board.read()
+    assert status.ready and status.errors == () and status.consecutive_failures == 0
+    held = [h.text for h in status.history if h.kind == "held"]
+    assert held and all("keep: manifest removed, left alone (prune is off)" in t for t in held)
+    assert {d.name for d in cli.client().list()} == {"web", "keep"}
