@@ -6,8 +6,8 @@ the windows' text with :func:`parse_window`; ``reconciler/app/agent.py`` asks th
 from __future__ import annotations
 
 import re
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -84,29 +84,41 @@ class BackoffPolicy:
         return min(self.cap, self.base * self.factor ** (failures - 1))
 
 
-@dataclass
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True)
 class HealCap:
-    """At most ``per_hour`` heals of one deployment in any sliding hour."""
+    """At most ``per_hour`` heals of one deployment in any sliding hour, counted from the
+    heal times the state records (``State.agent_heals``: UTC times as text), so the cap holds
+    across a restart, a crash or a takeover by another agent."""
 
     per_hour: int
-    _heals: dict[str, deque[float]] = field(default_factory=dict)
 
-    def _recent(self, name: str, now: float) -> deque[float]:
-        times = self._heals.setdefault(name, deque())
-        while times and times[0] <= now - 3600.0:
-            times.popleft()
-        return times
+    @staticmethod
+    def recent(stamps: tuple[str, ...], now: float) -> list[str]:
+        """The heal times of the last hour (unreadable ones dropped)."""
+        kept = []
+        for stamp in stamps:
+            try:
+                moment = datetime.strptime(stamp, _STAMP).replace(tzinfo=timezone.utc)
+            except ValueError:
+                continue
+            if moment.timestamp() > now - 3600.0:
+                kept.append(stamp)
+        return kept
 
-    def allows(self, name: str, now: float) -> bool:
-        return len(self._recent(name, now)) < self.per_hour
+    def allows(self, heals: Mapping[str, tuple[str, ...]], name: str, now: float) -> bool:
+        return len(self.recent(heals.get(name, ()), now)) < self.per_hour
 
-    def record(self, name: str, now: float) -> None:
-        self._recent(name, now).append(now)
-
-    def next_allowed(self, name: str, now: float) -> float:
-        """When ``name`` may be healed again (``now`` if it may be now)."""
-        times = self._recent(name, now)
-        return now if len(times) < self.per_hour else times[0] + 3600.0
+    def record(self, heals: Mapping[str, tuple[str, ...]], names: list[str],
+               now: float) -> dict[str, tuple[str, ...]]:
+        """``heals`` with a heal of each of ``names`` at ``now``, older than an hour dropped."""
+        stamp = utc(now).strftime(_STAMP)
+        out = {n: tuple(self.recent(t, now)) for n, t in heals.items()}
+        for name in names:
+            out[name] = (*out.get(name, ()), stamp)
+        return {n: t for n, t in out.items() if t}
 
 
 def jittered(interval: float, fraction: float, unit_random: float) -> float:

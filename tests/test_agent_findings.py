@@ -115,3 +115,38 @@ def test_with_prune_off_a_removed_protected_deployment_is_left_alone(cli: Cli) -
     held = [h.text for h in status.history if h.kind == "held"]
     assert held and all("keep: manifest removed, left alone (prune is off)" in t for t in held)
     assert {d.name for d in cli.client().list()} == {"web", "keep"}
+
+
+def test_the_heal_cap_survives_a_restart(cli: Cli) -> None:
+    import json
+
+    cli.write("web", workers=2)
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    api = cli.client()
+    web_id = next(d.id for d in api.list() if d.name == "web")
+    api.scale(web_id, 5)
+
+    def tamper(clock: FakeClock) -> None:  # someone keeps scaling it by hand
+        api.scale(web_id, 5)
+
+    clock = FakeClock(cycles=2, on_wait=tamper)
+    first = reconciler(cli, clock, mode="heal", heals_per_hour=2, interval=60.0)
+    run_loop(first, clock)
+    first.close()
+    assert [h.text for h in first.board.read().history if h.kind == "heal"] == ["healed web"] * 2
+    assert len(json.loads(cli.state.read_text())["agent_heals"]["web"]) == 2  # in the state
+    api.scale(web_id, 5)
+    # a new process (a restart, a crash, another agent taking over): the same cap
+    later = FakeClock(now=clock.now, cycles=1)
+    second = reconciler(cli, later, mode="heal", heals_per_hour=2, interval=60.0)
+    run_loop(second, later)
+    second.close()
+    held = [h.text for h in second.board.read().history if h.kind in ("held", "heal")]
+    assert held == ["web: healed 2 times in the last hour"]
+    assert next(d.totalWorkers for d in api.list() if d.id == web_id) == 5
+    # an hour after the first heal, it may heal again
+    after = FakeClock(now=clock.now + 3600.0, cycles=1)
+    third = reconciler(cli, after, mode="heal", heals_per_hour=2, interval=60.0)
+    run_loop(third, after)
+    third.close()
+    assert [h.text for h in third.board.read().history if h.kind == "heal"] == ["healed web"]

@@ -166,6 +166,7 @@ class Reconciler:
         from reconciler.app.apply import desired_essences, execute
         from reconciler.app.policy import refuse_if_blocked
         from reconciler.new_state import adoptions
+        from reconciler.state.model import State
 
         now = self.clock.time()
         names = [c.name for c in plan.pending if c.action.value != "wait"]
@@ -174,7 +175,8 @@ class Reconciler:
             deletes = {c.name for c in plan.pending if c.action.value == "delete"}
             held += [f"{n}: delete (prune is off)" for n in sorted(deletes)]
             names = [n for n in names if n not in deletes]
-        capped = [n for n in names if not self.cap.allows(n, now)]
+        recorded = run.state.agent_heals if run.state else {}  # durable: the state's
+        capped = [n for n in names if not self.cap.allows(recorded, n, now)]
         held += [f"{n}: healed {self.options.heals_per_hour} times in the last hour"
                  for n in capped]
         names = [n for n in names if n not in capped]
@@ -189,11 +191,13 @@ class Reconciler:
             plan = _only(run, plan, names, self.session)
         self.store.note_in_history(f" (commit {snapshot.commit})" if snapshot.commit else "")
         self.log("heal", changes=len(plan.pending), names=names, commit=snapshot.commit or "")
-        outcome = execute(self.session, run.state, plan, desired_essences(run),
+        # each heal started counts against the cap, recorded by the apply's own state writes
+        state = (run.state or State.empty()).model_copy(
+            update={"agent_heals": self.cap.record(recorded, names, now)})
+        outcome = execute(self.session, state, plan, desired_essences(run),
                           self.options.apply, lambda event: None, stop)
         result = outcome.result
         for name in result.succeeded:
-            self.cap.record(name, now)
             self.last_change[name] = (iso(now), snapshot.commit or "")
         self.metrics.heals.inc(len(result.succeeded))
         left = sorted([*result.interrupted, *result.partial])

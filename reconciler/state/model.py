@@ -5,7 +5,8 @@
                           prevent_destroy, ignore_changes, created_at, updated_at,
                           renamed_from[, keep_without_manifest, rollout_green,
                           rollout_failed, rollout_retiring]}}
-     [, policy_overrides: [{rule, by, at, environment, passed}]]}
+     [, policy_overrides: [{rule, by, at, environment, passed}]]
+     [, agent_heals: {name: [UTC time, ...]}]}
 
 ``spec`` is the last-applied essence with secret values replaced by keyed fingerprints.
 
@@ -119,6 +120,10 @@ class State(BaseModel):
     # --policy-override records, newest last; written only when there are some (files keep
     # their bytes)
     policy_overrides: tuple[PolicyOverride, ...] = Field(default=(), exclude_if=lambda v: not v)
+    # `yottactl agent`'s heals of each deployment in the last hour (its maxHealsPerHour cap
+    # survives a restart or a takeover); written only when there are some
+    agent_heals: dict[str, tuple[str, ...]] = Field(default_factory=dict,
+                                                    exclude_if=lambda v: not v)
 
     @classmethod
     def empty(cls, lineage: str | None = None) -> State:
