@@ -4,6 +4,8 @@ reported (observe), backoff after failures, the heal cap, sync windows, prune.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from agent_helpers import SATURDAY_NOON, FakeClock, reconciler, run_loop
 
 from reconciler.agent_rules import parse_window
@@ -38,6 +40,26 @@ def test_manifest_change_is_applied_within_one_interval(cli: Cli) -> None:
     assert len(set(clock.waits)) > 1  # jittered, not a fixed beat
     history = [h.text for h in rec.board.read().history if h.kind == "heal"]
     assert history == ["healed web", "healed web"]  # created, then the change: one interval
+
+
+@dataclass
+class BusyClock(FakeClock):
+    """Every reading of the clock costs a second: a cycle takes time on this clock."""
+
+    def time(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_the_interval_runs_from_cycle_start_to_cycle_start(cli: Cli) -> None:
+    cli.write("web")
+    clock = BusyClock(cycles=3)
+    rec = reconciler(cli, clock, mode="observe", interval=60.0, jitter=0.0)
+    run_loop(rec, clock)
+    # each cycle read the clock (so it took time here), and the wait after it was shortened
+    # by exactly that time: cycles start every 60 s, not every 60 s + the cycle
+    assert clock.waits and all(w < 60.0 for w in clock.waits), clock.waits
+    assert all(w >= 60.0 - 30 for w in clock.waits), clock.waits  # a few readings, not all
 
 
 def test_observe_reports_drift_and_never_changes_anything(cli: Cli) -> None:

@@ -102,13 +102,17 @@ class AgentLoop:
         while not stop.is_set():
             if acting and not rec.store.still_locked():
                 raise StateError("the state lock's database session ended")
+            started = rec.clock.time()
             result = rec.cycle(stop, acting=acting)
             self.cycles += 1
             self.last_ok = result.ok
             if self.max_cycles is not None and self.cycles >= self.max_cycles:
                 stop.set()
                 return
-            if stop.is_set() or rec.clock.wait(stop, self.next_delay(result)):
+            # the interval runs from cycle start to cycle start (a 1 s cycle every 60 s, not
+            # every 61 s); a backoff runs from the failure
+            elapsed = rec.clock.time() - started if result.ok else 0.0
+            if stop.is_set() or rec.clock.wait(stop, max(0.0, self.next_delay(result) - elapsed)):
                 return
 
     def _standby(self, stop: threading.Event) -> None:
