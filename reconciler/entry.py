@@ -20,30 +20,15 @@ def run() -> None:
             _die_of_sigpipe()
         return
     if not {"-h", "--help"} & set(sys.argv[1:]) and sys.argv[1:]:  # a command will run
-        _one_malloc_arena()
+        from reconciler.process import one_malloc_arena
+
+        one_malloc_arena()
     from reconciler.cli import StdoutClosed, main
 
     try:
         main(prog_name="yottactl")  # also under `python -m reconciler`: completion uses the name
     except StdoutClosed:
         _die_of_sigpipe()
-
-
-def _one_malloc_arena() -> None:
-    """glibc gives each new thread its own malloc arena; the state parsed on a background
-    thread then grows a second heap beside the main one instead of reusing what the manifest
-    parsing freed (+28 MB peak at 10,000 deployments). The threads take turns on the GIL, so
-    sharing one arena costs no speed. Elsewhere (musl, macOS): nothing to do. Process-wide, so
-    set here at process start, before any thread; not for --help (ctypes costs ~5 ms)."""
-    import ctypes
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(-8, 1)  # M_ARENA_MAX (malloc.h): applies to threads started from now on
 
 
 def _die_of_sigpipe() -> None:

@@ -22,6 +22,7 @@ from reconciler.agent_rules import jittered
 from reconciler.agent_status import HistoryEntry
 from reconciler.app.agent import CycleResult, Reconciler, iso
 from reconciler.errors import LockHeld, StateError, UsageError
+from reconciler.process import release_free_heap
 
 TAKEOVER_POLL = 1.0  # seconds between a standby's tries of the lock (takeover within ~2 s)
 
@@ -104,6 +105,7 @@ class AgentLoop:
                 raise StateError("the state lock's database session ended")
             started = rec.clock.time()
             result = rec.cycle(stop, acting=acting)
+            release_free_heap()  # what the cycle parsed and freed, back to the system
             self.cycles += 1
             self.last_ok = result.ok
             if self.max_cycles is not None and self.cycles >= self.max_cycles:

@@ -79,6 +79,7 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, par
     from reconciler.app.plan import check_capacity_gate
     from reconciler.app.policy import check_overrides
     from reconciler.app.run import NewPlan, RefreshOnly, Run, SavedPlan, Wanted
+    from reconciler.errors import UsageError
 
     _check_apply_flags(paths, plan_file, refresh_only, replace, output, auto_approve)
     if require_capacity and (plan_file or refresh_only):
