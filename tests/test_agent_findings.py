@@ -36,7 +36,7 @@ def test_a_nonsense_price_shows_unknown(tmp_path: Path) -> None:
         assert rec.cycle(threading.Event(), acting=False).ok
         page = httpx.get(f"http://{server.address}/").text
         assert "$nan" not in page.lower() and "$-" not in page, page
-        assert page.count("<td>unknown</td>") == 2 and "$0.90" in page
+        assert page.count("<td>unknown</td>") == 2 and "$0.90" in page, page
     finally:
         server.close()
         rec.close()

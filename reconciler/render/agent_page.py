@@ -32,9 +32,9 @@ def _t(value: object) -> str:
 
 
 def _money(value: float | None) -> str:
-    if value is None:
-        return ""
-    return "unknown" if known_price(value) is None else f"${value:,.2f}"
+    """A price, or "unknown" (none given, or API nonsense the client already dropped)."""
+    price = known_price(value)
+    return "unknown" if price is None else f"${price:,.2f}"
 
 
 def _table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]], cls: str = "") -> str:
