@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from reconciler.app.agent import AgentOptions, Reconciler
@@ -51,11 +52,34 @@ class FakeClock:
 
 
 def reconciler(cli: Cli, clock: FakeClock, state: str | None = None, **options: Any) -> Reconciler:
-    settings = resolve(endpoint=cli.server.url, api_key=API_KEY,
-                       state_path=state or str(cli.state), environ={})
+    return _agent(cli.server.url, state or str(cli.state), cli.manifests, cli.folder / "work",
+                  clock, **options)
+
+
+def observer_of(api_url: str, folder: Path) -> Reconciler:
+    """An observe agent (a fake clock, an empty manifest folder, its state in ``folder``) on
+    the API at ``api_url``: for API answers no emulator would give."""
+    (folder / "manifests").mkdir()
+    return _agent(api_url, str(folder / "state.json"), folder / "manifests", folder / "work",
+                  FakeClock(), mode="observe")
+
+
+def _agent(api_url: str, state: str, manifests: Path, work: Path, clock: FakeClock,
+           **options: Any) -> Reconciler:
+    settings = resolve(endpoint=api_url, api_key=API_KEY, state_path=state, environ={})
     os.environ.setdefault("HF_TOKEN", "hf_CANARY_c4n4ry_SECRET_9d2e")
-    return Reconciler(settings, open_source(str(cli.manifests), "main", cli.folder / "work"),
+    return Reconciler(settings, open_source(str(manifests), "main", work),
                       AgentOptions(**options), clock=clock)
+
+
+def kept_scaling(cli: Cli, name: str) -> Callable[[FakeClock], None]:
+    """Apply ``name`` at 2 workers, scale it to 5 by hand, and return an ``on_wait`` that
+    scales it to 5 again at every wait (someone keeps scaling it by hand)."""
+    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    api = cli.client()
+    deployment_id = next(d.id for d in api.list() if d.name == name)
+    api.scale(deployment_id, 5)
+    return lambda clock: api.scale(deployment_id, 5)
 
 
 def run_loop(rec: Reconciler, clock: FakeClock, seed: int = 1) -> AgentLoop:

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import httpx
-from agent_helpers import FakeClock, reconciler, run_loop
+from agent_helpers import FakeClock, kept_scaling, observer_of, reconciler, run_loop
 from test_postgres_lock_loss import DEADLINE, HoldOne
 
 from reconciler.app.apply import ApplyOptions
@@ -25,12 +25,7 @@ def test_a_nonsense_price_shows_unknown(tmp_path: Path) -> None:
     api.answer("/list", [deployment("101", "svc-a", perHourPrice=float("nan")),
                          deployment("102", "svc-b", perHourPrice=-5.0),
                          deployment("103", "ok-svc", perHourPrice=0.9)])
-    cli_like = type("C", (), {})()
-    cli_like.server = type("S", (), {"url": api.url})()
-    cli_like.state, cli_like.folder = tmp_path / "state.json", tmp_path
-    cli_like.manifests = tmp_path / "manifests"
-    cli_like.manifests.mkdir()
-    rec = reconciler(cli_like, FakeClock(), mode="observe")
+    rec = observer_of(api.url, tmp_path)
     server = serve("127.0.0.1:0", None, rec)
     try:
         assert rec.cycle(threading.Event(), acting=False).ok
@@ -121,15 +116,9 @@ def test_the_heal_cap_survives_a_restart(cli: Cli) -> None:
     import json
 
     cli.write("web", workers=2)
-    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
+    clock = FakeClock(cycles=2, on_wait=kept_scaling(cli, "web"))
     api = cli.client()
     web_id = next(d.id for d in api.list() if d.name == "web")
-    api.scale(web_id, 5)
-
-    def tamper(clock: FakeClock) -> None:  # someone keeps scaling it by hand
-        api.scale(web_id, 5)
-
-    clock = FakeClock(cycles=2, on_wait=tamper)
     first = reconciler(cli, clock, mode="heal", heals_per_hour=2, interval=60.0)
     run_loop(first, clock)
     first.close()

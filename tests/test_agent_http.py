@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agent_helpers import FakeClock, reconciler, run_loop
+from agent_helpers import FakeClock, observer_of, reconciler, run_loop
 
 from reconciler.app.agent import Reconciler
 from reconciler.cli.agent_http import AgentServer, serve
@@ -34,12 +34,7 @@ def hostile_agent(tmp_path: Path) -> Iterator[tuple[Reconciler, AgentServer]]:
     secret = [{"key": "HF_TOKEN", "value": CANARY}]
     api.answer("/list", [deployment("101", HOSTILE, "RUNNING<b>x</b>", environmentVars=secret),
                          deployment("102", "plain-svc", environmentVars=secret)])
-    cli_like = type("C", (), {})()
-    cli_like.server = type("S", (), {"url": api.url})()
-    cli_like.state, cli_like.folder = tmp_path / "state.json", tmp_path
-    cli_like.manifests = tmp_path / "manifests"
-    cli_like.manifests.mkdir()
-    rec = reconciler(cli_like, FakeClock(), mode="observe")
+    rec = observer_of(api.url, tmp_path)
     rec.board.update(role="observer")  # as the loop sets it
     assert rec.cycle(threading.Event(), acting=False).ok
     server = served(rec)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent_helpers import SATURDAY_NOON, FakeClock, reconciler, run_loop
+from agent_helpers import SATURDAY_NOON, FakeClock, kept_scaling, reconciler, run_loop
 
 from reconciler.agent_rules import parse_window
 
@@ -108,15 +108,7 @@ def test_failures_back_off_2s_times_3_capped_at_300s(cli: Cli) -> None:
 
 def test_heal_cap_per_deployment_per_hour(cli: Cli) -> None:
     cli.write("web", workers=2)
-    assert cli("apply", str(cli.manifests), "--auto-approve").exit_code == 0
-    api = cli.client()
-    web_id = next(d.id for d in api.list() if d.name == "web")
-    api.scale(web_id, 5)
-
-    def tamper(clock: FakeClock) -> None:  # someone keeps scaling it by hand
-        api.scale(web_id, 5)
-
-    clock = FakeClock(cycles=4, on_wait=tamper)
+    clock = FakeClock(cycles=4, on_wait=kept_scaling(cli, "web"))
     rec = reconciler(cli, clock, mode="heal", heals_per_hour=2, interval=60.0)
     run_loop(rec, clock)
     texts = [(h.kind, h.text) for h in reversed(rec.board.read().history) if h.kind != "leader"]
