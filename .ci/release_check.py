@@ -76,6 +76,10 @@ def main() -> None:
         if pinned is None or pinned["version"] != version:
             sys.exit(f"release check: {REQUIREMENTS.relative_to(ROOT)} must pin yotta-reconciler"
                      f"=={version} (pyproject.toml's version) with its hash")
+        if digest not in pinned[3]:  # main moves on; the pin is made for a release (README)
+            print(f"release check: NOTE {REQUIREMENTS.relative_to(ROOT)} pins another wheel than "
+                  f"this commit's (sha256 {digest}): regenerate it (requirements.in) in the "
+                  f"commit you tag, or the release job refuses the wheel")
         requirements = work / "requirements.txt"
         requirements.write_text(text.replace(pinned[3], f" \\\n    --hash=sha256:{digest}"))
         python = sys.argv[1] if len(sys.argv) > 1 else sys.executable

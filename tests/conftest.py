@@ -27,9 +27,11 @@ if os.environ.get("CI"):
 # tests must never reach a real endpoint or inherit a developer's key; nor depend on whether
 # they run in CI (CI=true makes a project file's loopback endpoint need allowing: the tests
 # that mean CI say so) or on what the developer allowed
+# (a walkthrough's exported YOTTACTL_ENV, variables or catalog would steer every test too)
 for var in ("YOTTA_API_URL", "YOTTA_BASE_URL", "YOTTA_API_KEY", "YOTTACTL_STATE", "CI",
-            "YOTTA_API_VERSION",
-            "YOTTACTL_ALLOWED_ENDPOINTS", "YOTTACTL_ALLOWED_STATES", *CI_MARKERS):
+            "YOTTA_API_VERSION", "YOTTACTL_ENV", "YOTTACTL_CATALOG",
+            "YOTTACTL_ALLOWED_ENDPOINTS", "YOTTACTL_ALLOWED_STATES", *CI_MARKERS,
+            *[name for name in os.environ if name.startswith("YOTTACTL_VAR_")]):
     os.environ.pop(var, None)
 
 
