@@ -68,14 +68,26 @@ class Context:
     agent: Agent = field(default_factory=Agent)  # `yottactl agent`: the environment's over global
 
     def variable_sources(self) -> list[tuple[dict[str, object], str]]:
-        """The project file's variables, lowest precedence first: global, then environment's."""
+        """The project file's variables, lowest precedence first: global `variables`, global
+        `varFiles` in order, then the environment's `variables` and `varFiles`."""
         if self.project is None:
             return []
         config, path = self.project.config, self.project.path
-        out = [(dict(config.variables), f"{path} (variables)")]
+        out = [(dict(config.variables), f"{path} (variables)"), *self._files(config.varFiles)]
         if self.environment:
-            out.append((dict(config.environments[self.environment].variables),
-                        f"{path} (environments.{self.environment}.variables)"))
+            env = config.environments[self.environment]
+            out.append((dict(env.variables), f"{path} (environments.{self.environment}.variables)"))
+            out += self._files(env.varFiles)
+        return out
+
+    def _files(self, names: tuple[str, ...]) -> list[tuple[dict[str, object], str]]:
+        from reconciler.manifest.variables import read_var_file
+
+        assert self.project is not None
+        out: list[tuple[dict[str, object], str]] = []
+        for name in names:
+            place = self.project.place(name)
+            out.append(({k: v.value for k, v in read_var_file(place).items()}, place))
         return out
 
 
@@ -148,11 +160,12 @@ def load(path: Path, catalog: Catalog | None = None) -> Project:
 
 
 def _named_paths(project: Project) -> list[tuple[Loc, str]]:
-    """Every local path the file names, with where: manifests, overlays and state files
+    """Every local path the file names, with where: manifests, overlays, var files and state files
     (an environment's default state included; database URLs are not paths)."""
     config = project.config
     named: list[tuple[Loc, str]] = [
         (("manifests", i), p) for i, p in enumerate(config.manifests)]
+    named += [(("varFiles", i), p) for i, p in enumerate(config.varFiles)]
     # a URL (any scheme) is not a path: the state backend refuses every scheme but PostgreSQL's
     # without showing the value, which may carry a password
     if config.state and not _is_url(config.state):  # "../x://y" is a path
@@ -163,6 +176,7 @@ def _named_paths(project: Project) -> list[tuple[Loc, str]]:
         here = ("environments", env_name)
         named += [((*here, "manifests", i), p) for i, p in enumerate(env.manifests or ())]
         named += [((*here, "overlays", i), p) for i, p in enumerate(env.overlays)]
+        named += [((*here, "varFiles", i), p) for i, p in enumerate(env.varFiles)]
         if env.agent.source:  # a folder: a Git URL is taken from the command line only
             named.append(((*here, "agent", "source"), env.agent.source))
         if not _is_url(state_location(project, env_name)):  # or state/NAME.state.json

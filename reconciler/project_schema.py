@@ -265,6 +265,8 @@ class Environment(_Model):
     variables: dict[VarName, Any] = Field(default_factory=dict,
                                           description="Overrides global variables")
     overlays: tuple[str, ...] = Field(default=(), description="Overlay files, applied in order")
+    varFiles: tuple[str, ...] = Field(default=(), description="YAML files of ${var:NAME} "
+                                      "values, read in order after `variables`")
     manifests: tuple[str, ...] | None = Field(default=None, description="Replaces the global list")
     rollout: Rollout | None = Field(default=None, description="Overrides defaults.rollout")
     api: ApiVersion | None = Field(default=None, description="Overrides the global api")
@@ -273,7 +275,7 @@ class Environment(_Model):
                                            "replaces the global one)")
     agent: Agent = Field(default_factory=Agent, description="Overrides the global agent keys")
 
-    _paths = field_validator("overlays", "manifests", mode="before")(_paths)
+    _paths = field_validator("overlays", "varFiles", "manifests", mode="before")(_paths)
 
 
 class ProjectFile(_Model):
@@ -284,6 +286,8 @@ class ProjectFile(_Model):
                               description="State file (relative to yottactl.yaml) or PostgreSQL URL")
     defaults: Defaults = Defaults()
     variables: dict[VarName, Any] = Field(default_factory=dict, description="${var:NAME} values")
+    varFiles: tuple[str, ...] = Field(default=(), description="YAML files of ${var:NAME} values "
+                                      "(relative to this file), read in order after `variables`")
     environments: dict[EnvName, Environment] = Field(default_factory=dict)
     api: ApiVersion | None = Field(default=None, description="Yotta API version: v1 or v2 "
                                    "(--api-version and YOTTA_API_VERSION win) [default: v1]")
@@ -291,7 +295,7 @@ class ProjectFile(_Model):
                                description="Guardrails for every run (README \"Policies\")")
     agent: Agent = Field(default_factory=Agent, description="`yottactl agent` settings")
 
-    _paths = field_validator("manifests", mode="before")(_paths)
+    _paths = field_validator("manifests", "varFiles", mode="before")(_paths)
 
 
 _SECTIONS: dict[str, type[BaseModel]] = {"": ProjectFile, "defaults": Defaults,

@@ -253,14 +253,55 @@ def test_project_file_errors_have_positions_and_suggestions(project: Path) -> No
     assert "Traceback" not in result.output
 
 
+def test_var_files_named_in_the_project_file_sit_between_variables_and_the_command_line(
+        project: Path) -> None:
+    (project / "vars").mkdir()
+    (project / "vars" / "all.yaml").write_text("tag: v2\nworkers: 2\n")
+    (project / "vars" / "release.yaml").write_text("tag: v3\n")
+    (project / "yottactl.yaml").write_text(textwrap.dedent("""\
+        manifests: deploy
+        variables: {tag: v1, workers: 1, model: small}
+        varFiles: vars/all.yaml
+        environments:
+          prod:
+            variables: {workers: 6, tag: v9}
+            varFiles: [vars/release.yaml]
+        """))
+    # global variables < global varFiles
+    assert rendered()["spec"]["image"].endswith(":v2") and rendered()["spec"]["workers"] == 2
+    prod = rendered("--env", "prod")["spec"]  # < environment variables < environment varFiles
+    assert prod["image"].endswith(":v3") and prod["workers"] == 6
+    # < YOTTACTL_VAR_* < the command line; a change to a var file alone changes the plan
+    assert rendered("--env", "prod", "--var", "tag=v4")["spec"]["image"].endswith(":v4")
+    (project / "vars" / "release.yaml").write_text("tag: v5\n")
+    assert rendered("--env", "prod")["spec"]["image"].endswith(":v5")
+
+
+def test_a_var_file_outside_the_project_or_broken_is_refused_where_it_is_named(
+        project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("elsewhere") / "secrets.yaml"
+    outside.write_text("tag: stolen\n")
+    (project / "yottactl.yaml").write_text(f"manifests: deploy\nvariables: {{tag: v1, workers: 1, "
+                                           f"model: m}}\nenvironments:\n  prod:\n    varFiles: "
+                                           f"[{outside}]\n")
+    result = run("validate", "--env", "prod")
+    assert result.exit_code == 1 and "yottactl.yaml:5:16" in result.output, result.output
+    assert "outside the project folder" in result.output and "stolen" not in result.output
+    (project / "bad.yaml").write_text("tag: [\n")
+    (project / "yottactl.yaml").write_text("manifests: deploy\nvarFiles: bad.yaml\n")
+    result = run("validate")
+    assert result.exit_code == 1 and "bad.yaml" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
 def test_project_schema_describes_every_key() -> None:
     result = run("schema", "--project")
     schema = json.loads(result.stdout)
     assert set(schema["properties"]) == {"manifests", "endpoint", "state", "variables", "defaults",
-                                         "environments", "policies", "api", "agent"}
+                                         "environments", "policies", "api", "agent", "varFiles"}
     env = schema["$defs"]["Environment"]["properties"]
     assert set(env) == {"endpoint", "state", "variables", "overlays", "manifests", "rollout",
-                        "policies", "api", "agent"}
+                        "policies", "api", "agent", "varFiles"}
     committed = Path(__file__).resolve().parents[1] / "schema" / "project-v1.schema.json"
     assert json.loads(committed.read_text()) == schema
 
