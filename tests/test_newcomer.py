@@ -42,9 +42,19 @@ def test_short_options_are_not_taken_for_one_dash_long_ones(tmp_path: Path) -> N
     assert code == 0 and json.loads(output) == [], output
 
 
+@pytest.mark.parametrize(("args", "typed"), [
+    (["apply", "-f", "deploy/"], "`yottactl apply deploy/`"),
+    (["plan", "--filename=x.yaml"], "`yottactl plan x.yaml`"),
+    (["destroy", "-fdeploy"], "`yottactl destroy deploy`"),
+])
+def test_kubectls_filename_option_says_to_pass_the_path(args: list[str], typed: str) -> None:
+    code, output = run(*args)
+    assert code == 1 and typed in output and "No such option" not in output, output
+
+
 @pytest.mark.parametrize(("command", "says"), [
     ("describe", "`yottactl get NAME -o yaml`"), ("diff", "`yottactl plan`"),
-    ("scale", "set `workers:`")])
+    ("scale", "set `workers:`"), ("version", "`yottactl --version`")])
 def test_kubectl_and_terraform_commands_say_what_to_type(command: str, says: str) -> None:
     code, output = run(command, "web")
     assert code == 1 and says in output, output
@@ -57,6 +67,9 @@ def test_every_suggested_command_exists_and_no_habit_shadows_a_command() -> None
         suggested = re.findall(r"`yottactl ([^`]+)`", instead)
         assert suggested, name
         for line in suggested:  # placeholders (NAME, ID..., PATH...) stand for arguments
+            if line == "--version":  # the group's own option
+                assert run(line) == (0, f"yottactl, version {__version__}\n")
+                continue
             check([w for w in line.split() if not w.rstrip(".").isupper()])
     code, output = run("frobnicate")  # anything else: click's own message
     assert code == 1 and "No such command 'frobnicate'" in output

@@ -83,10 +83,10 @@ class _Command(click.Command):
     context_class = _Context
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        from reconciler.cli.habits import single_dash_long_options
+        from reconciler.cli.habits import kubectl_filename, single_dash_long_options
         from reconciler.cli.options import after_parse, record_var_order
 
-        wrong = single_dash_long_options(self, args)
+        wrong = single_dash_long_options(self, args) or kubectl_filename(self, args)
         if wrong is not None and not ctx.resilient_parsing:
             wrong.ctx = ctx
             raise wrong

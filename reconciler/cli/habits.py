@@ -25,6 +25,7 @@ FOREIGN_COMMANDS = {
     "rollout": ("kubectl", "`yottactl restart NAME` restarts (`rollout restart`); "
                            "`yottactl wait NAME` waits (`rollout status`)"),
     "status": ("kubectl", "`yottactl get` lists deployments with their status"),
+    "version": ("kubectl and Terraform", "`yottactl --version` prints yottactl's version"),
 }
 
 
@@ -35,6 +36,26 @@ def foreign_command(name: str) -> click.UsageError | None:
         return None
     tool, instead = known
     return click.UsageError(f"yottactl has no `{name}` command (a {tool} habit): {instead}")
+
+
+def kubectl_filename(command: click.Command, args: list[str]) -> click.UsageError | None:
+    """`apply -f DIR` (kubectl's --filename): yottactl takes manifest files and folders as
+    arguments, so the error shows the command with the path moved there."""
+    if "paths" not in {p.name for p in command.params} or {"-f", "--filename"} & {
+            opt for p in command.params for opt in getattr(p, "opts", [])}:
+        return None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        name, eq, value = arg.partition("=")
+        if name in ("-f", "--filename") or (arg.startswith("-f") and not arg.startswith("--")
+                                           and len(arg) > 2 and not eq):
+            path = value if eq else arg[2:] if name not in ("-f", "--filename") else (
+                args[i + 1] if i + 1 < len(args) else "PATH")
+            return click.UsageError(f"{arg}: yottactl takes manifest files and folders as "
+                                    f"arguments, not kubectl's -f: type `yottactl "
+                                    f"{command.name} {path}`")
+    return None
 
 
 def single_dash_long_options(command: click.Command, args: list[str]) -> click.UsageError | None:
