@@ -4,7 +4,6 @@ secret: the fleet rows carry names, statuses and numbers only, the plan its summ
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -22,15 +21,11 @@ class FleetRow:
     managed: bool = False  # recorded in the state (counted in the fleet's cost)
 
 
-def known_price(value: float | None) -> float | None:
-    """A price to show and add up: None for none, NaN, infinite or negative (API nonsense)."""
-    return value if value is not None and math.isfinite(value) and value >= 0 else None
-
-
 def fleet_cost(rows: tuple[FleetRow, ...] | list[FleetRow]) -> float:
     """$/h of the managed deployments with a known price: the status page's total and the
-    ``yottactl_agent_fleet_cost_per_hour`` metric (the same number)."""
-    return sum(known_price(r.per_hour) or 0.0 for r in rows if r.managed)
+    ``yottactl_agent_fleet_cost_per_hour`` metric (the same number). Prices are the API
+    models': NaN, infinite or negative ones already read as unknown (api.models.Price)."""
+    return sum(r.per_hour or 0.0 for r in rows if r.managed)
 
 
 @dataclass(frozen=True)

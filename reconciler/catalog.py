@@ -158,7 +158,7 @@ def _load_user(path: str) -> dict[str, Any]:
     for name, entry in gpus.items():
         entry = entry if isinstance(entry, dict) else {}
         price = entry.get("pricePerHour")
-        if price is not None and not _amount(price):
+        if price is not None and amount(price) is None:
             raise UsageError(f"the {where}: gpuTypes.{name}.pricePerHour must be a number "
                              "(finite, not negative)", hint=hint)
         given = {"displayName": str(entry["displayName"]) if entry.get("displayName") else None,
@@ -168,24 +168,26 @@ def _load_user(path: str) -> dict[str, Any]:
     out["regions"] = {str(k): str(v or k) for k, v in regions_.items()}
     storage = data.get("storagePricePerGbHour")
     if storage is not None:
-        if not _amount(storage):
+        if amount(storage) is None:
             raise UsageError(f"the {where}: storagePricePerGbHour must be a number (finite, "
                              "not negative)", hint=hint)
         out["storagePricePerGbHour"] = storage
     return out
 
 
-def _amount(value: object) -> bool:
-    """A price: a finite, non-negative number (never true, "3.5", .inf, .nan or -1): an
-    estimate is summed into budgets and written to plan JSON, which has no NaN."""
+def amount(value: object) -> float | None:
+    """A price as a catalog file or the API may give it: a finite, non-negative JSON number;
+    None for anything else (true, "3.5", .inf, .nan, -1, an integer past float's range). A
+    price is summed into budgets and written to plan JSON, which has no NaN."""
     import math
 
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
     try:
-        return math.isfinite(value) and value >= 0
-    except OverflowError:  # an integer past float's range
-        return False
+        price = float(value)
+    except OverflowError:
+        return None
+    return price if math.isfinite(price) and price >= 0 else None
 
 
 def _yaml(path: str, text: str, hint: str) -> object:

@@ -21,6 +21,7 @@ from pydantic import (
     model_serializer,
 )
 
+from reconciler.catalog import amount
 from reconciler.fields import PLAIN_FIELDS, DeploymentField, Kind
 
 
@@ -74,23 +75,9 @@ _credential_to_str = _int_to_str
 WorkerCount = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
-def _price_or_unknown(value: object) -> object:
-    """A price as the API may send it: a finite, non-negative JSON number. Anything else (-1000,
-    NaN, Infinity, 1e400, "5", true) is no price at all: unknown, never a number to add up
-    (a negative price would hide a real one from a budget) nor one to print ($nan/h)."""
-    import math
-
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        price = float(value)  # an integer past float's range: OverflowError
-    except OverflowError:
-        return None
-    return price if math.isfinite(price) and price >= 0 else None
-
-
-# $/h and friends: a hostile or broken value reads as unknown (None), as a missing one does
-Price = Annotated[float | None, BeforeValidator(_price_or_unknown)]
+# $/h and friends: a hostile or broken value (-1000, NaN, Infinity, 1e400, "5", true) reads as
+# unknown (None), as a missing one does: a negative price would hide a real one from a budget
+Price = Annotated[float | None, BeforeValidator(amount)]
 
 
 def _plain(f: DeploymentField, bounded: bool = False) -> object:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from reconciler.agent_status import Status, fleet_cost, known_price
+from reconciler.agent_status import Status, fleet_cost
 from reconciler.render.safe import clean
 
 REFRESH_SECONDS = 10
@@ -33,8 +33,7 @@ def _t(value: object) -> str:
 
 def _money(value: float | None) -> str:
     """A price, or "unknown" (none given, or API nonsense the client already dropped)."""
-    price = known_price(value)
-    return "unknown" if price is None else f"${price:,.2f}"
+    return "unknown" if value is None else f"${value:,.2f}"
 
 
 def _table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]], cls: str = "") -> str:
