@@ -49,7 +49,6 @@ class StatusBoard:
         self._started = 0  # polls started so far (the next poll's number)
         self._polling = False
         self._listed_at = float("-inf")
-        self.lists = self.details = 0  # calls made (for tests and benches)
 
     def mark(self) -> int:
         """The number of the next poll: a wait beginning now takes answers from it on."""
@@ -101,9 +100,7 @@ class StatusBoard:
             self._polling = False
             self._cond.notify_all()
         if len(ids) > 1:
-            self.lists, self._listed_at = self.lists + 1, sent
-        else:
-            self.details += 1
+            self._listed_at = sent
         for i, dep in answers.items():
             self._seen[i] = (number, dep)
 
