@@ -77,17 +77,18 @@ class Context:
         if self.environment:
             env = config.environments[self.environment]
             out.append((dict(env.variables), f"{path} (environments.{self.environment}.variables)"))
-            out += self._files(env.varFiles)
+            out += self._files(env.varFiles, f"environments.{self.environment}.varFiles")
         return out
 
-    def _files(self, names: tuple[str, ...]) -> list[tuple[dict[str, object], str]]:
+    def _files(self, names: tuple[str, ...], where: str = "varFiles"
+               ) -> list[tuple[dict[str, object], str]]:
         from reconciler.manifest.variables import read_var_file
 
         assert self.project is not None
         out: list[tuple[dict[str, object], str]] = []
         for name in names:
             place = self.project.place(name)
-            out.append(({k: v.value for k, v in read_var_file(place).items()}, place))
+            out.append(({k: v.value for k, v in read_var_file(place, where).items()}, place))
         return out
 
 

@@ -292,6 +292,10 @@ def test_a_var_file_outside_the_project_or_broken_is_refused_where_it_is_named(
     result = run("validate")
     assert result.exit_code == 1 and "bad.yaml" in result.output, result.output
     assert "Traceback" not in result.output
+    (project / "yottactl.yaml").write_text("manifests: deploy\nvarFiles: vars/missing.yaml\n")
+    result = run("validate")  # named as the project file names it, not as a --var-file
+    assert result.exit_code == 1 and "cannot read varFiles vars/missing.yaml" in result.output
+    assert "check varFiles in yottactl.yaml" in result.output, result.output
 
 
 def test_project_schema_describes_every_key() -> None:

@@ -73,8 +73,9 @@ def collect(
     return out
 
 
-def read_var_file(path: str) -> dict[str, Variable]:
-    """A ``--var-file``: one YAML mapping of NAME: value."""
+def read_var_file(path: str, named_by: str = "--var-file") -> dict[str, Variable]:
+    """A var file (``--var-file``, or ``named_by`` the project file's ``varFiles``): one YAML
+    mapping of NAME: value."""
     from reconciler import fastyaml, localfile
     from reconciler.fastyaml import yaml_issue
     from reconciler.manifest.positions import Locator
@@ -82,8 +83,9 @@ def read_var_file(path: str) -> dict[str, Variable]:
     try:
         text = localfile.read_text(path, localfile.SMALL_CAP)
     except localfile.UnreadableFile as exc:
-        raise UsageError(f"cannot read --var-file {path}: {exc.reason}",
-                         hint="pass a YAML file of NAME: value lines") from exc
+        raise UsageError(f"cannot read {named_by} {path}: {exc.reason}",
+                         hint="pass a YAML file of NAME: value lines" if named_by == "--var-file"
+                         else f"check {named_by} in yottactl.yaml") from exc
     try:
         documents = [d for d in fastyaml.load_all(text) if d is not None]
     except fastyaml.YamlStructureError as exc:
