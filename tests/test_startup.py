@@ -120,3 +120,18 @@ def test_the_command_table_matches_the_commands() -> None:
         for limit in (30, 45, 80, 200):
             assert (click.Command(name, help=summary).get_short_help_str(limit)
                     == command.get_short_help_str(limit)), (name, limit)
+
+
+@pytest.mark.parametrize("columns", [None, "0", "x", "-5", "60", "200"])
+def test_the_help_width_is_shutils(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cli._terminal_columns stands in for shutil.get_terminal_size (whose import costs every
+    --help): a differential test against the library."""
+    import shutil
+
+    from reconciler.cli import _terminal_columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _terminal_columns() == shutil.get_terminal_size().columns
