@@ -9,6 +9,10 @@
    this commit's release would publish exactly this file) into a fresh venv outside the
    checkout, with the Python given as the argument (.ci/run passes the recipes' 3.12 when the
    machine has it), and runs `yottactl demo` there.
+3. Checks the pins' closure on what that install put in the venv (the pinned versions' own
+   metadata, not whatever the CI venv resolved today): every dependency of yotta-reconciler
+   [postgres] is pinned, at a version that satisfies its dependant, nothing pinned is unused,
+   and `pip check` agrees.
 
 Run by .ci/run with the CI venv's Python (build, setuptools); needs git and the package index.
 """
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +56,81 @@ def build(base: Path, epoch: str) -> Path:
     run([sys.executable, "-m", "build", "--no-isolation", "--outdir", base / "dist", source], env=env)
     [wheel] = (base / "dist").glob("*.whl")
     return wheel
+
+
+def closure_problems(root: str, pins: dict[str, str],
+                     requires: Callable[[str], list[str]],
+                     environment: dict[str, str]) -> list[str]:
+    """What is wrong with `pins` (canonical name -> version) as the whole install of `root` (a
+    requirement such as "yotta-reconciler[postgres]") with pip's --no-deps: a dependency not
+    pinned, pinned at a version its dependant does not accept, or pinned but unused.
+    `requires(name)` is the pinned distribution's Requires-Dist; markers are evaluated for
+    `environment` (the recipes' Python and platform) and the extras asked for."""
+    from packaging.requirements import Requirement
+
+    problems: list[str] = []
+    start = Requirement(root)
+    todo, walked = [(canonical(start.name), frozenset(start.extras))], set()
+    needed = {canonical(start.name)}
+    while todo:
+        name, extras = todo.pop()
+        if (name, extras) in walked or name not in pins:
+            continue
+        walked.add((name, extras))
+        for spec in requires(name):
+            req = Requirement(spec)
+            if req.marker and not any(req.marker.evaluate({**environment, "extra": extra})
+                                      for extra in extras | {""}):
+                continue
+            dep = canonical(req.name)
+            needed.add(dep)
+            if dep not in pins:
+                problems.append(f"{name} needs {req}, which is not pinned")
+            elif not req.specifier.contains(pins[dep], prereleases=True):
+                problems.append(f"{name} needs {req}, but {dep}=={pins[dep]} is pinned")
+            else:
+                todo.append((dep, frozenset(req.extras)))
+    unused = set(pins) - needed
+    problems += [f"{name}=={pins[name]} is pinned but nothing needs it" for name in sorted(unused)]
+    return problems
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned_versions(text: str) -> dict[str, str]:
+    """canonical name -> version, from a pip-compile'd requirements.txt."""
+    pins = re.findall(r"^([A-Za-z0-9][\w.-]*)(?:\[[\w,]+\])?==(\S+)", text, re.MULTILINE)
+    return {canonical(name): version for name, version in pins}
+
+
+def check_closure(venv: Path, requirements: str) -> None:
+    """Step 3, on the venv the recipes' install made."""
+    from importlib.metadata import Distribution
+
+    [root] = [line.strip() for line in (REQUIREMENTS.parent / "requirements.in").read_text()
+              .splitlines() if line.strip() and not line.startswith("#")]
+    [site] = venv.glob("lib/python*/site-packages")
+    recipes_python = run([venv / "bin" / "python", "-c",
+                          "import platform; print(platform.python_version())"]).stdout.strip()
+    environment = {"python_version": ".".join(recipes_python.split(".")[:2]),
+                   "python_full_version": recipes_python, "sys_platform": "linux",
+                   "platform_system": "Linux", "implementation_name": "cpython",
+                   "platform_python_implementation": "CPython", "os_name": "posix"}
+
+    def requires(name: str) -> list[str]:
+        [dist] = [d for d in Distribution.discover(path=[str(site)])
+                  if canonical(d.metadata["Name"]) == name]
+        return dist.requires or []
+
+    problems = closure_problems(root, pinned_versions(requirements), requires, environment)
+    if problems:
+        sys.exit("release check: the recipes' requirements.txt is not a whole, consistent "
+                 "install:\n  " + "\n  ".join(problems) + "\nregenerate it (requirements.in)")
+    run([venv / "bin" / "python", "-m", "pip", "check"])
+    print(f"release check: the pins' closure holds on their own metadata (Python "
+          f"{recipes_python}; `pip check` agrees)")
 
 
 def sha256(path: Path) -> str:
@@ -95,6 +175,7 @@ def main() -> None:
         demo = run(["yottactl", "demo", "--transition-seconds", "0"], cwd=elsewhere, env=env)
         if said != f"yottactl, version {version}" or "Demo complete" not in demo.stdout:
             sys.exit(f"release check: the installed yottactl said {said!r}:\n{demo.stdout[-2000:]}")
+        check_closure(venv, requirements.read_text())
         used = run([venv / "bin" / "python", "--version"]).stdout.strip()
         print(f"release check: installed as the recipes do ({used}, fresh venv outside the "
               f"checkout); `yottactl demo` passed")
