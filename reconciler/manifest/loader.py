@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from reconciler import fastyaml, localfile
+from reconciler import fastyaml, localfile, simpleyaml
 from reconciler.catalog import Catalog, builtin_catalog
 from reconciler.errors import ManifestError, ManifestIssue
 from reconciler.fields import field_path
@@ -107,7 +107,8 @@ class _FileLoader:
 
     def load(self) -> list[DesiredDeployment]:
         try:
-            documents = fastyaml.load_all(self.text, MAX_DEPTH)
+            # the plain manifest shape without a parser; anything else goes to the full reader
+            documents = simpleyaml.load_simple(self.text) or fastyaml.load_all(self.text, MAX_DEPTH)
         except fastyaml.YamlStructureError as exc:
             self.issues.append(ManifestIssue(self.path, exc.line, exc.column, "", str(exc), exc.hint))
             return []
