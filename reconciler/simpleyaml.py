@@ -3,7 +3,7 @@
 Almost every manifest is block mappings and sequences of ``key: value`` lines, one-line flow
 collections (``{region: us-east-1, gpuCount: 1}``), plain or simply quoted scalars and
 comments. For that shape, one regular expression splits the whole file into lines in C and a
-short loop builds the data, ~4x faster than building it from libyaml's events (most of whose
+short loop builds the data, about 2x faster than building it from libyaml's events (most of whose
 cost is one Python event object per token). Anything else gives ``None`` and the caller parses
 the file with the full reader: anchors, aliases, tags, merge keys, block and multi-line
 scalars, escapes, complex or quoted keys, nested flow collections, duplicate keys, empty
