@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from reconciler.api.client import YottaClient
-from reconciler.api.limiter import AdaptiveLimiter, Outcome, RateController
+from reconciler.api.limiter import AdaptiveLimiter, FixedLimiter, Outcome, RateController
 from reconciler.errors import RateLimited
 
 from conftest import API_KEY, FAST_RETRY, Cli, start_emulator
@@ -143,6 +143,22 @@ def test_an_interrupt_in_the_pacing_pause_gives_the_slot_back() -> None:
     with pytest.raises(KeyboardInterrupt), limiter.slot():
         pass
     assert limiter._in_flight == 0  # else every later call would wait for a slot forever
+    assert limiter.pending == 0  # else apply's waits would think calls compete for the budget
+
+
+def test_pending_counts_the_calls_that_use_the_rate_budget() -> None:
+    """apply's shared polls give way (apply/polling.py) only while calls hold or wait for a
+    slot: a deployment that holds its --parallelism slot to record its outcome makes no call."""
+    limiter = AdaptiveLimiter(ceiling=1, clock=FakeClock(), sleep=lambda s: None)
+    assert limiter.pending == 0
+    with limiter.slot() as report:
+        assert limiter.pending == 1
+        report(Outcome.OK)
+    assert limiter.pending == 0
+    fixed = FixedLimiter(4)
+    with fixed.slot(), fixed.slot():
+        assert fixed.pending == 2
+    assert fixed.pending == 0
 
 
 def test_emulator_rate_limit_answers_429_with_retry_after() -> None:

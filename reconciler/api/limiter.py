@@ -157,6 +157,7 @@ class AdaptiveLimiter:
         self._clock, self._sleep = clock, sleep
         self._cond = threading.Condition()
         self._in_flight = 0
+        self.pending = 0  # calls that hold or wait for a slot: someone is using the rate budget
         self._next_send = 0.0
         self._paced_epoch = 0
 
@@ -183,8 +184,13 @@ class AdaptiveLimiter:
     def slot(self) -> Iterator[Callable[[Outcome], None]]:
         """Hold a slot for one HTTP attempt; report its outcome through the yielded callable."""
         with self._cond:
-            while self._in_flight >= max(1, int(self.control.concurrency)):
-                self._cond.wait(0.5)
+            self.pending += 1
+            try:
+                while self._in_flight >= max(1, int(self.control.concurrency)):
+                    self._cond.wait(0.5)
+            except BaseException:
+                self.pending -= 1
+                raise
             self._in_flight += 1
             granted, epoch, delay = self._take_send_time()
         outcome = [Outcome.ERROR]
@@ -203,6 +209,7 @@ class AdaptiveLimiter:
         finally:
             with self._cond:
                 self._in_flight -= 1
+                self.pending -= 1
                 if started is not None:
                     self.control.record(outcome[0], self._clock() - started, granted)
                 self._cond.notify_all()
@@ -216,7 +223,13 @@ class FixedLimiter(AdaptiveLimiter):
 
     @contextmanager
     def slot(self) -> Iterator[Callable[[Outcome], None]]:
-        yield lambda o: None
+        with self._cond:
+            self.pending += 1
+        try:
+            yield lambda o: None
+        finally:
+            with self._cond:
+                self.pending -= 1
 
 
 def outcome_of(status: int) -> Outcome:

@@ -54,8 +54,10 @@ class Executor:
         self.on_event = on_event or (lambda e: None)
         self.stop = stop or threading.Event()
         self.slots = Slots(self.parallelism, self.stop)  # a wait lends its slot (apply/slots.py)
+        # polls give way (list_gap apart) while other calls use the rate budget; a slot held
+        # without a call (a deployment writing its outcome) does not slow the last waits down
         self.waits = Waits(client, self.waiting, self.stop, self.on_event,
-                           busy=lambda: self.slots.held_now > 0)
+                           busy=lambda: client.limiter.pending > 0)
         self.plan_fingerprint = plan_fingerprint
         self.keep_failed = keep_failed  # a failed rollout's new deployment stays (apply/rollout)
         self.hook_env = dict(hook_env or {})  # what a cutover command inherits (settings.py)

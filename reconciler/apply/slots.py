@@ -29,22 +29,16 @@ class Slots:
         self._free = threading.Semaphore(max(1, parallelism))
         self._stop = stop
         self._mine = threading.local()
-        self._count = threading.Lock()
-        self.held_now = 0  # slots held: deployments making calls (or stopped for a change)
 
     def _take(self) -> None:
         while not self._free.acquire(timeout=_PATIENCE):
             if self._stop.is_set():
                 raise Interrupted()
         self._mine.held = True
-        with self._count:
-            self.held_now += 1
 
     def _give(self) -> None:
         if getattr(self._mine, "held", False):
             self._mine.held = False
-            with self._count:
-                self.held_now -= 1
             self._free.release()
 
     @contextmanager
