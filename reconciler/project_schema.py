@@ -30,7 +30,7 @@ Loc = tuple[str | int, ...]  # where in the file, as pydantic's errors say it
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _paths(value: object) -> object:
@@ -284,7 +284,7 @@ class ProjectFile(_Model):
     endpoint: str | None = Field(default=None, min_length=1, description="API base URL")
     state: str | None = Field(default=None, min_length=1,
                               description="State file (relative to yottactl.yaml) or PostgreSQL URL")
-    defaults: Defaults = Defaults()
+    defaults: Defaults = Defaults.model_construct()  # not Defaults(): that builds its validator at import
     variables: dict[VarName, Any] = Field(default_factory=dict, description="${var:NAME} values")
     varFiles: tuple[str, ...] = Field(default=(), description="YAML files of ${var:NAME} values "
                                       "(relative to this file), read in order after `variables`")

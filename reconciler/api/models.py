@@ -27,14 +27,14 @@ from reconciler.fields import PLAIN_FIELDS, DeploymentField, Kind
 
 class _Request(BaseModel):
     # the spec's name pattern uses a look-ahead, which pydantic's default engine lacks
-    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re", defer_build=True)
 
     def to_wire(self) -> dict[str, object]:
         return self.model_dump(mode="json", exclude_none=True)
 
 
 class _Response(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
 
 class KeyValuePair(BaseModel):
