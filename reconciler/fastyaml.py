@@ -153,7 +153,12 @@ def _child_role(stack: list[tuple[Any, list[Any], set[Any], int]], is_mapping: b
     if not stack:
         return _DOC if is_mapping else 0
     _, pending, _, role = stack[-1]
-    key = pending[0][0] if pending else None
+    return role_below(role, pending[0][0] if pending else None, is_mapping)
+
+
+def role_below(role: int, key: object, is_mapping: bool) -> int:
+    """The role of a collection that is ``key``'s value (None: a sequence entry) in a
+    collection with ``role`` (simpleyaml follows the same roles)."""
     if role == _DOC and key == "spec" and is_mapping:
         return _SPEC
     if role == _SPEC and key == "environmentVars":

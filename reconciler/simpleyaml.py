@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from reconciler.fastyaml import _NULL, MERGE, _NoValue, _plain
+from reconciler.fastyaml import _DOC, _ENV_ITEM, _ENV_MAP, _NULL, MERGE, _NoValue, _plain, role_below
 from reconciler.scalars import PlainText
 
 __all__ = ["load_simple"]
@@ -36,8 +36,6 @@ _REFUSED = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\ufeff\u2028\u2029\ud800-\ud
 # First characters that make a scalar something other than plain text (indicators); "-" is
 # allowed when a non-space follows it (-1, -foo), which _plain resolves.
 _INDICATORS = frozenset("?:,[]{}#&*!|>'\"%@`")
-# Roles, as in fastyaml: where a collection sits in a manifest document.
-_DOC, _SPEC, _ENV_MAP, _ENV_LIST, _ENV_ITEM = 1, 2, 3, 4, 5
 _MAX_DEPTH = 16  # deeper files go to the full reader, which enforces the real limit
 # First characters of a plain scalar that is text whatever follows (fastyaml._plain's fast
 # path: no indicator, nothing YAML could resolve to a number, bool or null)
@@ -57,16 +55,6 @@ def load_simple(text: str) -> list[Any] | None:
         return _Reader(text).documents()
     except _Refused:
         return None
-
-
-def _child_role(role: int, key: object, is_mapping: bool) -> int:
-    if role == _DOC and key == "spec" and is_mapping:
-        return _SPEC
-    if role == _SPEC and key == "environmentVars":
-        return _ENV_MAP if is_mapping else _ENV_LIST
-    if role == _ENV_LIST and is_mapping:
-        return _ENV_ITEM
-    return 0
 
 
 def _plain_value(raw: str, env: bool) -> Any:
@@ -201,9 +189,9 @@ class _Reader:
         _, dash, key, _ = self.lines[self.at]
         parent_role, parent_key = role_of
         if dash:
-            return self.sequence(indent, _child_role(parent_role, parent_key, False), depth, end)
+            return self.sequence(indent, role_below(parent_role, parent_key, False), depth, end)
         if key:
-            return self.mapping(indent, _child_role(parent_role, parent_key, True), depth, end)
+            return self.mapping(indent, role_below(parent_role, parent_key, True), depth, end)
         raise _Refused  # a multi-line scalar or something else
 
     def value_after_key(self, indent: int, role: int, key: object, rest: str, depth: int,
@@ -212,7 +200,7 @@ class _Reader:
         if rest and not rest.startswith("#"):
             env = role == _ENV_MAP or (role == _ENV_ITEM and key == "value")
             if rest[0] == "{" or rest[0] == "[":
-                value = _flow(rest, _child_role(role, key, rest[0] == "{"))
+                value = _flow(rest, role_below(role, key, rest[0] == "{"))
             else:
                 value = _scalar(rest, env)
             if self.at < end and self.lines[self.at][0] > indent:
@@ -255,13 +243,13 @@ class _Reader:
             column = indent + len(dash)
             if key_text:  # "- key: value": a mapping whose keys sit at `column`
                 lines[self.at] = (column, "", key_text, rest)
-                out.append(self.mapping(column, _child_role(role, None, True), depth + 1, end))
+                out.append(self.mapping(column, role_below(role, None, True), depth + 1, end))
             elif not rest or rest.startswith("#") or rest.startswith("- "):
                 raise _Refused  # an empty entry, or a nested block under the dash
             else:
                 self.at += 1
                 if rest[0] == "{" or rest[0] == "[":
-                    out.append(_flow(rest, _child_role(role, None, rest[0] == "{")))
+                    out.append(_flow(rest, role_below(role, None, rest[0] == "{")))
                 else:
                     out.append(_scalar(rest, False))
                 if self.at < end and lines[self.at][0] > indent:
