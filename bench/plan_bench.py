@@ -5,7 +5,8 @@
 2. Whole processes, side by side in one run: `yottactl plan DIR` against the minimum any
    planner must pay, done the fastest mainstream way: one `list` call with httpx (the HTTP client
    yottactl ships with) + `json.loads`, and every manifest file parsed by PyYAML's CSafeLoader
-   (libyaml's C parser; our own reader, fastyaml, is faster still per file). Runs alternate
+   (libyaml's C parser; our own readers are faster per file: simpleyaml ~3x on plain manifests,
+   fastyaml ~1.5x on the rest). Runs alternate
    (plan, minimum, plan, ...) so a burst of someone else's load hits both alike; the figures are
    medians of the pairs' ratios (wall and CPU time) and the largest peak memory (max RSS).
    A third command, the same minimum with the standard library's urllib instead of httpx, is
