@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from reconciler.fastyaml import _DOC, _ENV_ITEM, _ENV_MAP, _NULL, MERGE, _NoValue, _plain, role_below
+from reconciler.fastyaml import _DOC, _ENV_ITEM, _ENV_MAP, _NULL, MERGE, _plain, role_below
 from reconciler.scalars import PlainText
 
 __all__ = ["load_simple"]
@@ -37,6 +37,7 @@ _REFUSED = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\ufeff\u2028\u2029\ud800-\ud
 # allowed when a non-space follows it (-1, -foo), which _plain resolves.
 _INDICATORS = frozenset("?:,[]{}#&*!|>'\"%@`")
 _MAX_DEPTH = 16  # deeper files go to the full reader, which enforces the real limit
+_MAX_KEY = 1000  # libyaml's simple keys span at most 1,024 characters: longer lines are refused
 # First characters of a plain scalar that is text whatever follows (fastyaml._plain's fast
 # path: no indicator, nothing YAML could resolve to a number, bool or null)
 _TEXT_START = frozenset("abcdeghijklmopqrsuvwxyzABCDEGHIJKLMOPQRSUVWXYZ_/$()^;\\")
@@ -49,8 +50,8 @@ class _Refused(Exception):
 def load_simple(text: str) -> list[Any] | None:
     """Every document of ``text``, as fastyaml.load_all returns them, or None when ``text``
     is outside the plain manifest shape (then fastyaml must read it)."""
-    if _REFUSED.search(text) is not None:
-        return None
+    if _REFUSED.search(text) is not None or text.count("\n") > len(text) // 8 + 64:
+        return None  # odd characters, or mostly blank or comment lines (cheaper for libyaml)
     try:
         return _Reader(text).documents()
     except _Refused:
@@ -63,7 +64,7 @@ def _plain_value(raw: str, env: bool) -> Any:
         return None if raw in _NULL else PlainText(raw)
     try:
         value = _plain(raw)
-    except _NoValue:
+    except Exception:  # no value (`=`), or none ruamel can make (2001-02-30, a 5,000-digit int)
         raise _Refused from None
     if value is MERGE:
         raise _Refused
@@ -102,7 +103,8 @@ def _ends_line(rest: str) -> bool:
 
 # One scalar inside a one-line flow collection: 'single' (without '' escapes), "double"
 # (without escapes) or plain (no indicator first, none of ,:{}[]#'" inside).
-_FLOW_PLAIN = r"""(?:[^\s,:{}\[\]#'"&*!|>%@`?-]|-[^\s,:{}\[\]#'"])[^,:{}\[\]#'"]*?"""
+# (spaces only between other characters, so a long run of spaces is matched in linear time)
+_FLOW_PLAIN = r"""(?:[^\s,:{}\[\]#'"&*!|>%@`?-]|-[^\s,:{}\[\]#'"?])(?: *[^ ,:{}\[\]#'"?])*"""
 _FLOW_SCALAR = rf"""(?:'([^']*)'|"([^"\\]*)"|({_FLOW_PLAIN}))"""
 _FLOW_MAP_ENTRY = re.compile(rf" *{_FLOW_SCALAR} *: +{_FLOW_SCALAR} *([,}}])")
 _FLOW_SEQ_ENTRY = re.compile(rf" *{_FLOW_SCALAR} *([,\]])")
@@ -120,6 +122,8 @@ def _flow_value(match: re.Match[str], first: int, env: bool) -> Any:
 def _flow(text: str, role: int) -> Any:
     """A one-line flow mapping or sequence of scalars (``role``: the collection's own)."""
     is_map = text[0] == "{"
+    if len(text) > _MAX_KEY:
+        raise _Refused  # a key in it might pass libyaml's length limit
     empty = _FLOW_EMPTY.match(text)
     if empty is not None:
         if not _ends_line(text[empty.end():]):
@@ -154,7 +158,7 @@ class _Reader:
         self.starts: list[int] = []  # indexes in self.lines where a document starts
         for indent, dash, key, rest in _LINE.findall(text):
             if not dash and not key:
-                if not rest or rest.startswith("#") or rest.isspace():
+                if not rest or rest.startswith("#"):  # (not isspace(): "\xa0" is text)
                     continue
                 if indent == "" and rest.startswith("---"):
                     if rest[3:].strip(" ") and not rest[3:].startswith(" #"):
@@ -220,6 +224,8 @@ class _Reader:
                 if line_indent >= indent and not (dash and line_indent == indent):
                     raise _Refused
                 break
+            if len(key_text) > _MAX_KEY:
+                raise _Refused
             key = key_text if key_text[0] in _TEXT_START else _plain_value(key_text, False)
             if key in out:
                 raise _Refused  # duplicate keys: the full reader reports them
