@@ -4,7 +4,7 @@ Each deployment goes down a ladder of early returns, one case per rung (``plan_d
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 
 from reconciler.api.facts import FAILED
@@ -87,11 +87,6 @@ class _Planner:
         old_name = self.rekey.get(want.name)
         entry = self.state.deployments.get(old_name or want.name)
         secret = want.sensitive | set(entry.sensitive if entry else ())
-        masked_desired = mask(want.essence, secret, self.fp)
-        base = ChangeBasis(name=want.name, desired=masked_desired, desired_state=want.state,
-                           sensitive=tuple(sorted(secret)), templates=want.templates,
-                           prevent_destroy=want.prevent_destroy,
-                           ignore_changes=want.ignore_changes)
         running = want.state == "running"
         live, adopt = self._match(want.name, entry)
         # 1. Nothing live carries this identity (or an ambiguity already reported): create.
@@ -101,7 +96,7 @@ class _Planner:
             if self.name_live_elsewhere(want.name):  # never create while the name is live
                 return None
             code = Reason.DELETED_OUTSIDE if entry is not None else Reason.NOT_FOUND
-            return replace(base, price_before=0.0).change(
+            return replace(self._basis(want, secret), price_before=0.0).change(
                 action=Action.CREATE, steps=S.create(want.essence, running),
                 reason=sentence(code), reason_code=code, price_estimated=True,
                 price_after=estimate_price(want.essence, running, self.options.catalog))
@@ -115,8 +110,9 @@ class _Planner:
                 and want.essence == live.essence and R.is_slot(want.name, live.name) \
                 and (same := self._unchanged(want, entry, live, want.essence)) is not None:
             return self._noop(want, live, same, since)
+        base = self._basis(want, secret)  # after rung 5's early exit: most of a fleet skips it
         real_live = mask(live.essence, secret, self.fp)
-        compared = apply_ignored(masked_desired, real_live, want.ignore_changes)
+        compared = apply_ignored(base.desired, real_live, want.ignore_changes)
         # env vars in no manifest (added in the console) are shown hidden, never their values
         masked_live = hide_undeclared(real_live, compared.environmentVars, self.fp)
         changes = diff(masked_live, compared, secret)
@@ -188,6 +184,13 @@ class _Planner:
                            failed=live.status == FAILED,
                            price_after=price_after if estimated else live.perHourPrice,
                            price_estimated=estimated)
+
+    def _basis(self, want: Desired, secret: Set[str]) -> ChangeBasis:
+        """What every change of ``want`` records, its secrets masked."""
+        return ChangeBasis(name=want.name, desired=mask(want.essence, secret, self.fp),
+                           desired_state=want.state, sensitive=tuple(sorted(secret)),
+                           templates=want.templates, prevent_destroy=want.prevent_destroy,
+                           ignore_changes=want.ignore_changes)
 
     @staticmethod
     def _noop(want: Desired, live: LiveDeployment, code: Reason, since: str | None) -> Change:
