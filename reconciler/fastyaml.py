@@ -104,6 +104,11 @@ def _reference(value: str, tag: str | None) -> Any:
     return construct(loader.constructor, ScalarNode(tag, value))
 
 
+def _shown(value: str) -> str:
+    """A scalar for a message: quoted, at most 40 characters."""
+    return repr(value if len(value) <= 40 else value[:37] + "...")
+
+
 def _scalar(event: Any) -> Any:
     tag = event.tag
     if tag in (None, "!"):
@@ -115,6 +120,11 @@ def _scalar(event: Any) -> Any:
             mark = event.start_mark
             raise YamlStructureError(f"plain {event.value!r} has no value in YAML", mark.line + 1,
                                      mark.column + 1, f'quote it: "{event.value}"') from None
+        except ValueError as exc:  # a date or number ruamel cannot make (2001-02-30, 5,000 digits)
+            mark = event.start_mark
+            raise YamlStructureError(f"plain {_shown(event.value)} reads as a date or number YAML "
+                                     f"cannot make ({str(exc)[:80]})", mark.line + 1,
+                                     mark.column + 1, "quote it to keep it as text") from None
     name = str(tag).removeprefix(_STD).removeprefix("!!")
     if name not in _SCALAR_TAGS:
         mark = event.start_mark
@@ -251,7 +261,7 @@ def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> li
                 else:
                     try:
                         value = _plain(raw)
-                    except _NoValue:
+                    except (_NoValue, ValueError):
                         value = _scalar(event)  # raises with the position
                     if value is MERGE and (pending or type(container) is not dict):
                         value = "<<"  # a value, not a key: plain text (ruamel refuses it)
