@@ -180,9 +180,19 @@ def role_below(role: int, key: object, is_mapping: bool) -> int:
 
 def _is_env_value(role: int, pending: list[Any]) -> bool:
     """Is the next scalar of a collection with ``role`` an environment variable's value?"""
-    if role == _ENV_MAP:
-        return bool(pending)  # a value, not a key
-    return role == _ENV_ITEM and bool(pending) and pending[0][0] == "value"
+    return bool(pending) and is_env_value_of(role, pending[0][0])  # a value, not a key
+
+
+def is_env_value_of(role: int, key: object) -> bool:
+    """Is the value of ``key`` in a mapping with ``role`` an environment variable's value?
+    (Every value of the mapping form; ``value`` in an entry of the list form.)"""
+    return role == _ENV_MAP or (role == _ENV_ITEM and key == "value")
+
+
+def env_value(raw: str) -> PlainText | None:
+    """A plain environment variable's value: the text as written; null stays null (an
+    overlay's delete)."""
+    return None if raw in _NULL else PlainText(raw)
 
 
 _MERGE_SEEN = ("<<",)  # marks a mapping that had its merge (no YAML key is a tuple)
@@ -257,7 +267,7 @@ def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> li
                 if event.style or not event.implicit[0]:
                     value = raw
                 elif role and _is_env_value(role, pending):
-                    value = None if raw in _NULL else PlainText(raw)  # null: overlays delete
+                    value = env_value(raw)
                 else:
                     try:
                         value = _plain(raw)
@@ -280,7 +290,7 @@ def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> li
                 continue
             if (stack and stack[-1][3] and event.tag is None and not event.style
                     and event.implicit[0] and _is_env_value(stack[-1][3], stack[-1][1])):
-                value = None if event.value in _NULL else PlainText(event.value)
+                value = env_value(event.value)
             else:
                 value = _scalar(event)
             if event.anchor:

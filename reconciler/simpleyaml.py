@@ -18,10 +18,18 @@ value and type, on generated manifests and on every YAML file of the repository.
 from __future__ import annotations
 
 import re
+import string
 from typing import Any
 
-from reconciler.fastyaml import _DOC, _ENV_ITEM, _ENV_MAP, _NULL, MERGE, _plain, role_below
-from reconciler.scalars import PlainText
+from reconciler.fastyaml import (
+    _DOC,
+    _SPECIAL_START,
+    MERGE,
+    _plain,
+    env_value,
+    is_env_value_of,
+    role_below,
+)
 
 __all__ = ["load_simple"]
 
@@ -38,9 +46,9 @@ _REFUSED = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\ufeff\u2028\u2029\ud800-\ud
 _INDICATORS = frozenset("?:,[]{}#&*!|>'\"%@`")
 _MAX_DEPTH = 16  # deeper files go to the full reader, which enforces the real limit
 _MAX_KEY = 1000  # libyaml's simple keys span at most 1,024 characters: longer lines are refused
-# First characters of a plain scalar that is text whatever follows (fastyaml._plain's fast
-# path: no indicator, nothing YAML could resolve to a number, bool or null)
-_TEXT_START = frozenset("abcdeghijklmopqrsuvwxyzABCDEGHIJKLMOPQRSUVWXYZ_/$()^;\\")
+# First characters of a plain scalar that is text whatever follows: no indicator, and not one
+# of fastyaml._plain's special starts (a number, bool or null)
+_TEXT_START = frozenset(string.ascii_letters + "_/$()^;\\") - _SPECIAL_START
 
 
 class _Refused(Exception):
@@ -61,7 +69,7 @@ def load_simple(text: str) -> list[Any] | None:
 def _plain_value(raw: str, env: bool) -> Any:
     """A plain scalar as fastyaml resolves it (``env``: an environment variable's value)."""
     if env:
-        return None if raw in _NULL else PlainText(raw)
+        return env_value(raw)
     try:
         value = _plain(raw)
     except Exception:  # no value (`=`), or none ruamel can make (2001-02-30, a 5,000-digit int)
@@ -143,7 +151,7 @@ def _flow(text: str, role: int) -> Any:
         key = _flow_value(match, 1, env=False)
         if key in mapping:
             raise _Refused
-        env = role == _ENV_MAP or (role == _ENV_ITEM and key == "value")
+        env = is_env_value_of(role, key)
         mapping[key] = _flow_value(match, 4, env=env)
     if not _ends_line(text[at:]):
         raise _Refused
@@ -202,7 +210,7 @@ class _Reader:
                         end: int) -> Any:
         """The value of ``key`` (a mapping at ``indent``) whose line ends with ``rest``."""
         if rest and not rest.startswith("#"):
-            env = role == _ENV_MAP or (role == _ENV_ITEM and key == "value")
+            env = is_env_value_of(role, key)
             if rest[0] == "{" or rest[0] == "[":
                 value = _flow(rest, role_below(role, key, rest[0] == "{"))
             else:
@@ -231,7 +239,8 @@ class _Reader:
                 raise _Refused  # duplicate keys: the full reader reports them
             self.at += 1
             if (rest and rest[0] in _TEXT_START and " #" not in rest and ": " not in rest
-                    and rest[-1] != ":" and rest[-1] != " " and role < _ENV_MAP
+                    and rest[-1] != ":" and rest[-1] != " "
+                    and not is_env_value_of(role, key)
                     and (self.at == end or lines[self.at][0] <= indent)):
                 out[key] = rest  # the common case, inlined: a one-line plain text value
                 continue
