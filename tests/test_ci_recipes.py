@@ -6,6 +6,7 @@ by trusted publishing. (tests/test_ci_recipes_run.py executes their shell steps.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import shlex
@@ -173,15 +174,12 @@ def pinned_requirements() -> dict[str, tuple[str, list[str]]]:
         if line:
             requirement, *options = line.split()
             name, version = requirement.split("==")
-            out[canonical(name)] = (version, [o.split(":", 1)[1] for o in options
+            out[release_check().canonical(name)] = (version, [o.split(":", 1)[1] for o in options
                                               if o.startswith("--hash=sha256:")])
     return out
 
 
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
+@functools.cache
 def release_check() -> Any:
     """.ci/release_check.py as a module (it checks the pins' closure on the installed pins)."""
     import importlib.util
