@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from reconciler import fastyaml, localfile, simpleyaml
+from reconciler import fastyaml, simpleyaml
 from reconciler.catalog import Catalog, builtin_catalog
 from reconciler.errors import ManifestError, ManifestIssue
 from reconciler.fields import field_path
@@ -34,13 +34,13 @@ from reconciler.manifest.interpolate import (
     valid_name,
 )
 from reconciler.manifest.positions import Loc, Locator, describe_validation_error
+from reconciler.manifest.reading import decode, read_ahead
 from reconciler.manifest.schema import RULE_ERROR, DesiredDeployment, Manifest, rule_violations
 from reconciler.redact import Secrets
 
 if TYPE_CHECKING:
     from reconciler.manifest.overlay import OverlaySet
 
-MAX_FILE_BYTES = localfile.MANIFEST_CAP
 MAX_ISSUES_PER_FILE = 50  # a generated file with 100,000 bad keys is refused in well under a second
 T = TypeVar("T")
 
@@ -61,34 +61,6 @@ class Rendering:
     # the ${env:...} values substituted, out: the command's secrets (reconciler/redact.py)
     secrets: Secrets = field(default_factory=Secrets)
     catalog: Catalog = field(default_factory=builtin_catalog)  # the command's GPU types, regions
-
-
-def read_manifest_bytes(file: Path) -> tuple[bytes | None, ManifestIssue | None]:
-    """The file's bytes, if it is a regular file of at most MAX_FILE_BYTES: hostile paths (a
-    FIFO, a symlink to /dev/zero) are refused by the shared reader, reconciler.localfile."""
-    try:
-        return localfile.read_bytes(file, MAX_FILE_BYTES), None
-    except localfile.UnreadableFile as exc:
-        reason = exc.reason.replace("cannot read it:", "cannot read file:").removeprefix("it is ")
-        hint = ("manifests are ordinary *.yaml files; remove or rename this one"
-                if reason.startswith("not a regular file") else
-                "split the manifests into smaller files" if "larger than" in reason else
-                "check the path and its permissions")
-        return None, ManifestIssue(str(file), 1, 1, "", reason, hint)
-
-
-def _decode(path: str, data: bytes) -> tuple[str | None, ManifestIssue | None]:
-    if b"\x00" in data[:8192]:
-        return None, ManifestIssue(path, 1, 1, "", "binary file, not YAML",
-                                   "only pass YAML manifests (*.yaml, *.yml)")
-    try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
-        return None, ManifestIssue(path, line, col, "", f"invalid UTF-8 byte 0x{data[exc.start]:02x}",
-                                   "save the file as UTF-8")
 
 
 class _FileLoader:
@@ -353,13 +325,12 @@ def load_each(
     names: list[tuple[str, str, int]] = []  # (name, file, document index) for duplicate checks
     locators: dict[str, Locator] = {}
     files, issues = discover(paths, rendering.project_root if rendering is not None else None)
-    for file in files:
+    for file, data, problem in read_ahead(files):
         name = str(file)
-        data, problem = read_manifest_bytes(file)
         if data is None:
             issues.append(problem)  # type: ignore[arg-type]
             continue
-        text, problem = _decode(name, data)
+        text, problem = decode(name, data)
         if problem is not None or text is None:
             issues.append(problem)  # type: ignore[arg-type]
             continue
