@@ -29,6 +29,14 @@ def run() -> None:
         main(prog_name="yottactl")  # also under `python -m reconciler`: completion uses the name
     except StdoutClosed:
         _die_of_sigpipe()
+    finally:
+        # the command is over: the interpreter's shutdown would scan every object still alive
+        # for garbage cycles (twice), ~10% of a 1,000-deployment plan's run time, to free memory
+        # the process is about to give back anyway. Frozen objects are never scanned; objects
+        # are still freed when their last reference goes.
+        import gc
+
+        gc.freeze()
 
 
 def _die_of_sigpipe() -> None:

@@ -135,3 +135,23 @@ def test_the_help_width_is_shutils(columns: str | None, monkeypatch: pytest.Monk
     else:
         monkeypatch.setenv("COLUMNS", columns)
     assert _terminal_columns() == shutil.get_terminal_size().columns
+
+
+EXIT_PROBE = (
+    "import atexit, gc, sys; sys.argv = ['yottactl', *sys.argv[1:]]\n"
+    "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0, file=sys.stderr))\n"
+    "from reconciler.entry import run\n"
+    "run()\n"
+)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["validate", "no-such-folder"]])
+def test_the_heap_is_frozen_when_a_command_ends(args: list[str]) -> None:
+    """The interpreter's shutdown scans every live object for cycles (twice), ~10% of a
+    1,000-deployment plan's run time; frozen objects are skipped, and the exit code and output
+    stay what the command made them."""
+    out = subprocess.run([sys.executable, "-c", EXIT_PROBE, *args], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == (0 if args == ["--help"] else 1), out.stderr
+    assert (out.stdout if args == ["--help"] else out.stderr).strip()  # the command's own words
+    assert out.stderr.splitlines()[-1] == "frozen at exit: True", out.stderr
