@@ -16,15 +16,22 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ruamel.yaml import events as ev
-
 from reconciler.errors import ManifestIssue
 from reconciler.scalars import PlainText
 
-try:  # the C extension; the pure-Python parser is a slower but equivalent fallback
-    from _ruamel_yaml import CParser as _Parser
-except ImportError:  # pragma: no cover - ruamel.yaml.clib is a declared dependency
-    _Parser = None
+
+@functools.cache
+def _ruamel() -> tuple[Any, Any]:
+    """ruamel's event classes and libyaml parser, imported on first use: a plain manifest never
+    needs them (reconciler/simpleyaml.py reads it), and importing ruamel.yaml cost ~10 ms of
+    every command's start-up."""
+    from ruamel.yaml import events
+
+    try:  # the C extension; the pure-Python parser is a slower but equivalent fallback
+        from _ruamel_yaml import CParser
+    except ImportError:  # pragma: no cover - ruamel.yaml.clib is a declared dependency
+        CParser = None
+    return events, CParser
 
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)")  # the common case, resolved without ruamel
 _NULL = frozenset({"", "~", "null", "Null", "NULL"})
@@ -56,6 +63,7 @@ class _NoValue(Exception):
 # First characters of plain scalars that may resolve to something other than a string
 # (ruamel's YAML 1.2 implicit resolvers); every other plain scalar is a string.
 _SPECIAL_START = frozenset("0123456789+-.~nNtTfF<=")
+_WORD_START = frozenset("nNtTfF")  # of those, the letters: in YAML 1.2, only null, true, false
 
 
 class _MergeKey(str):
@@ -77,6 +85,8 @@ def _plain(value: str) -> Any:
         return True
     if value in _FALSE:
         return False
+    if value[0] in _WORD_START:
+        return value  # `name`, `fast`: only the null and boolean words above are not text
     if _DECIMAL.fullmatch(value):
         return int(value)
     return _reference(value, None)
@@ -141,8 +151,9 @@ def _scalar(event: Any) -> Any:
 def _event_source(text: str) -> Callable[[], Any]:
     """The next parser event of ``text`` on each call, None after the last (the C parser's
     own get_event: no generator frame to resume per event)."""
-    if _Parser is not None:
-        return _Parser(text).get_event  # type: ignore[no-any-return]
+    parser = _ruamel()[1]
+    if parser is not None:
+        return parser(text).get_event  # type: ignore[no-any-return]
     from ruamel.yaml import YAML  # pragma: no cover
 
     events: Iterator[Any] = iter(YAML(typ="safe", pure=True).parse(text))  # pragma: no cover
@@ -255,6 +266,7 @@ def load_all(text: str, max_depth: int = 64, max_values: int = MAX_VALUES) -> li
             container[key] = value
             merged.discard(key)
 
+    ev = _ruamel()[0]
     scalar_event, mapping_start = ev.ScalarEvent, ev.MappingStartEvent
     next_event = _event_source(text)
     while (event := next_event()) is not None:

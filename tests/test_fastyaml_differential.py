@@ -28,7 +28,9 @@ ODD = ["3.10", "01234", "017", "0o17", "0x1F", "0X1F", ".5", "+1", "-0", "1_000"
        "yes", "No", "on", "OFF", "y", "n", "-.inf", ".Inf", "+.INF", "2026-01-02",
        "2026-01-02T10:00:00Z", "2026-1-2 3:04:05", "abc", "a b", "v0.6.3", "us-east-1", "-", "+",
        ".", "'quoted 3.10'", '"01234"', '"yes"', "''", '""', "!!str 12", "!!int 017", "!!float 1",
-       "!!null ''", "!!bool true"]
+       "!!null ''", "!!bool true",
+       # words starting like null/true/false that are text (fastyaml resolves them without ruamel)
+       "nan", "NaN", "nULL", "tRUE", "fALSE", "none", "name", "n1", "t", "T", "F", "f_"]
 KEYS = ["a", "b", "image", "workers", "1", "true", "null", "3.10", "spec", "x y"]
 scalars = st.sampled_from(ODD)
 
