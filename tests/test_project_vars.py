@@ -366,3 +366,17 @@ def test_each_environment_gets_its_own_state(project: Path, monkeypatch: pytest.
     assert context_for(None, "qa").state == "postgres://db/yotta?sslmode=require&state=qa"
     assert context_for(None, "prod").state == "postgresql://db/yotta?state=prod"
     assert context_for(None, None).state == "postgres://db/yotta?sslmode=require"
+
+
+def test_a_run_without_a_project_file_has_the_validated_defaults() -> None:
+    """Context's defaults are built without validation (start-up time); they must be exactly
+    what validating an empty section gives, rule for rule."""
+    from reconciler.project import Context
+    from reconciler.project_schema import Agent, Defaults, Policies
+
+    context = Context()
+    for built, validated in ((context.policies, Policies()), (context.agent, Agent()),
+                             (context.defaults, Defaults())):
+        assert type(built) is type(validated)
+        assert built.model_dump() == validated.model_dump() and built == validated
+    assert context.policies.active() == {}
