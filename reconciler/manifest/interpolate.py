@@ -108,17 +108,42 @@ def interpolate(
     added = growth if growth is not None else Growth()
     known: Mapping[str, Variable] = variables or {}
 
+    def env(name: str, path: Path) -> str | None:
+        """NAME's value, recorded as a secret; None (the problem recorded) when it is yottactl's
+        own credential, not a valid name, unset or empty."""
+        if name in CREDENTIALS:
+            result.credentials.append((path, name))
+            return None
+        value = environ.get(name) if _VAR.fullmatch(name) else None
+        if value is None:
+            result.missing.append((path, name))
+            return None
+        if value == "":
+            result.empty.append((path, name))
+            return None
+        added.add(value, path)
+        result.env_values.add(value)  # an API error echoing it back must not print it
+        return value
+
     def sub(text: str, path: Path) -> object:
         if "$" not in text:
             return text
+        if (whole_env := _WHOLE_ENV.fullmatch(text)) is not None:  # the usual form: a secret
+            written = result.env_templates[path] = str(text)  # not the reader's PlainText
+            name = whole_env.group(1)
+            if (value := env(name, path)) is None:
+                return Unresolved(written)
+            result.sensitive.add(path)
+            result.templates[path] = written
+            return FromEnv(value, name)
         whole = _WHOLE_VAR.fullmatch(text)
         if whole and whole.group(1) in known:
             name = whole.group(1)
             result.used.add(name)
             result.from_variable[path] = name
             added.add(known[name].value, path)  # before copying it
-            value = copy.deepcopy(known[name].value)
-            return FromVariable(value, name) if isinstance(value, str) else value
+            copied = copy.deepcopy(known[name].value)
+            return FromVariable(copied, name) if isinstance(copied, str) else copied
         env_used = env_seen = unresolved = False
         template: list[str] = []
 
@@ -144,22 +169,12 @@ def interpolate(
                 return variable.text
             template.append(token)
             env_seen = True
-            if name in CREDENTIALS:
-                result.credentials.append((path, name))
-                unresolved = True
-                return token
-            if not _VAR.fullmatch(name) or name not in environ:
-                result.missing.append((path, name))
+            value = env(name, path)
+            if value is None:
                 unresolved = True
                 return token  # keep validating the rest of the document
-            if environ[name] == "":
-                result.empty.append((path, name))
-                unresolved = True
-                return token
             env_used = True
-            added.add(environ[name], path)
-            result.env_values.add(environ[name])  # an API error echoing it back must not print it
-            return environ[name]
+            return value
 
         pieces: list[str] = []
         at = 0
@@ -176,12 +191,7 @@ def interpolate(
             result.sensitive.add(path)
             result.templates[path] = result.env_templates[path]
         out = "".join(pieces)
-        if unresolved:
-            return Unresolved(out)
-        whole = _WHOLE_ENV.fullmatch(text)
-        if env_used and whole is not None:
-            return FromEnv(out, whole.group(1))
-        return out
+        return Unresolved(out) if unresolved else out
 
     result.value = _walk(document, (), 0, sub, [MAX_NODES])
     return result
