@@ -22,7 +22,7 @@ from reconciler.api.models import (
     ListedDeployment,
     ResourceResponse,
 )
-from reconciler.essence import Essence, ExposeEssence, ResourceEssence
+from reconciler.essence import Essence, ExposeEssence, ResourceEssence, trusted
 from reconciler.fields import FIELDS, Kind
 from reconciler.manifest.schema import EnvVar, Expose, ResourceSpec, Spec
 from reconciler.plan.model import SENSITIVE_PREFIX
@@ -65,16 +65,17 @@ def _registry(value: str | None) -> str:
     return (value or DEFAULT_IMAGE_REGISTRY).rstrip("/")
 
 
-def _resources(items: Iterable[ResourceSpec | ResourceResponse]) -> list[dict[str, str | int | None]]:
-    out = [{"region": r.region, "gpuType": r.gpuType, "gpuCount": r.gpuCount} for r in items]
+def _resources(items: Iterable[ResourceSpec | ResourceResponse]) -> tuple[ResourceEssence, ...]:
+    out = [trusted(ResourceEssence, {"region": r.region, "gpuType": r.gpuType, "gpuCount": r.gpuCount})
+           for r in items]
     # a live object may leave any part out: None sorts first instead of failing the sort
-    return sorted(out, key=lambda r: (r["region"] or "", r["gpuType"] or "", r["gpuCount"] or 0))
+    return tuple(sorted(out, key=lambda r: (r.region or "", r.gpuType or "", r.gpuCount or 0)))
 
 
-def _expose(value: Expose | ExposePortResponse | None) -> dict[str, int | str] | None:
+def _expose(value: Expose | ExposePortResponse | None) -> ExposeEssence | None:
     if not value or not value.port:
         return None
-    return {"port": value.port, "protocol": (value.protocol or "HTTP").upper()}
+    return trusted(ExposeEssence, {"port": value.port, "protocol": (value.protocol or "HTTP").upper()})
 
 
 def _env(items: Iterable[EnvVar | KeyValuePair]) -> dict[str, str]:
@@ -95,9 +96,10 @@ _RULES = tuple((f.name, f.name, f.response_name, _NORMALISE[f.kind]) for f in FI
 
 
 def _essence(src: Spec | Deployment | ListedDeployment, live: bool) -> Essence:
-    # manifest specs and API objects share the API's field names, except where the table says
-    return Essence.model_validate({key: norm(getattr(src, live_attr if live else attr))
-                                   for key, attr, live_attr, norm in _RULES})
+    # manifest specs and API objects share the API's field names, except where the table says;
+    # both are validated models, whose values the normalisers turn into the essence's types
+    return Essence.from_valid({key: norm(getattr(src, live_attr if live else attr))
+                               for key, attr, live_attr, norm in _RULES})
 
 
 def essence_from_spec(spec: Spec) -> Essence:
