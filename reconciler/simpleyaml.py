@@ -117,6 +117,13 @@ _FLOW_SCALAR = rf"""(?:'([^']*)'|"([^"\\]*)"|({_FLOW_PLAIN}))"""
 _FLOW_MAP_ENTRY = re.compile(rf" *{_FLOW_SCALAR} *: +{_FLOW_SCALAR} *([,}}])")
 _FLOW_SEQ_ENTRY = re.compile(rf" *{_FLOW_SCALAR} *([,\]])")
 _FLOW_EMPTY = re.compile(r"\{ *\}|\[ *\]")
+# The usual flow mapping, `{region: us-east-1, gpuCount: 1}`: identifier keys and values of
+# ASCII letters, digits and _ . / - (no space, quote or indicator), matched whole, then split
+# into its pairs by one findall. Anything else takes the general entry-by-entry reading above.
+_WORD = r"(?:[\w./]|-[\w./])[\w./-]*"
+_SIMPLE_FLOW_MAP = re.compile(rf"\{{ *[A-Za-z_]\w*: +{_WORD}(?: *, *[A-Za-z_]\w*: +{_WORD})* *\}}",
+                              re.ASCII)
+_SIMPLE_FLOW_PAIR = re.compile(rf"([A-Za-z_]\w*): +({_WORD})", re.ASCII)
 
 
 def _flow_value(match: re.Match[str], first: int, env: bool) -> Any:
@@ -138,6 +145,14 @@ def _flow(text: str, role: int) -> Any:
             raise _Refused
         return {} if is_map else []
     mapping: dict[Any, Any] = {}
+    simple = _SIMPLE_FLOW_MAP.match(text) if is_map else None
+    if simple is not None and _ends_line(text[simple.end():]):
+        for key_text, value_text in _SIMPLE_FLOW_PAIR.findall(text, 0, simple.end()):
+            key = _plain_value(key_text, False)
+            if key in mapping:
+                raise _Refused
+            mapping[key] = _plain_value(value_text, is_env_value_of(role, key))
+        return mapping
     items: list[Any] = []
     pattern, at, separator = (_FLOW_MAP_ENTRY if is_map else _FLOW_SEQ_ENTRY), 1, ","
     while separator == ",":
@@ -225,7 +240,8 @@ class _Reader:
         return None
 
     def mapping(self, indent: int, role: int, depth: int, end: int) -> dict[Any, Any]:
-        lines, out = self.lines, {}
+        lines = self.lines
+        out: dict[Any, Any] = {}
         while self.at < end:
             line_indent, dash, key_text, rest = lines[self.at]
             if line_indent != indent or dash or not key_text:
@@ -243,6 +259,12 @@ class _Reader:
                     and not is_env_value_of(role, key)
                     and (self.at == end or lines[self.at][0] <= indent)):
                 out[key] = rest  # the common case, inlined: a one-line plain text value
+                continue
+            if (rest.isdigit() and rest.isascii() and len(rest) < 16
+                    and (rest[0] != "0" or len(rest) == 1)
+                    and not is_env_value_of(role, key)
+                    and (self.at == end or lines[self.at][0] <= indent)):
+                out[key] = int(rest)  # the next most common: a whole number (as fastyaml._plain)
                 continue
             out[key] = self.value_after_key(indent, role, key, rest, depth, end)
         return out

@@ -165,6 +165,10 @@ def test_the_benchmark_fleet_takes_the_fast_path() -> None:
     "a:\n- 1\n- x: 2\n  y: [3]\nb: {}\n",
     "a: 'it''s'  # quoted\nb: \"x: y\"\nc: x #y\nd: x#y\ne: http://h:8/p\n",
     "true: 1\nnull: 2\nn: 3\n",
+    # the usual flow mapping and whole numbers, read by their own fast lines
+    "a: {true: 1, null: x, n: y, False: z}\nb: {region: us-east-1, gpuCount: 1, c: -1.5}\n",
+    "spec:\n  environmentVars: {A: 3.10, B: 017, C: null}\n  x: {k: v}  # c\n",
+    "a: 0\nb: 017\nc: 123456789012345\nd: 1234567890123456789\ne: 00\n",
 ])
 def test_plain_shapes_are_accepted_and_equal(text: str) -> None:
     assert agree(text), text
@@ -180,7 +184,7 @@ def test_plain_shapes_are_accepted_and_equal(text: str) -> None:
     "a: 1\n\xa0\n", "a: b\n \xa0\n", "a:\n  b: 1\n  \u2003\n", "a: [x?y]\n", "a: {x?y: 1}\n",
     "a" * 1025 + ": 1\n", "x:\n- " + "a" * 1100 + ": 1\n", "x: {" + "a" * 1025 + ": 1}\n",
     "x: {'" + "a" * 1023 + "': 1}\n", "a: 2001-02-30\n", "a: [2001-02-30]\n", "a: " + "1" * 5000 + "\n",
-    "\n" * 2000 + "a: 1\n", "#\n" * 2000 + "a: 1\n",
+    "\n" * 2000 + "a: 1\n", "#\n" * 2000 + "a: 1\n", "a: {b: 1, b: 2}\n", "a: {b: 1} x\n",
 ])
 def test_everything_else_goes_to_the_full_reader(text: str) -> None:
     assert load_simple(text) is None, text
@@ -189,7 +193,9 @@ def test_everything_else_goes_to_the_full_reader(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "a: [x" + " " * 1_000_000 + "y]\n", "a: {k: x" + " " * 1_000_000 + "y}\n",
     "a: [x" + " " * 1_000_000 + "y\n", "\n" * 1_000_000 + "a: 1\n",
-], ids=["flow-seq-spaces", "flow-map-spaces", "unclosed", "blank-lines"])
+    "a: {k: x" + " " * 1_000_000 + ", y: z}\n", "a: {k: x, " + "k: x, " * 100_000 + "k: x y}\n",
+], ids=["flow-seq-spaces", "flow-map-spaces", "unclosed", "blank-lines", "simple-map-spaces",
+        "simple-map-entries"])
 def test_a_hostile_megabyte_is_declined_or_read_in_linear_time(text: str) -> None:
     """A pull request's 1 MiB line of spaces inside a flow collection took the old flow regex
     hours (quadratic backtracking; 25 s at 64,000 spaces); now milliseconds. One generous
