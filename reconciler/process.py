@@ -38,3 +38,16 @@ def release_free_heap() -> None:
     trim = _libc_function("malloc_trim")
     if callable(trim):
         trim(0)
+
+
+def gc_on_after_quiet_phase() -> None:
+    """Switch the cyclic GC back on after a phase that ran without it (start-up, planning),
+    whose objects are long-lived: they go to the oldest generation unscanned (freeze, then
+    unfreeze) instead of being scanned all at once by the first young collection (55 ms after
+    planning 10,000 deployments). Nothing when the GC is already on."""
+    import gc
+
+    if not gc.isenabled():
+        gc.freeze()
+        gc.unfreeze()
+        gc.enable()

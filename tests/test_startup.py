@@ -155,3 +155,24 @@ def test_the_heap_is_frozen_when_a_command_ends(args: list[str]) -> None:
     assert out.returncode == (0 if args == ["--help"] else 1), out.stderr
     assert (out.stdout if args == ["--help"] else out.stderr).strip()  # the command's own words
     assert out.stderr.splitlines()[-1] == "frozen at exit: True", out.stderr
+
+
+GC_PROBE = (
+    "import gc, sys; seen = []; folder = sys.argv[1]\n"
+    "sys.addaudithook(lambda event, args: seen.append(gc.isenabled()) if event == 'os.scandir' "
+    "and str(args[0]) == folder else None)\n"
+    "sys.argv = ['yottactl', 'validate', folder]\n"
+    "from reconciler.entry import run\n"
+    "try: run()\n"
+    "finally: print('gc on while the command ran:', seen[:1], file=sys.stderr)\n"
+)
+
+
+def test_the_garbage_collector_is_on_while_a_command_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Start-up runs without the cyclic GC (entry.py); the command itself (apply, the agent, the
+    emulator run for long and make cycles) must run with it."""
+    (tmp_path / "web.yaml").write_text("apiVersion: yottactl/v1\n")
+    out = subprocess.run([sys.executable, "-c", GC_PROBE, str(tmp_path)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 1 and "web.yaml" in out.stderr  # it read the folder (and refused it)
+    assert out.stderr.splitlines()[-1] == "gc on while the command ran: [True]", out.stderr

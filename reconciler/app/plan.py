@@ -170,18 +170,15 @@ def no_gc_pauses() -> Iterator[None]:
     Nothing here creates garbage cycles worth collecting mid-run. Scoped to planning, not
     switched off at process start (entry.py): apply, `logs --follow` and the emulator run
     for long after planning and do make cycles (threads, exceptions, httpx)."""
+    from reconciler.process import gc_on_after_quiet_phase
+
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if enabled:
-            # what planning made is long-lived from here: moved to the oldest generation
-            # unscanned (freeze + unfreeze), or the first young collection after this would
-            # scan all of it at once (55 ms at 10,000 deployments, longer than the render)
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
+        if enabled:  # what planning made is long-lived from here
+            gc_on_after_quiet_phase()
 
 
 def _build_plan(

@@ -97,6 +97,9 @@ class _Command(click.Command):
 
     def invoke(self, ctx: click.Context) -> object:
         _log_http_calls(ctx.find_root().params.get("debug", False))
+        from reconciler.process import gc_on_after_quiet_phase
+
+        gc_on_after_quiet_phase()  # off during start-up (entry.py); commands make cycles
         return super().invoke(ctx)
 
 
