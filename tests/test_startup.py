@@ -176,3 +176,28 @@ def test_the_garbage_collector_is_on_while_a_command_runs(tmp_path) -> None:  # 
                          text=True, timeout=60)
     assert out.returncode == 1 and "web.yaml" in out.stderr  # it read the folder (and refused it)
     assert out.stderr.splitlines()[-1] == "gc on while the command ran: [True]", out.stderr
+
+
+def test_every_command_switches_the_garbage_collector_back_on() -> None:
+    """The switch is in the commands' shared class: a command made another way would run its
+    whole life (an agent's, an emulator's) without the cyclic GC."""
+    import click
+
+    from reconciler.cli import _Command, main
+
+    ctx = click.Context(main)
+
+    def leaves(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
+        found = []
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            assert command is not None
+            if isinstance(command, click.Group):
+                found += leaves(command, f"{prefix}{name} ")
+            else:
+                found.append((prefix + name, command))
+        return found
+
+    commands = leaves(main, "")
+    assert len(commands) >= 30  # precondition: every command module was loaded
+    assert [name for name, command in commands if not isinstance(command, _Command)] == []
