@@ -211,22 +211,27 @@ def _walk(node: object, path: Path, depth: int, sub: Callable[[str, Path], objec
     if depth > MAX_DEPTH:
         raise DocumentTooComplex(f"nesting deeper than {MAX_DEPTH} levels", path)
     if isinstance(node, dict):
-        return {k: v if _kept(v, depth + 1, budget) else _walk(v, (*path, str(k)), depth + 1,
-                                                                 sub, budget)
-                for k, v in node.items()}
+        out: dict[object, object] = {}
+        for k, v in node.items():
+            # a scalar without `$` (most of a manifest) is counted and kept as it is, its path
+            # never built; the rest (and a scalar over a limit: _walk raises, naming it) walked
+            if isinstance(v, (dict, list)) or (isinstance(v, str) and "$" in v) or \
+                    budget[0] <= 0 or depth >= MAX_DEPTH:
+                out[k] = _walk(v, (*path, str(k)), depth + 1, sub, budget)
+            else:
+                budget[0] -= 1
+                out[k] = v
+        return out
     if isinstance(node, list):
-        return [v if _kept(v, depth + 1, budget) else _walk(v, (*path, i), depth + 1, sub, budget)
-                for i, v in enumerate(node)]
+        items: list[object] = []
+        for i, v in enumerate(node):
+            if isinstance(v, (dict, list)) or (isinstance(v, str) and "$" in v) or \
+                    budget[0] <= 0 or depth >= MAX_DEPTH:
+                items.append(_walk(v, (*path, i), depth + 1, sub, budget))
+            else:
+                budget[0] -= 1
+                items.append(v)
+        return items
     if isinstance(node, str):
         return sub(node, path)
     return node
-
-
-def _kept(node: object, depth: int, budget: list[int]) -> bool:
-    """A scalar without ``$`` (most of a manifest): counted here and kept as it is, its path
-    never built. False for the rest (and for a scalar over a limit: _walk raises, naming it)."""
-    if isinstance(node, (dict, list)) or (isinstance(node, str) and "$" in node) or \
-            budget[0] <= 0 or depth > MAX_DEPTH:
-        return False
-    budget[0] -= 1
-    return True
