@@ -210,6 +210,8 @@ class _SpecCore(_Model):
 
     @model_validator(mode="after")
     def _documented_rules(self) -> _SpecCore:
+        if len(self.resources) == 1 and (self.serviceMode != "ALB" or self.expose is not None):
+            return self  # one resource cannot disagree with itself: the rules below all hold
         problems = rule_violations({
             "resources": [{"region": r.region, "gpuType": r.gpuType, "gpuCount": r.gpuCount}
                           for r in self.resources],  # r.model_dump(), without its cost
