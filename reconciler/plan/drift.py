@@ -53,14 +53,16 @@ def find_drift(state: State, live_by_id: Mapping[str, LiveDeployment], fp: Finge
                                   list(entry.spec.environmentVars), fp)
         if not key_ok:  # secrets cannot be compared with another key: take them as unchanged
             current = with_recorded_secrets(entry.spec, current, entry.sensitive)
-        skip = (ignored or {}).get(name, entry.ignore_changes)
-        changes = tuple(c for c in diff(entry.spec, current, entry.sensitive)
-                        if not _is_ignored(c.path, skip))
+        changes = diff(entry.spec, current, entry.sensitive)  # () for most of a fleet
+        if changes:
+            skip = (ignored or {}).get(name, entry.ignore_changes)
+            changes = tuple(c for c in changes if not _is_ignored(c.path, skip))
         # either slot name of a blue-green deployment is its name (plan/rollout.py)
-        if live.name not in (*slot_names(name), entry.renamed_from, (rekeyed or {}).get(name)):
+        if live.name != name and live.name not in (*slot_names(name), entry.renamed_from,
+                                                   (rekeyed or {}).get(name)):
             changes = (FieldChange(path="name", before=name, after=live.name), *changes)
-        scaled = tuple(c for c in changes if c.path == "workers")
-        config = tuple(c for c in changes if c.path != "workers")
+        scaled = tuple(c for c in changes if c.path == "workers") if changes else ()
+        config = tuple(c for c in changes if c.path != "workers") if changes else ()
         if config:
             items.append(DriftItem(name=name, id=entry.id, kind=DriftKind.CONFIG, changes=config,
                                    detail="configured fields changed outside yottactl"))
