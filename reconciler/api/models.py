@@ -152,7 +152,7 @@ class _ListedCore(BaseModel):
     :class:`Deployment` per item cost ~4 KB each. :class:`Deployment` extends it, so both read
     a value the same way (``tests/test_fields.py``)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     id: str
     name: str | None = None
