@@ -34,10 +34,19 @@ def server() -> Iterator[EmulatorServer]:
     emulator = start_emulator()  # both versions on one port, one world
     yield emulator
     emulator.stop()
-    HTTP.close()
+    while _POOL:
+        _POOL.pop().close()
 
 
-HTTP = httpx.Client()  # one connection pool for every case (an SSL context costs ~0.1 s)
+# one connection pool for the module's cases (an SSL context costs ~0.1 s), made with its
+# server: pytest-xdist may tear the module's fixture down and set it up again in one worker
+_POOL: list[httpx.Client] = []
+
+
+def http() -> httpx.Client:
+    if not _POOL:
+        _POOL.append(httpx.Client())
+    return _POOL[0]
 
 
 def create_body(item: dict[str, Any]) -> dict[str, Any]:
@@ -67,8 +76,8 @@ def create_body(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def seed(server: EmulatorServer, live: list[dict[str, Any]]) -> None:
-    assert HTTP.post(f"{server.url}/_emulator/reset").status_code == 200
-    answer = HTTP.post(f"{server.url}/_emulator/seed", json={
+    assert http().post(f"{server.url}/_emulator/reset").status_code == 200
+    answer = http().post(f"{server.url}/_emulator/seed", json={
         "deployments": [create_body(x) for x in live], "ids": [x["id"] for x in live],
         "statuses": [x.get("status", "RUNNING") for x in live]})
     assert answer.status_code == 200, answer.text
@@ -78,7 +87,7 @@ def seed(server: EmulatorServer, live: list[dict[str, Any]]) -> None:
 def planned(server: EmulatorServer, case: dict[str, Any], version: str) -> dict[str, Any]:
     opts = case.get("options", {})
     with YottaClient(API_KEY, server.url, retry=FAST_RETRY, api_version=version,
-                     http=HTTP) as client:
+                     http=http()) as client:
         live = client.list_each(live_view)
         plan = make_plan(
             [desired(d) for d in case.get("desired", [])], live, state(case.get("state", [])),
