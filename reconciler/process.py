@@ -32,9 +32,15 @@ def one_malloc_arena() -> None:
 
 
 def release_free_heap() -> None:
-    """Give the heap pages a cycle freed back to the system (glibc keeps them otherwise): a
-    long-running agent that parses every manifest each cycle would hold the high-water mark of
-    its fragmented heap (bench/agent_bench.py: RSS by cycle)."""
+    """Collect what a cycle left in reference cycles, then give the heap pages it freed back to
+    the system (glibc keeps them otherwise): a long-running agent that parses every manifest
+    each cycle would hold the high-water mark of its fragmented heap (bench/agent_bench.py: RSS
+    by cycle). The collection is a full one: planning moves its objects, garbage included, to
+    the oldest generation unscanned (gc_on_after_quiet_phase), where only a full collection
+    looks, and it resets the young count, so between cycles the GC might otherwise never run."""
+    import gc
+
+    gc.collect()
     trim = _libc_function("malloc_trim")
     if callable(trim):
         trim(0)
