@@ -137,8 +137,8 @@ def _flow_value(match: re.Match[str], first: int, env: bool) -> Any:
 def _flow(text: str, role: int) -> Any:
     """A one-line flow mapping or sequence of scalars (``role``: the collection's own)."""
     is_map = text[0] == "{"
-    if len(text) > _MAX_KEY:
-        raise _Refused  # a key in it might pass libyaml's length limit
+    if len(text) > _MAX_KEY:  # (also what keeps _SIMPLE_FLOW_PAIR's findall cheap: on a long
+        raise _Refused  # run of key characters it is quadratic) a key might pass libyaml's limit
     empty = _FLOW_EMPTY.match(text)
     if empty is not None:
         if not _ends_line(text[empty.end():]):
