@@ -217,8 +217,8 @@ class _SpecCore(_Model):
                           for r in self.resources],  # r.model_dump(), without its cost
             "serviceMode": self.serviceMode, "expose": self.expose})
         if problems:
-            name, message = problems[0]
-            raise PydanticCustomError(RULE_ERROR, "{field}: {message}", {"field": name, "message": message})
+            raise PydanticCustomError(RULE_ERROR, "{field}: {message}",
+                                      {"field": problems[0][0], "message": problems[0][1]})
         return self
 
 
