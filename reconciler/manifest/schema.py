@@ -212,13 +212,12 @@ class _SpecCore(_Model):
     def _documented_rules(self) -> _SpecCore:
         if len(self.resources) == 1 and (self.serviceMode != "ALB" or self.expose is not None):
             return self  # one resource cannot disagree with itself: the rules below all hold
-        problems = rule_violations({
-            "resources": [{"region": r.region, "gpuType": r.gpuType, "gpuCount": r.gpuCount}
-                          for r in self.resources],  # r.model_dump(), without its cost
-            "serviceMode": self.serviceMode, "expose": self.expose})
+        problems = rule_violations({"serviceMode": self.serviceMode, "expose": self.expose,
+                                    "resources": [{"region": r.region, "gpuType": r.gpuType,
+                                                   "gpuCount": r.gpuCount} for r in self.resources]})
         if problems:
-            raise PydanticCustomError(RULE_ERROR, "{field}: {message}",
-                                      {"field": problems[0][0], "message": problems[0][1]})
+            field, message = problems[0]
+            raise PydanticCustomError(RULE_ERROR, "{field}: {message}", {"field": field, "message": message})
         return self
 
 
