@@ -216,8 +216,8 @@ class _SpecCore(_Model):
                                     "resources": [{"region": r.region, "gpuType": r.gpuType,
                                                    "gpuCount": r.gpuCount} for r in self.resources]})
         if problems:
-            field, message = problems[0]
-            raise PydanticCustomError(RULE_ERROR, "{field}: {message}", {"field": field, "message": message})
+            where, message = problems[0]
+            raise PydanticCustomError(RULE_ERROR, "{field}: {message}", {"field": where, "message": message})
         return self
 
 
