@@ -376,10 +376,8 @@ def _rule_named(loc: Loc) -> str | None:
 
 def json_schema() -> dict[str, object]:
     """JSON Schema of ``yottactl.yaml`` for editors (yaml-language-server)."""
-    # Defaults is the default of a field (made without validation: model_construct); some
-    # pydantic releases write a default of a model whose serializer is not built yet as a
-    # TypeError (MockValSer), so it is built first
-    Defaults.model_rebuild()
+    # (the field default Defaults.model_construct() is of a deferred model: pydantic 2.12 fails
+    Defaults.model_rebuild()  # to write it until its serializer is built, TypeError MockValSer)
     schema = ProjectFile.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "urn:yottactl:project:v1"
