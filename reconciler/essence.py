@@ -34,19 +34,15 @@ def trusted(cls: type[T], values: Mapping[str, object]) -> T:
     """An instance of the essence dataclass ``cls`` holding ``values`` (every field, each of
     its field's type), built without validation: see :meth:`Essence.from_valid`."""
     new = object.__new__(cls)
-    for name, put in _slot_setters(cls):
+    for name, put in _SETTERS[cls]:
         put(new, values[name])
     return new
 
 
-def _slot_setters(cls: type) -> tuple[tuple[str, Callable[[object, object], None]], ...]:
-    """(field, its slot's setter) for each field of the essence dataclass ``cls`` (made once, at
-    import, below): a slot's own setter fills a frozen instance at half the cost of
-    object.__setattr__ by name."""
-    return _SETTERS[cls]
-
-
 def _setters_of(cls: type) -> tuple[tuple[str, Callable[[object, object], None]], ...]:
+    """(field, its slot's setter) for each field of the essence dataclass ``cls`` (kept in
+    _SETTERS, made at import): a slot's own setter fills a frozen instance at half the cost of
+    object.__setattr__ by name."""
     return tuple((name, getattr(cls, name).__set__)
                  for name in cls.__dataclass_fields__)  # type: ignore[attr-defined]
 
@@ -91,7 +87,7 @@ class _Methods:
         only (a fingerprint for a text, a dict of texts for ``environmentVars``): the planner
         masks each deployment's essences, and validating every copy cost ~25% of a plan."""
         new = object.__new__(type(self))
-        for name, put in _slot_setters(type(self)):
+        for name, put in _SETTERS[type(self)]:
             put(new, update[name] if name in update else getattr(self, name))
         return cast("Essence", new)
 

@@ -144,7 +144,7 @@ def build_plan(
                               allow_mass_delete=allow_mass_delete, destroying=destroying,
                               state=state, replace=replace, confirm_settled=confirm_settled,
                               capacity=capacity, session=own)
-    with no_gc_pauses():
+    with _no_gc_pauses():
         return _build_plan(settings, paths, targets=targets, allow_mass_delete=allow_mass_delete,
                            destroying=destroying, state=state, session=session, replace=replace,
                            confirm_settled=confirm_settled, capacity=capacity)
@@ -164,7 +164,7 @@ def check_capacity_gate(settings: Settings) -> None:
 
 
 @contextlib.contextmanager
-def no_gc_pauses() -> Iterator[None]:
+def _no_gc_pauses() -> Iterator[None]:
     """Loading and planning a fleet allocates millions of small acyclic objects; the cyclic
     GC's repeated full scans of that growing heap made 10,000 deployments cost ~13x 1,000.
     Nothing here creates garbage cycles worth collecting mid-run. Scoped to planning, not

@@ -222,7 +222,7 @@ def _walk(node: object, path: Path, depth: int, sub: Callable[[str, Path], objec
           budget: list[int]) -> object:
     """``node`` with ``sub`` applied to every string. A module function, not a closure: a
     recursive closure holds itself, a reference cycle that would keep each document alive until
-    a cyclic collection, which planning defers (app/plan.no_gc_pauses)."""
+    a cyclic collection, which planning defers (app/plan._no_gc_pauses)."""
     budget[0] -= 1
     if budget[0] < 0:
         raise DocumentTooComplex(
