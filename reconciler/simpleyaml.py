@@ -254,18 +254,18 @@ class _Reader:
             if key in out:
                 raise _Refused  # duplicate keys: the full reader reports them
             self.at += 1
-            if (rest and rest[0] in _TEXT_START and " #" not in rest and ": " not in rest
-                    and rest[-1] != ":" and rest[-1] != " "
-                    and not is_env_value_of(role, key)
-                    and (self.at == end or lines[self.at][0] <= indent)):
-                out[key] = rest  # the common case, inlined: a one-line plain text value
-                continue
-            if (rest.isdigit() and rest.isascii() and len(rest) < 16
-                    and (rest[0] != "0" or len(rest) == 1)
-                    and not is_env_value_of(role, key)
-                    and (self.at == end or lines[self.at][0] <= indent)):
-                out[key] = int(rest)  # the next most common: a whole number (as fastyaml._plain)
-                continue
+            # the common cases, inlined: a one-line value (no continuation line) that is not
+            # an environment value, and is plain text, or a whole number (as fastyaml._plain)
+            if rest and not is_env_value_of(role, key) and (
+                    self.at == end or lines[self.at][0] <= indent):
+                if (rest[0] in _TEXT_START and " #" not in rest and ": " not in rest
+                        and rest[-1] != ":" and rest[-1] != " "):
+                    out[key] = rest
+                    continue
+                if (rest.isdigit() and rest.isascii() and len(rest) < 16
+                        and (rest[0] != "0" or len(rest) == 1)):
+                    out[key] = int(rest)
+                    continue
             out[key] = self.value_after_key(indent, role, key, rest, depth, end)
         return out
 
