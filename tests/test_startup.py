@@ -31,10 +31,10 @@ def test_version_matches_the_cli() -> None:
     assert CliRunner().invoke(main, ["--version"]).output == fast
 
 
-def test_invalid_manifests_are_reported_without_waiting_for_a_silent_api(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """plan fetches the list while it parses; a parse error must not wait for that fetch."""
+def _plan_a_bad_manifest_against_a_silent_api(tmp_path, *python_flags: str):  # type: ignore[no-untyped-def]
+    """`plan` of a folder with a bad manifest, its list call still waiting on an API that
+    accepts connections and never answers."""
     import socket
-    import time
 
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -43,14 +43,40 @@ def test_invalid_manifests_are_reported_without_waiting_for_a_silent_api(tmp_pat
         (tmp_path / "bad.yaml").write_text("apiVersion: yottactl/v1\nkind: ElasticDeployment\n")
         env = {"YOTTA_API_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
                "YOTTA_API_KEY": "k", "YOTTACTL_STATE": str(tmp_path / "s.json"), "PATH": ""}
-        started = time.monotonic()
-        out = subprocess.run([sys.executable, "-m", "reconciler", "plan", str(tmp_path)],
-                             capture_output=True, text=True, env=env, timeout=60)
-        assert out.returncode == 1
-        assert "bad.yaml" in out.stderr and "metadata" in out.stderr
-        assert time.monotonic() - started < 20  # the API call would only give up after 30 s
+        return subprocess.run([sys.executable, *python_flags, "-m", "reconciler", "plan",
+                               str(tmp_path)], capture_output=True, text=True, env=env, timeout=60)
     finally:
         silent.close()
+
+
+def test_invalid_manifests_are_reported_without_waiting_for_a_silent_api(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """plan fetches the list while it parses; a parse error must not wait for that fetch."""
+    import time
+
+    started = time.monotonic()
+    out = _plan_a_bad_manifest_against_a_silent_api(tmp_path)
+    assert out.returncode == 1
+    assert "bad.yaml" in out.stderr and "metadata" in out.stderr
+    assert time.monotonic() - started < 20  # the API call would only give up after 30 s
+
+
+# what `python -v` prints as the interpreter tears itself down
+TEARDOWN = ("# clear sys.audit hooks", "# cleanup[")
+
+
+def test_a_call_still_running_ends_the_process_without_the_interpreters_teardown(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The list call left running when plan fails first may be inside OpenSSL; C libraries'
+    exit handlers freed its memory under it and the process died of SIGSEGV after its error
+    (CI saw -11 for an unreachable PostgreSQL state, about one run in three). With a call
+    still running the process ends at once: its message and exit code intact, no teardown."""
+    out = _plan_a_bad_manifest_against_a_silent_api(tmp_path, "-v")
+    assert out.returncode == 1 and "bad.yaml" in out.stderr
+    assert not [line for line in out.stderr.splitlines() if line.startswith(TEARDOWN)]
+    # the probe sees a teardown when there is one: no call is left running by `validate`
+    done = subprocess.run([sys.executable, "-v", "-m", "reconciler", "validate", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "bad.yaml" in done.stderr
+    assert [line for line in done.stderr.splitlines() if line.startswith(TEARDOWN)]
 
 
 HELP_PROBE = (
