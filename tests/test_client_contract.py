@@ -217,6 +217,29 @@ def test_retry_after_is_honoured_and_bounded() -> None:
     assert seen[1] - seen[0] >= 0.19
 
 
+def test_retries_leave_the_shared_random_generator_alone() -> None:
+    """Backoff jitter comes from the client's own generator: a retry on one thread must not
+    shift the sequence of the random module's generator another user (hypothesis, a seeded
+    simulation) draws from."""
+    import random
+
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            return httpx.Response(503, json={"code": 503})
+        return httpx.Response(200, json={"code": 10000, "data": []})
+
+    c = YottaClient("k", "https://x.test", http=httpx.Client(transport=httpx.MockTransport(handler)),
+                    retry=FAST_RETRY)
+    random.seed(7)
+    before = random.getstate()
+    assert c.list() == []
+    assert calls["n"] == 3  # the call did retry, twice, with a jittered wait
+    assert random.getstate() == before
+
+
 def test_construction_costs_no_network_and_hides_key() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise AssertionError("constructing the client must not call the network")

@@ -52,11 +52,19 @@ def _retryable(exc: BaseException, idempotent: bool) -> bool:
 
 def _wait(policy: RetryPolicy, deadline: Callable[[], float] | None,
           ) -> Callable[[tenacity.RetryCallState], float]:
+    import random
+
     import tenacity
 
-    jitter = tenacity.wait_random_exponential(
-        multiplier=policy.base_seconds, max=policy.max_backoff_seconds
-    )
+    ceiling = tenacity.wait_exponential(multiplier=policy.base_seconds,
+                                        max=policy.max_backoff_seconds)
+    # full jitter as tenacity.wait_random_exponential draws it, but from a generator of our
+    # own: its draws from the random module's shared one reseeded or shifted other users'
+    # sequences (hypothesis warned when a call retried on another thread during its draws)
+    rng = random.Random()
+
+    def jitter(state: tenacity.RetryCallState) -> float:
+        return rng.uniform(0, ceiling(state))
 
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
