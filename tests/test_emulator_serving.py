@@ -165,3 +165,29 @@ def test_the_command_line_takes_both_globs() -> None:
     finally:
         proc.terminate()
         proc.wait()
+
+
+def test_a_client_that_resets_its_connection_leaves_no_traceback(
+        server: EmulatorServer, capfd: pytest.CaptureFixture[str]) -> None:
+    """A CLI that ends with a call in flight resets its connection; the emulator, like any web
+    server, says nothing about it (in-process it printed a traceback into whatever a test was
+    capturing: a later command's stderr)."""
+    import socket
+    import struct
+    import threading
+    from urllib.parse import urlsplit
+
+    before = set(threading.enumerate())
+    address = urlsplit(server.url)
+    doomed = socket.create_connection((address.hostname, address.port))
+    doomed.sendall(b"GET /openapi/v1/elastic/deploy/list HTTP/1.1\r\nHost: x\r\n")  # unfinished
+    # a whole request answered after it: the server has accepted the first connection by then
+    assert httpx.get(f"{server.url}/_emulator/stats").status_code == 200
+    handlers = [t for t in threading.enumerate() if t not in before]
+    assert handlers  # precondition: the first connection's handler is running
+    doomed.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    doomed.close()  # linger 0: a reset, as from a process that ended mid-call
+    for thread in handlers:
+        thread.join(timeout=30)
+    assert not any(t.is_alive() for t in handlers)  # precondition: the reset was handled
+    assert "Traceback" not in capfd.readouterr().err
