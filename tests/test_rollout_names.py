@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.api.models import CreateRequest
 from reconciler.plan.rollout import V1_NAME_LIMIT, V2_NAME_LIMIT, alternate_name
 
 from conftest import Cli, create_body, manifest_text, start_emulator
@@ -28,9 +27,12 @@ def mutated(cli: Cli) -> dict[str, int]:
 
 
 def someone_elses(cli: Cli, name: str = "web@alt") -> str:
-    """A deployment another team made (in the console) under ``name``."""
-    with cli.client() as c:
-        return str(c.create(CreateRequest.model_validate(create_body(name, image="team2/app:v1"))).id)
+    """A deployment another team made (in the console) under ``name``, already RUNNING: how
+    fast the emulator turns a create into RUNNING must not decide what a test plans."""
+    seeded = httpx.post(f"{cli.server.url}/_emulator/seed",
+                        json={"deployments": [create_body(name, image="team2/app:v1")]})
+    assert seeded.status_code == 200, seeded.text
+    return str(seeded.json()["ids"][0])
 
 
 @pytest.mark.parametrize("rollout", ["recreate", "blueGreen"])
@@ -46,6 +48,7 @@ def test_a_lost_state_readopts_the_alt_name_and_never_creates_a_second(fleet: Cl
     plan = fleet("plan", str(fleet.manifests))
     assert plan.exit_code == 0, plan.output
     assert "will be adopted" in plan.output and f"id {ours}  live as web@alt" in plan.output
+    assert "status RUNNING" in plan.output  # precondition: blue serves (else nothing to roll out)
     refused = fleet("apply", str(fleet.manifests), "--auto-approve")  # a new state: --adopt
     assert refused.exit_code == 1 and "--adopt" in refused.output, refused.output
     adopted = fleet("apply", str(fleet.manifests), "--auto-approve", "--adopt")
