@@ -101,7 +101,8 @@ import json, pathlib, sys
 import httpx
 import yaml
 url, folder = sys.argv[1:]
-reply = httpx.get(url + "/openapi/v1/elastic/deploy/list", headers={"X-Api-Key": "bench"}, timeout=300)
+reply = httpx.get(url + "/openapi/v1/elastic/deploy/list", headers={"X-Api-Key": "bench"}, timeout=300,
+                  verify=False)  # plain http: no CA bundle to load (yottactl skips it too)
 json.loads(reply.content)
 for path in sorted(pathlib.Path(folder).rglob("*.yaml")):
     list(yaml.load_all(path.read_bytes(), Loader=yaml.CSafeLoader))  # libyaml
@@ -114,7 +115,8 @@ MINIMUM_OWN_READER = MINIMUM.replace(
     "list(yaml.load_all(path.read_bytes(), Loader=yaml.CSafeLoader))  # libyaml",
     "text = path.read_bytes().decode(); simpleyaml.load_simple(text) or fastyaml.load_all(text)")
 MINIMUM_STDLIB_HTTP = MINIMUM.replace("import httpx\n", "import urllib.request\n").replace(
-    'httpx.get(url + "/openapi/v1/elastic/deploy/list", headers={"X-Api-Key": "bench"}, timeout=300)',
+    'httpx.get(url + "/openapi/v1/elastic/deploy/list", headers={"X-Api-Key": "bench"}, timeout=300,'
+    '\n                  verify=False)  # plain http: no CA bundle to load (yottactl skips it too)',
     'urllib.request.urlopen(urllib.request.Request(url + "/openapi/v1/elastic/deploy/list", '
     'headers={"X-Api-Key": "bench"}), timeout=300)').replace("reply.content", "reply.read()")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 
 import httpx
@@ -238,6 +239,25 @@ def test_retries_leave_the_shared_random_generator_alone() -> None:
     assert c.list() == []
     assert calls["n"] == 3  # the call did retry, twice, with a jittered wait
     assert random.getstate() == before
+
+
+def _tls_context(client: YottaClient) -> ssl.SSLContext:
+    context = client.http._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert isinstance(context, ssl.SSLContext)
+    return context
+
+
+def test_a_plain_http_client_loads_no_ca_bundle_and_trusts_no_one() -> None:
+    """Loading the CA bundle cost every command ~40 ms (a quarter of the suite's CPU); a plain-
+    http endpoint never uses it. The context it gets instead still verifies certificates and
+    host names while trusting no authority: TLS it is somehow led to fails closed."""
+    https = _tls_context(YottaClient("k", "https://x.test"))
+    assert https.cert_store_stats()["x509_ca"] > 0  # the probe sees a loaded bundle
+    assert https.verify_mode == ssl.CERT_REQUIRED and https.check_hostname
+    for url in ("http://127.0.0.1:9", "HTTP://[::1]:9"):
+        plain = _tls_context(YottaClient("k", url))
+        assert plain.cert_store_stats() == {"x509": 0, "crl": 0, "x509_ca": 0}, url
+        assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname, url
 
 
 def test_construction_costs_no_network_and_hides_key() -> None:

@@ -34,6 +34,7 @@ from reconciler.api.models import (
     Worker,
 )
 from reconciler.api.retry import RetryPolicy, run_with_retries
+from reconciler.api.tls import tls_verify
 from reconciler.api.transfer import Exchange, Limits, exchange
 from reconciler.api.wire import Route, Wire, wire_for
 from reconciler.errors import (
@@ -143,7 +144,8 @@ class YottaClient:
     def http(self) -> httpx.Client:
         if self._http is None:  # lazily: constructing the client costs no network activity
             limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-            self._http = httpx.Client(timeout=self.limits.deadline, limits=limits)
+            self._http = httpx.Client(timeout=self.limits.deadline, limits=limits,
+                                      verify=tls_verify(self.base_url))
         return self._http
 
     def close(self) -> None:
