@@ -10,6 +10,8 @@ import sys
 
 
 def run() -> None:
+    """The program: never returns while a call still runs on a daemon thread, but ends the
+    process itself (see _leave_running_calls_behind); callers' `finally` blocks do not run."""
     if sys.argv[1:] == ["--version"]:
         from reconciler import __version__
 
@@ -66,12 +68,15 @@ def _leave_running_calls_behind(code: object) -> None:
     if code is not None and not isinstance(code, int):  # sys.exit("message"), as Python does
         sys.stderr.write(f"{code}\n")
     atexit._run_exitfuncs()
+    status = code if isinstance(code, int) else 0 if code is None else 1
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # closed by its reader: nothing left to deliver
-            pass
-    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+        except BrokenPipeError:  # its reader went away: end as a closed stdout always does
+            _die_of_sigpipe()
+        except (OSError, ValueError):  # output lost (a full disk): an error, not 0 or 2
+            status = 1 if status in (0, 2) else status
+    os._exit(status)
 
 
 def _die_of_sigpipe() -> None:

@@ -110,6 +110,16 @@ class LockHeld(StateError):
     """Another yottactl process holds the state lock."""
 
 
+class OutputError(YottactlError):
+    """Standard output or error cannot be written (a full disk, an I/O error): not a closed
+    pipe, which ends a command quietly (reconciler/render/safe.py)."""
+
+    @classmethod
+    def of(cls, stream: str, exc: OSError) -> OutputError:
+        return cls(f"cannot write standard {stream}: {exc.strerror or exc}",
+                   hint="check the disk or device it is redirected to")
+
+
 class ApplyError(YottactlError):
     """Some changes failed during apply; the state records those that succeeded."""
 

@@ -260,6 +260,27 @@ def test_a_plain_http_client_loads_no_ca_bundle_and_trusts_no_one() -> None:
         assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname, url
 
 
+def test_a_loopback_endpoint_is_never_reached_through_an_environment_proxy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy elsewhere cannot reach this machine's loopback; it would only be handed the API
+    key in clear. Other endpoints keep the environment's proxies."""
+    from reconciler.errors import Unavailable
+
+    for variable in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens: unusable
+    server = start_emulator()
+    try:
+        with YottaClient(API_KEY, server.url, retry=FAST_RETRY) as direct:
+            assert direct.list() == []
+    finally:
+        server.stop()
+    # precondition: the proxy is honoured where it applies (and is unusable)
+    with YottaClient(API_KEY, "http://api.example.invalid", allow_insecure=True,
+                     retry=FAST_RETRY) as proxied, pytest.raises(Unavailable):
+        proxied.list()
+
+
 def test_construction_costs_no_network_and_hides_key() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise AssertionError("constructing the client must not call the network")

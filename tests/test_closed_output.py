@@ -125,3 +125,30 @@ def test_destroy_finishes_and_records_every_step_when_its_reader_goes_away(
     assert done.returncode == -signal.SIGPIPE
     assert emulator.calls["endpointDelete_2"] == len(NAMES)
     assert _recorded(cli) == set() == _live(cli)
+
+
+def _run_into_a_full_disk(cli: Cli, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """yottactl with stdout on /dev/full (every write fails with ENOSPC), unbuffered so the
+    first write already meets it."""
+    with open("/dev/full", "w") as full:
+        return subprocess.run([sys.executable, "-m", "reconciler", *args], text=True,
+                              env={**os.environ, **cli.env, "PYTHONUNBUFFERED": "1"},
+                              stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE,
+                              timeout=DEADLINE)
+
+
+def test_a_full_disk_under_stdout_is_a_clear_error(gated: tuple[Cli, GatedEmulator]) -> None:
+    """Not a closed pipe: exit 1 with what failed and where to look, never a traceback; an
+    apply still runs and records every step first (it must not stop between a call and its
+    record), then reports it."""
+    cli, emulator = gated
+    for name in NAMES:
+        cli.write(name)
+    planned = _run_into_a_full_disk(cli, ["plan", str(cli.manifests)])
+    assert planned.returncode == 1 and "Traceback" not in planned.stderr, planned.stderr
+    assert "cannot write standard output: No space left on device" in planned.stderr
+    applied = _run_into_a_full_disk(cli, ["apply", str(cli.manifests), "--auto-approve"])
+    assert applied.returncode == 1 and "Traceback" not in applied.stderr, applied.stderr
+    assert "cannot write standard output: No space left on device" in applied.stderr
+    assert emulator.calls["endpointCreate"] == len(NAMES)
+    assert _recorded(cli) == set(NAMES) == _live(cli)

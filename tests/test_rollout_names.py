@@ -41,7 +41,7 @@ def test_a_lost_state_readopts_the_alt_name_and_never_creates_a_second(fleet: Cl
     """After a rollout, web lives as web@alt; the state is lost. `@alt` is reserved in manifest
     names, so a live web@alt is web's rollout: adopted like a live `web` would be (a new state
     asks for --adopt first), never a second deployment created beside it."""
-    ours = someone_elses(fleet)  # web@alt, created over the API: what a finished rollout leaves
+    ours = someone_elses(fleet)  # web@alt, RUNNING: what a finished rollout leaves
     (fleet.manifests / "web.yaml").write_text(
         manifest_text("web", image="team2/app:v1") + f"lifecycle:\n  rollout: {rollout}\n")
     assert not fleet.state.exists()  # precondition: the state is lost

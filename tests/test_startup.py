@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -227,3 +229,32 @@ def test_every_command_switches_the_garbage_collector_back_on() -> None:
     commands = leaves(main, "")
     assert len(commands) >= 30  # precondition: every command module was loaded
     assert [name for name, command in commands if not isinstance(command, _Command)] == []
+
+
+# a call still running on a daemon thread as the command ends (as plan's list call can be)
+WITH_A_CALL_RUNNING = (
+    "import sys, threading; sys.argv = ['yottactl', *sys.argv[1:]]\n"
+    "threading.Thread(target=threading.Event().wait, daemon=True).start()\n"
+    "from reconciler.entry import run\n"
+    "run()\n"
+)
+
+
+def test_ending_beside_a_running_call_still_reports_lost_output() -> None:
+    """The quick exit flushes what is left: a full disk makes it exit 1, never 0; a reader that
+    went away ends it by SIGPIPE, as a closed stdout ends every command."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # --help's text
+    # waits in the buffer until the exit flushes it
+    fine = subprocess.run([sys.executable, "-c", WITH_A_CALL_RUNNING, "--help"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert fine.returncode == 0 and "Usage: yottactl" in fine.stdout  # precondition
+    with open("/dev/full", "w") as full:
+        lost = subprocess.run([sys.executable, "-c", WITH_A_CALL_RUNNING, "--help"], env=env,
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert lost.returncode == 1, lost.stderr
+    read, write = os.pipe()
+    os.close(read)  # no reader at all
+    gone = subprocess.run([sys.executable, "-c", WITH_A_CALL_RUNNING, "--help"], env=env,
+                          stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+    os.close(write)
+    assert gone.returncode == -signal.SIGPIPE, gone.stderr

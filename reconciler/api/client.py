@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from reconciler import __version__
 from reconciler.api import debuglog, envelope, facts
 from reconciler.api.answers import OncePerList, check_list, parse, parse_list, path_id
+from reconciler.api.connection import connection_options
 from reconciler.api.limiter import AdaptiveLimiter, outcome_of
 from reconciler.api.models import (
     CreateRequest,
@@ -34,7 +35,6 @@ from reconciler.api.models import (
     Worker,
 )
 from reconciler.api.retry import RetryPolicy, run_with_retries
-from reconciler.api.tls import tls_verify
 from reconciler.api.transfer import Exchange, Limits, exchange
 from reconciler.api.wire import Route, Wire, wire_for
 from reconciler.errors import (
@@ -144,8 +144,9 @@ class YottaClient:
     def http(self) -> httpx.Client:
         if self._http is None:  # lazily: constructing the client costs no network activity
             limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+            verify, trust_env = connection_options(self.base_url)
             self._http = httpx.Client(timeout=self.limits.deadline, limits=limits,
-                                      verify=tls_verify(self.base_url))
+                                      verify=verify, trust_env=trust_env)
         return self._http
 
     def close(self) -> None:

@@ -120,6 +120,11 @@ class _Group(click.Group):
             raise _usage_exit(err) from None
         except BrokenPipeError:  # `yottactl --help | head -1`
             raise StdoutClosed() from None
+        except OSError as err:  # `yottactl --help > /dev/full`: an error, never a traceback
+            from reconciler.errors import OutputError
+
+            report_error(OutputError.of("output", err), color=False)
+            sys.exit(EXIT_ERROR)
 
     context_class = _Context
     command_class = _Command
@@ -168,6 +173,7 @@ class _Group(click.Group):
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a reader that went away is seen here, not at interpreter exit
+            _raise_output_failure()  # apply/destroy ran to the end on a full disk: exit 1
             if _reader_gone():  # apply/destroy ran to the end without it: end as `get | head`
                 raise StdoutClosed()
             return result
@@ -208,6 +214,14 @@ def _exit_if_ours(ctx: click.Context, err: Exception) -> None:
     if isinstance(err, YottactlError):
         report_error(err, use_color("--no-color" in sys.argv, stream=sys.stderr))
         ctx.exit(err.exit_code)
+
+
+def _raise_output_failure() -> None:
+    from reconciler.render.safe import SafeStream
+
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, SafeStream) and stream.failure:
+            raise stream.failure
 
 
 def _reader_gone() -> bool:

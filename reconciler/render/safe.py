@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TextIO, TypeVar, cast
+from typing import TYPE_CHECKING, TextIO, TypeVar, cast
+
+if TYPE_CHECKING:  # imported when output fails: --help stays light (tests/test_startup.py)
+    from reconciler.errors import OutputError
 
 # Invisible characters that change how text around them reads: bidi controls (U+202E, the
 # right-to-left override, shows "evil\u202egnp.exe" as "evilexe.png"; U+2066-2069 isolates;
@@ -142,10 +145,14 @@ class SafeStream:
     ``\\n`` and ``\\t`` pass; on a terminal so do our own colour / redraw sequences; every
     other control character (ESC, BEL, ``\\r``, C1, DEL...) is written escaped."""
 
-    def __init__(self, raw: TextIO) -> None:
+    def __init__(self, raw: TextIO, name: str = "output") -> None:
         self._raw = raw
+        self._name = name
         self._drop_when_closed = False
         self.reader_gone = False  # a write or flush met a closed pipe while dropping was on
+        # a write or flush failed otherwise (ENOSPC, EIO) while dropping was on: the command
+        # finishes its steps, then ends with an error (exit 1), not as a closed pipe would
+        self.failure: OutputError | None = None
         try:
             self._tty = bool(raw.isatty())
         except (AttributeError, ValueError):
@@ -163,27 +170,39 @@ class SafeStream:
         return self._raw
 
     def write(self, text: str) -> int:
-        if self.reader_gone:
+        if self.reader_gone or self.failure:
             return len(text)
         if _STREAM_CONTROL.search(text):
             text = self.sanitise(text)
         try:
             self._raw.write(text)
-        except BrokenPipeError:
-            if not self._drop_when_closed:
-                raise
-            self.reader_gone = True
+        except OSError as exc:
+            self._failed(exc)
         return len(text)
 
     def flush(self) -> None:
-        if self.reader_gone:
+        if self.reader_gone or self.failure:
             return
         try:
             self._raw.flush()
-        except BrokenPipeError:
+        except OSError as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        """A closed pipe stays BrokenPipeError (the command ends quietly); any other failure
+        is an OutputError: a clear message and exit 1, never a traceback. While dropping, both
+        are remembered and the command goes on."""
+        if isinstance(exc, BrokenPipeError):
             if not self._drop_when_closed:
-                raise
+                raise exc
             self.reader_gone = True
+            return
+        from reconciler.errors import OutputError
+
+        failure = OutputError.of(self._name, exc)
+        if not self._drop_when_closed:
+            raise failure from None
+        self.failure = failure
 
     def sanitise(self, text: str) -> str:
         if not self._tty:
@@ -209,8 +228,8 @@ class SafeStream:
 
 def install(stdout: TextIO, stderr: TextIO) -> tuple[TextIO, TextIO]:
     """Wrapped streams for ``sys.stdout`` / ``sys.stderr`` (already wrapped ones stay as they are)."""
-    out = stdout if isinstance(stdout, SafeStream) else SafeStream(stdout)
-    err = stderr if isinstance(stderr, SafeStream) else SafeStream(stderr)
+    out = stdout if isinstance(stdout, SafeStream) else SafeStream(stdout, "output")
+    err = stderr if isinstance(stderr, SafeStream) else SafeStream(stderr, "error")
     return out, err  # type: ignore[return-value]
 
 
