@@ -173,9 +173,7 @@ class _Group(click.Group):
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a reader that went away is seen here, not at interpreter exit
-            _raise_output_failure()  # apply/destroy ran to the end on a full disk: exit 1
-            if _reader_gone():  # apply/destroy ran to the end without it: end as `get | head`
-                raise StdoutClosed()
+            _end_if_output_was_lost()  # apply/destroy ran to the end without their output
             return result
         except BrokenPipeError:  # `yottactl get | head`: the reader has what it wanted
             raise StdoutClosed() from None
@@ -216,18 +214,17 @@ def _exit_if_ours(ctx: click.Context, err: Exception) -> None:
         ctx.exit(err.exit_code)
 
 
-def _raise_output_failure() -> None:
+def _end_if_output_was_lost() -> None:
+    """A stream that failed (a full disk) is an error, exit 1; a reader that went away ends the
+    command as `get | head` does (StdoutClosed)."""
     from reconciler.render.safe import SafeStream
 
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, SafeStream) and stream.failure:
+    streams = [s for s in (sys.stdout, sys.stderr) if isinstance(s, SafeStream)]
+    for stream in streams:
+        if stream.failure:
             raise stream.failure
-
-
-def _reader_gone() -> bool:
-    from reconciler.render.safe import SafeStream
-
-    return any(isinstance(s, SafeStream) and s.reader_gone for s in (sys.stdout, sys.stderr))
+    if any(stream.reader_gone for stream in streams):
+        raise StdoutClosed()
 
 
 def _warn_unknown_gpus(allowed: list[str]) -> None:
