@@ -358,7 +358,8 @@ def test_a_failed_apply_after_merge_is_reported_in_the_run(github: GitHub) -> No
 
     sha = merged_pull_request(github, 13)  # the key fixed: the next merge applies and says so
     run = github.run("yottactl-apply.yml")
-    assert job(run, "apply").result == "success" and set(github.live()) == {"llama"}
+    assert job(run, "apply").result == "success", failure_report(run)
+    assert set(github.live()) == {"llama"}
     assert statuses(github, sha) == [("success", "yottactl apply (prod)", "applied")]
     assert github.data()["comments"]["13"][0]["body"].startswith("### ✅ yottactl apply (prod): applied")
 
